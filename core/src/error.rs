@@ -1,0 +1,91 @@
+//! The core's one error type. Every public operation returns it; messages name the field and the
+//! reason but never echo personal data (names, phone numbers, free text) back into logs.
+
+use crate::domain::{CaseState, ClearItem, TaskStatus};
+use crate::photo::PhotoError;
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The caller gave a value that cannot be recorded. `field` names the input field.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+
+    /// An id that does not exist in this store (or is not visible to this worker).
+    #[error("{entity} not found: {id}")]
+    NotFound { entity: &'static str, id: String },
+
+    /// A case step that the lifecycle does not allow from the case's current state.
+    #[error("case cannot go from {from} to {to}")]
+    IllegalTransition { from: CaseState, to: CaseState },
+
+    /// Closing a case needs all six "clear" items (问题六清); these are still missing.
+    #[error("case cannot close: missing {}", missing.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "))]
+    ClearItemsMissing { missing: Vec<ClearItem> },
+
+    /// A task action that its current status does not allow.
+    #[error("task is {status}; cannot {action}")]
+    IllegalTaskAction { status: TaskStatus, action: String },
+
+    /// The patrol is already finished (or another one is still in progress).
+    #[error("patrol {id}: {reason}")]
+    PatrolState { id: String, reason: String },
+
+    /// The store folder has no initialised store yet.
+    #[error("store is not initialised; run device init first")]
+    NotInitialised,
+
+    /// Re-initialising would switch the worker while records are still unsent.
+    #[error("store holds {unsent} unsent records of another worker; sync them first")]
+    UnsentWork { unsent: u64 },
+
+    /// The database was written by a newer app version.
+    #[error("database schema version {found} is newer than this app supports ({supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
+
+    #[error("photo rejected: {0}")]
+    Photo(#[from] PhotoError),
+
+    #[error("storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl CoreError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        CoreError::InvalidInput { field: field.into(), reason: reason.into() }
+    }
+    pub fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
+        CoreError::NotFound { entity, id: id.into() }
+    }
+    /// A stable machine-readable code, for `--json` output and (later) the FFI and wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::InvalidInput { .. } => "invalid_input",
+            CoreError::NotFound { .. } => "not_found",
+            CoreError::IllegalTransition { .. } => "illegal_transition",
+            CoreError::ClearItemsMissing { .. } => "clear_items_missing",
+            CoreError::IllegalTaskAction { .. } => "illegal_task_action",
+            CoreError::PatrolState { .. } => "patrol_state",
+            CoreError::NotInitialised => "not_initialised",
+            CoreError::UnsentWork { .. } => "unsent_work",
+            CoreError::SchemaTooNew { .. } => "schema_too_new",
+            CoreError::Photo(_) => "photo_rejected",
+            CoreError::Storage(_) => "storage",
+            CoreError::Io(_) => "io",
+            CoreError::Corrupt(_) => "corrupt",
+        }
+    }
+}
+
+impl From<serde_json::Error> for CoreError {
+    fn from(e: serde_json::Error) -> Self {
+        CoreError::Corrupt(format!("json: {e}"))
+    }
+}

@@ -1,0 +1,37 @@
+//! GridPatrol core: records a grid worker's 3456 field work (巡查三到, 居民四访, 情况五报,
+//! 问题六清) durably in local SQLite, with a transactional outbox for sync to HQ, and owns
+//! the view state the phone shells render.
+
+pub mod attachments;
+pub mod case_flow;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod geo;
+pub mod hlc;
+pub mod outbox;
+pub mod photo;
+pub mod records;
+mod recording;
+pub mod schema;
+pub mod store;
+pub mod template;
+pub mod validate;
+pub mod view;
+
+pub use case_flow::ClearItems;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::GridConfig;
+pub use domain::*;
+pub use error::{CoreError, Result};
+pub use outbox::OutboxEntry;
+pub use records::*;
+pub use store::{DeviceInfo, Durability, Store, StoreOptions};
+pub use template::Template;
+pub use view::{CaseTimeline, PendingUploads, TodayView};
+
+/// A new record id: UUIDv7 (time-ordered for index locality; identity only, never ordering).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

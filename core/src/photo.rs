@@ -1,0 +1,1410 @@
+//! Photo sanitising for hazard reports.
+//!
+//! Privacy rule: a stored photo keeps its pixels and the capture location
+//! (GPS latitude/longitude) and nothing else — no camera make/model, no
+//! timestamps, no thumbnails, no maker notes, no comments, no XMP/IPTC.
+//!
+//! [`sanitize`] rewrites JPEG and PNG files at the container level only; it never
+//! decodes pixels. Untrusted input is parsed defensively: every length is
+//! checked against the real input before use, nothing is allocated from a
+//! declared length, and every loop advances through the input or is bounded by
+//! a 16-bit count, so malformed data yields an error rather than a panic or hang.
+
+/// Image container formats accepted as photos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoKind {
+    Jpeg,
+    Png,
+}
+
+impl PhotoKind {
+    /// The MIME type to store/serve the photo with.
+    pub fn mime(&self) -> &'static str {
+        match self {
+            PhotoKind::Jpeg => "image/jpeg",
+            PhotoKind::Png => "image/png",
+        }
+    }
+
+    /// Conventional file extension, without the dot.
+    pub fn extension(&self) -> &'static str {
+        match self {
+            PhotoKind::Jpeg => "jpg",
+            PhotoKind::Png => "png",
+        }
+    }
+}
+
+/// A capture location in decimal degrees (WGS 84). South and west are negative.
+///
+/// Values produced by [`sanitize`] are quantised to 1e-7 degree (about 1 cm) —
+/// far below GPS accuracy — and are exactly what is embedded in the output file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GpsFix {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+/// A photo with all metadata removed except (optionally) its GPS fix.
+#[derive(Debug, Clone)]
+pub struct SanitizedPhoto {
+    pub kind: PhotoKind,
+    /// The rewritten file, ready to store.
+    pub bytes: Vec<u8>,
+    /// Capture location, if the original carried a valid one. For JPEG it is also
+    /// embedded in `bytes` as a minimal Exif GPS block.
+    pub gps: Option<GpsFix>,
+}
+
+/// Why a file could not be sanitised. Messages are fixed English text and never
+/// quote the file's content (which is private by definition).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PhotoError {
+    #[error("not a photo: the file is neither a JPEG nor a PNG image")]
+    NotAPhoto,
+    #[error("the photo is truncated: the file ends in the middle of its structure")]
+    Truncated,
+    #[error("the photo is malformed: {reason}")]
+    Malformed { reason: String },
+}
+
+/// Builds a `Malformed` error. Taking `&'static str` guarantees the reason is
+/// fixed text and can never carry bytes from the file.
+fn malformed(reason: &'static str) -> PhotoError {
+    PhotoError::Malformed {
+        reason: reason.to_string(),
+    }
+}
+
+/// SOI marker plus the first byte of the next marker; every JPEG starts so.
+const JPEG_SIGNATURE: [u8; 3] = [0xFF, 0xD8, 0xFF];
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// Strips all metadata except the GPS capture location from a JPEG or PNG.
+///
+/// The result is idempotent: sanitising `sanitize(x)?.bytes` again returns the
+/// same bytes and the same `gps`.
+pub fn sanitize(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
+    if input.starts_with(&JPEG_SIGNATURE) {
+        return sanitize_jpeg(input);
+    }
+    if input.starts_with(&PNG_SIGNATURE) {
+        return sanitize_png(input);
+    }
+    // A non-empty proper prefix of a signature is a photo cut short, not some
+    // other kind of file; report it as such so upload retries make sense.
+    if !input.is_empty() && (JPEG_SIGNATURE.starts_with(input) || PNG_SIGNATURE.starts_with(input))
+    {
+        return Err(PhotoError::Truncated);
+    }
+    Err(PhotoError::NotAPhoto)
+}
+
+// ---------------------------------------------------------------------------
+// JPEG
+// ---------------------------------------------------------------------------
+
+const SOS: u8 = 0xDA;
+const APP0: u8 = 0xE0;
+const APP1: u8 = 0xE1;
+
+/// What to do with one pre-scan JPEG segment.
+enum SegmentAction {
+    Keep,
+    Drop,
+    /// A JFIF APP0: kept, but rewritten without its embedded thumbnail.
+    Jfif,
+}
+
+fn segment_action(marker: u8, payload: &[u8]) -> SegmentAction {
+    match marker {
+        // Only a real JFIF header; JFXX (thumbnail extension) and others go.
+        APP0 if is_jfif(payload) => SegmentAction::Jfif,
+        APP0 => SegmentAction::Drop,
+        // Exif and XMP. The GPS fix is harvested separately before dropping.
+        APP1 => SegmentAction::Drop,
+        // ICC profiles affect colour; other APP2 users (MPF, FlashPix) are metadata.
+        0xE2 if payload.starts_with(b"ICC_PROFILE\0") => SegmentAction::Keep,
+        0xE2 => SegmentAction::Drop,
+        // APP3..APP13 (incl. Photoshop/IPTC in APP13), APP15 and COM: metadata.
+        0xE3..=0xED | 0xEF | 0xFE => SegmentAction::Drop,
+        // Adobe APP14 carries the colour transform flag decoders need.
+        0xEE if payload.starts_with(b"Adobe") => SegmentAction::Keep,
+        0xEE => SegmentAction::Drop,
+        // DQT, SOFn, DHT, DRI, ...: needed to decode the image.
+        _ => SegmentAction::Keep,
+    }
+}
+
+/// JFIF APP0 payload: "JFIF\0", version(2), units(1), Xdensity(2), Ydensity(2),
+/// Xthumbnail(1), Ythumbnail(1), then thumbnail pixels.
+const JFIF_FIXED_LEN: usize = 14;
+
+fn is_jfif(payload: &[u8]) -> bool {
+    payload.len() >= JFIF_FIXED_LEN && payload.starts_with(b"JFIF\0")
+}
+
+/// Re-emits a JFIF APP0 with a 0x0 thumbnail: a thumbnail can show what the
+/// photo looked like before cropping/editing, so it is private too.
+fn push_jfif_without_thumbnail(out: &mut Vec<u8>, payload: &[u8]) {
+    let len = (2 + JFIF_FIXED_LEN) as u16;
+    out.extend_from_slice(&[0xFF, APP0]);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&payload[..JFIF_FIXED_LEN - 2]);
+    out.extend_from_slice(&[0, 0]);
+}
+
+fn sanitize_jpeg(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
+    // The output is SOI, `head` (a leading JFIF APP0, which by spec must directly
+    // follow SOI), the fresh GPS APP1 if any, then `body`. The GPS fix may only be
+    // found late in the header, hence the two buffers.
+    let mut head = Vec::new();
+    let mut body = Vec::with_capacity(input.len());
+    let mut gps = None;
+    let mut saw_exif = false;
+    let mut pos = 2; // just past SOI
+
+    loop {
+        if *input.get(pos).ok_or(PhotoError::Truncated)? != 0xFF {
+            return Err(malformed("expected a JPEG marker between segments"));
+        }
+        // Any number of 0xFF fill bytes may precede the marker code.
+        while input.get(pos) == Some(&0xFF) {
+            pos += 1;
+        }
+        let marker = *input.get(pos).ok_or(PhotoError::Truncated)?;
+        pos += 1;
+
+        match marker {
+            0x00 => return Err(malformed("invalid JPEG marker code")),
+            0xD8 => return Err(malformed("unexpected second start-of-image marker")),
+            0xD9 => return Err(malformed("JPEG ends before any image data")),
+            // Stand-alone markers (TEM, RSTn) have no length and carry no data.
+            0x01 | 0xD0..=0xD7 => {
+                body.extend_from_slice(&[0xFF, marker]);
+                continue;
+            }
+            _ => {}
+        }
+
+        // Segment: 2-byte big-endian length that counts itself, then payload.
+        let len_bytes = input.get(pos..pos + 2).ok_or(PhotoError::Truncated)?;
+        let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
+        if len < 2 {
+            return Err(malformed("JPEG segment length is too small"));
+        }
+        let end = pos.checked_add(len).ok_or(PhotoError::Truncated)?;
+        let segment = input.get(pos..end).ok_or(PhotoError::Truncated)?;
+        let payload = &segment[2..];
+
+        if marker == SOS {
+            // Start of scan: entropy-coded data and everything after is copied
+            // verbatim (we never touch pixels).
+            body.extend_from_slice(&[0xFF, SOS]);
+            body.extend_from_slice(&input[pos..]);
+            break;
+        }
+
+        // Only the first Exif block counts, as for image viewers.
+        if marker == APP1 && !saw_exif && payload.starts_with(b"Exif\0") {
+            saw_exif = true;
+            // Broken Exif is ignored, not fatal: it is being discarded anyway.
+            gps = payload.get(6..).and_then(read_exif_gps);
+        }
+
+        match segment_action(marker, payload) {
+            SegmentAction::Drop => {}
+            SegmentAction::Keep => {
+                body.extend_from_slice(&[0xFF, marker]);
+                body.extend_from_slice(segment);
+            }
+            SegmentAction::Jfif => {
+                // First kept segment? Then it stays right after SOI.
+                let dest = if head.is_empty() && body.is_empty() {
+                    &mut head
+                } else {
+                    &mut body
+                };
+                push_jfif_without_thumbnail(dest, payload);
+            }
+        }
+        pos = end;
+    }
+
+    let mut bytes = Vec::with_capacity(2 + head.len() + 160 + body.len());
+    bytes.extend_from_slice(&[0xFF, 0xD8]);
+    bytes.extend_from_slice(&head);
+    if let Some(fix) = &gps {
+        bytes.extend_from_slice(&gps_app1_segment(fix));
+    }
+    bytes.extend_from_slice(&body);
+
+    Ok(SanitizedPhoto {
+        kind: PhotoKind::Jpeg,
+        bytes,
+        gps: gps.map(|f| f.to_gps_fix()),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Exif (TIFF) GPS reading and writing
+// ---------------------------------------------------------------------------
+
+const TAG_GPS_IFD: u16 = 0x8825;
+const TAG_GPS_VERSION: u16 = 0x0000;
+const TAG_GPS_LAT_REF: u16 = 0x0001;
+const TAG_GPS_LAT: u16 = 0x0002;
+const TAG_GPS_LNG_REF: u16 = 0x0003;
+const TAG_GPS_LNG: u16 = 0x0004;
+
+const TYPE_BYTE: u16 = 1;
+const TYPE_ASCII: u16 = 2;
+const TYPE_LONG: u16 = 4;
+const TYPE_RATIONAL: u16 = 5;
+const TYPE_IFD: u16 = 13;
+
+/// Fixed denominator for written coordinates: 1e-7 degree ≈ 1 cm.
+const COORD_DENOMINATOR: u32 = 10_000_000;
+
+/// One coordinate in canonical form: magnitude in units of 1e-7 degree plus a
+/// hemisphere flag. Writing this rather than the camera's own rationals makes
+/// the output canonical (so sanitising is idempotent bit for bit) and leaves no
+/// room for hidden data in unusual numerator/denominator choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Coord {
+    negative: bool,
+    e7: u32,
+}
+
+impl Coord {
+    /// Rejects non-finite or out-of-range magnitudes (`max` is 90 or 180).
+    fn from_degrees(magnitude: f64, negative: bool, max: f64) -> Option<Coord> {
+        if !magnitude.is_finite() || !(0.0..=max).contains(&magnitude) {
+            return None;
+        }
+        // max * 1e7 <= 1.8e9 fits in u32.
+        let e7 = (magnitude * f64::from(COORD_DENOMINATOR)).round() as u32;
+        // No "-0": zero has no hemisphere, and this keeps output canonical.
+        Some(Coord {
+            negative: negative && e7 != 0,
+            e7,
+        })
+    }
+
+    fn degrees(self) -> f64 {
+        // Same arithmetic as reading our own output back, so values round-trip exactly.
+        let magnitude = f64::from(self.e7) / f64::from(COORD_DENOMINATOR);
+        if self.negative {
+            -magnitude
+        } else {
+            magnitude
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fix {
+    lat: Coord,
+    lng: Coord,
+}
+
+impl Fix {
+    fn to_gps_fix(self) -> GpsFix {
+        GpsFix {
+            lat: self.lat.degrees(),
+            lng: self.lng.degrees(),
+        }
+    }
+}
+
+/// A bounds-checked view of a TIFF structure (the body of an Exif APP1).
+struct Tiff<'a> {
+    data: &'a [u8],
+    big_endian: bool,
+}
+
+/// An IFD entry: field type, value count, and where its 4-byte value field is.
+struct IfdEntry {
+    typ: u16,
+    count: u32,
+    value_field: usize,
+}
+
+impl<'a> Tiff<'a> {
+    fn new(data: &'a [u8]) -> Option<Self> {
+        let big_endian = match data.get(..4)? {
+            b"II\x2A\x00" => false,
+            b"MM\x00\x2A" => true,
+            _ => return None,
+        };
+        Some(Tiff { data, big_endian })
+    }
+
+    fn bytes(&self, offset: usize, len: usize) -> Option<&'a [u8]> {
+        self.data.get(offset..offset.checked_add(len)?)
+    }
+
+    fn u16_at(&self, offset: usize) -> Option<u16> {
+        let b = self.bytes(offset, 2)?;
+        let b = [b[0], b[1]];
+        Some(if self.big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    }
+
+    fn u32_at(&self, offset: usize) -> Option<u32> {
+        let b = self.bytes(offset, 4)?;
+        let b = [b[0], b[1], b[2], b[3]];
+        Some(if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+
+    /// Looks `tag` up in the IFD at `ifd`. Only the given IFD is scanned (never
+    /// the next-IFD chain), so a cyclic file cannot make this loop.
+    fn find(&self, ifd: usize, tag: u16) -> Option<IfdEntry> {
+        let count = self.u16_at(ifd)?;
+        for i in 0..usize::from(count) {
+            let entry = ifd.checked_add(2)?.checked_add(i.checked_mul(12)?)?;
+            if self.u16_at(entry)? == tag {
+                return Some(IfdEntry {
+                    typ: self.u16_at(entry + 2)?,
+                    count: self.u32_at(entry + 4)?,
+                    value_field: entry + 8,
+                });
+            }
+        }
+        None
+    }
+
+    /// The entry's value bytes: inline if they fit in 4 bytes, else at the offset
+    /// stored in the value field. Always bounds-checked against the data.
+    fn value(&self, entry: &IfdEntry) -> Option<&'a [u8]> {
+        let unit = match entry.typ {
+            1 | 2 | 6 | 7 => 1,
+            3 | 8 => 2,
+            4 | 9 | 11 | 13 => 4,
+            5 | 10 | 12 => 8,
+            _ => return None,
+        };
+        let size = usize::try_from(entry.count).ok()?.checked_mul(unit)?;
+        if size <= 4 {
+            self.bytes(entry.value_field, size)
+        } else {
+            let offset = usize::try_from(self.u32_at(entry.value_field)?).ok()?;
+            self.bytes(offset, size)
+        }
+    }
+}
+
+/// Extracts the GPS fix from a TIFF/Exif block; `None` if absent or invalid.
+fn read_exif_gps(tiff: &[u8]) -> Option<Fix> {
+    let t = Tiff::new(tiff)?;
+    let ifd0 = usize::try_from(t.u32_at(4)?).ok()?;
+    let pointer = t.find(ifd0, TAG_GPS_IFD)?;
+    if !matches!(pointer.typ, TYPE_LONG | TYPE_IFD) || pointer.count != 1 {
+        return None;
+    }
+    let gps_ifd = usize::try_from(t.u32_at(pointer.value_field)?).ok()?;
+    Some(Fix {
+        lat: read_coord(
+            &t,
+            gps_ifd,
+            TAG_GPS_LAT_REF,
+            TAG_GPS_LAT,
+            (b'N', b'S'),
+            90.0,
+        )?,
+        lng: read_coord(
+            &t,
+            gps_ifd,
+            TAG_GPS_LNG_REF,
+            TAG_GPS_LNG,
+            (b'E', b'W'),
+            180.0,
+        )?,
+    })
+}
+
+/// Reads one coordinate: a hemisphere letter and up to three rationals
+/// (degrees, minutes, seconds).
+fn read_coord(
+    t: &Tiff<'_>,
+    ifd: usize,
+    ref_tag: u16,
+    value_tag: u16,
+    (positive, negative): (u8, u8),
+    max: f64,
+) -> Option<Coord> {
+    // Without the hemisphere the sign is unknown, so the fix is unusable.
+    let hemisphere = t
+        .value(&t.find(ifd, ref_tag)?)?
+        .first()?
+        .to_ascii_uppercase();
+    let is_negative = match hemisphere {
+        h if h == positive => false,
+        h if h == negative => true,
+        _ => return None,
+    };
+
+    let entry = t.find(ifd, value_tag)?;
+    if entry.typ != TYPE_RATIONAL || entry.count == 0 {
+        return None;
+    }
+    let raw = t.value(&entry)?;
+    let mut magnitude = 0.0;
+    for (i, scale) in [1.0, 60.0, 3600.0]
+        .into_iter()
+        .enumerate()
+        .take(entry.count as usize)
+    {
+        let numerator = t_u32(t, raw, i * 8)?;
+        let denominator = t_u32(t, raw, i * 8 + 4)?;
+        if denominator == 0 {
+            return None;
+        }
+        magnitude += f64::from(numerator) / f64::from(denominator) / scale;
+    }
+    Coord::from_degrees(magnitude, is_negative, max)
+}
+
+/// Reads a u32 from a value slice in the TIFF's byte order.
+fn t_u32(t: &Tiff<'_>, raw: &[u8], offset: usize) -> Option<u32> {
+    Tiff {
+        data: raw,
+        big_endian: t.big_endian,
+    }
+    .u32_at(offset)
+}
+
+/// Builds a complete APP1 segment holding only the GPS fix:
+/// `Exif\0\0`, big-endian TIFF header, IFD0 = { GPSInfo pointer },
+/// GPS IFD = { GPSVersionID 2.2.0.0, lat ref, lat, lng ref, lng }.
+fn gps_app1_segment(fix: &Fix) -> Vec<u8> {
+    // Fixed layout (offsets relative to the TIFF header):
+    //   0: header (8)   8: IFD0 (2 + 12 + 4)   26: GPS IFD (2 + 5*12 + 4)
+    //   92: latitude rationals (24)   116: longitude rationals (24)   140: end
+    const IFD0: u32 = 8;
+    const GPS_IFD: u32 = 26;
+    const LAT_DATA: u32 = 92;
+    const LNG_DATA: u32 = 116;
+    const TIFF_LEN: usize = 140;
+
+    fn entry(t: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: [u8; 4]) {
+        t.extend_from_slice(&tag.to_be_bytes());
+        t.extend_from_slice(&typ.to_be_bytes());
+        t.extend_from_slice(&count.to_be_bytes());
+        t.extend_from_slice(&value);
+    }
+    fn hemisphere(c: Coord, positive: u8, negative: u8) -> [u8; 4] {
+        [if c.negative { negative } else { positive }, 0, 0, 0]
+    }
+    // Decimal degrees as d/1e7, 0/1, 0/1: a valid Exif DMS triple.
+    fn rationals(t: &mut Vec<u8>, c: Coord) {
+        for (num, den) in [(c.e7, COORD_DENOMINATOR), (0, 1), (0, 1)] {
+            t.extend_from_slice(&u32::to_be_bytes(num));
+            t.extend_from_slice(&u32::to_be_bytes(den));
+        }
+    }
+
+    let mut t = Vec::with_capacity(TIFF_LEN);
+    t.extend_from_slice(b"MM\x00\x2A");
+    t.extend_from_slice(&IFD0.to_be_bytes());
+
+    t.extend_from_slice(&1u16.to_be_bytes());
+    entry(&mut t, TAG_GPS_IFD, TYPE_LONG, 1, GPS_IFD.to_be_bytes());
+    t.extend_from_slice(&0u32.to_be_bytes()); // no IFD1, hence no thumbnail
+
+    t.extend_from_slice(&5u16.to_be_bytes());
+    entry(&mut t, TAG_GPS_VERSION, TYPE_BYTE, 4, [2, 2, 0, 0]);
+    entry(
+        &mut t,
+        TAG_GPS_LAT_REF,
+        TYPE_ASCII,
+        2,
+        hemisphere(fix.lat, b'N', b'S'),
+    );
+    entry(
+        &mut t,
+        TAG_GPS_LAT,
+        TYPE_RATIONAL,
+        3,
+        LAT_DATA.to_be_bytes(),
+    );
+    entry(
+        &mut t,
+        TAG_GPS_LNG_REF,
+        TYPE_ASCII,
+        2,
+        hemisphere(fix.lng, b'E', b'W'),
+    );
+    entry(
+        &mut t,
+        TAG_GPS_LNG,
+        TYPE_RATIONAL,
+        3,
+        LNG_DATA.to_be_bytes(),
+    );
+    t.extend_from_slice(&0u32.to_be_bytes());
+
+    rationals(&mut t, fix.lat);
+    rationals(&mut t, fix.lng);
+    debug_assert_eq!(t.len(), TIFF_LEN);
+
+    let mut segment = Vec::with_capacity(4 + 6 + TIFF_LEN);
+    segment.extend_from_slice(&[0xFF, APP1]);
+    segment.extend_from_slice(&((2 + 6 + TIFF_LEN) as u16).to_be_bytes());
+    segment.extend_from_slice(b"Exif\0\0");
+    segment.extend_from_slice(&t);
+    segment
+}
+
+// ---------------------------------------------------------------------------
+// PNG
+// ---------------------------------------------------------------------------
+
+/// Chunks that carry text, Exif or timestamps.
+const PNG_DROPPED_CHUNKS: [&[u8; 4]; 5] = [b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"];
+
+/// The PNG spec caps chunk lengths at 2^31 - 1.
+const PNG_MAX_CHUNK_LEN: u32 = 0x7FFF_FFFF;
+
+fn sanitize_png(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
+    let mut bytes = Vec::with_capacity(input.len());
+    bytes.extend_from_slice(&PNG_SIGNATURE);
+    let mut pos = PNG_SIGNATURE.len();
+    let mut first = true;
+
+    loop {
+        // Chunk: length(4, BE, data only), type(4), data, CRC(4).
+        let header = input.get(pos..pos + 8).ok_or(PhotoError::Truncated)?;
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        let chunk_type = [header[4], header[5], header[6], header[7]];
+        if len > PNG_MAX_CHUNK_LEN {
+            return Err(malformed("PNG chunk length exceeds the format limit"));
+        }
+        if !chunk_type.iter().all(u8::is_ascii_alphabetic) {
+            return Err(malformed("invalid PNG chunk type"));
+        }
+        if first && &chunk_type != b"IHDR" {
+            return Err(malformed("PNG does not start with an IHDR chunk"));
+        }
+        first = false;
+
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| pos.checked_add(12)?.checked_add(len))
+            .ok_or(PhotoError::Truncated)?;
+        let chunk = input.get(pos..end).ok_or(PhotoError::Truncated)?;
+        if !PNG_DROPPED_CHUNKS.contains(&&chunk_type) {
+            bytes.extend_from_slice(chunk);
+        }
+        pos = end;
+
+        // Bytes after IEND are not part of the image and could hide anything.
+        if &chunk_type == b"IEND" {
+            break;
+        }
+    }
+
+    Ok(SanitizedPhoto {
+        kind: PhotoKind::Png,
+        bytes,
+        gps: None,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    // ---- byte helpers ------------------------------------------------------
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    fn u16b(le: bool, v: u16) -> [u8; 2] {
+        if le {
+            v.to_le_bytes()
+        } else {
+            v.to_be_bytes()
+        }
+    }
+
+    fn u32b(le: bool, v: u32) -> [u8; 4] {
+        if le {
+            v.to_le_bytes()
+        } else {
+            v.to_be_bytes()
+        }
+    }
+
+    fn rationals(le: bool, values: &[(u32, u32)]) -> Vec<u8> {
+        values
+            .iter()
+            .flat_map(|&(n, d)| [u32b(le, n), u32b(le, d)].concat())
+            .collect()
+    }
+
+    // ---- a tiny TIFF writer for building Exif by hand ----------------------
+
+    enum Val {
+        /// Raw value bytes, already in the TIFF's byte order.
+        Data(Vec<u8>),
+        /// Offset of IFD number n (as a LONG).
+        IfdPtr(usize),
+    }
+
+    struct Ifd {
+        entries: Vec<(u16, u16, u32, Val)>,
+        next: Option<usize>,
+    }
+
+    fn ifd_size(ifd: &Ifd) -> usize {
+        let data: usize = ifd
+            .entries
+            .iter()
+            .map(|(_, _, _, v)| match v {
+                Val::Data(d) if d.len() > 4 => (d.len() + 1) & !1,
+                _ => 0,
+            })
+            .sum();
+        2 + 12 * ifd.entries.len() + 4 + data
+    }
+
+    /// Lays out IFDs one after another from offset 8 and serialises them.
+    fn build_tiff(le: bool, ifds: &[Ifd]) -> Vec<u8> {
+        let mut offsets = Vec::new();
+        let mut at = 8;
+        for ifd in ifds {
+            offsets.push(at);
+            at += ifd_size(ifd);
+        }
+        let mut t = Vec::new();
+        t.extend_from_slice(if le { b"II\x2A\x00" } else { b"MM\x00\x2A" });
+        t.extend_from_slice(&u32b(le, 8));
+        for (i, ifd) in ifds.iter().enumerate() {
+            assert_eq!(t.len(), offsets[i]);
+            let mut data_at = offsets[i] + 2 + 12 * ifd.entries.len() + 4;
+            let mut data = Vec::new();
+            t.extend_from_slice(&u16b(le, ifd.entries.len() as u16));
+            for (tag, typ, count, val) in &ifd.entries {
+                t.extend_from_slice(&u16b(le, *tag));
+                t.extend_from_slice(&u16b(le, *typ));
+                t.extend_from_slice(&u32b(le, *count));
+                match val {
+                    Val::IfdPtr(n) => t.extend_from_slice(&u32b(le, offsets[*n] as u32)),
+                    Val::Data(d) if d.len() <= 4 => {
+                        let mut inline = d.clone();
+                        inline.resize(4, 0);
+                        t.extend_from_slice(&inline);
+                    }
+                    Val::Data(d) => {
+                        t.extend_from_slice(&u32b(le, data_at as u32));
+                        data.extend_from_slice(d);
+                        if d.len() % 2 == 1 {
+                            data.push(0);
+                        }
+                        data_at += (d.len() + 1) & !1;
+                    }
+                }
+            }
+            t.extend_from_slice(&u32b(le, ifd.next.map_or(0, |n| offsets[n] as u32)));
+            t.extend_from_slice(&data);
+        }
+        t
+    }
+
+    fn ascii(s: &str) -> Val {
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        Val::Data(v)
+    }
+
+    type Dms = [(u32, u32); 3];
+
+    /// Exif with Make, an Exif IFD (DateTimeOriginal, MakerNote), a GPS IFD
+    /// (plus private GPSDateStamp) and a thumbnail IFD1.
+    fn exif_tiff(le: bool, lat_ref: &str, lat: Dms, lng_ref: &str, lng: Dms) -> Vec<u8> {
+        let ifd0 = Ifd {
+            entries: vec![
+                (0x010F, TYPE_ASCII, 10, ascii("SECRETCAM")),
+                (0x8769, TYPE_LONG, 1, Val::IfdPtr(1)),
+                (0x8825, TYPE_LONG, 1, Val::IfdPtr(2)),
+            ],
+            next: Some(3),
+        };
+        let exif_ifd = Ifd {
+            entries: vec![
+                (0x9003, TYPE_ASCII, 20, ascii("2024:05:06 07:08:09")),
+                (0x927C, 7, 11, Val::Data(b"MAKERSECRET".to_vec())),
+            ],
+            next: None,
+        };
+        let gps_ifd = Ifd {
+            entries: vec![
+                (0x0000, TYPE_BYTE, 4, Val::Data(vec![2, 3, 0, 0])),
+                (0x0001, TYPE_ASCII, 2, ascii(lat_ref)),
+                (0x0002, TYPE_RATIONAL, 3, Val::Data(rationals(le, &lat))),
+                (0x0003, TYPE_ASCII, 2, ascii(lng_ref)),
+                (0x0004, TYPE_RATIONAL, 3, Val::Data(rationals(le, &lng))),
+                (0x001D, TYPE_ASCII, 11, ascii("2025:01:02")),
+            ],
+            next: None,
+        };
+        let thumb_ifd = Ifd {
+            entries: vec![(0x0201, 7, 11, Val::Data(b"THUMBSECRET".to_vec()))],
+            next: None,
+        };
+        build_tiff(le, &[ifd0, exif_ifd, gps_ifd, thumb_ifd])
+    }
+
+    // ---- a hand-built JPEG -------------------------------------------------
+
+    fn seg(marker: u8, payload: &[u8]) -> Vec<u8> {
+        let mut s = vec![0xFF, marker];
+        s.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        s.extend_from_slice(payload);
+        s
+    }
+
+    fn app1_exif(tiff: &[u8]) -> Vec<u8> {
+        seg(0xE1, &[b"Exif\0\0".as_slice(), tiff].concat())
+    }
+
+    /// JFIF 1.01, 1:1 aspect, with a 1x1 RGB thumbnail.
+    fn jfif_with_thumbnail() -> Vec<u8> {
+        seg(
+            0xE0,
+            b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x01\x01\xAB\xCD\xEF",
+        )
+    }
+
+    fn jfif_plain() -> Vec<u8> {
+        seg(0xE0, b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+    }
+
+    fn icc_segment() -> Vec<u8> {
+        seg(0xE2, b"ICC_PROFILE\0\x01\x01fake-profile")
+    }
+
+    fn adobe_segment() -> Vec<u8> {
+        seg(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01")
+    }
+
+    fn dqt() -> Vec<u8> {
+        let mut p = vec![0x00];
+        p.extend_from_slice(&[1u8; 64]);
+        seg(0xDB, &p)
+    }
+
+    fn sof0() -> Vec<u8> {
+        // 8-bit, 16x16, one component (id 1, 1x1 sampling, table 0).
+        seg(0xC0, &[8, 0, 16, 0, 16, 1, 1, 0x11, 0])
+    }
+
+    /// SOS header, a few scan bytes (incl. a stuffed 0xFF00 and a restart
+    /// marker), then EOI: everything from SOS on must survive byte for byte.
+    fn scan_and_eoi() -> Vec<u8> {
+        let mut s = seg(0xDA, &[1, 1, 0x00, 0, 63, 0]);
+        s.extend_from_slice(&[0x12, 0x34, 0xFF, 0x00, 0x56, 0xFF, 0xD0, 0xAB, 0xFF, 0xD9]);
+        s
+    }
+
+    const PRIVATE: [&[u8]; 12] = [
+        b"SECRETCAM",
+        b"2024:05:06",
+        b"2025:01:02",
+        b"MAKERSECRET",
+        b"THUMBSECRET",
+        b"private note",
+        b"SECRETXMP",
+        b"SECRETMPF",
+        b"SECRETIPTC",
+        b"SECRETAPP15",
+        b"JFXXSECRET",
+        b"\xAB\xCD\xEF",
+    ];
+
+    fn full_jpeg(exif_tiff: &[u8]) -> Vec<u8> {
+        [
+            vec![0xFF, 0xD8],
+            jfif_with_thumbnail(),
+            seg(0xE0, b"JFXX\0\x10JFXXSECRET"),
+            app1_exif(exif_tiff),
+            seg(
+                0xE1,
+                b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>SECRETXMP</x:xmpmeta>",
+            ),
+            icc_segment(),
+            seg(0xE2, b"MPF\0SECRETMPF"),
+            seg(0xED, b"Photoshop 3.0\08BIM SECRETIPTC"),
+            adobe_segment(),
+            seg(0xEF, b"SECRETAPP15"),
+            seg(0xFE, b"private note"),
+            dqt(),
+            sof0(),
+            scan_and_eoi(),
+        ]
+        .concat()
+    }
+
+    const SHANGHAI_LAT: Dms = [(31, 1), (13, 1), (492, 10)];
+    const SHANGHAI_LNG: Dms = [(121, 1), (28, 1), (120, 10)];
+    const SHANGHAI: (f64, f64) = (
+        31.0 + 13.0 / 60.0 + 49.2 / 3600.0,
+        121.0 + 28.0 / 60.0 + 12.0 / 3600.0,
+    );
+
+    fn shanghai_jpeg(le: bool) -> Vec<u8> {
+        full_jpeg(&exif_tiff(le, "N", SHANGHAI_LAT, "E", SHANGHAI_LNG))
+    }
+
+    fn no_exif_jpeg() -> Vec<u8> {
+        [
+            vec![0xFF, 0xD8],
+            jfif_plain(),
+            seg(0xFE, b"private note"),
+            dqt(),
+            sof0(),
+            scan_and_eoi(),
+        ]
+        .concat()
+    }
+
+    /// Splits a JPEG into (marker, whole segment) up to and including SOS.
+    fn header_segments(jpeg: &[u8]) -> Vec<(u8, Vec<u8>)> {
+        assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+        let mut pos = 2;
+        let mut out = Vec::new();
+        loop {
+            assert_eq!(jpeg[pos], 0xFF);
+            let marker = jpeg[pos + 1];
+            if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+                out.push((marker, jpeg[pos..pos + 2].to_vec()));
+                pos += 2;
+                continue;
+            }
+            let len = usize::from(u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]));
+            out.push((marker, jpeg[pos..pos + 2 + len].to_vec()));
+            if marker == SOS {
+                return out;
+            }
+            pos += 2 + len;
+        }
+    }
+
+    fn ifd_tags(t: &Tiff<'_>, ifd: usize) -> Vec<u16> {
+        let n = usize::from(t.u16_at(ifd).unwrap());
+        (0..n)
+            .map(|i| t.u16_at(ifd + 2 + 12 * i).unwrap())
+            .collect()
+    }
+
+    fn assert_close(fix: GpsFix, (lat, lng): (f64, f64)) {
+        assert!((fix.lat - lat).abs() < 1e-6, "lat {} vs {}", fix.lat, lat);
+        assert!((fix.lng - lng).abs() < 1e-6, "lng {} vs {}", fix.lng, lng);
+    }
+
+    fn assert_idempotent(first: &SanitizedPhoto) {
+        let again = sanitize(&first.bytes).expect("sanitised output must sanitise again");
+        assert_eq!(again.kind, first.kind);
+        assert_eq!(again.bytes, first.bytes);
+        assert_eq!(again.gps, first.gps);
+        if let (Some(a), Some(b)) = (again.gps, first.gps) {
+            assert_eq!(a.lat.to_bits(), b.lat.to_bits());
+            assert_eq!(a.lng.to_bits(), b.lng.to_bits());
+        }
+    }
+
+    // ---- JPEG tests --------------------------------------------------------
+
+    #[test]
+    fn kind_mime_and_extension() {
+        assert_eq!(PhotoKind::Jpeg.mime(), "image/jpeg");
+        assert_eq!(PhotoKind::Jpeg.extension(), "jpg");
+        assert_eq!(PhotoKind::Png.mime(), "image/png");
+        assert_eq!(PhotoKind::Png.extension(), "png");
+    }
+
+    #[test]
+    fn jpeg_strips_private_metadata_in_both_byte_orders() {
+        for le in [true, false] {
+            let input = shanghai_jpeg(le);
+            for needle in PRIVATE {
+                assert!(contains(&input, needle), "fixture lacks {needle:?}");
+            }
+            let out = sanitize(&input).unwrap();
+            assert_eq!(out.kind, PhotoKind::Jpeg);
+            for needle in PRIVATE {
+                assert!(
+                    !contains(&out.bytes, needle),
+                    "leaked {:?} (le={le})",
+                    String::from_utf8_lossy(needle)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn jpeg_extracts_gps_in_both_byte_orders() {
+        let le = sanitize(&shanghai_jpeg(true)).unwrap();
+        let be = sanitize(&shanghai_jpeg(false)).unwrap();
+        assert_close(le.gps.unwrap(), SHANGHAI);
+        // The rewritten file is canonical, independent of the source byte order.
+        assert_eq!(le.gps, be.gps);
+        assert_eq!(le.bytes, be.bytes);
+    }
+
+    #[test]
+    fn jpeg_scan_data_is_unchanged() {
+        let input = shanghai_jpeg(true);
+        let out = sanitize(&input).unwrap();
+        assert!(out.bytes.ends_with(&scan_and_eoi()));
+    }
+
+    #[test]
+    fn jpeg_keeps_decoding_segments_in_order() {
+        let out = sanitize(&shanghai_jpeg(false)).unwrap();
+        let segs = header_segments(&out.bytes);
+        let markers: Vec<u8> = segs.iter().map(|(m, _)| *m).collect();
+        assert_eq!(markers, vec![0xE0, 0xE1, 0xE2, 0xEE, 0xDB, 0xC0, 0xDA]);
+        assert_eq!(segs[0].1, jfif_plain(), "JFIF kept, thumbnail removed");
+        assert_eq!(segs[2].1, icc_segment());
+        assert_eq!(segs[3].1, adobe_segment());
+        assert_eq!(segs[4].1, dqt());
+        assert_eq!(segs[5].1, sof0());
+    }
+
+    #[test]
+    fn jpeg_new_exif_holds_only_gps_tags() {
+        let out = sanitize(&shanghai_jpeg(true)).unwrap();
+        let segs = header_segments(&out.bytes);
+        let app1 = &segs[1].1;
+        assert!(app1[4..].starts_with(b"Exif\0\0"));
+        let t = Tiff::new(&app1[10..]).unwrap();
+        let ifd0 = t.u32_at(4).unwrap() as usize;
+        assert_eq!(ifd_tags(&t, ifd0), vec![TAG_GPS_IFD]);
+        assert_eq!(t.u32_at(ifd0 + 2 + 12).unwrap(), 0, "no IFD1 / thumbnail");
+        let gps_ifd = t
+            .u32_at(t.find(ifd0, TAG_GPS_IFD).unwrap().value_field)
+            .unwrap() as usize;
+        assert_eq!(ifd_tags(&t, gps_ifd), vec![0, 1, 2, 3, 4]);
+        assert_eq!(app1.len(), 4 + 6 + 140);
+    }
+
+    #[test]
+    fn jpeg_sanitize_is_idempotent() {
+        for input in [shanghai_jpeg(true), shanghai_jpeg(false), no_exif_jpeg()] {
+            assert_idempotent(&sanitize(&input).unwrap());
+        }
+    }
+
+    #[test]
+    fn jpeg_south_west_is_negative() {
+        // Rio de Janeiro: 22°54'30"S 43°11'47"W.
+        for le in [true, false] {
+            let tiff = exif_tiff(
+                le,
+                "S",
+                [(22, 1), (54, 1), (30, 1)],
+                "W",
+                [(43, 1), (11, 1), (47, 1)],
+            );
+            let out = sanitize(&full_jpeg(&tiff)).unwrap();
+            let fix = out.gps.unwrap();
+            assert_close(
+                fix,
+                (
+                    -(22.0 + 54.0 / 60.0 + 30.0 / 3600.0),
+                    -(43.0 + 11.0 / 60.0 + 47.0 / 3600.0),
+                ),
+            );
+            assert_idempotent(&out);
+        }
+    }
+
+    #[test]
+    fn jpeg_without_exif_only_loses_com() {
+        let input = no_exif_jpeg();
+        let out = sanitize(&input).unwrap();
+        assert_eq!(out.gps, None);
+        let expected = [
+            vec![0xFF, 0xD8],
+            jfif_plain(),
+            dqt(),
+            sof0(),
+            scan_and_eoi(),
+        ]
+        .concat();
+        assert_eq!(out.bytes, expected);
+    }
+
+    #[test]
+    fn jpeg_invalid_coordinates_mean_no_gps() {
+        let cases: [(&str, Dms, &str, Dms); 5] = [
+            ("N", [(91, 1), (0, 1), (0, 1)], "E", SHANGHAI_LNG), // latitude > 90
+            ("N", SHANGHAI_LAT, "E", [(180, 1), (0, 1), (1, 1)]), // longitude > 180
+            ("N", [(31, 0), (0, 1), (0, 1)], "E", SHANGHAI_LNG), // zero denominator
+            ("X", SHANGHAI_LAT, "E", SHANGHAI_LNG),              // unknown hemisphere
+            ("N", SHANGHAI_LAT, "", SHANGHAI_LNG),               // missing hemisphere
+        ];
+        for (lat_ref, lat, lng_ref, lng) in cases {
+            let out = sanitize(&full_jpeg(&exif_tiff(true, lat_ref, lat, lng_ref, lng))).unwrap();
+            assert_eq!(out.gps, None);
+            assert!(
+                header_segments(&out.bytes).iter().all(|(m, _)| *m != APP1),
+                "no Exif written"
+            );
+            for needle in PRIVATE {
+                assert!(!contains(&out.bytes, needle));
+            }
+        }
+    }
+
+    #[test]
+    fn jpeg_broken_exif_is_not_fatal() {
+        let input = [
+            vec![0xFF, 0xD8],
+            seg(0xE1, b"Exif\0\0MM\0\x2A\xFF\xFF\xFF\xFFSECRETCAM"),
+            dqt(),
+            sof0(),
+            scan_and_eoi(),
+        ]
+        .concat();
+        let out = sanitize(&input).unwrap();
+        assert_eq!(out.gps, None);
+        assert!(!contains(&out.bytes, b"SECRETCAM"));
+    }
+
+    #[test]
+    fn jpeg_fill_bytes_before_markers_are_accepted() {
+        let input = [
+            vec![0xFF, 0xD8, 0xFF, 0xFF],
+            jfif_plain(),
+            vec![0xFF],
+            dqt(),
+            sof0(),
+            scan_and_eoi(),
+        ]
+        .concat();
+        let out = sanitize(&input).unwrap();
+        assert_eq!(
+            out.bytes,
+            [
+                vec![0xFF, 0xD8],
+                jfif_plain(),
+                dqt(),
+                sof0(),
+                scan_and_eoi()
+            ]
+            .concat()
+        );
+    }
+
+    #[test]
+    fn jpeg_structural_errors() {
+        let m = |input: Vec<u8>| sanitize(&input).unwrap_err();
+        assert!(matches!(
+            m([vec![0xFF, 0xD8], vec![0xFF, 0xDB, 0x00, 0x01]].concat()),
+            PhotoError::Malformed { .. }
+        ));
+        assert!(matches!(
+            m([vec![0xFF, 0xD8], jfif_plain(), vec![0xFF, 0xD9]].concat()),
+            PhotoError::Malformed { .. }
+        ));
+        assert!(matches!(
+            m([vec![0xFF, 0xD8], jfif_plain(), vec![0x42]].concat()),
+            PhotoError::Malformed { .. }
+        ));
+        assert!(matches!(
+            m(vec![0xFF, 0xD8, 0xFF, 0x00]),
+            PhotoError::Malformed { .. }
+        ));
+        assert!(matches!(
+            m(vec![0xFF, 0xD8, 0xFF, 0xD8]),
+            PhotoError::Malformed { .. }
+        ));
+        assert_eq!(
+            m(vec![0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF, 0x00]),
+            PhotoError::Truncated
+        );
+        // Header only, no scan: truncated.
+        assert_eq!(
+            m([vec![0xFF, 0xD8], jfif_plain(), dqt()].concat()),
+            PhotoError::Truncated
+        );
+    }
+
+    #[test]
+    fn jpeg_every_prefix_is_handled() {
+        let input = shanghai_jpeg(false);
+        let sos_at = input.len() - scan_and_eoi().len();
+        for n in 0..=input.len() {
+            let result = sanitize(&input[..n]);
+            if n < sos_at + 10 {
+                // Cut before the SOS header is complete: can't be a valid JPEG.
+                assert!(result.is_err(), "prefix {n} accepted");
+            }
+            if let Err(e) = result {
+                assert!(!e.to_string().contains("SECRET"));
+            }
+        }
+    }
+
+    // ---- PNG tests ---------------------------------------------------------
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        c.extend_from_slice(&crc32(&[kind.as_slice(), data].concat()).to_be_bytes());
+        c
+    }
+
+    fn ihdr() -> Vec<u8> {
+        // 1x1, 8-bit greyscale.
+        chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0])
+    }
+
+    fn idat() -> Vec<u8> {
+        chunk(
+            b"IDAT",
+            &[0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01],
+        )
+    }
+
+    fn iend() -> Vec<u8> {
+        chunk(b"IEND", &[])
+    }
+
+    fn metadata_png() -> Vec<u8> {
+        [
+            PNG_SIGNATURE.to_vec(),
+            ihdr(),
+            chunk(b"tEXt", b"Author\0Jane Secret"),
+            chunk(b"zTXt", b"Comment\0\0zsecret"),
+            chunk(b"iTXt", b"Title\0\0\0\0\0isecret"),
+            chunk(b"eXIf", b"MM\0\x2A\0\0\0\x08SECRETCAM"),
+            chunk(b"tIME", &[0x07, 0xE8, 5, 6, 7, 8, 9]),
+            idat(),
+            iend(),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn png_drops_text_exif_and_time_chunks() {
+        let input = metadata_png();
+        let out = sanitize(&input).unwrap();
+        assert_eq!(out.kind, PhotoKind::Png);
+        assert_eq!(out.gps, None);
+        assert_eq!(
+            out.bytes,
+            [PNG_SIGNATURE.to_vec(), ihdr(), idat(), iend()].concat()
+        );
+        for needle in [
+            &b"Jane Secret"[..],
+            b"Author",
+            b"zsecret",
+            b"isecret",
+            b"SECRETCAM",
+            b"tIME",
+        ] {
+            assert!(!contains(&out.bytes, needle));
+        }
+        assert_idempotent(&out);
+    }
+
+    #[test]
+    fn png_drops_trailing_bytes_after_iend() {
+        let input = [metadata_png(), b"hidden trailer".to_vec()].concat();
+        let out = sanitize(&input).unwrap();
+        assert_eq!(
+            out.bytes,
+            [PNG_SIGNATURE.to_vec(), ihdr(), idat(), iend()].concat()
+        );
+    }
+
+    #[test]
+    fn png_structural_errors() {
+        let sig = PNG_SIGNATURE.to_vec();
+        let m = |input: Vec<u8>| sanitize(&input).unwrap_err();
+        assert!(matches!(
+            m([sig.clone(), idat(), iend()].concat()),
+            PhotoError::Malformed { .. }
+        ));
+        // Huge declared lengths: no allocation, just an error.
+        let huge = |len: u32| [sig.clone(), len.to_be_bytes().to_vec(), b"IHDR".to_vec()].concat();
+        assert!(matches!(m(huge(0xFFFF_FFF0)), PhotoError::Malformed { .. }));
+        assert_eq!(m(huge(PNG_MAX_CHUNK_LEN)), PhotoError::Truncated);
+        assert!(matches!(
+            m([sig.clone(), vec![0, 0, 0, 0, b'I', b'H', 0, b'R']].concat()),
+            PhotoError::Malformed { .. }
+        ));
+        // Missing IEND.
+        assert_eq!(m([sig, ihdr(), idat()].concat()), PhotoError::Truncated);
+    }
+
+    #[test]
+    fn png_every_prefix_is_handled() {
+        let input = metadata_png();
+        for n in 0..=input.len() {
+            let result = sanitize(&input[..n]);
+            assert_eq!(result.is_ok(), n == input.len(), "prefix {n}");
+        }
+    }
+
+    // ---- format detection and errors ---------------------------------------
+
+    #[test]
+    fn other_files_are_not_photos() {
+        for input in [
+            &b""[..],
+            b"GIF89a\x01\x00",
+            b"%PDF-1.7",
+            b"\xFF\xD9",
+            b"\x89PNX\r\n\x1a\n",
+        ] {
+            assert_eq!(
+                sanitize(input).unwrap_err(),
+                PhotoError::NotAPhoto,
+                "{input:?}"
+            );
+        }
+        for input in [&b"\xFF"[..], b"\xFF\xD8", b"\x89PNG"] {
+            assert_eq!(
+                sanitize(input).unwrap_err(),
+                PhotoError::Truncated,
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_messages_are_plain_english() {
+        for e in [
+            PhotoError::NotAPhoto,
+            PhotoError::Truncated,
+            malformed("JPEG segment length is too small"),
+        ] {
+            let msg = e.to_string();
+            assert!(msg.len() > 10 && msg.is_ascii(), "{msg}");
+        }
+    }
+
+    // ---- property tests: never panic, output always clean ------------------
+
+    /// Markers allowed before SOS in any sanitised JPEG.
+    fn allowed_header_marker(marker: u8) -> bool {
+        !matches!(marker, 0xE3..=0xED | 0xEF | 0xFE)
+    }
+
+    /// Invariants of any successful result: idempotent, clean header, valid fix.
+    fn check_ok(out: &SanitizedPhoto) {
+        assert_idempotent(out);
+        if let Some(fix) = out.gps {
+            assert!(fix.lat.is_finite() && fix.lat.abs() <= 90.0);
+            assert!(fix.lng.is_finite() && fix.lng.abs() <= 180.0);
+        }
+        if out.kind == PhotoKind::Jpeg {
+            let segs = header_segments(&out.bytes);
+            let app1: Vec<_> = segs.iter().filter(|(m, _)| *m == APP1).collect();
+            assert_eq!(app1.len(), usize::from(out.gps.is_some()));
+            for (marker, seg) in &segs {
+                assert!(allowed_header_marker(*marker), "marker {marker:#x} kept");
+                if *marker == 0xE2 {
+                    assert!(seg[4..].starts_with(b"ICC_PROFILE\0"));
+                }
+            }
+        }
+    }
+
+    fn mutate(base: &[u8], edits: &[(usize, u8)], cut: Option<usize>) -> Vec<u8> {
+        let mut v = base.to_vec();
+        for &(i, b) in edits {
+            let i = i % v.len();
+            v[i] = b;
+        }
+        if let Some(c) = cut {
+            v.truncate(c % (v.len() + 1));
+        }
+        v
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            if let Ok(out) = sanitize(&input) { check_ok(&out); }
+        }
+
+        #[test]
+        fn random_jpeg_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let input = [JPEG_SIGNATURE.as_slice(), &body].concat();
+            if let Ok(out) = sanitize(&input) { check_ok(&out); }
+        }
+
+        #[test]
+        fn random_png_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let input = [PNG_SIGNATURE.as_slice(), &body].concat();
+            if let Ok(out) = sanitize(&input) { check_ok(&out); }
+        }
+
+        #[test]
+        fn mutated_jpegs_never_panic(
+            le in any::<bool>(),
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..12),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let input = mutate(&shanghai_jpeg(le), &edits, cut);
+            if let Ok(out) = sanitize(&input) { check_ok(&out); }
+        }
+
+        #[test]
+        fn mutated_pngs_never_panic(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..12),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let input = mutate(&metadata_png(), &edits, cut);
+            if let Ok(out) = sanitize(&input) { check_ok(&out); }
+        }
+
+        #[test]
+        fn any_valid_coordinate_round_trips(
+            lat in -90.0f64..=90.0, lng in -180.0f64..=180.0, le in any::<bool>(),
+        ) {
+            // Encode as whole microdegrees to exercise arbitrary fixes.
+            let dms = |v: f64| [((v.abs() * 1e6).round() as u32, 1_000_000), (0, 1), (0, 1)];
+            let tiff = exif_tiff(le, if lat < 0.0 { "S" } else { "N" }, dms(lat), if lng < 0.0 { "W" } else { "E" }, dms(lng));
+            let out = sanitize(&full_jpeg(&tiff)).unwrap();
+            let fix = out.gps.unwrap();
+            prop_assert!((fix.lat - lat).abs() < 1e-6 && (fix.lng - lng).abs() < 1e-6);
+            check_ok(&out);
+        }
+    }
+}

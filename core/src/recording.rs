@@ -1,0 +1,640 @@
+//! The recording operations: 巡查 patrols, 走访 visits, 上报 reports, case steps and task
+//! actions. Each validates everything first, then writes its rows and returns its command;
+//! `Store::record` appends the outbox row and commits, all in one transaction.
+
+use std::collections::HashSet;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::attachments;
+use crate::case_flow::{self, ClearItems};
+use crate::clock::to_time;
+use crate::domain::*;
+use crate::geo;
+use crate::records::*;
+use crate::store::{Store, WriteCtx};
+use crate::validate;
+use crate::{new_id, CoreError, Result};
+
+pub const MAX_TRACK_POINTS_PER_CALL: usize = 1000;
+pub const MAX_NOTE_CHARS: usize = 1000;
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+pub const MAX_PLACE_CHARS: usize = 200;
+
+impl Store {
+    /// Start a patrol (巡查) in one of the worker's grids. One patrol at a time.
+    pub fn start_patrol(&self, grid_id: &str, shift: PatrolShift) -> Result<Patrol> {
+        self.record(|cx| {
+            cx.refdata.own_grid("grid_id", grid_id)?;
+            let open: Option<String> = cx
+                .tx
+                .prepare_cached("SELECT id FROM patrol WHERE worker_id = ?1 AND in_progress = 1")?
+                .query_row([&cx.device.worker_id], |r| r.get(0))
+                .optional()?;
+            if let Some(id) = open {
+                return Err(CoreError::PatrolState { id, reason: "is still in progress; finish it first".into() });
+            }
+            let t = &cx.refdata.active_template;
+            let p = Patrol {
+                id: new_id(),
+                worker_id: cx.device.worker_id.clone(),
+                grid_id: grid_id.to_string(),
+                shift,
+                template_id: t.id.clone(),
+                template_version: t.version,
+                started_at: to_time(cx.now_ms),
+                finished_at: None,
+                outcome: None,
+                note: None,
+            };
+            cx.tx.prepare_cached(
+                "INSERT INTO patrol (id, worker_id, grid_id, shift, template_id, template_version, started_ms, in_progress)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)",
+            )?
+            .execute(params![p.id, p.worker_id, p.grid_id, shift.code(), p.template_id, p.template_version, cx.now_ms])?;
+            Ok((p.clone(), Command::StartPatrol { patrol: p }))
+        })
+    }
+
+    /// Append GPS track points to a patrol in progress. Returns the patrol's point count.
+    pub fn add_track_points(&self, patrol_id: &str, points: &[TrackPoint]) -> Result<u32> {
+        if points.is_empty() || points.len() > MAX_TRACK_POINTS_PER_CALL {
+            return Err(CoreError::invalid("points", format!("must hold 1..{MAX_TRACK_POINTS_PER_CALL} points")));
+        }
+        for (i, p) in points.iter().enumerate() {
+            GeoPoint { lat: p.lat, lng: p.lng }.validate(&format!("points[{i}]"))?;
+            check_accuracy(&format!("points[{i}].accuracy_m"), p.accuracy_m)?;
+        }
+        self.record(|cx| {
+            own_patrol_in_progress(cx, patrol_id)?;
+            let first: u32 = cx
+                .tx
+                .prepare_cached("SELECT COUNT(*) FROM patrol_track WHERE patrol_id = ?1")?
+                .query_row([patrol_id], |r| r.get(0))?;
+            let mut stmt = cx.tx.prepare_cached(
+                "INSERT INTO patrol_track (patrol_id, n, lat, lng, accuracy_m, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (i, p) in points.iter().enumerate() {
+                stmt.execute(params![patrol_id, first + i as u32, p.lat, p.lng, p.accuracy_m, p.at.timestamp_millis()])?;
+            }
+            let total = first + points.len() as u32;
+            Ok((total, Command::AddTrackPoints { patrol_id: patrol_id.to_string(), first_n: first, points: points.to_vec() }))
+        })
+    }
+
+    /// Check in at a checkpoint with the template's checklist answers (人到 + 眼到).
+    /// A check-in outside the grid is recorded with `inside_grid = false`, not refused.
+    pub fn check_in(&self, patrol_id: &str, input: CheckInInput) -> Result<Checkpoint> {
+        input.location.validate("location")?;
+        check_accuracy("accuracy_m", input.accuracy_m)?;
+        let place_name = validate::optional_text("place_name", input.place_name.as_deref(), MAX_PLACE_CHARS)?;
+        let mut answers = Vec::with_capacity(input.answers.len());
+        for (i, a) in input.answers.iter().enumerate() {
+            let note = validate::optional_text(&format!("answers[{i}].note"), a.note.as_deref(), MAX_NOTE_CHARS)?;
+            answers.push(ChecklistAnswer { item_id: a.item_id.clone(), answer: a.answer, note });
+        }
+        self.record(|cx| {
+            let patrol = own_patrol_in_progress(cx, patrol_id)?;
+            let template = cx.refdata.template(&patrol.template_id, patrol.template_version)?;
+            let mut seen = HashSet::new();
+            for (i, a) in answers.iter().enumerate() {
+                if template.checklist_item(&a.item_id).is_none() {
+                    return Err(CoreError::invalid(
+                        format!("answers[{i}].item_id"),
+                        format!("not an item of checklist {} v{}", template.id, template.version),
+                    ));
+                }
+                if !seen.insert(a.item_id.as_str()) {
+                    return Err(CoreError::invalid(format!("answers[{i}].item_id"), "answered twice"));
+                }
+            }
+            let inside = cx.refdata.grids.get(&patrol.grid_id).is_some_and(|g| geo::contains(&g.boundary, input.location));
+            let cp = Checkpoint {
+                id: new_id(),
+                patrol_id: patrol_id.to_string(),
+                at: to_time(cx.now_ms),
+                location: input.location,
+                accuracy_m: input.accuracy_m,
+                inside_grid: inside,
+                place_name: place_name.clone(),
+                answers: answers.clone(),
+            };
+            cx.tx.prepare_cached(
+                "INSERT INTO checkpoint (id, patrol_id, at_ms, lat, lng, accuracy_m, inside_grid, place_name, answers)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                cp.id,
+                cp.patrol_id,
+                cx.now_ms,
+                cp.location.lat,
+                cp.location.lng,
+                cp.accuracy_m,
+                inside,
+                cp.place_name,
+                serde_json::to_string(&cp.answers)?
+            ])?;
+            Ok((cp.clone(), Command::CheckIn { checkpoint: cp }))
+        })
+    }
+
+    /// Finish a patrol. "Nothing found" is a valid outcome (记到); "findings" needs at least
+    /// one report filed from this patrol.
+    pub fn finish_patrol(&self, patrol_id: &str, outcome: PatrolOutcome, note: Option<&str>) -> Result<Patrol> {
+        let note = validate::optional_text("note", note, MAX_NOTE_CHARS)?;
+        self.record(|cx| {
+            let mut p = own_patrol_in_progress(cx, patrol_id)?;
+            let reports: i64 = cx
+                .tx
+                .prepare_cached("SELECT COUNT(*) FROM report WHERE patrol_id = ?1")?
+                .query_row([patrol_id], |r| r.get(0))?;
+            match outcome {
+                PatrolOutcome::Findings if reports == 0 => {
+                    return Err(CoreError::invalid("outcome", "findings need at least one report filed from this patrol"))
+                }
+                PatrolOutcome::NothingFound if reports > 0 => {
+                    return Err(CoreError::invalid("outcome", "reports were filed on this patrol; the outcome is findings"))
+                }
+                _ => {}
+            }
+            cx.tx
+                .prepare_cached("UPDATE patrol SET finished_ms = ?2, outcome = ?3, note = ?4, in_progress = 0 WHERE id = ?1")?
+                .execute(params![patrol_id, cx.now_ms, outcome.code(), note])?;
+            p.finished_at = Some(to_time(cx.now_ms));
+            p.outcome = Some(outcome);
+            p.note = note.clone();
+            let cmd = Command::FinishPatrol { patrol_id: p.id.clone(), outcome, note: note.clone(), finished_at: to_time(cx.now_ms) };
+            Ok((p, cmd))
+        })
+    }
+
+    /// Record a visit (居民四访) to a household in one of the worker's grids.
+    pub fn record_visit(&self, input: VisitInput) -> Result<Visit> {
+        let household_id = validate::id("household_id", &input.household_id)?;
+        let note = validate::optional_text("note", input.note.as_deref(), MAX_NOTE_CHARS)?;
+        if let Some(l) = input.location {
+            l.validate("location")?;
+        }
+        let occurred_ms = input.occurred_at.map(|t| validate::plausible_time("occurred_at", t)).transpose()?;
+        let mut needs = Vec::new();
+        for n in &input.needs {
+            if !needs.contains(n) {
+                needs.push(*n);
+            }
+        }
+        let follow_up = input.visit_type == VisitType::FollowUp;
+        match (follow_up, input.satisfaction) {
+            (false, Some(_)) => return Err(CoreError::invalid("satisfaction", "is recorded only on follow-up visits")),
+            (true, None) if input.outcome != VisitOutcome::NotHome => {
+                return Err(CoreError::invalid("satisfaction", "a follow-up visit that reached the resident needs satisfaction 1..5"))
+            }
+            (_, Some(s)) if !(1..=5).contains(&s) => return Err(CoreError::invalid("satisfaction", "must be 1..5")),
+            _ => {}
+        }
+        if follow_up && input.case_id.is_none() {
+            return Err(CoreError::invalid("case_id", "a follow-up visit names the case it follows up"));
+        }
+        self.record(|cx| {
+            let grid_id: String = cx
+                .tx
+                .prepare_cached("SELECT grid_id FROM household WHERE id = ?1")?
+                .query_row([&household_id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| CoreError::not_found("household", &household_id))?;
+            cx.refdata.own_grid("household_id", &grid_id)?;
+            if let Some(case_id) = &input.case_id {
+                case_state(cx.tx, case_id)?;
+            }
+            let v = Visit {
+                id: new_id(),
+                worker_id: cx.device.worker_id.clone(),
+                household_id: household_id.clone(),
+                grid_id,
+                visit_type: input.visit_type,
+                outcome: input.outcome,
+                needs: needs.clone(),
+                note: note.clone(),
+                satisfaction: input.satisfaction,
+                case_id: input.case_id.clone(),
+                location: input.location,
+                occurred_at: to_time(occurred_ms.unwrap_or(cx.now_ms)),
+            };
+            let needs_codes: Vec<&str> = v.needs.iter().map(|n| n.code()).collect();
+            cx.tx.prepare_cached(
+                "INSERT INTO visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction,
+                                    case_id, occurred_ms, lat, lng)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                v.id,
+                v.worker_id,
+                v.household_id,
+                v.grid_id,
+                v.visit_type.code(),
+                v.outcome.code(),
+                serde_json::to_string(&needs_codes)?,
+                v.note,
+                v.satisfaction,
+                v.case_id,
+                v.occurred_at.timestamp_millis(),
+                v.location.map(|l| l.lat),
+                v.location.map(|l| l.lng)
+            ])?;
+            Ok((v.clone(), Command::RecordVisit { visit: v }))
+        })
+    }
+
+    /// File a report (情况五报). Every report opens a case in state 上报 (reported).
+    pub fn file_report(&self, input: ReportInput) -> Result<Report> {
+        let grid_id = validate::id("grid_id", &input.grid_id)?;
+        input.location.validate("location")?;
+        let description = validate::required_text("description", &input.description, MAX_DESCRIPTION_CHARS)?;
+        let place_name = validate::optional_text("place_name", input.place_name.as_deref(), MAX_PLACE_CHARS)?;
+        if input.people_involved > 10_000 {
+            return Err(CoreError::invalid("people_involved", "must be 0..10000"));
+        }
+        let urgency = match (input.urgency, input.category.report_at_once()) {
+            (None, true) | (Some(Urgency::Immediate), _) => Urgency::Immediate,
+            (Some(Urgency::Normal), true) => {
+                return Err(CoreError::invalid("urgency", "safety hazards and emergencies are reported at once"))
+            }
+            (None, false) | (Some(Urgency::Normal), false) => Urgency::Normal,
+        };
+        match input.source {
+            ReportSource::Patrol if input.patrol_id.is_none() => {
+                return Err(CoreError::invalid("patrol_id", "a report found on patrol names the patrol"))
+            }
+            ReportSource::Visit if input.visit_id.is_none() => {
+                return Err(CoreError::invalid("visit_id", "a report found on a visit names the visit"))
+            }
+            _ => {}
+        }
+        // Photos are copied (durably) before the transaction: the row never points at nothing.
+        let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
+        self.record(|cx| {
+            cx.refdata.own_grid("grid_id", &grid_id)?;
+            if let Some(pid) = &input.patrol_id {
+                let owner: Option<String> = cx
+                    .tx
+                    .prepare_cached("SELECT worker_id FROM patrol WHERE id = ?1")?
+                    .query_row([pid], |r| r.get(0))
+                    .optional()?;
+                if owner.as_deref() != Some(cx.device.worker_id.as_str()) {
+                    return Err(CoreError::not_found("patrol", pid));
+                }
+            }
+            if let Some(vid) = &input.visit_id {
+                let exists: bool =
+                    cx.tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM visit WHERE id = ?1)")?.query_row([vid], |r| r.get(0))?;
+                if !exists {
+                    return Err(CoreError::not_found("visit", vid));
+                }
+            }
+            let photos = attachments::insert(cx.tx, &staged, cx.now_ms)?;
+            let r = Report {
+                id: new_id(),
+                worker_id: cx.device.worker_id.clone(),
+                grid_id: grid_id.clone(),
+                category: input.category,
+                urgency,
+                location: input.location,
+                place_name: place_name.clone(),
+                description: description.clone(),
+                people_involved: input.people_involved,
+                source: input.source,
+                patrol_id: input.patrol_id.clone(),
+                visit_id: input.visit_id.clone(),
+                occurred_at: to_time(cx.now_ms),
+                photos: photos.clone(),
+                case_id: new_id(),
+            };
+            cx.tx.prepare_cached(
+                "INSERT INTO report (id, worker_id, grid_id, category, urgency, lat, lng, place_name, description,
+                                     people_involved, source, patrol_id, visit_id, occurred_ms, case_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?
+            .execute(params![
+                r.id,
+                r.worker_id,
+                r.grid_id,
+                r.category.code(),
+                r.urgency.code(),
+                r.location.lat,
+                r.location.lng,
+                r.place_name,
+                r.description,
+                r.people_involved,
+                r.source.code(),
+                r.patrol_id,
+                r.visit_id,
+                cx.now_ms,
+                r.case_id
+            ])?;
+            let mut stmt = cx.tx.prepare_cached("INSERT OR IGNORE INTO report_photo (report_id, sha256) VALUES (?1, ?2)")?;
+            for p in &photos {
+                stmt.execute(params![r.id, p])?;
+            }
+            cx.tx.prepare_cached(
+                "INSERT INTO case_file (id, report_id, grid_id, state, deadline_ms, clear, created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, NULL, '{}', ?5, ?5)",
+            )?
+            .execute(params![r.case_id, r.id, r.grid_id, CaseState::Reported.code(), cx.now_ms])?;
+            let first = CaseEvent {
+                id: new_id(),
+                case_id: r.case_id.clone(),
+                n: 1,
+                from: None,
+                to: CaseState::Reported,
+                actor_id: cx.device.worker_id.clone(),
+                at: to_time(cx.now_ms),
+                note: None,
+                clear: ClearItems::default(),
+                photos: photos.clone(),
+            };
+            insert_case_event(cx, &first)?;
+            Ok((r.clone(), Command::FileReport { report: r }))
+        })
+    }
+
+    /// Move a case one step along its lifecycle (append-only). Closing needs the six clear
+    /// items; closing straight from 上报 is 即知即办 and also needs photo evidence.
+    pub fn move_case(&self, input: CaseStepInput) -> Result<CaseEvent> {
+        let case_id = validate::id("case_id", &input.case_id)?;
+        let note = validate::optional_text("note", input.note.as_deref(), MAX_NOTE_CHARS)?;
+        let mut patch = validate_clear(&input.clear)?;
+        let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
+        self.record(|cx| {
+            let (from, mut clear, grid_id) = case_state(cx.tx, &case_id)?;
+            cx.refdata.own_grid("case_id", &grid_id).map_err(|_| CoreError::not_found("case", &case_id))?;
+            let to = input.to;
+            if !case_flow::is_legal(from, to) {
+                return Err(CoreError::IllegalTransition { from, to });
+            }
+            if case_flow::is_solved_on_spot(from, to) && staged.is_empty() {
+                return Err(CoreError::invalid("photos", "solving on the spot (即知即办) needs photo evidence"));
+            }
+            if let Some(sha) = &patch.outcome_photo {
+                let known: bool = cx
+                    .tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM attachment WHERE sha256 = ?1)")?
+                    .query_row([sha], |r| r.get(0))?;
+                if !known {
+                    return Err(CoreError::invalid("clear.outcome_photo", "is not a photo in this store"));
+                }
+            }
+            let photos = attachments::insert(cx.tx, &staged, cx.now_ms)?;
+            // The first photo of the step that states the outcome (or verifies/closes) is the after-photo.
+            let gives_outcome = patch.outcome.is_some() || matches!(to, CaseState::Verified | CaseState::Closed);
+            if patch.outcome_photo.is_none() && clear.outcome_photo.is_none() && gives_outcome {
+                patch.outcome_photo = photos.first().cloned();
+            }
+            clear.merge(&patch);
+            if to == CaseState::Dispatched && clear.deadline.is_none() {
+                return Err(CoreError::invalid("clear.deadline", "dispatching starts the deadline clock; give a deadline"));
+            }
+            if to == CaseState::Closed {
+                let missing = clear.missing(&cx.refdata.active_template.resolution.required);
+                if !missing.is_empty() {
+                    return Err(CoreError::ClearItemsMissing { missing });
+                }
+            }
+            let n: u32 = cx
+                .tx
+                .prepare_cached("SELECT COALESCE(MAX(n), 0) + 1 FROM case_event WHERE case_id = ?1")?
+                .query_row([&case_id], |r| r.get(0))?;
+            let ev = CaseEvent {
+                id: new_id(),
+                case_id: case_id.clone(),
+                n,
+                from: Some(from),
+                to,
+                actor_id: cx.device.worker_id.clone(),
+                at: to_time(cx.now_ms),
+                note: note.clone(),
+                clear: patch.clone(),
+                photos,
+            };
+            insert_case_event(cx, &ev)?;
+            cx.tx
+                .prepare_cached("UPDATE case_file SET state = ?2, clear = ?3, deadline_ms = ?4, updated_ms = ?5 WHERE id = ?1")?
+                .execute(params![
+                    case_id,
+                    to.code(),
+                    serde_json::to_string(&clear)?,
+                    clear.deadline.map(|d| d.timestamp_millis()),
+                    cx.now_ms
+                ])?;
+            Ok((ev.clone(), Command::CaseStep { event: ev }))
+        })
+    }
+
+    /// Acknowledge, set off for, or complete a task dispatched by HQ.
+    pub fn act_on_task(&self, input: TaskActionInput) -> Result<Task> {
+        let task_id = validate::id("task_id", &input.task_id)?;
+        let result = validate::optional_text("result", input.result.as_deref(), MAX_DESCRIPTION_CHARS)?;
+        if input.action == TaskAction::Complete && result.is_none() {
+            return Err(CoreError::invalid("result", "completing a task needs its result"));
+        }
+        if input.action != TaskAction::Complete && (result.is_some() || !input.photos.is_empty()) {
+            return Err(CoreError::invalid("result", "a result and photos go with completing the task"));
+        }
+        let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
+        self.record(|cx| {
+            let mut task = load_task(cx.tx, &task_id)?.ok_or_else(|| CoreError::not_found("task", &task_id))?;
+            if task.assignee_id != cx.device.worker_id {
+                return Err(CoreError::not_found("task", &task_id));
+            }
+            let to = match (task.status, input.action) {
+                (TaskStatus::Dispatched, TaskAction::Acknowledge) => TaskStatus::Acknowledged,
+                (TaskStatus::Acknowledged, TaskAction::OnTheWay) => TaskStatus::OnTheWay,
+                (TaskStatus::Acknowledged | TaskStatus::OnTheWay, TaskAction::Complete) => TaskStatus::Done,
+                (status, action) => return Err(CoreError::IllegalTaskAction { status, action: action.label() }),
+            };
+            let photos = attachments::insert(cx.tx, &staged, cx.now_ms)?;
+            let ev = TaskEvent {
+                id: new_id(),
+                task_id: task_id.clone(),
+                action: input.action,
+                from: task.status,
+                to,
+                at: to_time(cx.now_ms),
+                result: result.clone(),
+                photos,
+            };
+            cx.tx.prepare_cached(
+                "INSERT INTO task_event (id, task_id, action, from_status, to_status, at_ms, result, photos)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                ev.id,
+                ev.task_id,
+                ev.action.code(),
+                ev.from.code(),
+                ev.to.code(),
+                cx.now_ms,
+                ev.result,
+                serde_json::to_string(&ev.photos)?
+            ])?;
+            cx.tx
+                .prepare_cached("UPDATE task SET status = ?2, result = COALESCE(?3, result), updated_ms = ?4 WHERE id = ?1")?
+                .execute(params![task_id, to.code(), result, cx.now_ms])?;
+            task.status = to;
+            if result.is_some() {
+                task.result = result.clone();
+            }
+            Ok((task, Command::TaskStep { event: ev }))
+        })
+    }
+}
+
+fn check_accuracy(field: &str, a: Option<f64>) -> Result<()> {
+    match a {
+        Some(a) if !a.is_finite() || !(0.0..=100_000.0).contains(&a) => Err(CoreError::invalid(field, "must be 0..100000 metres")),
+        _ => Ok(()),
+    }
+}
+
+fn validate_clear(c: &ClearItems) -> Result<ClearItems> {
+    Ok(ClearItems {
+        facts: validate::optional_text("clear.facts", c.facts.as_deref(), MAX_DESCRIPTION_CHARS)?,
+        responsible_unit: validate::optional_text("clear.responsible_unit", c.responsible_unit.as_deref(), 100)?,
+        deadline: match c.deadline {
+            Some(d) => {
+                validate::plausible_time("clear.deadline", d)?;
+                Some(d)
+            }
+            None => None,
+        },
+        outcome: validate::optional_text("clear.outcome", c.outcome.as_deref(), MAX_DESCRIPTION_CHARS)?,
+        outcome_photo: match &c.outcome_photo {
+            Some(h) if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) => {
+                return Err(CoreError::invalid("clear.outcome_photo", "must be a SHA-256 hex digest"))
+            }
+            other => other.clone(),
+        },
+        feedback: validate::optional_text("clear.feedback", c.feedback.as_deref(), MAX_NOTE_CHARS)?,
+        satisfaction: match c.satisfaction {
+            Some(s) if !(1..=5).contains(&s) => return Err(CoreError::invalid("clear.satisfaction", "must be 1..5")),
+            other => other,
+        },
+        ledger_ref: validate::optional_text("clear.ledger_ref", c.ledger_ref.as_deref(), 100)?,
+    })
+}
+
+fn own_patrol_in_progress(cx: &WriteCtx<'_>, patrol_id: &str) -> Result<Patrol> {
+    let p = load_patrol(cx.tx, patrol_id)?.ok_or_else(|| CoreError::not_found("patrol", patrol_id))?;
+    if p.worker_id != cx.device.worker_id {
+        return Err(CoreError::not_found("patrol", patrol_id));
+    }
+    if p.finished_at.is_some() {
+        return Err(CoreError::PatrolState { id: patrol_id.to_string(), reason: "is already finished".into() });
+    }
+    Ok(p)
+}
+
+fn insert_case_event(cx: &WriteCtx<'_>, ev: &CaseEvent) -> Result<()> {
+    cx.tx.prepare_cached(
+        "INSERT INTO case_event (id, case_id, n, from_state, to_state, actor_id, at_ms, note, clear, photos, hlc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        ev.id,
+        ev.case_id,
+        ev.n,
+        ev.from.map(|s| s.code()),
+        ev.to.code(),
+        ev.actor_id,
+        ev.at.timestamp_millis(),
+        ev.note,
+        serde_json::to_string(&ev.clear)?,
+        serde_json::to_string(&ev.photos)?,
+        cx.hlc.to_string()
+    ])?;
+    Ok(())
+}
+
+fn parse_code<T>(v: String, f: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    f(&v).ok_or_else(|| rusqlite::Error::InvalidColumnType(0, v, rusqlite::types::Type::Text))
+}
+
+/// Current state, clear items and grid of a case.
+pub(crate) fn case_state(conn: &Connection, case_id: &str) -> Result<(CaseState, ClearItems, String)> {
+    let row: Option<(String, String, String)> = conn
+        .prepare_cached("SELECT state, clear, grid_id FROM case_file WHERE id = ?1")?
+        .query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let (state, clear, grid) = row.ok_or_else(|| CoreError::not_found("case", case_id))?;
+    Ok((parse_code(state, CaseState::from_code)?, serde_json::from_str(&clear)?, grid))
+}
+
+pub(crate) fn load_patrol(conn: &Connection, id: &str) -> Result<Option<Patrol>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, worker_id, grid_id, shift, template_id, template_version, started_ms, finished_ms, outcome, note
+             FROM patrol WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(Patrol {
+                id: r.get(0)?,
+                worker_id: r.get(1)?,
+                grid_id: r.get(2)?,
+                shift: parse_code(r.get(3)?, PatrolShift::from_code)?,
+                template_id: r.get(4)?,
+                template_version: r.get(5)?,
+                started_at: to_time(r.get(6)?),
+                finished_at: r.get::<_, Option<i64>>(7)?.map(to_time),
+                outcome: r.get::<_, Option<String>>(8)?.map(|s| parse_code(s, PatrolOutcome::from_code)).transpose()?,
+                note: r.get(9)?,
+            })
+        })
+        .optional()?)
+}
+
+pub(crate) fn load_task(conn: &Connection, id: &str) -> Result<Option<Task>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status, result
+             FROM task WHERE id = ?1",
+        )?
+        .query_row([id], task_from_row)
+        .optional()?)
+}
+
+pub(crate) fn task_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
+    Ok(Task {
+        id: r.get(0)?,
+        source: parse_code(r.get(1)?, TaskSource::from_code)?,
+        title: r.get(2)?,
+        description: r.get(3)?,
+        target_unit: r.get(4)?,
+        assignee_id: r.get(5)?,
+        grid_id: r.get(6)?,
+        deadline: to_time(r.get(7)?),
+        status: parse_code(r.get(8)?, TaskStatus::from_code)?,
+        result: r.get(9)?,
+    })
+}
+
+pub(crate) fn case_events(conn: &Connection, case_id: &str) -> Result<Vec<CaseEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, case_id, n, from_state, to_state, actor_id, at_ms, note, clear, photos
+         FROM case_event WHERE case_id = ?1 ORDER BY n",
+    )?;
+    let rows = stmt.query_map([case_id], |r| {
+        let clear: String = r.get(8)?;
+        let photos: String = r.get(9)?;
+        Ok(CaseEvent {
+            id: r.get(0)?,
+            case_id: r.get(1)?,
+            n: r.get(2)?,
+            from: r.get::<_, Option<String>>(3)?.map(|s| parse_code(s, CaseState::from_code)).transpose()?,
+            to: parse_code(r.get(4)?, CaseState::from_code)?,
+            actor_id: r.get(5)?,
+            at: to_time(r.get(6)?),
+            note: r.get(7)?,
+            clear: serde_json::from_str(&clear).unwrap_or_default(),
+            photos: serde_json::from_str(&photos).unwrap_or_default(),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}

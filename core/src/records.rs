@@ -1,0 +1,279 @@
+//! What the core records, as callers see it, and the inputs that create it.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::case_flow::ClearItems;
+use crate::domain::*;
+
+// ---------- inputs ----------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistAnswer {
+    pub item_id: String,
+    pub answer: Answer,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckInInput {
+    pub location: GeoPoint,
+    pub accuracy_m: Option<f64>,
+    pub place_name: Option<String>,
+    pub answers: Vec<ChecklistAnswer>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrackPoint {
+    pub lat: f64,
+    pub lng: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_m: Option<f64>,
+    /// Device time of the fix.
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VisitInput {
+    pub household_id: String,
+    pub visit_type: VisitType,
+    pub outcome: VisitOutcome,
+    pub needs: Vec<NeedTag>,
+    pub note: Option<String>,
+    /// 1..5; only on follow-up visits, and required there unless nobody was reached.
+    pub satisfaction: Option<u8>,
+    /// The case a follow-up visit follows up on (required for follow-ups).
+    pub case_id: Option<String>,
+    pub location: Option<GeoPoint>,
+    /// When the visit happened, if recorded afterwards; default: now.
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportInput {
+    pub grid_id: String,
+    pub category: ReportCategory,
+    /// Default: "report at once" for hazards and emergencies, normal otherwise.
+    pub urgency: Option<Urgency>,
+    pub location: GeoPoint,
+    pub place_name: Option<String>,
+    pub description: String,
+    pub people_involved: u32,
+    pub source: ReportSource,
+    pub patrol_id: Option<String>,
+    pub visit_id: Option<String>,
+    /// Photo files to attach (copied into the store, metadata stripped).
+    pub photos: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseStepInput {
+    pub case_id: String,
+    pub to: CaseState,
+    pub note: Option<String>,
+    /// Any of the six clear items this step establishes.
+    pub clear: ClearItems,
+    /// Photos for this step; on the step that records the outcome, the first is the after-photo.
+    pub photos: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskActionInput {
+    pub task_id: String,
+    pub action: TaskAction,
+    /// Required when completing.
+    pub result: Option<String>,
+    pub photos: Vec<PathBuf>,
+}
+
+/// A task as HQ dispatches it (from the grid configuration until HQ sync exists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskInput {
+    pub id: String,
+    pub source: TaskSource,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub target_unit: String,
+    pub assignee_id: String,
+    #[serde(default)]
+    pub grid_id: Option<String>,
+    pub deadline: DateTime<Utc>,
+    pub dispatched_at: DateTime<Utc>,
+}
+
+// ---------- records ----------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Patrol {
+    pub id: String,
+    pub worker_id: String,
+    pub grid_id: String,
+    pub shift: PatrolShift,
+    pub template_id: String,
+    pub template_version: u32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: Option<PatrolOutcome>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub id: String,
+    pub patrol_id: String,
+    pub at: DateTime<Utc>,
+    pub location: GeoPoint,
+    pub accuracy_m: Option<f64>,
+    /// False when the check-in was outside the grid's boundary: recorded, and flagged.
+    pub inside_grid: bool,
+    pub place_name: Option<String>,
+    pub answers: Vec<ChecklistAnswer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Visit {
+    pub id: String,
+    pub worker_id: String,
+    pub household_id: String,
+    pub grid_id: String,
+    pub visit_type: VisitType,
+    pub outcome: VisitOutcome,
+    pub needs: Vec<NeedTag>,
+    pub note: Option<String>,
+    pub satisfaction: Option<u8>,
+    pub case_id: Option<String>,
+    pub location: Option<GeoPoint>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub id: String,
+    pub worker_id: String,
+    pub grid_id: String,
+    pub category: ReportCategory,
+    pub urgency: Urgency,
+    pub location: GeoPoint,
+    pub place_name: Option<String>,
+    pub description: String,
+    pub people_involved: u32,
+    pub source: ReportSource,
+    pub patrol_id: Option<String>,
+    pub visit_id: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    /// SHA-256 of each attached photo.
+    pub photos: Vec<String>,
+    /// Every report opens a case (状态: 上报).
+    pub case_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseEvent {
+    pub id: String,
+    pub case_id: String,
+    /// 1-based position in the case's log.
+    pub n: u32,
+    pub from: Option<CaseState>,
+    pub to: CaseState,
+    pub actor_id: String,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+    pub clear: ClearItems,
+    pub photos: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub source: TaskSource,
+    pub title: String,
+    pub description: String,
+    pub target_unit: String,
+    pub assignee_id: String,
+    pub grid_id: Option<String>,
+    pub deadline: DateTime<Utc>,
+    pub status: TaskStatus,
+    pub result: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    pub sha256: String,
+    pub mime: String,
+    pub bytes: u64,
+    /// Capture location kept from the photo's EXIF (the only metadata kept).
+    pub location: Option<GeoPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskEvent {
+    pub id: String,
+    pub task_id: String,
+    pub action: TaskAction,
+    pub from: TaskStatus,
+    pub to: TaskStatus,
+    pub at: DateTime<Utc>,
+    pub result: Option<String>,
+    pub photos: Vec<String>,
+}
+
+/// The operation an outbox row carries: a domain command, not a table diff (SYNC.md).
+/// HQ replays these through its own state machines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Command {
+    StartPatrol { patrol: Patrol },
+    AddTrackPoints { patrol_id: String, first_n: u32, points: Vec<TrackPoint> },
+    CheckIn { checkpoint: Checkpoint },
+    FinishPatrol { patrol_id: String, outcome: PatrolOutcome, note: Option<String>, finished_at: DateTime<Utc> },
+    RecordVisit { visit: Visit },
+    FileReport { report: Report },
+    CaseStep { event: CaseEvent },
+    TaskStep { event: TaskEvent },
+}
+
+impl Command {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::StartPatrol { .. } => "start_patrol",
+            Command::AddTrackPoints { .. } => "add_track_points",
+            Command::CheckIn { .. } => "check_in",
+            Command::FinishPatrol { .. } => "finish_patrol",
+            Command::RecordVisit { .. } => "record_visit",
+            Command::FileReport { .. } => "file_report",
+            Command::CaseStep { .. } => "case_step",
+            Command::TaskStep { .. } => "task_step",
+        }
+    }
+
+    /// Chinese (English) name of the operation, for the pending-uploads list.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Command::StartPatrol { .. } => "开始巡查 (patrol started)",
+            Command::AddTrackPoints { .. } => "巡查轨迹 (patrol track)",
+            Command::CheckIn { .. } => "巡查打卡 (patrol check-in)",
+            Command::FinishPatrol { .. } => "结束巡查 (patrol finished)",
+            Command::RecordVisit { .. } => "居民走访 (visit)",
+            Command::FileReport { .. } => "情况上报 (report)",
+            Command::CaseStep { .. } => "案件办理 (case step)",
+            Command::TaskStep { .. } => "任务办理 (task step)",
+        }
+    }
+
+    /// The record the command is about.
+    pub fn entity_id(&self) -> &str {
+        match self {
+            Command::StartPatrol { patrol } => &patrol.id,
+            Command::AddTrackPoints { patrol_id, .. } | Command::FinishPatrol { patrol_id, .. } => patrol_id,
+            Command::CheckIn { checkpoint } => &checkpoint.id,
+            Command::RecordVisit { visit } => &visit.id,
+            Command::FileReport { report } => &report.id,
+            Command::CaseStep { event } => &event.id,
+            Command::TaskStep { event } => &event.id,
+        }
+    }
+}

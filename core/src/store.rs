@@ -1,0 +1,437 @@
+//! The store: one SQLite database in a folder (plus the photos beside it), one writer
+//! connection and one reader connection, each behind a mutex. Every recording operation
+//! runs in one `BEGIN IMMEDIATE` transaction that also appends its outbox row, and commits
+//! with `synchronous=FULL`, so a worker's action is on disk when the call returns.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::GridConfig;
+use crate::domain::{TaskStatus, WorkerRole};
+use crate::geo::Ring;
+use crate::hlc::Hlc;
+use crate::outbox;
+use crate::records::{Command, TaskInput};
+use crate::template::Template;
+use crate::{schema, validate, CoreError, Result};
+
+pub const DB_FILE: &str = "gridpatrol.db";
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: what a worker's phone always uses.
+    Full,
+    /// `synchronous=OFF`: only for seeding benchmark and demo stores quickly. Never in the field.
+    SeedingOnly,
+}
+
+#[derive(Clone)]
+pub struct StoreOptions {
+    pub clock: Arc<dyn Clock>,
+    /// Offset of the worker's local time from UTC, for "today" (default +08:00).
+    pub tz_offset_minutes: i32,
+    pub durability: Durability,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { clock: Arc::new(SystemClock), tz_offset_minutes: 8 * 60, durability: Durability::Full }
+    }
+}
+
+/// Who this device is: its id, its install epoch and the worker it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub epoch: i64,
+    pub worker_id: String,
+}
+
+/// Reference data the writes check against, loaded once and replaced when HQ sends new.
+#[derive(Debug, Clone)]
+pub(crate) struct RefData {
+    pub worker_name: String,
+    pub worker_role: WorkerRole,
+    pub worker_grids: Vec<String>,
+    pub grids: HashMap<String, GridRef>,
+    pub active_template: Template,
+    pub templates: HashMap<(String, u32), Template>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GridRef {
+    pub name: String,
+    pub boundary: Ring,
+}
+
+impl RefData {
+    pub fn is_own_grid(&self, grid_id: &str) -> bool {
+        self.worker_grids.iter().any(|g| g == grid_id)
+    }
+    pub fn own_grid(&self, field: &str, grid_id: &str) -> Result<&GridRef> {
+        if !self.is_own_grid(grid_id) {
+            return Err(CoreError::invalid(field, "is not one of this worker's grids"));
+        }
+        self.grids.get(grid_id).ok_or_else(|| CoreError::not_found("grid", grid_id))
+    }
+    pub fn template(&self, id: &str, version: u32) -> Result<&Template> {
+        self.templates
+            .get(&(id.to_string(), version))
+            .ok_or_else(|| CoreError::Corrupt(format!("template {id} v{version} missing")))
+    }
+}
+
+struct Writer {
+    conn: Connection,
+    next_seq: i64,
+    hlc: Hlc,
+}
+
+/// What a recording operation sees inside its transaction.
+pub(crate) struct WriteCtx<'a> {
+    pub tx: &'a Transaction<'a>,
+    pub now_ms: i64,
+    pub hlc: Hlc,
+    pub device: &'a DeviceInfo,
+    pub refdata: &'a RefData,
+}
+
+pub struct Store {
+    dir: PathBuf,
+    writer: Mutex<Writer>,
+    reader: Mutex<Connection>,
+    device: DeviceInfo,
+    refdata: RwLock<Arc<RefData>>,
+    pub(crate) opts: StoreOptions,
+}
+
+fn open_conn(path: &Path, durability: Durability) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // WAL: readers never block the writer; FULL: the WAL is fsynced at every commit.
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if mode != "wal" {
+        return Err(CoreError::Corrupt(format!("could not enable WAL (got {mode})")));
+    }
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::SeedingOnly => "OFF",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    // Temp tables in memory: Android's tmp dir is not always writable.
+    conn.pragma_update(None, "temp_store", 2)?;
+    // Reference data is replaced wholesale by HQ while local records keep their grid ids
+    // as history, so foreign keys document the model but are not enforced.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// A poisoned mutex only means another thread panicked mid-call; SQLite's own transaction
+/// rollback keeps the data consistent, so recover the guard rather than panic again.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Store {
+    /// Create (or re-initialise) a store in `dir` for `worker_id` from a grid configuration.
+    /// Re-initialising for another worker is refused while records are unsent.
+    pub fn init(dir: &Path, config: &GridConfig, worker_id: &str, opts: StoreOptions) -> Result<Store> {
+        config.validate()?;
+        if !config.workers.iter().any(|w| w.id == worker_id) {
+            return Err(CoreError::invalid("worker_id", "is not a worker in the configuration"));
+        }
+        std::fs::create_dir_all(dir)?;
+        let mut conn = open_conn(&dir.join(DB_FILE), Durability::Full)?;
+        schema::migrate(&mut conn)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing = read_device(&tx)?;
+        match existing {
+            None => {
+                tx.execute(
+                    "INSERT INTO device (id, device_id, epoch, worker_id, created_ms) VALUES (1, ?1, 1, ?2, ?3)",
+                    params![crate::new_id(), worker_id, opts.clock.now_ms()],
+                )?;
+            }
+            Some(d) if d.worker_id != worker_id => {
+                let unsent = unsent_records(&tx)?;
+                if unsent > 0 {
+                    return Err(CoreError::UnsentWork { unsent });
+                }
+                tx.execute("UPDATE device SET worker_id = ?1 WHERE id = 1", [worker_id])?;
+            }
+            Some(_) => {}
+        }
+        apply_reference(&tx, config, worker_id, opts.clock.now_ms())?;
+        tx.commit()?;
+        drop(conn);
+        Store::open(dir, opts)
+    }
+
+    /// Open an initialised store.
+    pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
+        let path = dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(CoreError::NotInitialised);
+        }
+        let mut conn = open_conn(&path, opts.durability)?;
+        schema::migrate(&mut conn)?;
+        let device = read_device(&conn)?.ok_or(CoreError::NotInitialised)?;
+        let refdata = load_refdata(&conn, &device.worker_id)?;
+        let (last_seq, hlc) = outbox::last_seq_and_hlc(&conn)?;
+        let reader = open_reader(&path)?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            writer: Mutex::new(Writer { conn, next_seq: last_seq + 1, hlc }),
+            reader: Mutex::new(reader),
+            device,
+            refdata: RwLock::new(Arc::new(refdata)),
+            opts,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn device(&self) -> &DeviceInfo {
+        &self.device
+    }
+
+    pub(crate) fn refdata(&self) -> Arc<RefData> {
+        self.refdata.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.opts.clock.now_ms()
+    }
+
+    /// Run one recording operation: `f` validates and writes the domain rows and returns the
+    /// command; the outbox row is appended in the same transaction; one durable commit.
+    pub(crate) fn record<T>(&self, f: impl FnOnce(&WriteCtx<'_>) -> Result<(T, Command)>) -> Result<T> {
+        let refdata = self.refdata();
+        let mut guard = lock(&self.writer);
+        let w = &mut *guard;
+        let now_ms = self.now_ms();
+        let hlc = w.hlc.tick(now_ms);
+        let seq = w.next_seq;
+        let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (out, cmd) = {
+            let ctx = WriteCtx { tx: &tx, now_ms, hlc, device: &self.device, refdata: &refdata };
+            f(&ctx)?
+        };
+        outbox::append(&tx, &self.device, seq, hlc, now_ms, &cmd)?;
+        tx.commit()?;
+        // Only after the commit: a failed write leaves numbering untouched (gap-free).
+        w.next_seq = seq + 1;
+        w.hlc = hlc;
+        Ok(out)
+    }
+
+    /// A read on the reader connection (never blocks, never blocked by, the writer).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = lock(&self.reader);
+        f(&conn)
+    }
+
+    /// Replace reference data from HQ (or a configuration file). Local records are kept.
+    pub fn load_reference(&self, config: &GridConfig) -> Result<()> {
+        config.validate()?;
+        if !config.workers.iter().any(|w| w.id == self.device.worker_id) {
+            return Err(CoreError::invalid("config.workers", "does not include this device's worker"));
+        }
+        let mut guard = lock(&self.writer);
+        let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        apply_reference(&tx, config, &self.device.worker_id, self.now_ms())?;
+        let fresh = load_refdata(&tx, &self.device.worker_id)?;
+        tx.commit()?;
+        *self.refdata.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// Install a checklist template version published by HQ. A higher version of the same
+    /// template becomes active; records made under older versions keep theirs.
+    pub fn install_template(&self, template: &Template) -> Result<()> {
+        template.validate()?;
+        let mut guard = lock(&self.writer);
+        let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        insert_template(&tx, template)?;
+        let fresh = load_refdata(&tx, &self.device.worker_id)?;
+        tx.commit()?;
+        *self.refdata.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// A task dispatched by HQ arrives. New tasks are inserted; for a known task only HQ's
+    /// fields change (title, deadline, cancellation), never the worker's own progress.
+    pub fn receive_task(&self, task: &TaskInput) -> Result<()> {
+        validate_task("task", task)?;
+        if task.assignee_id != self.device.worker_id {
+            return Err(CoreError::invalid("task.assignee_id", "is not this device's worker"));
+        }
+        let mut guard = lock(&self.writer);
+        let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        upsert_task(&tx, task, self.now_ms())?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+pub(crate) fn read_device(conn: &Connection) -> Result<Option<DeviceInfo>> {
+    Ok(conn
+        .query_row("SELECT device_id, epoch, worker_id FROM device WHERE id = 1", [], |r| {
+            Ok(DeviceInfo { device_id: r.get(0)?, epoch: r.get(1)?, worker_id: r.get(2)? })
+        })
+        .optional()?)
+}
+
+/// Records recorded but not yet acknowledged by HQ (O(1): seq is gap-free and HQ acknowledges
+/// a prefix, so this is the distance between the last seq and HQ's cursor).
+pub(crate) fn unsent_records(conn: &Connection) -> Result<u64> {
+    let (last, _) = outbox::last_seq_and_hlc(conn)?;
+    let acked: i64 = conn.query_row("SELECT acked_through_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+    Ok((last - acked).max(0) as u64)
+}
+
+pub(crate) fn validate_task(field: &str, t: &TaskInput) -> Result<()> {
+    validate::id(&format!("{field}.id"), &t.id)?;
+    validate::required_text(&format!("{field}.title"), &t.title, 200)?;
+    validate::optional_text(&format!("{field}.description"), Some(&t.description), 4000)?;
+    validate::required_text(&format!("{field}.target_unit"), &t.target_unit, 100)?;
+    validate::id(&format!("{field}.assignee_id"), &t.assignee_id)?;
+    if let Some(g) = &t.grid_id {
+        validate::id(&format!("{field}.grid_id"), g)?;
+    }
+    let dispatched = validate::plausible_time(&format!("{field}.dispatched_at"), t.dispatched_at)?;
+    let deadline = validate::plausible_time(&format!("{field}.deadline"), t.deadline)?;
+    if deadline < dispatched {
+        return Err(CoreError::invalid(format!("{field}.deadline"), "is before the task was dispatched"));
+    }
+    Ok(())
+}
+
+fn upsert_task(tx: &Transaction<'_>, t: &TaskInput, now_ms: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO task (id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms,
+                           status, result, created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description,
+             target_unit = excluded.target_unit, deadline_ms = excluded.deadline_ms, updated_ms = excluded.updated_ms",
+        params![
+            t.id,
+            t.source.code(),
+            t.title.trim(),
+            t.description.trim(),
+            t.target_unit.trim(),
+            t.assignee_id,
+            t.grid_id,
+            t.deadline.timestamp_millis(),
+            TaskStatus::Dispatched.code(),
+            t.dispatched_at.timestamp_millis(),
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert_template(tx: &Transaction<'_>, t: &Template) -> Result<()> {
+    let active_version: Option<u32> = tx
+        .query_row("SELECT MAX(version) FROM template WHERE id = ?1", [&t.id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    tx.execute(
+        "INSERT OR IGNORE INTO template (id, version, body, active) VALUES (?1, ?2, ?3, 0)",
+        params![t.id, t.version, serde_json::to_string(t)?],
+    )?;
+    if active_version.map_or(true, |v| t.version >= v) {
+        tx.execute("UPDATE template SET active = (id = ?1 AND version = ?2)", params![t.id, t.version])?;
+    }
+    Ok(())
+}
+
+/// Replace reference data: communities, grids, workers, the worker's households (no one
+/// else's: minimum necessary), the worker's tasks, and the template.
+fn apply_reference(tx: &Transaction<'_>, c: &GridConfig, worker_id: &str, now_ms: i64) -> Result<()> {
+    tx.execute_batch("DELETE FROM community; DELETE FROM grid; DELETE FROM worker; DELETE FROM household;")?;
+    for x in &c.communities {
+        tx.execute("INSERT INTO community (id, code, name) VALUES (?1, ?2, ?3)", params![x.id, x.code, x.name])?;
+    }
+    for g in &c.grids {
+        tx.execute(
+            "INSERT INTO grid (id, code, community_id, name, boundary) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![g.id, g.code, g.community_id, g.name, serde_json::to_string(&g.boundary)?],
+        )?;
+    }
+    for w in &c.workers {
+        tx.execute(
+            "INSERT INTO worker (id, name, role, grid_ids) VALUES (?1, ?2, ?3, ?4)",
+            params![w.id, w.name, w.role.code(), serde_json::to_string(&w.grid_ids)?],
+        )?;
+    }
+    let me = c.workers.iter().find(|w| w.id == worker_id).ok_or_else(|| CoreError::not_found("worker", worker_id))?;
+    for h in c.households.iter().filter(|h| me.grid_ids.contains(&h.grid_id)) {
+        let tags: Vec<&str> = h.care_tags.iter().map(|t| t.code()).collect();
+        tx.execute(
+            "INSERT INTO household (id, grid_id, label, name, phone, care_tags, must_visit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![h.id, h.grid_id, h.label, h.name, h.phone, serde_json::to_string(&tags)?, h.is_must_visit()],
+        )?;
+    }
+    for t in c.tasks.iter().filter(|t| t.assignee_id == worker_id) {
+        upsert_task(tx, t, now_ms)?;
+    }
+    let has_template: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM template)", [], |r| r.get(0))?;
+    if !has_template {
+        insert_template(tx, &Template::default_3456())?;
+    }
+    if let Some(t) = &c.template {
+        insert_template(tx, t)?;
+    }
+    Ok(())
+}
+
+fn load_refdata(conn: &Connection, worker_id: &str) -> Result<RefData> {
+    let (worker_name, role, grids_json): (String, String, String) = conn
+        .query_row("SELECT name, role, grid_ids FROM worker WHERE id = ?1", [worker_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?
+        .ok_or_else(|| CoreError::Corrupt("device's worker missing from reference data".into()))?;
+    let mut grids = HashMap::new();
+    let mut stmt = conn.prepare("SELECT id, name, boundary FROM grid")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    for row in rows {
+        let (id, name, boundary) = row?;
+        grids.insert(id, GridRef { name, boundary: serde_json::from_str(&boundary)? });
+    }
+    let mut templates = HashMap::new();
+    let mut active = None;
+    let mut stmt = conn.prepare("SELECT body, active FROM template")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?;
+    for row in rows {
+        let (body, is_active) = row?;
+        let t: Template = serde_json::from_str(&body)?;
+        if is_active {
+            active = Some(t.clone());
+        }
+        templates.insert((t.id.clone(), t.version), t);
+    }
+    Ok(RefData {
+        worker_name,
+        worker_role: WorkerRole::from_code(&role).ok_or_else(|| CoreError::Corrupt("worker role".into()))?,
+        worker_grids: serde_json::from_str(&grids_json)?,
+        grids,
+        active_template: active.ok_or_else(|| CoreError::Corrupt("no active template".into()))?,
+        templates,
+    })
+}
