@@ -209,6 +209,11 @@ impl Store {
         &self.device
     }
 
+    /// The checklist template new patrols start under.
+    pub fn active_template(&self) -> Template {
+        self.refdata().active_template.clone()
+    }
+
     pub(crate) fn refdata(&self) -> Arc<RefData> {
         self.refdata.read().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -1,0 +1,158 @@
+//! Shared fixtures for the core's integration tests: a store initialised from the sample
+//! configuration, with a hand-set clock, and tiny real JPEG files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use gridpatrol_core::*;
+
+/// 2026-11-27 09:00 +08:00.
+pub const NOW_MS: i64 = 1_764_205_200_000;
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub clock: Arc<ManualClock>,
+    pub store: Store,
+}
+
+pub fn opts(clock: &Arc<ManualClock>) -> StoreOptions {
+    StoreOptions { clock: clock.clone(), ..StoreOptions::default() }
+}
+
+pub fn fixture() -> Fixture {
+    fixture_for("w-001")
+}
+
+pub fn fixture_for(worker: &str) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let store = Store::init(dir.path(), &GridConfig::sample(), worker, opts(&clock)).unwrap();
+    Fixture { dir, clock, store }
+}
+
+impl Fixture {
+    pub fn reopen(self) -> Fixture {
+        let Fixture { dir, clock, store } = self;
+        drop(store);
+        let store = Store::open(dir.path(), opts(&clock)).unwrap();
+        Fixture { dir, clock, store }
+    }
+
+    /// Count rows of a table through a separate connection (what is really on disk).
+    pub fn count(&self, table: &str) -> i64 {
+        let c = rusqlite::Connection::open(self.dir.path().join(store::DB_FILE)).unwrap();
+        c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    }
+
+    pub fn all_counts(&self) -> Vec<(String, i64)> {
+        ["patrol", "patrol_track", "checkpoint", "visit", "report", "report_photo", "case_file", "case_event", "task",
+         "task_event", "attachment", "outbox"]
+            .iter()
+            .map(|t| (t.to_string(), self.count(t)))
+            .collect()
+    }
+
+    pub fn photo(&self, name: &str, variant: u8) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, tiny_jpeg(variant)).unwrap();
+        p
+    }
+}
+
+/// Inside grid g-0101 of the sample configuration.
+pub fn inside() -> GeoPoint {
+    GeoPoint { lat: 31.2320, lng: 121.4730 }
+}
+
+/// Outside every sample grid.
+pub fn outside() -> GeoPoint {
+    GeoPoint { lat: 31.3000, lng: 121.5000 }
+}
+
+pub fn all_ok_answers(store_template: &Template) -> Vec<ChecklistAnswer> {
+    store_template
+        .patrol
+        .checklist
+        .iter()
+        .map(|i| ChecklistAnswer { item_id: i.id.clone(), answer: Answer::Ok, note: None })
+        .collect()
+}
+
+pub fn check_in_at(location: GeoPoint, answers: Vec<ChecklistAnswer>) -> CheckInInput {
+    CheckInInput { location, accuracy_m: Some(8.0), place_name: Some("北门 (north gate)".into()), answers }
+}
+
+pub fn report_input(grid: &str, photos: Vec<PathBuf>) -> ReportInput {
+    ReportInput {
+        grid_id: grid.into(),
+        category: ReportCategory::SafetyHazard,
+        urgency: None,
+        location: inside(),
+        place_name: Some("3栋车棚 (bike shed)".into()),
+        description: "电动车在楼道充电 (e-bike charging in the stairwell)".into(),
+        people_involved: 1,
+        source: ReportSource::Resident,
+        patrol_id: None,
+        visit_id: None,
+        photos,
+    }
+}
+
+pub fn visit_input(household: &str, t: VisitType) -> VisitInput {
+    VisitInput {
+        household_id: household.into(),
+        visit_type: t,
+        outcome: VisitOutcome::Met,
+        needs: vec![],
+        note: None,
+        satisfaction: None,
+        case_id: None,
+        location: None,
+        occurred_at: None,
+    }
+}
+
+pub fn step(case_id: &str, to: CaseState) -> CaseStepInput {
+    CaseStepInput { case_id: case_id.into(), to, note: None, clear: ClearItems::default(), photos: vec![] }
+}
+
+pub fn deadline() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(NOW_MS + 3 * 86_400_000).unwrap()
+}
+
+pub fn all_clear() -> ClearItems {
+    ClearItems {
+        facts: Some("核实：楼道充电 (verified)".into()),
+        responsible_unit: Some("物业 (property management)".into()),
+        deadline: Some(deadline()),
+        outcome: Some("已清理 (cleared)".into()),
+        outcome_photo: None,
+        feedback: Some("居民满意 (resident satisfied)".into()),
+        satisfaction: Some(5),
+        ledger_ref: Some("TZ-2026-001".into()),
+    }
+}
+
+/// A minimal but well-formed baseline JPEG (8x8 grey) with a private comment that the
+/// store must strip. `variant` changes one scan byte so hashes differ.
+pub fn tiny_jpeg(variant: u8) -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8];
+    j.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
+    let com = b"private note: SECRETCAM";
+    j.extend_from_slice(&[0xFF, 0xFE, 0x00, (com.len() + 2) as u8]);
+    j.extend_from_slice(com);
+    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
+    j.extend_from_slice(&[1u8; 64]);
+    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
+    j.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00]);
+    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
+    j.extend_from_slice(&[0x12, 0x34, variant, 0x00]);
+    j.extend_from_slice(&[0xFF, 0xD9]);
+    j
+}
+
+pub fn stored_photo(dir: &Path, sha: &str) -> Vec<u8> {
+    std::fs::read(dir.join("attachments").join(format!("{sha}.jpg"))).unwrap()
+}

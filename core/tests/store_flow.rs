@@ -1,0 +1,308 @@
+//! The 3456 work end to end on one store: every operation, its outbox row, and the views.
+
+mod common;
+
+use common::*;
+use gridpatrol_core::*;
+
+#[test]
+fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
+    let f = fixture();
+    let s = &f.store;
+    let t = s.active_template();
+
+    // 巡查三到
+    let p = s.start_patrol("g-0101", PatrolShift::Night).unwrap();
+    assert_eq!(p.template_version, t.version);
+    assert_eq!(s.add_track_points(&p.id, &[TrackPoint { lat: 31.231, lng: 121.471, accuracy_m: None, at: p.started_at }]).unwrap(), 1);
+    let half = all_ok_answers(&t)[..2].to_vec();
+    let cp1 = s.check_in(&p.id, check_in_at(inside(), half)).unwrap();
+    assert!(cp1.inside_grid);
+    let cp2 = s.check_in(&p.id, check_in_at(outside(), vec![])).unwrap();
+    assert!(!cp2.inside_grid, "outside check-in is recorded and flagged");
+    let progress = s.today().unwrap().patrol.unwrap();
+    assert_eq!((progress.checkins, progress.outside_grid_checkins, progress.checklist_answered), (2, 1, 2));
+    assert!(progress.parts.iter().all(|p| !p.done), "one inside check-in of 2, 2 of 5 items, nothing recorded yet");
+
+    let mut r = report_input("g-0101", vec![f.photo("before.jpg", 1)]);
+    r.source = ReportSource::Patrol;
+    r.patrol_id = Some(p.id.clone());
+    let report = s.file_report(r).unwrap();
+    assert_eq!(report.urgency, Urgency::Immediate, "hazards are report-at-once");
+    assert_eq!(report.photos.len(), 1);
+    let stored = stored_photo(f.dir.path(), &report.photos[0]);
+    assert!(!String::from_utf8_lossy(&stored).contains("SECRETCAM"), "metadata stripped");
+
+    s.check_in(&p.id, check_in_at(inside(), all_ok_answers(&t))).unwrap();
+    let progress = s.today().unwrap().patrol.unwrap();
+    assert!(progress.parts.iter().all(|p| p.done), "{progress:?}");
+    let finished = s.finish_patrol(&p.id, PatrolOutcome::Findings, Some("夜巡完成")).unwrap();
+    assert!(finished.finished_at.is_some());
+    assert!(s.today().unwrap().patrol.is_none());
+
+    // 居民四访
+    let v = s.record_visit(visit_input("h-0001", VisitType::MustVisit)).unwrap();
+    assert_eq!(v.grid_id, "g-0101");
+
+    // 问题六清
+    let case = &report.case_id;
+    for to in [CaseState::Accepted, CaseState::Opened] {
+        s.move_case(step(case, to)).unwrap();
+    }
+    let mut dispatch = step(case, CaseState::Dispatched);
+    dispatch.clear.deadline = Some(deadline());
+    dispatch.clear.responsible_unit = Some("物业 (property management)".into());
+    s.move_case(dispatch).unwrap();
+    s.move_case(step(case, CaseState::Handling)).unwrap();
+    let mut verify = step(case, CaseState::Verified);
+    verify.photos = vec![f.photo("after.jpg", 2)];
+    verify.clear.outcome = Some("已清理 (cleared)".into());
+    verify.clear.facts = Some("核实 (verified)".into());
+    s.move_case(verify).unwrap();
+    match s.move_case(step(case, CaseState::Closed)) {
+        Err(CoreError::ClearItemsMissing { missing }) => assert_eq!(missing, vec![ClearItem::Feedback, ClearItem::Ledger]),
+        other => panic!("expected missing clear items, got {other:?}"),
+    }
+    let mut close = step(case, CaseState::Closed);
+    close.clear.satisfaction = Some(5);
+    close.clear.ledger_ref = Some("TZ-2026-001".into());
+    s.move_case(close).unwrap();
+    let mut follow = visit_input("h-0001", VisitType::FollowUp);
+    follow.case_id = Some(case.clone());
+    follow.satisfaction = Some(4);
+    s.record_visit(follow).unwrap();
+
+    let tl = s.case_timeline(case).unwrap();
+    assert_eq!(tl.state, CaseState::Closed);
+    assert!(tl.clear.iter().all(|c| c.done));
+    let path: Vec<CaseState> = tl.events.iter().map(|e| e.to).collect();
+    use CaseState::*;
+    assert_eq!(path, vec![Reported, Accepted, Opened, Dispatched, Handling, Verified, Closed]);
+    assert_eq!(tl.events[5].photos.len(), 1);
+
+    // Task from 110 diversion
+    let task_id = "t-110-0001";
+    s.act_on_task(TaskActionInput { task_id: task_id.into(), action: TaskAction::Acknowledge, result: None, photos: vec![] }).unwrap();
+    s.act_on_task(TaskActionInput { task_id: task_id.into(), action: TaskAction::OnTheWay, result: None, photos: vec![] }).unwrap();
+    let done = s
+        .act_on_task(TaskActionInput { task_id: task_id.into(), action: TaskAction::Complete, result: Some("已调解 (mediated)".into()), photos: vec![] })
+        .unwrap();
+    assert_eq!(done.status, TaskStatus::Done);
+
+    // Outbox: one row per successful action, gap-free, HLC increasing, mutation ids unique.
+    let ob = s.outbox(0, 1000).unwrap();
+    let kinds: Vec<&str> = ob.iter().map(|e| e.op.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec!["start_patrol", "add_track_points", "check_in", "check_in", "file_report", "check_in", "finish_patrol",
+             "record_visit", "case_step", "case_step", "case_step", "case_step", "case_step", "case_step", "record_visit",
+             "task_step", "task_step", "task_step"]
+    );
+    assert!(ob.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1));
+    assert!(ob.windows(2).all(|w| w[0].hlc < w[1].hlc));
+    let ids: std::collections::HashSet<_> = ob.iter().map(|e| &e.mutation_id).collect();
+    assert_eq!(ids.len(), ob.len());
+    assert!(ob.iter().all(|e| e.device_id == s.device().device_id && e.epoch == 1));
+
+    let today = s.today().unwrap();
+    assert_eq!(today.unsent.records, ob.len() as u64);
+    assert_eq!(today.unsent.photos, 2);
+    assert!(today.tasks.is_empty(), "the only task is done");
+    assert_eq!(today.open_cases, 0);
+    let pending = s.pending_uploads(100).unwrap();
+    assert_eq!(pending.items.len(), ob.len() + 2);
+    assert!(pending.items.iter().all(|i| i.state == UploadState::Waiting));
+}
+
+#[test]
+fn solved_on_the_spot_needs_evidence_and_six_clear() {
+    let f = fixture();
+    let s = &f.store;
+    let r = s.file_report(report_input("g-0101", vec![])).unwrap();
+    let mut close = step(&r.case_id, CaseState::Closed);
+    close.clear = all_clear();
+    match s.move_case(close.clone()) {
+        Err(CoreError::InvalidInput { field, .. }) => assert_eq!(field, "photos"),
+        other => panic!("{other:?}"),
+    }
+    close.photos = vec![f.photo("fixed.jpg", 9)];
+    let ev = s.move_case(close).unwrap();
+    assert_eq!((ev.from, ev.to), (Some(CaseState::Reported), CaseState::Closed));
+    assert_eq!(ev.clear.outcome_photo.as_deref(), Some(ev.photos[0].as_str()));
+}
+
+#[test]
+fn illegal_transitions_are_refused_and_write_nothing() {
+    let f = fixture();
+    let s = &f.store;
+    let r = s.file_report(report_input("g-0101", vec![])).unwrap();
+    let before = f.all_counts();
+    match s.move_case(step(&r.case_id, CaseState::Dispatched)) {
+        Err(CoreError::IllegalTransition { from, to }) => assert_eq!((from, to), (CaseState::Reported, CaseState::Dispatched)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(before, f.all_counts());
+    s.move_case(step(&r.case_id, CaseState::Accepted)).unwrap();
+    s.move_case(step(&r.case_id, CaseState::Opened)).unwrap();
+    // Dispatch without a deadline: the deadline clock cannot start.
+    assert!(matches!(s.move_case(step(&r.case_id, CaseState::Dispatched)), Err(CoreError::InvalidInput { .. })));
+}
+
+#[test]
+fn must_visit_households_leave_today_once_visited_and_return_after_the_interval() {
+    let f = fixture();
+    let s = &f.store;
+    let due: Vec<String> = s.today().unwrap().must_visit.iter().map(|m| m.household_id.clone()).collect();
+    assert_eq!(due, vec!["h-0001", "h-0003"], "w-001's must-visit households (h-0004 is another grid's)");
+    assert_eq!(s.today().unwrap().must_visit[0].phone.as_deref(), Some("138****5678"));
+    let mut not_home = visit_input("h-0001", VisitType::MustVisit);
+    not_home.outcome = VisitOutcome::NotHome;
+    s.record_visit(not_home).unwrap();
+    assert_eq!(s.today().unwrap().must_visit.len(), 2, "nobody home does not count as visited");
+    s.record_visit(visit_input("h-0001", VisitType::MustVisit)).unwrap();
+    assert_eq!(s.today().unwrap().must_visit.len(), 1);
+    f.clock.advance(8 * 86_400_000);
+    let again = s.today().unwrap();
+    assert_eq!(again.must_visit.len(), 2);
+    assert_eq!(again.must_visit.iter().find(|m| m.household_id == "h-0001").unwrap().days_since_visit, Some(8));
+}
+
+#[test]
+fn tasks_due_today_and_overdue_are_shown() {
+    let f = fixture();
+    let s = &f.store;
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap();
+    let mk = |id: &str, deadline_ms: i64| TaskInput {
+        id: id.into(),
+        source: TaskSource::Hotline12345,
+        title: "噪音投诉 (noise complaint)".into(),
+        description: String::new(),
+        target_unit: "城管 (urban management)".into(),
+        assignee_id: "w-001".into(),
+        grid_id: Some("g-0101".into()),
+        deadline: at(deadline_ms),
+        dispatched_at: at(NOW_MS - 86_400_000),
+    };
+    s.receive_task(&mk("t-overdue", NOW_MS - 3_600_000)).unwrap();
+    s.receive_task(&mk("t-today", NOW_MS + 3_600_000)).unwrap();
+    s.receive_task(&mk("t-next-week", NOW_MS + 7 * 86_400_000)).unwrap();
+    let today = s.today().unwrap();
+    let ids: Vec<(&str, bool)> = today.tasks.iter().map(|t| (t.id.as_str(), t.overdue)).collect();
+    assert_eq!(ids, vec![("t-overdue", true), ("t-today", false)]);
+    assert_eq!(today.tasks[0].source_label, "12345热线 (12345 hotline)");
+    // Receiving tasks is HQ's data, not the worker's: no outbox rows.
+    assert_eq!(f.count("outbox"), 0);
+    let mut other = mk("t-other", NOW_MS);
+    other.assignee_id = "w-002".into();
+    assert!(s.receive_task(&other).is_err());
+}
+
+#[test]
+fn numbering_continues_after_reopen_and_the_hlc_survives_a_clock_set_to_1970() {
+    let f = fixture();
+    f.store.record_visit(visit_input("h-0001", VisitType::Routine)).unwrap();
+    f.clock.set(0); // the phone's clock falls back to 1970
+    f.store.record_visit(visit_input("h-0002", VisitType::Routine)).unwrap();
+    let f = f.reopen();
+    f.clock.set(4_102_444_800_000 + 1000); // then jumps past 2100
+    f.store.record_visit(visit_input("h-0003", VisitType::Routine)).unwrap();
+    f.clock.set(0);
+    f.store.record_visit(visit_input("h-0001", VisitType::Routine)).unwrap();
+    let ob = f.store.outbox(0, 100).unwrap();
+    assert_eq!(ob.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert!(ob.windows(2).all(|w| w[0].hlc < w[1].hlc), "{:?}", ob.iter().map(|e| &e.hlc).collect::<Vec<_>>());
+    // The device's own (wrong) capture time is kept as data.
+    assert_eq!(ob[1].recorded_at.timestamp_millis(), 0);
+    assert_eq!(f.count("visit"), 4);
+}
+
+#[test]
+fn a_newer_template_does_not_break_a_patrol_started_under_the_old_one() {
+    let f = fixture();
+    let s = &f.store;
+    let old = s.active_template();
+    let p = s.start_patrol("g-0101", PatrolShift::Day).unwrap();
+    let mut newer = old.clone();
+    newer.version = 2;
+    newer.patrol.checklist = vec![template::TemplateItem { id: "flood_drain".into(), zh: "排水畅通".into(), en: "drains clear".into() }];
+    s.install_template(&newer).unwrap();
+    assert_eq!(s.active_template().version, 2);
+    // The old patrol still answers the old items, and refuses the new one.
+    s.check_in(&p.id, check_in_at(inside(), all_ok_answers(&old))).unwrap();
+    let new_item = vec![ChecklistAnswer { item_id: "flood_drain".into(), answer: Answer::Ok, note: None }];
+    assert!(s.check_in(&p.id, check_in_at(inside(), new_item.clone())).is_err());
+    s.finish_patrol(&p.id, PatrolOutcome::NothingFound, None).unwrap();
+    let p2 = s.start_patrol("g-0101", PatrolShift::Day).unwrap();
+    assert_eq!(p2.template_version, 2);
+    s.check_in(&p2.id, check_in_at(inside(), new_item)).unwrap();
+    // An older version arriving late does not replace the newer one.
+    s.install_template(&old).unwrap();
+    assert_eq!(s.active_template().version, 2);
+}
+
+#[test]
+fn switching_worker_is_refused_while_work_is_unsent() {
+    let f = fixture();
+    f.store.record_visit(visit_input("h-0001", VisitType::Routine)).unwrap();
+    let dir = f.dir.path().to_path_buf();
+    let clock = f.clock.clone();
+    drop(f.store);
+    match Store::init(&dir, &GridConfig::sample(), "w-002", opts(&clock)) {
+        Err(CoreError::UnsentWork { unsent }) => assert_eq!(unsent, 1),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("switched worker with unsent work"),
+    }
+    // Nothing was lost and the store still belongs to w-001.
+    let s = Store::open(&dir, opts(&clock)).unwrap();
+    assert_eq!(s.device().worker_id, "w-001");
+    assert_eq!(s.outbox(0, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn two_threads_recording_at_once_keep_the_outbox_gap_free() {
+    let f = fixture();
+    let s = &f.store;
+    std::thread::scope(|scope| {
+        for h in ["h-0001", "h-0002"] {
+            scope.spawn(move || {
+                for _ in 0..50 {
+                    s.record_visit(visit_input(h, VisitType::Routine)).unwrap();
+                    s.today().unwrap();
+                }
+            });
+        }
+    });
+    let ob = s.outbox(0, 1000).unwrap();
+    assert_eq!(ob.len(), 100);
+    assert!(ob.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1));
+    assert_eq!(f.count("visit"), 100);
+}
+
+#[test]
+fn a_photo_is_stored_once_by_content_and_keeps_only_its_location() {
+    let f = fixture();
+    let s = &f.store;
+    let a = s.file_report(report_input("g-0101", vec![f.photo("a.jpg", 7)])).unwrap();
+    let b = s.file_report(report_input("g-0101", vec![f.photo("b.jpg", 7)])).unwrap();
+    assert_eq!(a.photos, b.photos, "same content, same hash");
+    assert_eq!(f.count("attachment"), 1);
+    let files = std::fs::read_dir(f.dir.path().join("attachments")).unwrap().count();
+    assert_eq!(files, 1);
+    use sha2_check::digest_hex;
+    assert_eq!(digest_hex(&stored_photo(f.dir.path(), &a.photos[0])), a.photos[0]);
+}
+
+mod sha2_check {
+    /// Independent SHA-256 via the `sha256sum` tool, so the test does not trust the code under test.
+    pub fn digest_hex(bytes: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    }
+}

@@ -1,0 +1,6 @@
+#[derive(clap::Args)]
+pub struct DeviceArgs {}
+
+pub fn run(_args: DeviceArgs) -> i32 {
+    1
+}
