@@ -271,7 +271,7 @@ impl Store {
         }
         // Photos are copied (durably) before the transaction: the row never points at nothing.
         let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
-        self.record(|cx| {
+        self.record_with_photos(&staged, |cx| {
             cx.refdata.own_grid("grid_id", &grid_id)?;
             if let Some(pid) = &input.patrol_id {
                 let owner: Option<String> = cx
@@ -290,7 +290,7 @@ impl Store {
                     return Err(CoreError::not_found("visit", vid));
                 }
             }
-            let photos = attachments::insert(cx.tx, &staged, cx.now_ms)?;
+            let photos = attachments::insert(cx.tx, self.dir(), &staged, cx.now_ms)?;
             let r = Report {
                 id: new_id(),
                 worker_id: cx.device.worker_id.clone(),
@@ -363,7 +363,7 @@ impl Store {
         let note = validate::optional_text("note", input.note.as_deref(), MAX_NOTE_CHARS)?;
         let mut patch = validate_clear(&input.clear)?;
         let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
-        self.record(|cx| {
+        self.record_with_photos(&staged, |cx| {
             let (from, mut clear, grid_id) = case_state(cx.tx, &case_id)?;
             cx.refdata.own_grid("case_id", &grid_id).map_err(|_| CoreError::not_found("case", &case_id))?;
             let to = input.to;
@@ -382,7 +382,7 @@ impl Store {
                     return Err(CoreError::invalid("clear.outcome_photo", "is not a photo in this store"));
                 }
             }
-            let photos = attachments::insert(cx.tx, &staged, cx.now_ms)?;
+            let photos = attachments::insert(cx.tx, self.dir(), &staged, cx.now_ms)?;
             // The first photo of the step that states the outcome (or verifies/closes) is the after-photo.
             let gives_outcome = patch.outcome.is_some() || matches!(to, CaseState::Verified | CaseState::Closed);
             if patch.outcome_photo.is_none() && clear.outcome_photo.is_none() && gives_outcome {
@@ -439,7 +439,7 @@ impl Store {
             return Err(CoreError::invalid("result", "a result and photos go with completing the task"));
         }
         let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
-        self.record(|cx| {
+        self.record_with_photos(&staged, |cx| {
             let mut task = load_task(cx.tx, &task_id)?.ok_or_else(|| CoreError::not_found("task", &task_id))?;
             if task.assignee_id != cx.device.worker_id {
                 return Err(CoreError::not_found("task", &task_id));
@@ -450,7 +450,7 @@ impl Store {
                 (TaskStatus::Acknowledged | TaskStatus::OnTheWay, TaskAction::Complete) => TaskStatus::Done,
                 (status, action) => return Err(CoreError::IllegalTaskAction { status, action: action.label() }),
             };
-            let photos = attachments::insert(cx.tx, &staged, cx.now_ms)?;
+            let photos = attachments::insert(cx.tx, self.dir(), &staged, cx.now_ms)?;
             let ev = TaskEvent {
                 id: new_id(),
                 task_id: task_id.clone(),

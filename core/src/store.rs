@@ -244,6 +244,21 @@ impl Store {
         Ok(out)
     }
 
+    /// `record` for an operation that staged photos: if it fails, the photo files it created
+    /// and nothing references are removed again.
+    pub(crate) fn record_with_photos<T>(
+        &self,
+        staged: &[crate::attachments::Staged],
+        f: impl FnOnce(&WriteCtx<'_>) -> Result<(T, Command)>,
+    ) -> Result<T> {
+        let result = self.record(f);
+        if result.is_err() && !staged.is_empty() {
+            let guard = lock(&self.writer);
+            crate::attachments::discard_unreferenced(&guard.conn, &self.dir, staged);
+        }
+        result
+    }
+
     /// A read on the reader connection (never blocks, never blocked by, the writer).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = lock(&self.reader);
