@@ -1,6 +1,0 @@
-#[derive(clap::Args)]
-pub struct DeviceArgs {}
-
-pub fn run(_args: DeviceArgs) -> i32 {
-    1
-}
