@@ -5,7 +5,9 @@
 //! timestamps, no thumbnails, no maker notes, no comments, no XMP/IPTC.
 //!
 //! [`sanitize`] rewrites JPEG and PNG files at the container level only; it never
-//! decodes pixels. Untrusted input is parsed defensively: every length is
+//! decodes pixels. Anything after the image's end (JPEG EOI, PNG IEND) — where
+//! phones append secondary images with their own Exif, or Motion Photo videos —
+//! is dropped. Untrusted input is parsed defensively: every length is
 //! checked against the real input before use, nothing is allocated from a
 //! declared length, and every loop advances through the input or is bounded by
 //! a 16-bit count, so malformed data yields an error rather than a panic or hang.
@@ -105,10 +107,11 @@ pub fn sanitize(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
 // ---------------------------------------------------------------------------
 
 const SOS: u8 = 0xDA;
+const EOI: u8 = 0xD9;
 const APP0: u8 = 0xE0;
 const APP1: u8 = 0xE1;
 
-/// What to do with one pre-scan JPEG segment.
+/// What to do with one JPEG marker segment (other than SOS).
 enum SegmentAction {
     Keep,
     Drop,
@@ -154,6 +157,103 @@ fn push_jfif_without_thumbnail(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(&[0, 0]);
 }
 
+/// One marker of the JPEG marker stream.
+struct Marker<'a> {
+    code: u8,
+    /// For a marker segment: the segment from its length field on. `None` for
+    /// the stand-alone markers (TEM, RSTn, EOI), which have no length.
+    segment: Option<&'a [u8]>,
+    /// Input position just past the marker (and its segment, if any).
+    end: usize,
+}
+
+/// Reads the marker at `pos`, which must be at a 0xFF (after a segment, or where
+/// entropy-coded data ended). Lengths are checked against the input; nothing
+/// is searched for inside a segment's payload, which may hold any bytes
+/// (Huffman tables routinely contain FF D9).
+fn read_marker(input: &[u8], mut pos: usize) -> Result<Marker<'_>, PhotoError> {
+    if *input.get(pos).ok_or(PhotoError::Truncated)? != 0xFF {
+        return Err(malformed("expected a JPEG marker between segments"));
+    }
+    // Any number of 0xFF fill bytes may precede the marker code.
+    while input.get(pos) == Some(&0xFF) {
+        pos += 1;
+    }
+    let code = *input.get(pos).ok_or(PhotoError::Truncated)?;
+    pos += 1;
+
+    match code {
+        0x00 => return Err(malformed("invalid JPEG marker code")),
+        0xD8 => return Err(malformed("unexpected second start-of-image marker")),
+        // Stand-alone markers (TEM, RSTn, EOI) have no length and carry no data.
+        0x01 | 0xD0..=0xD7 | EOI => {
+            return Ok(Marker {
+                code,
+                segment: None,
+                end: pos,
+            })
+        }
+        _ => {}
+    }
+
+    // Segment: 2-byte big-endian length that counts itself, then payload.
+    let len_bytes = input.get(pos..pos + 2).ok_or(PhotoError::Truncated)?;
+    let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
+    if len < 2 {
+        return Err(malformed("JPEG segment length is too small"));
+    }
+    let end = pos.checked_add(len).ok_or(PhotoError::Truncated)?;
+    let segment = input.get(pos..end).ok_or(PhotoError::Truncated)?;
+    Ok(Marker {
+        code,
+        segment: Some(segment),
+        end,
+    })
+}
+
+/// Finds the end of the entropy-coded data that starts at `pos` (just after an
+/// SOS segment). Inside a scan, 0xFF is always followed by (optional 0xFF fill
+/// bytes and) either 0x00 — a stuffed data byte — or a restart marker RST0..RST7,
+/// both of which belong to the scan. Any other marker ends it; the returned
+/// index is then the first 0xFF of that marker (fill bytes included). If the
+/// input ends inside the scan, returns `input.len()`.
+fn entropy_coded_end(input: &[u8], mut pos: usize) -> usize {
+    // Each round moves `pos` past the bytes it inspected, so this is linear.
+    while let Some(offset) = input
+        .get(pos..)
+        .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
+    {
+        let ff = pos + offset;
+        let mut next = ff + 1;
+        while input.get(next) == Some(&0xFF) {
+            next += 1;
+        }
+        match input.get(next) {
+            None => break,
+            Some(0x00 | 0xD0..=0xD7) => pos = next + 1,
+            Some(_) => return ff,
+        }
+    }
+    input.len()
+}
+
+/// Rewrites a JPEG's marker stream, copying entropy-coded (pixel) data verbatim.
+///
+/// The whole stream is walked, not just the header: a progressive JPEG has
+/// several scans with tables (DHT, DQT, DRI, ...) between them, and metadata
+/// segments between scans are dropped by the same rules as in the header. The
+/// output ends at the first EOI; whatever follows it — MPF secondary images
+/// with their own full Exif, Motion Photo videos, arbitrary trailers — is
+/// dropped.
+///
+/// Truncation: a file cut before its first SOS segment is complete is
+/// `Truncated`. Once the first scan has begun the image is (partly) decodable,
+/// so a file may end anywhere without an EOI and is still accepted, as viewers
+/// do: a scan cut short is kept up to the end of the input, while a marker
+/// segment cut short after a scan is dropped (it is useless when incomplete, and it
+/// might be metadata). No EOI is added, which keeps sanitising idempotent.
+/// Only the first Exif block *before the first scan* is searched for GPS, as
+/// the Exif spec places it right after SOI and viewers read it there.
 fn sanitize_jpeg(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
     // The output is SOI, `head` (a leading JFIF APP0, which by spec must directly
     // follow SOI), the fresh GPS APP1 if any, then `body`. The GPS fix may only be
@@ -162,60 +262,58 @@ fn sanitize_jpeg(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
     let mut body = Vec::with_capacity(input.len());
     let mut gps = None;
     let mut saw_exif = false;
+    let mut saw_scan = false;
     let mut pos = 2; // just past SOI
 
     loop {
-        if *input.get(pos).ok_or(PhotoError::Truncated)? != 0xFF {
-            return Err(malformed("expected a JPEG marker between segments"));
-        }
-        // Any number of 0xFF fill bytes may precede the marker code.
-        while input.get(pos) == Some(&0xFF) {
-            pos += 1;
-        }
-        let marker = *input.get(pos).ok_or(PhotoError::Truncated)?;
-        pos += 1;
+        let marker = match read_marker(input, pos) {
+            Ok(marker) => marker,
+            // Cut short after the first scan began: keep what is complete.
+            Err(PhotoError::Truncated) if saw_scan => break,
+            Err(e) => return Err(e),
+        };
+        let code = marker.code;
+        pos = marker.end;
 
-        match marker {
-            0x00 => return Err(malformed("invalid JPEG marker code")),
-            0xD8 => return Err(malformed("unexpected second start-of-image marker")),
-            0xD9 => return Err(malformed("JPEG ends before any image data")),
-            // Stand-alone markers (TEM, RSTn) have no length and carry no data.
-            0x01 | 0xD0..=0xD7 => {
-                body.extend_from_slice(&[0xFF, marker]);
-                continue;
+        let Some(segment) = marker.segment else {
+            match code {
+                // End of image: everything after it is dropped.
+                EOI if saw_scan => {
+                    body.extend_from_slice(&[0xFF, EOI]);
+                    break;
+                }
+                EOI => return Err(malformed("JPEG ends before any image data")),
+                _ => {
+                    body.extend_from_slice(&[0xFF, code]);
+                    continue;
+                }
             }
-            _ => {}
-        }
-
-        // Segment: 2-byte big-endian length that counts itself, then payload.
-        let len_bytes = input.get(pos..pos + 2).ok_or(PhotoError::Truncated)?;
-        let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
-        if len < 2 {
-            return Err(malformed("JPEG segment length is too small"));
-        }
-        let end = pos.checked_add(len).ok_or(PhotoError::Truncated)?;
-        let segment = input.get(pos..end).ok_or(PhotoError::Truncated)?;
+        };
         let payload = &segment[2..];
 
-        if marker == SOS {
-            // Start of scan: entropy-coded data and everything after is copied
-            // verbatim (we never touch pixels).
+        if code == SOS {
+            // Start of scan: the header, then the entropy-coded data verbatim
+            // (we never touch pixels) up to the marker that ends the scan.
             body.extend_from_slice(&[0xFF, SOS]);
-            body.extend_from_slice(&input[pos..]);
-            break;
+            body.extend_from_slice(segment);
+            let data_end = entropy_coded_end(input, pos);
+            body.extend_from_slice(&input[pos..data_end]);
+            pos = data_end;
+            saw_scan = true;
+            continue;
         }
 
         // Only the first Exif block counts, as for image viewers.
-        if marker == APP1 && !saw_exif && payload.starts_with(b"Exif\0") {
+        if code == APP1 && !saw_scan && !saw_exif && payload.starts_with(b"Exif\0") {
             saw_exif = true;
             // Broken Exif is ignored, not fatal: it is being discarded anyway.
             gps = payload.get(6..).and_then(read_exif_gps);
         }
 
-        match segment_action(marker, payload) {
+        match segment_action(code, payload) {
             SegmentAction::Drop => {}
             SegmentAction::Keep => {
-                body.extend_from_slice(&[0xFF, marker]);
+                body.extend_from_slice(&[0xFF, code]);
                 body.extend_from_slice(segment);
             }
             SegmentAction::Jfif => {
@@ -228,7 +326,6 @@ fn sanitize_jpeg(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
                 push_jfif_without_thumbnail(dest, payload);
             }
         }
-        pos = end;
     }
 
     let mut bytes = Vec::with_capacity(2 + head.len() + 160 + body.len());
@@ -567,8 +664,15 @@ fn gps_app1_segment(fix: &Fix) -> Vec<u8> {
 // PNG
 // ---------------------------------------------------------------------------
 
-/// Chunks that carry text, Exif or timestamps.
-const PNG_DROPPED_CHUNKS: [&[u8; 4]; 5] = [b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"];
+/// The only chunks kept: those needed to decode and display the image right
+/// (critical chunks; transparency; colour space, HDR and bit-depth information;
+/// pixel aspect; background; histogram; APNG animation). It is a whitelist
+/// because new metadata chunks keep appearing: text, Exif, timestamps, C2PA
+/// provenance (caBX), private and future chunks are all dropped.
+const PNG_KEPT_CHUNKS: [&[u8; 4]; 19] = [
+    b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT",
+    b"pHYs", b"bKGD", b"hIST", b"acTL", b"fcTL", b"fdAT", b"cICP", b"mDCv", b"cLLi",
+];
 
 /// The PNG spec caps chunk lengths at 2^31 - 1.
 const PNG_MAX_CHUNK_LEN: u32 = 0x7FFF_FFFF;
@@ -594,13 +698,20 @@ fn sanitize_png(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
             return Err(malformed("PNG does not start with an IHDR chunk"));
         }
         first = false;
+        let keep = PNG_KEPT_CHUNKS.contains(&&chunk_type);
+        // An uppercase first letter marks a critical chunk: the image cannot be
+        // decoded correctly without it, so it can neither be dropped nor kept
+        // unread.
+        if !keep && chunk_type[0].is_ascii_uppercase() {
+            return Err(malformed("PNG has an unknown critical chunk"));
+        }
 
         let end = usize::try_from(len)
             .ok()
             .and_then(|len| pos.checked_add(12)?.checked_add(len))
             .ok_or(PhotoError::Truncated)?;
         let chunk = input.get(pos..end).ok_or(PhotoError::Truncated)?;
-        if !PNG_DROPPED_CHUNKS.contains(&&chunk_type) {
+        if keep {
             bytes.extend_from_slice(chunk);
         }
         pos = end;
@@ -904,6 +1015,111 @@ mod tests {
         }
     }
 
+    /// Splits a whole sanitised JPEG into (marker, whole segment), scans
+    /// included (their entropy-coded data skipped: 0xFF00 and RSTn, after any
+    /// fill bytes, stay inside a scan), up to EOI, which must be the last byte.
+    fn all_segments(jpeg: &[u8]) -> Vec<(u8, Vec<u8>)> {
+        assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+        let mut pos = 2;
+        let mut out = Vec::new();
+        while pos < jpeg.len() {
+            assert_eq!(jpeg[pos], 0xFF, "marker expected at {pos}");
+            let marker = jpeg[pos + 1];
+            if marker == EOI {
+                assert_eq!(pos + 2, jpeg.len(), "bytes after EOI");
+                out.push((EOI, vec![0xFF, EOI]));
+                break;
+            }
+            if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+                out.push((marker, jpeg[pos..pos + 2].to_vec()));
+                pos += 2;
+                continue;
+            }
+            let len = usize::from(u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]));
+            out.push((marker, jpeg[pos..pos + 2 + len].to_vec()));
+            pos += 2 + len;
+            if marker == SOS {
+                while pos < jpeg.len() {
+                    if jpeg[pos] != 0xFF {
+                        pos += 1;
+                        continue;
+                    }
+                    let mut next = pos + 1;
+                    while jpeg.get(next) == Some(&0xFF) {
+                        next += 1;
+                    }
+                    match jpeg.get(next) {
+                        None => return out, // the scan runs to the end
+                        Some(0x00 | 0xD0..=0xD7) => pos = next + 1,
+                        Some(_) => {
+                            assert_eq!(next, pos + 1, "fill bytes before a marker kept");
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    // ---- a hand-built progressive JPEG -------------------------------------
+
+    fn sof2() -> Vec<u8> {
+        // Progressive, 8-bit, 16x16, one component.
+        seg(0xC2, &[8, 0, 16, 0, 16, 1, 1, 0x11, 0])
+    }
+
+    /// A DHT whose two symbols are 0xFF 0xD9: a naive search for EOI would
+    /// end the image inside this table.
+    fn dht_with_ffd9(class_and_id: u8) -> Vec<u8> {
+        let mut p = vec![class_and_id, 0, 2];
+        p.extend_from_slice(&[0; 14]);
+        p.extend_from_slice(&[0xFF, 0xD9]);
+        seg(0xC4, &p)
+    }
+
+    /// DC scan: SOS header and entropy-coded data with a stuffed byte and a
+    /// restart marker preceded by a fill byte.
+    fn dc_scan() -> Vec<u8> {
+        let mut s = seg(0xDA, &[1, 1, 0x00, 0, 0, 0x01]);
+        s.extend_from_slice(&[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xFF, 0xD1, 0x56]);
+        s
+    }
+
+    /// AC scan: SOS header and data with stuffed bytes and a restart marker.
+    fn ac_scan() -> Vec<u8> {
+        let mut s = seg(0xDA, &[1, 1, 0x00, 1, 63, 0]);
+        s.extend_from_slice(&[0xFF, 0x00, 0x77, 0xFF, 0xD2, 0x88, 0xFF, 0x00]);
+        s
+    }
+
+    /// Header, DHT, DC scan, DHT, `between`, AC scan, EOI.
+    fn progressive_jpeg(between: &[Vec<u8>]) -> Vec<u8> {
+        [
+            vec![0xFF, 0xD8],
+            jfif_plain(),
+            dqt(),
+            sof2(),
+            dht_with_ffd9(0x00),
+            dc_scan(),
+            dht_with_ffd9(0x10),
+            between.concat(),
+            ac_scan(),
+            vec![0xFF, 0xD9],
+        ]
+        .concat()
+    }
+
+    /// Metadata a phone might put between scans.
+    fn metadata_between_scans() -> Vec<Vec<u8>> {
+        vec![
+            app1_exif(&exif_tiff(true, "N", SHANGHAI_LAT, "E", SHANGHAI_LNG)),
+            seg(0xFE, b"private note"),
+            seg(0xE2, b"MPF\0SECRETMPF"),
+            seg(0xEF, b"SECRETAPP15"),
+        ]
+    }
+
     fn ifd_tags(t: &Tiff<'_>, ifd: usize) -> Vec<u16> {
         let n = usize::from(t.u16_at(ifd).unwrap());
         (0..n)
@@ -1162,6 +1378,158 @@ mod tests {
         }
     }
 
+    #[test]
+    fn jpeg_drops_everything_after_eoi() {
+        // An MPF secondary image with its own full Exif, then a Motion Photo video.
+        let secondary = [
+            vec![0xFF, 0xD8],
+            app1_exif(&exif_tiff(false, "N", SHANGHAI_LAT, "E", SHANGHAI_LNG)),
+            dqt(),
+            sof0(),
+            scan_and_eoi(),
+        ]
+        .concat();
+        let video = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isomSECRETVIDEO".to_vec();
+        for primary in [no_exif_jpeg(), shanghai_jpeg(true)] {
+            let expected = sanitize(&primary).unwrap();
+            for trailer in [
+                secondary.clone(),
+                [secondary.clone(), video.clone()].concat(),
+            ] {
+                let input = [primary.clone(), trailer].concat();
+                assert!(contains(&input[primary.len()..], b"SECRETCAM"));
+                let out = sanitize(&input).unwrap();
+                assert_eq!(out.bytes, expected.bytes);
+                assert_eq!(out.gps, expected.gps, "no GPS from the secondary image");
+                assert!(!contains(&out.bytes, b"SECRETCAM"));
+                assert!(!contains(&out.bytes, b"SECRETVIDEO"));
+                assert!(out.bytes.ends_with(&[0xFF, 0xD9]));
+            }
+        }
+        // Fill bytes before EOI are dropped with the trailer.
+        let input = [
+            &no_exif_jpeg()[..no_exif_jpeg().len() - 2],
+            &[0xFF, 0xFF, 0xFF, 0xD9],
+            b"trailer",
+        ]
+        .concat();
+        assert_eq!(
+            sanitize(&input).unwrap().bytes,
+            sanitize(&no_exif_jpeg()).unwrap().bytes
+        );
+    }
+
+    #[test]
+    fn jpeg_progressive_scans_are_unchanged() {
+        let input = progressive_jpeg(&[]);
+        let out = sanitize(&input).unwrap();
+        // Already clean: nothing to drop, and neither the FF D9 inside the
+        // tables nor the stuffed bytes and restart markers end the image.
+        assert_eq!(out.bytes, input);
+        assert!(contains(&out.bytes, &dc_scan()));
+        assert!(contains(&out.bytes, &ac_scan()));
+        let markers: Vec<u8> = all_segments(&out.bytes).iter().map(|(m, _)| *m).collect();
+        assert_eq!(
+            markers,
+            vec![0xE0, 0xDB, 0xC2, 0xC4, 0xDA, 0xC4, 0xDA, 0xD9]
+        );
+        assert_idempotent(&out);
+    }
+
+    #[test]
+    fn jpeg_drops_metadata_between_scans() {
+        let dri = seg(0xDD, &[0, 4]);
+        let input = progressive_jpeg(&[metadata_between_scans(), vec![dri.clone()]].concat());
+        let out = sanitize(&input).unwrap();
+        assert_eq!(
+            out.bytes,
+            progressive_jpeg(&[dri]),
+            "DRI kept, metadata dropped"
+        );
+        // Exif belongs right after SOI; a block between scans is not read.
+        assert_eq!(out.gps, None);
+        for needle in PRIVATE {
+            assert!(!contains(&out.bytes, needle));
+        }
+        assert_idempotent(&out);
+    }
+
+    #[test]
+    fn jpeg_truncated_after_first_scan_is_accepted() {
+        // A baseline scan without EOI is kept to the end (no EOI added).
+        let scan = scan_and_eoi();
+        let cut = [
+            vec![0xFF, 0xD8],
+            jfif_plain(),
+            dqt(),
+            sof0(),
+            scan[..scan.len() - 2].to_vec(),
+        ]
+        .concat();
+        let out = sanitize(&cut).unwrap();
+        assert_eq!(out.bytes, cut);
+        assert_idempotent(&out);
+
+        // A segment cut short after a scan is dropped, scan data kept.
+        let full = progressive_jpeg(&metadata_between_scans());
+        let first_scan_end = 2 + [jfif_plain(), dqt(), sof2(), dht_with_ffd9(0), dc_scan()]
+            .concat()
+            .len();
+        let kept = &full[..first_scan_end];
+        for n in first_scan_end + 1..first_scan_end + dht_with_ffd9(0x10).len() {
+            let out = sanitize(&full[..n]).unwrap();
+            if n == first_scan_end + 1 {
+                // A lone 0xFF could still be scan data.
+                assert_eq!(out.bytes, &full[..n]);
+            } else {
+                assert_eq!(out.bytes, kept, "prefix {n}");
+            }
+            assert_idempotent(&out);
+        }
+
+        // Every prefix: an error until the first SOS header is complete, then
+        // accepted, and never leaking the metadata between the scans.
+        let sos_end = first_scan_end - 8;
+        for n in 0..=full.len() {
+            let result = sanitize(&full[..n]);
+            assert_eq!(result.is_ok(), n >= sos_end, "prefix {n}");
+            if let Ok(out) = result {
+                assert_eq!(out.gps, None);
+                for needle in PRIVATE {
+                    assert!(!contains(&out.bytes, needle), "prefix {n}");
+                }
+                check_ok(&out);
+            }
+        }
+    }
+
+    #[test]
+    fn jpeg_markers_after_a_scan_are_checked() {
+        let m = |tail: &[u8]| {
+            sanitize(
+                &[
+                    vec![0xFF, 0xD8],
+                    jfif_plain(),
+                    dqt(),
+                    sof2(),
+                    dc_scan(),
+                    tail.to_vec(),
+                ]
+                .concat(),
+            )
+            .unwrap_err()
+        };
+        assert!(matches!(
+            m(&[0xFF, 0xC4, 0x00, 0x01]),
+            PhotoError::Malformed { .. }
+        ));
+        assert!(matches!(m(&[0xFF, 0xD8]), PhotoError::Malformed { .. }));
+        assert!(matches!(
+            m(&[dht_with_ffd9(0x10), vec![0x42]].concat()),
+            PhotoError::Malformed { .. }
+        ));
+    }
+
     // ---- PNG tests ---------------------------------------------------------
 
     fn crc32(bytes: &[u8]) -> u32 {
@@ -1280,6 +1648,98 @@ mod tests {
         }
     }
 
+    /// One chunk of every kept type, in a plausible order.
+    fn whitelisted_png() -> Vec<u8> {
+        [
+            PNG_SIGNATURE.to_vec(),
+            ihdr(),
+            chunk(b"cICP", &[1, 13, 0, 1]),
+            chunk(b"mDCv", &[0; 24]),
+            chunk(b"cLLi", &[0; 8]),
+            chunk(b"iCCP", b"icc\0\0\x78\x9C\x03\x00\x00\x00\x00\x01"),
+            chunk(b"sRGB", &[0]),
+            chunk(b"gAMA", &[0, 0, 0xB1, 0x8F]),
+            chunk(b"cHRM", &[0; 32]),
+            chunk(b"sBIT", &[8]),
+            chunk(b"PLTE", &[0, 0, 0]),
+            chunk(b"tRNS", &[0, 0]),
+            chunk(b"bKGD", &[0, 0]),
+            chunk(b"hIST", &[0, 1]),
+            chunk(b"pHYs", &[0, 0, 0x0B, 0x13, 0, 0, 0x0B, 0x13, 1]),
+            chunk(b"acTL", &[0, 0, 0, 2, 0, 0, 0, 0]),
+            chunk(b"fcTL", &[0; 26]),
+            idat(),
+            chunk(b"fcTL", &[0; 26]),
+            chunk(
+                b"fdAT",
+                &[0, 0, 0, 2, 0x78, 0x9C, 0x63, 0x60, 0, 0, 0, 2, 0, 1],
+            ),
+            iend(),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn png_keeps_whitelisted_chunks() {
+        let input = whitelisted_png();
+        let out = sanitize(&input).unwrap();
+        assert_eq!(out.bytes, input);
+        let kinds: Vec<[u8; 4]> = png_chunk_types(&out.bytes);
+        for kept in PNG_KEPT_CHUNKS {
+            assert!(
+                kinds.contains(kept),
+                "{:?} not covered",
+                String::from_utf8_lossy(kept)
+            );
+        }
+    }
+
+    #[test]
+    fn png_drops_c2pa_and_other_unlisted_chunks() {
+        let input = [
+            PNG_SIGNATURE.to_vec(),
+            ihdr(),
+            chunk(b"caBX", b"\0\0\0\x20jumbc2paSECRETC2PA"),
+            chunk(b"prVt", b"private SECRETCAM"),
+            chunk(b"gAMA", &[0, 0, 0xB1, 0x8F]),
+            idat(),
+            chunk(b"vpAg", b"SECRETAPP15"),
+            iend(),
+        ]
+        .concat();
+        let out = sanitize(&input).unwrap();
+        assert_eq!(
+            out.bytes,
+            [
+                PNG_SIGNATURE.to_vec(),
+                ihdr(),
+                chunk(b"gAMA", &[0, 0, 0xB1, 0x8F]),
+                idat(),
+                iend()
+            ]
+            .concat()
+        );
+        for needle in [&b"caBX"[..], b"jumb", b"SECRET", b"prVt", b"vpAg"] {
+            assert!(!contains(&out.bytes, needle));
+        }
+        assert_idempotent(&out);
+    }
+
+    #[test]
+    fn png_unknown_critical_chunk_is_malformed() {
+        let input = [
+            PNG_SIGNATURE.to_vec(),
+            ihdr(),
+            chunk(b"ABCD", b"needed to decode"),
+            idat(),
+            iend(),
+        ]
+        .concat();
+        let err = sanitize(&input).unwrap_err();
+        assert_eq!(err, malformed("PNG has an unknown critical chunk"));
+        assert!(!err.to_string().contains("ABCD"));
+    }
+
     // ---- format detection and errors ---------------------------------------
 
     #[test]
@@ -1320,9 +1780,23 @@ mod tests {
 
     // ---- property tests: never panic, output always clean ------------------
 
-    /// Markers allowed before SOS in any sanitised JPEG.
-    fn allowed_header_marker(marker: u8) -> bool {
+    /// Markers allowed anywhere in a sanitised JPEG.
+    fn allowed_marker(marker: u8) -> bool {
         !matches!(marker, 0xE3..=0xED | 0xEF | 0xFE)
+    }
+
+    /// Chunk types of a sanitised PNG, which must end with IEND.
+    fn png_chunk_types(png: &[u8]) -> Vec<[u8; 4]> {
+        let mut pos = PNG_SIGNATURE.len();
+        let mut out = Vec::new();
+        while pos < png.len() {
+            let len = u32::from_be_bytes(png[pos..pos + 4].try_into().unwrap()) as usize;
+            out.push(png[pos + 4..pos + 8].try_into().unwrap());
+            pos += 12 + len;
+        }
+        assert_eq!(pos, png.len());
+        assert_eq!(out.last(), Some(b"IEND"));
+        out
     }
 
     /// Invariants of any successful result: idempotent, clean header, valid fix.
@@ -1336,11 +1810,22 @@ mod tests {
             let segs = header_segments(&out.bytes);
             let app1: Vec<_> = segs.iter().filter(|(m, _)| *m == APP1).collect();
             assert_eq!(app1.len(), usize::from(out.gps.is_some()));
-            for (marker, seg) in &segs {
-                assert!(allowed_header_marker(*marker), "marker {marker:#x} kept");
-                if *marker == 0xE2 {
-                    assert!(seg[4..].starts_with(b"ICC_PROFILE\0"));
+            // The whole file, including between and after scans.
+            let all = all_segments(&out.bytes);
+            let app1 = all.iter().filter(|(m, _)| *m == APP1).count();
+            assert_eq!(app1, usize::from(out.gps.is_some()));
+            for (marker, seg) in &all {
+                assert!(allowed_marker(*marker), "marker {marker:#x} kept");
+                match *marker {
+                    0xE0 => assert_eq!(seg.len(), 4 + JFIF_FIXED_LEN),
+                    0xE2 => assert!(seg[4..].starts_with(b"ICC_PROFILE\0")),
+                    0xEE => assert!(seg[4..].starts_with(b"Adobe")),
+                    _ => {}
                 }
+            }
+        } else {
+            for kind in png_chunk_types(&out.bytes) {
+                assert!(PNG_KEPT_CHUNKS.contains(&&kind), "chunk {kind:?} kept");
             }
         }
     }
@@ -1382,6 +1867,24 @@ mod tests {
             cut in proptest::option::of(any::<usize>()),
         ) {
             let input = mutate(&shanghai_jpeg(le), &edits, cut);
+            if let Ok(out) = sanitize(&input) { check_ok(&out); }
+        }
+
+        #[test]
+        fn mutated_progressive_jpegs_never_panic(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..12),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let input = mutate(&progressive_jpeg(&metadata_between_scans()), &edits, cut);
+            if let Ok(out) = sanitize(&input) { check_ok(&out); }
+        }
+
+        #[test]
+        fn mutated_whitelisted_pngs_never_panic(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..12),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let input = mutate(&whitelisted_png(), &edits, cut);
             if let Ok(out) = sanitize(&input) { check_ok(&out); }
         }
 
