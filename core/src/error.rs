@@ -2,7 +2,6 @@
 //! reason but never echo personal data (names, phone numbers, free text) back into logs.
 
 use crate::domain::{CaseState, ClearItem, TaskStatus};
-use crate::photo::PhotoError;
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
@@ -44,9 +43,6 @@ pub enum CoreError {
     #[error("database schema version {found} is newer than this app supports ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
 
-    #[error("photo rejected: {0}")]
-    Photo(#[from] PhotoError),
-
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),
 
@@ -76,7 +72,6 @@ impl CoreError {
             CoreError::NotInitialised => "not_initialised",
             CoreError::UnsentWork { .. } => "unsent_work",
             CoreError::SchemaTooNew { .. } => "schema_too_new",
-            CoreError::Photo(_) => "photo_rejected",
             CoreError::Storage(_) => "storage",
             CoreError::Io(_) => "io",
             CoreError::Corrupt(_) => "corrupt",

@@ -203,7 +203,10 @@ impl Store {
                 .ok_or_else(|| CoreError::not_found("household", &household_id))?;
             cx.refdata.own_grid("household_id", &grid_id)?;
             if let Some(case_id) = &input.case_id {
-                case_state(cx.tx, case_id)?;
+                let (_, _, case_grid) = case_state(cx.tx, case_id)?;
+                if !cx.refdata.is_own_grid(&case_grid) {
+                    return Err(CoreError::not_found("case", case_id));
+                }
             }
             let v = Visit {
                 id: new_id(),

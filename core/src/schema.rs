@@ -94,6 +94,7 @@ CREATE TABLE attachment (
     added_ms INTEGER NOT NULL, upload_state TEXT NOT NULL, lat REAL, lng REAL
 );
 CREATE INDEX attachment_pending ON attachment(added_ms) WHERE upload_state = 'pending';
+CREATE INDEX case_file_state ON case_file(state);
 CREATE TABLE outbox (
     seq INTEGER PRIMARY KEY,
     device_id TEXT NOT NULL,
@@ -229,6 +230,7 @@ const V1_TO_V2: &str = r#"
 ALTER TABLE attachment ADD COLUMN lat REAL;
 ALTER TABLE attachment ADD COLUMN lng REAL;
 CREATE INDEX attachment_pending ON attachment(added_ms) WHERE upload_state = 'pending';
+CREATE INDEX case_file_state ON case_file(state);
 CREATE TABLE sync_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     acked_through_seq INTEGER NOT NULL DEFAULT 0,

@@ -374,7 +374,7 @@ fn insert_template(tx: &Transaction<'_>, t: &Template) -> Result<()> {
         "INSERT OR IGNORE INTO template (id, version, body, active) VALUES (?1, ?2, ?3, 0)",
         params![t.id, t.version, serde_json::to_string(t)?],
     )?;
-    if active_version.map_or(true, |v| t.version >= v) {
+    if active_version.is_none_or(|v| t.version >= v) {
         tx.execute("UPDATE template SET active = (id = ?1 AND version = ?2)", params![t.id, t.version])?;
     }
     Ok(())
@@ -384,6 +384,10 @@ fn insert_template(tx: &Transaction<'_>, t: &Template) -> Result<()> {
 /// else's: minimum necessary), the worker's tasks, and the template.
 fn apply_reference(tx: &Transaction<'_>, c: &GridConfig, worker_id: &str, now_ms: i64) -> Result<()> {
     tx.execute_batch("DELETE FROM community; DELETE FROM grid; DELETE FROM worker; DELETE FROM household;")?;
+    // Minimum necessary: another worker's tasks do not stay on this phone. Nothing unsent can
+    // be lost here: switching worker is refused while anything is unsent.
+    tx.execute("DELETE FROM task_event WHERE task_id IN (SELECT id FROM task WHERE assignee_id != ?1)", [worker_id])?;
+    tx.execute("DELETE FROM task WHERE assignee_id != ?1", [worker_id])?;
     for x in &c.communities {
         tx.execute("INSERT INTO community (id, code, name) VALUES (?1, ?2, ?3)", params![x.id, x.code, x.name])?;
     }

@@ -200,7 +200,8 @@ impl Store {
             let mut must_visit = Vec::new();
             let mut stmt = tx.prepare_cached(
                 "SELECT h.id, h.label, h.name, h.phone, h.care_tags,
-                        (SELECT MAX(v.occurred_ms) FROM visit v WHERE v.household_id = h.id AND v.outcome != 'not_home')
+                        (SELECT v.occurred_ms FROM visit v WHERE v.household_id = h.id AND v.outcome != 'not_home'
+                         ORDER BY v.occurred_ms DESC LIMIT 1)
                  FROM household h WHERE h.must_visit = 1 ORDER BY h.label",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -228,11 +229,18 @@ impl Store {
             }
             drop(stmt);
 
-            let open_cases: u32 = tx.query_row(
-                "SELECT COUNT(*) FROM case_file WHERE state NOT IN ('closed', 'followed_up', 'archived', 'rejected')",
-                [],
-                |r| r.get(0),
+            let mut open_cases = 0u32;
+            let mut stmt = tx.prepare_cached(
+                "SELECT grid_id, COUNT(*) FROM case_file WHERE state IN ('reported', 'accepted', 'opened', 'dispatched',
+                     'handling', 'verified', 'sent_back', 'extension_requested', 'backlog') GROUP BY grid_id",
             )?;
+            for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))? {
+                let (grid, n) = row?;
+                if refdata.is_own_grid(&grid) {
+                    open_cases += n;
+                }
+            }
+            drop(stmt);
             let unsent = unsent_summary(&tx)?;
             let last_sync = sync_summary(&tx)?;
             Ok(TodayView {
@@ -253,10 +261,14 @@ impl Store {
     /// A case's append-only history, its six clear items and the steps allowed next.
     pub fn case_timeline(&self, case_id: &str) -> Result<CaseTimeline> {
         let now_ms = self.now_ms();
-        let required = self.refdata().active_template.resolution.required.clone();
+        let refdata = self.refdata();
+        let required = refdata.active_template.resolution.required.clone();
         self.read(|c| {
             let tx = c.unchecked_transaction()?;
-            let (state, clear, _grid) = case_state(&tx, case_id)?;
+            let (state, clear, grid) = case_state(&tx, case_id)?;
+            if !refdata.is_own_grid(&grid) {
+                return Err(CoreError::not_found("case", case_id));
+            }
             let (report_id, category, description, place, deadline): (String, String, String, Option<String>, Option<i64>) = tx
                 .query_row(
                     "SELECT r.id, r.category, r.description, r.place_name, c.deadline_ms
@@ -357,12 +369,13 @@ impl Store {
 
     /// All tasks assigned to this worker, open ones first.
     pub fn tasks(&self) -> Result<Vec<Task>> {
+        let worker_id = self.device().worker_id.clone();
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status, result
-                 FROM task ORDER BY status IN ('done', 'cancelled'), deadline_ms",
+                 FROM task WHERE assignee_id = ?1 ORDER BY status IN ('done', 'cancelled'), deadline_ms",
             )?;
-            let rows = stmt.query_map([], task_from_row)?;
+            let rows = stmt.query_map([worker_id], task_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

@@ -306,3 +306,29 @@ mod sha2_check {
         String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
     }
 }
+
+#[test]
+fn after_switching_worker_the_phone_keeps_nothing_of_the_old_workers_tasks_or_cases() {
+    // w-003 leads both grids; after the phone passes to w-002 (grid 2 only), grid 1's case
+    // and w-003's task are not shown, and cannot be acted on.
+    let f = fixture_for("w-003");
+    let s = &f.store;
+    let mut t = GridConfig::sample().tasks[0].clone();
+    t.id = "t-w003".into();
+    t.assignee_id = "w-003".into();
+    s.receive_task(&t).unwrap();
+    let r = s.file_report(report_input("g-0101", vec![])).unwrap();
+    // Pretend HQ acknowledged everything, so the switch is allowed.
+    let db = rusqlite::Connection::open(f.dir.path().join(store::DB_FILE)).unwrap();
+    db.execute("UPDATE sync_state SET acked_through_seq = (SELECT MAX(seq) FROM outbox)", []).unwrap();
+    let dir = f.dir.path().to_path_buf();
+    drop(f.store);
+    let s = Store::init(&dir, &GridConfig::sample(), "w-002", opts(&f.clock)).unwrap();
+    assert!(s.tasks().unwrap().is_empty());
+    assert_eq!(s.today().unwrap().open_cases, 0);
+    assert!(matches!(s.case_timeline(&r.case_id), Err(CoreError::NotFound { .. })));
+    let mut follow = visit_input("h-0004", VisitType::FollowUp);
+    follow.case_id = Some(r.case_id.clone());
+    follow.satisfaction = Some(3);
+    assert!(matches!(s.record_visit(follow), Err(CoreError::NotFound { .. })));
+}

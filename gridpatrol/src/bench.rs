@@ -1,9 +1,240 @@
-//! Benchmarks. Placeholder until `bench record` lands.
+//! Benchmarks, printed side by side with the baseline each issue names, measured in the
+//! same run. Build with `--release`.
+//!
+//! `bench record`: N recording calls through the core (half check-ins with checklist answers,
+//! half visits), one call at a time, against N raw rusqlite single-row inserts at the same
+//! durability (WAL + synchronous=FULL) into a table of the same width as the visit table.
+//! Then a store holding 100,000 records: how long opening it and the "today" view take.
 
-#[derive(clap::Args)]
-pub struct BenchArgs {}
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-pub fn run(_args: BenchArgs) -> i32 {
-    eprintln!("not yet");
-    1
+use clap::{Args, Subcommand};
+use gridpatrol_core::*;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    which: Which,
+}
+
+#[derive(Subcommand)]
+enum Which {
+    /// Recording latency and throughput vs raw SQLite inserts; open and today over 100k records.
+    Record {
+        /// Recording calls to time (and raw inserts to compare with).
+        #[arg(long, default_value_t = 10_000)]
+        n: usize,
+        /// Records in the store used for open_ms and today_ms.
+        #[arg(long, default_value_t = 100_000)]
+        big: usize,
+        /// Folder for the benchmark's databases (default: a temporary folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: BenchArgs) -> i32 {
+    let result = match args.which {
+        Which::Record { n, big, dir } => record(n, big, dir),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            1
+        }
+    }
+}
+
+struct Stats {
+    p50_us: f64,
+    p99_us: f64,
+    rps: f64,
+}
+
+fn stats(mut lat: Vec<Duration>, total: Duration) -> Stats {
+    lat.sort();
+    let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
+    Stats { p50_us: pick(0.50), p99_us: pick(0.99), rps: lat.len() as f64 / total.as_secs_f64() }
+}
+
+fn record(n: usize, big: usize, dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; run `cargo run --release -p gridpatrol -- bench record` for real figures");
+    }
+    let tmp = tempfile::tempdir_in(dir.unwrap_or_else(std::env::temp_dir))?;
+    let config = GridConfig::sample();
+
+    // Interleave the two runs in blocks so that disk and CPU conditions are shared fairly.
+    let store = Store::init(&tmp.path().join("core"), &config, "w-001", StoreOptions::default())?;
+    let raw = raw_db(&tmp.path().join("raw.db"))?;
+    let mut w = Workload::new(&store, false)?;
+    let (mut ours, mut theirs) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ours_total, mut theirs_total) = (Duration::ZERO, Duration::ZERO);
+    let block = 500;
+    let mut done = 0;
+    while done < n {
+        let m = block.min(n - done);
+        let t0 = Instant::now();
+        for i in done..done + m {
+            let t = Instant::now();
+            w.one(&store, i)?;
+            ours.push(t.elapsed());
+        }
+        ours_total += t0.elapsed();
+        let t0 = Instant::now();
+        for i in done..done + m {
+            let t = Instant::now();
+            raw_insert(&raw, i)?;
+            theirs.push(t.elapsed());
+        }
+        theirs_total += t0.elapsed();
+        done += m;
+    }
+    let (a, b) = (stats(ours, ours_total), stats(theirs, theirs_total));
+    println!(
+        "record: p50_us={:.0} p99_us={:.0} rps={:.0} | raw: p50_us={:.0} p99_us={:.0} rps={:.0} | ratio={:.2}",
+        a.p50_us,
+        a.p99_us,
+        a.rps,
+        b.p50_us,
+        b.p99_us,
+        b.rps,
+        a.rps / b.rps
+    );
+    drop(store);
+
+    // A store holding `big` records (seeded without fsync: only the reads below are timed).
+    let big_dir = tmp.path().join("big");
+    let seeding = StoreOptions { durability: Durability::SeedingOnly, ..StoreOptions::default() };
+    let records = {
+        let s = Store::init(&big_dir, &config, "w-001", seeding)?;
+        let mut w = Workload::new(&s, true)?;
+        for i in 0..big {
+            w.one(&s, i)?;
+        }
+        w.records
+    };
+    let mut opens = Vec::new();
+    let mut todays = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let s = Store::open(&big_dir, StoreOptions::default())?;
+        opens.push(t.elapsed());
+        let t = Instant::now();
+        let today = s.today()?;
+        todays.push(t.elapsed());
+        assert_eq!(today.unsent.records as usize, records, "today sees every record");
+    }
+    opens.sort();
+    todays.sort();
+    println!(
+        "open_ms={:.1} today_ms={:.2} (store of {records} records; medians of 7; targets: ratio>=0.75, p99<=1000us, open<=50ms, today<=5ms)",
+        opens[3].as_secs_f64() * 1e3,
+        todays[3].as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// The timed workload: check-ins with checklist answers and visits, alternating; as in a
+/// worker's day, a report every 20 calls and a new patrol every 100 calls.
+struct Workload {
+    patrol: String,
+    answers: Vec<ChecklistAnswer>,
+    /// Mix in reports and patrol changes (for the big store), or only the timed calls.
+    day_mix: bool,
+    /// Outbox rows written so far.
+    records: usize,
+}
+
+impl Workload {
+    fn new(store: &Store, day_mix: bool) -> Result<Workload> {
+        let answers = store
+            .active_template()
+            .patrol
+            .checklist
+            .iter()
+            .take(2)
+            .map(|i| ChecklistAnswer { item_id: i.id.clone(), answer: Answer::Ok, note: None })
+            .collect();
+        Ok(Workload { patrol: store.start_patrol("g-0101", PatrolShift::Day)?.id, answers, day_mix, records: 1 })
+    }
+
+    fn one(&mut self, store: &Store, i: usize) -> Result<()> {
+        self.records += 1;
+        if self.day_mix && i % 100 == 98 {
+            store.finish_patrol(&self.patrol, PatrolOutcome::NothingFound, None)?;
+            self.patrol = store.start_patrol("g-0101", PatrolShift::Day)?.id;
+            self.records += 1;
+        } else if self.day_mix && i % 20 == 5 {
+            store.file_report(ReportInput {
+                grid_id: "g-0101".into(),
+                category: ReportCategory::ResidentRequest,
+                urgency: None,
+                location: GeoPoint { lat: 31.232, lng: 121.473 },
+                place_name: None,
+                description: "路灯不亮 (street light out)".into(),
+                people_involved: 0,
+                source: ReportSource::Resident,
+                patrol_id: None,
+                visit_id: None,
+                photos: vec![],
+            })?;
+        } else if i % 2 == 0 {
+            let input = CheckInInput {
+                location: GeoPoint { lat: 31.232 + (i % 100) as f64 * 1e-5, lng: 121.473 },
+                accuracy_m: Some(6.0),
+                place_name: None,
+                answers: self.answers.clone(),
+            };
+            store.check_in(&self.patrol, input)?;
+        } else {
+            store.record_visit(VisitInput {
+                household_id: ["h-0001", "h-0002", "h-0003"][i % 3].into(),
+                visit_type: VisitType::Routine,
+                outcome: VisitOutcome::Met,
+                needs: vec![],
+                note: Some("走访正常 (all well)".into()),
+                satisfaction: None,
+                case_id: None,
+                location: None,
+                occurred_at: None,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn raw_db(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open(path)?;
+    c.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+    c.pragma_update(None, "synchronous", "FULL")?;
+    // Same width as the core's visit table: 13 columns.
+    c.execute_batch(
+        "CREATE TABLE visit_raw (id TEXT PRIMARY KEY, worker_id TEXT, household_id TEXT, grid_id TEXT,
+            visit_type TEXT, outcome TEXT, needs TEXT, note TEXT, satisfaction INTEGER, case_id TEXT,
+            occurred_ms INTEGER, lat REAL, lng REAL)",
+    )?;
+    Ok(c)
+}
+
+fn raw_insert(c: &rusqlite::Connection, i: usize) -> rusqlite::Result<()> {
+    c.prepare_cached("INSERT INTO visit_raw VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?
+        .execute(rusqlite::params![
+            new_id(),
+            "w-001",
+            "h-0001",
+            "g-0101",
+            "routine",
+            "met",
+            "[]",
+            "走访正常 (all well)",
+            Option::<i64>::None,
+            Option::<String>::None,
+            i as i64,
+            31.232,
+            121.473
+        ])?;
+    Ok(())
 }

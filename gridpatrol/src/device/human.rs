@@ -34,10 +34,6 @@ fn tick(done: bool) -> &'static str {
     }
 }
 
-pub fn json_text(v: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
-}
-
 /// `error [<code>]: <message>`, plus a hint where the fix is a CLI flag.
 pub fn error(e: &CoreError) -> String {
     let mut s = format!("error [{}]: {e}\n", e.code());
@@ -202,7 +198,8 @@ pub fn case_timeline(t: &CaseTimeline) -> String {
             None => e.to_label.clone(),
         };
         let note = e.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
-        let photos = if e.photos.is_empty() { String::new() } else { format!(" [{} 张照片 (photos)]", e.photos.len()) };
+        let photos =
+            if e.photos.is_empty() { String::new() } else { format!(" [{} 张照片 (photos)]", e.photos.len()) };
         put!(s, "  {}. {}  {step}  ({}){note}{photos}", e.n, local(&e.at), e.actor_id);
     }
     next_steps(&mut s, t);
@@ -251,7 +248,13 @@ pub fn today(v: &TodayView) -> String {
                 String::new()
             };
             put!(s, "  打卡 (check-ins): {}/{}{outside}", p.checkins, p.min_checkins);
-            put!(s, "  清单 (checklist): {}/{}  上报 (reports): {}", p.checklist_answered, p.checklist_total, p.reports_filed);
+            put!(
+                s,
+                "  清单 (checklist): {}/{}  上报 (reports): {}",
+                p.checklist_answered,
+                p.checklist_total,
+                p.reports_filed
+            );
             let parts: Vec<String> = p.parts.iter().map(|x| format!("{} {}", tick(x.done), x.label)).collect();
             put!(s, "  三到 (three parts): {}", parts.join("  "));
         }

@@ -17,7 +17,6 @@ use gridpatrol_core::*;
 use serde::Serialize;
 
 #[derive(Args)]
-#[command(about = "Record field work on a phone's store folder (terminal shell over the core)")]
 pub struct DeviceArgs {
     /// The store folder (what the phone keeps in its app data).
     #[arg(long, global = true, value_name = "DIR", default_value = "./gridpatrol-store")]
@@ -25,8 +24,9 @@ pub struct DeviceArgs {
     /// Machine-readable output: the JSON of the returned record or view (errors too, on stdout).
     #[arg(long, global = true)]
     json: bool,
+    // Boxed so the enums that hold the parsed arguments stay small (clippy::large_enum_variant).
     #[command(subcommand)]
-    command: DeviceCommand,
+    command: Box<DeviceCommand>,
 }
 
 // Enum-like values (categories, states, outcomes…) and numbers are taken as strings and parsed
@@ -48,9 +48,9 @@ enum DeviceCommand {
     #[command(subcommand)]
     Patrol(PatrolCommand),
     /// 居民四访: record a visit to a household.
-    Visit(VisitArgs),
+    Visit(Box<VisitArgs>),
     /// 情况五报: file a report (opens a case).
-    Report(ReportArgs),
+    Report(Box<ReportArgs>),
     /// 问题六清: show or move a case.
     #[command(subcommand)]
     Case(CaseCommand),
@@ -193,7 +193,7 @@ enum CaseCommand {
     /// A case's state, deadline, six clear items, history and next steps.
     Show { id: String },
     /// Move a case one step (append-only), filling any of the six clear items.
-    Move(CaseMoveArgs),
+    Move(Box<CaseMoveArgs>),
 }
 
 #[derive(Args)]
@@ -257,7 +257,11 @@ pub fn run(args: DeviceArgs) -> i32 {
         }
         Err(e) => {
             if json {
-                write_out(&mut std::io::stdout(), &human::json_text(&error_json(&e)));
+                let body = error_json(&e);
+                write_out(
+                    &mut std::io::stdout(),
+                    &serde_json::to_string_pretty(&body).unwrap_or_else(|_| body.to_string()),
+                );
             } else {
                 write_out(&mut std::io::stderr(), &human::error(&e));
             }
@@ -277,11 +281,18 @@ fn write_out(w: &mut dyn Write, text: &str) {
 }
 
 /// 2 when the caller can fix it by changing the command; 1 when the device itself failed.
+/// Exhaustive on purpose: a new core error must be classified here, not fall through.
 fn exit_code(e: &CoreError) -> i32 {
-    match e.code() {
-        "invalid_input" | "not_found" | "illegal_transition" | "clear_items_missing" | "illegal_task_action"
-        | "patrol_state" | "unsent_work" | "not_initialised" | "photo_rejected" => 2,
-        _ => 1,
+    match e {
+        CoreError::InvalidInput { .. }
+        | CoreError::NotFound { .. }
+        | CoreError::IllegalTransition { .. }
+        | CoreError::ClearItemsMissing { .. }
+        | CoreError::IllegalTaskAction { .. }
+        | CoreError::PatrolState { .. }
+        | CoreError::UnsentWork { .. }
+        | CoreError::NotInitialised => 2,
+        CoreError::SchemaTooNew { .. } | CoreError::Storage(_) | CoreError::Io(_) | CoreError::Corrupt(_) => 1,
     }
 }
 
@@ -319,7 +330,7 @@ fn open(dir: &Path) -> Result<Store> {
 
 fn execute(args: DeviceArgs) -> Result<String> {
     let out = Out { json: args.json };
-    match args.command {
+    match *args.command {
         DeviceCommand::SampleConfig => Ok(SAMPLE_CONFIG_JSON.to_string()),
         DeviceCommand::Init { config, worker } => {
             // A missing or unreadable file is the caller's mistake, not a device failure.
@@ -354,7 +365,12 @@ fn execute(args: DeviceArgs) -> Result<String> {
                 location: input::location("location", &a.lat, &a.lng)?,
                 place_name: a.place,
                 description: a.description,
-                people_involved: a.people.as_deref().map(|p| input::number("people_involved", p)).transpose()?.unwrap_or(0),
+                people_involved: a
+                    .people
+                    .as_deref()
+                    .map(|p| input::number("people_involved", p))
+                    .transpose()?
+                    .unwrap_or(0),
                 source: ReportSource::parse("source", &a.source)?,
                 patrol_id: a.patrol,
                 visit_id: a.visit,
@@ -429,8 +445,13 @@ fn case(store: &Store, out: &Out, cmd: CaseCommand) -> Result<String> {
                 satisfaction: a.satisfaction.as_deref().map(|s| input::number("clear.satisfaction", s)).transpose()?,
                 ledger_ref: a.ledger,
             };
-            let event =
-                store.move_case(CaseStepInput { case_id: a.id, to: CaseState::parse("to", &a.to)?, note: a.note, clear, photos: a.photos })?;
+            let event = store.move_case(CaseStepInput {
+                case_id: a.id,
+                to: CaseState::parse("to", &a.to)?,
+                note: a.note,
+                clear,
+                photos: a.photos,
+            })?;
             // The step is committed; the timeline only enriches the human text, so a failed
             // read must not turn a recorded step into an error exit.
             let timeline = if out.json { None } else { store.case_timeline(&event.case_id).ok() };
