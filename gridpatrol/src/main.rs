@@ -22,7 +22,19 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Scripts that asked for JSON get a usage mistake as JSON too (stable code, exit 2).
+        Err(e) if std::env::args().any(|a| a == "--json") && e.use_stderr() => {
+            let text = e.to_string();
+            let msg = text.lines().filter(|l| !l.trim().is_empty()).take(4).collect::<Vec<_>>().join(" ");
+            let msg = msg.trim_start_matches("error: ").to_string();
+            let body = serde_json::json!({ "error": { "code": "usage", "message": msg } });
+            println!("{body}");
+            std::process::exit(2);
+        }
+        Err(e) => e.exit(),
+    };
     let code = match cli.command {
         Command::Device(args) => device::run(args),
         Command::Bench(args) => bench::run(args),

@@ -493,7 +493,7 @@ fn human_output_flags_outside_check_ins_and_lists_the_six_clear_items() {
     assert!(out.status.success());
     let text = stdout(&out);
     assert!(text.contains("⚠ 不在网格内 (outside the grid) — recorded"), "{text}");
-    assert!(text.contains("sanitation: 有问题 (issue found)"), "{text}");
+    assert!(text.contains("环境卫生整洁 (sanitation and clutter): 有问题 (issue found)"), "{text}");
 
     let report = phone.json(&[
         "report",
@@ -518,4 +518,33 @@ fn human_output_flags_outside_check_ins_and_lists_the_six_clear_items() {
     let text = stdout(&out);
     assert!(text.contains("打卡 (check-ins): 1/2") && text.contains("138****5678"), "{text}");
     assert!(!text.contains("13812345678"), "phones are masked");
+}
+
+/// The benchmark command runs and prints its one-line format (tiny sizes: this is a smoke
+/// test of the command, not a measurement; figures come from the release build).
+#[test]
+fn bench_record_prints_its_line() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridpatrol"))
+        .args(["bench", "record", "--n", "40", "--big", "300"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().next().unwrap();
+    for key in ["record: p50_us=", " p99_us=", " rps=", "| raw: p50_us=", "| ratio="] {
+        assert!(line.contains(key), "{line}");
+    }
+    assert!(text.contains("open_ms=") && text.contains("today_ms="), "{text}");
+}
+
+#[test]
+fn a_usage_mistake_with_json_is_a_json_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridpatrol"))
+        .args(["device", "--json", "report", "--grid", "g-0101"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "usage");
+    assert!(v["error"]["message"].as_str().unwrap().contains("--category"));
 }

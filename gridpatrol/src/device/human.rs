@@ -76,7 +76,8 @@ pub fn track(patrol_id: &str, points: u32) -> String {
     format!("轨迹点已记录 (track point recorded): 巡查 (patrol) {patrol_id} 共 {points} 个点 ({points} points)\n")
 }
 
-pub fn checkpoint(c: &Checkpoint) -> String {
+/// Checklist items are named by the template's labels where it knows them.
+pub fn checkpoint(c: &Checkpoint, template: &Template) -> String {
     let mut s = String::new();
     put!(s, "打卡已记录 (check-in recorded): {}", c.id);
     if c.inside_grid {
@@ -93,7 +94,8 @@ pub fn checkpoint(c: &Checkpoint) -> String {
         put!(s, "  清单 (checklist):");
         for a in &c.answers {
             let note = a.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
-            put!(s, "    {}: {}{note}", a.item_id, a.answer.label());
+            let item = template.checklist_item(&a.item_id).map(|i| i.label()).unwrap_or_else(|| a.item_id.clone());
+            put!(s, "    {item}: {}{note}", a.answer.label());
         }
     }
     s

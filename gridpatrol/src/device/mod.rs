@@ -422,7 +422,8 @@ fn patrol(store: &Store, out: &Out, cmd: PatrolCommand) -> Result<String> {
                     answers: input::answers(&answers, &answer_notes)?,
                 },
             )?;
-            out.show(&checkpoint, human::checkpoint)
+            let template = store.active_template();
+            out.show(&checkpoint, |c| human::checkpoint(c, &template))
         }
         PatrolCommand::Finish { patrol, outcome, note } => {
             let outcome = PatrolOutcome::parse("outcome", &outcome)?;
