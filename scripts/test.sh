@@ -15,7 +15,6 @@ fi
 # cargo-nextest when present (faster, per-test processes); plain cargo test otherwise.
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
-  cargo test --workspace --locked --doc
 else
   cargo test --workspace --locked --no-fail-fast
 fi
