@@ -79,6 +79,12 @@ impl CoreError {
     }
 }
 
+impl From<gridpatrol_protocol::InvalidValue> for CoreError {
+    fn from(e: gridpatrol_protocol::InvalidValue) -> Self {
+        CoreError::InvalidInput { field: e.field, reason: e.reason }
+    }
+}
+
 impl From<serde_json::Error> for CoreError {
     fn from(e: serde_json::Error) -> Self {
         CoreError::Corrupt(format!("json: {e}"))

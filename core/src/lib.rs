@@ -2,17 +2,17 @@
 //! 问题六清) durably in local SQLite, with a transactional outbox for sync to HQ, and owns
 //! the view state the phone shells render.
 
+// The vocabulary, records and commands are the wire protocol's, shared with HQ.
+pub use gridpatrol_protocol::{case_flow, domain, hlc, records};
+
 pub mod attachments;
-pub mod case_flow;
 pub mod clock;
 pub mod config;
-pub mod domain;
 pub mod error;
 pub mod geo;
-pub mod hlc;
 pub mod outbox;
 pub mod photo;
-pub mod records;
+pub mod inputs;
 mod recording;
 pub mod schema;
 pub mod store;
@@ -26,6 +26,7 @@ pub use config::GridConfig;
 pub use domain::*;
 pub use error::{CoreError, Result};
 pub use outbox::OutboxEntry;
+pub use inputs::*;
 pub use records::*;
 pub use store::{DeviceInfo, Durability, Store, StoreOptions};
 pub use template::Template;

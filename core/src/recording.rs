@@ -11,6 +11,7 @@ use crate::case_flow::{self, ClearItems};
 use crate::clock::to_time;
 use crate::domain::*;
 use crate::geo;
+use crate::inputs::*;
 use crate::records::*;
 use crate::store::{Store, WriteCtx};
 use crate::validate;

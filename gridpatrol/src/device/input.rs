@@ -31,8 +31,12 @@ pub fn accuracy(field: &str, raw: Option<&str>) -> Result<Option<f64>> {
 }
 
 /// A list of codes, each parsed with the core enum's `parse` (error names `field[i]`).
-pub fn codes<T>(field: &str, raw: &[String], parse: fn(&str, &str) -> Result<T>) -> Result<Vec<T>> {
-    raw.iter().enumerate().map(|(i, c)| parse(&format!("{field}[{i}]"), c)).collect()
+pub fn codes<T>(
+    field: &str,
+    raw: &[String],
+    parse: fn(&str, &str) -> std::result::Result<T, gridpatrol_protocol::InvalidValue>,
+) -> Result<Vec<T>> {
+    raw.iter().enumerate().map(|(i, c)| Ok(parse(&format!("{field}[{i}]"), c)?)).collect()
 }
 
 /// An RFC 3339 time, e.g. `2030-01-01T18:00:00+08:00`.

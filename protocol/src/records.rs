@@ -1,6 +1,5 @@
-//! What the core records, as callers see it, and the inputs that create it.
-
-use std::path::PathBuf;
+//! What a phone records, as the phone and HQ both see it, and the domain commands that carry
+//! it on the wire (an outbox row's operation).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::case_flow::ClearItems;
 use crate::domain::*;
 
-// ---------- inputs ----------
+// ---------- shared with HQ ----------
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChecklistAnswer {
@@ -16,14 +15,6 @@ pub struct ChecklistAnswer {
     pub answer: Answer,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CheckInInput {
-    pub location: GeoPoint,
-    pub accuracy_m: Option<f64>,
-    pub place_name: Option<String>,
-    pub answers: Vec<ChecklistAnswer>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -34,59 +25,6 @@ pub struct TrackPoint {
     pub accuracy_m: Option<f64>,
     /// Device time of the fix.
     pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone)]
-pub struct VisitInput {
-    pub household_id: String,
-    pub visit_type: VisitType,
-    pub outcome: VisitOutcome,
-    pub needs: Vec<NeedTag>,
-    pub note: Option<String>,
-    /// 1..5; only on follow-up visits, and required there unless nobody was reached.
-    pub satisfaction: Option<u8>,
-    /// The case a follow-up visit follows up on (required for follow-ups).
-    pub case_id: Option<String>,
-    pub location: Option<GeoPoint>,
-    /// When the visit happened, if recorded afterwards; default: now.
-    pub occurred_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ReportInput {
-    pub grid_id: String,
-    pub category: ReportCategory,
-    /// Default: "report at once" for hazards and emergencies, normal otherwise.
-    pub urgency: Option<Urgency>,
-    pub location: GeoPoint,
-    pub place_name: Option<String>,
-    pub description: String,
-    pub people_involved: u32,
-    pub source: ReportSource,
-    pub patrol_id: Option<String>,
-    pub visit_id: Option<String>,
-    /// Photo files to attach (copied into the store, metadata stripped).
-    pub photos: Vec<PathBuf>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CaseStepInput {
-    pub case_id: String,
-    pub to: CaseState,
-    pub note: Option<String>,
-    /// Any of the six clear items this step establishes.
-    pub clear: ClearItems,
-    /// Photos for this step; on the step that records the outcome, the first is the after-photo.
-    pub photos: Vec<PathBuf>,
-}
-
-#[derive(Debug, Clone)]
-pub struct TaskActionInput {
-    pub task_id: String,
-    pub action: TaskAction,
-    /// Required when completing.
-    pub result: Option<String>,
-    pub photos: Vec<PathBuf>,
 }
 
 /// A task as HQ dispatches it (from the grid configuration until HQ sync exists).

@@ -23,8 +23,8 @@ macro_rules! labelled_enum {
                 match code { $($code => Some($name::$variant),)+ _ => None }
             }
             /// Parse a code, with an error that lists the accepted values.
-            pub fn parse(field: &str, code: &str) -> crate::Result<$name> {
-                Self::from_code(code).ok_or_else(|| crate::CoreError::invalid(
+            pub fn parse(field: &str, code: &str) -> Result<$name, crate::InvalidValue> {
+                Self::from_code(code).ok_or_else(|| crate::InvalidValue::new(
                     field,
                     format!("unknown value; expected one of: {}", [$($code),+].join(", ")),
                 ))
@@ -233,12 +233,12 @@ pub struct GeoPoint {
 }
 
 impl GeoPoint {
-    pub fn validate(&self, field: &str) -> crate::Result<()> {
+    pub fn validate(&self, field: &str) -> Result<(), crate::InvalidValue> {
         if !self.lat.is_finite() || !(-90.0..=90.0).contains(&self.lat) {
-            return Err(crate::CoreError::invalid(format!("{field}.lat"), "latitude must be between -90 and 90"));
+            return Err(crate::InvalidValue::new(format!("{field}.lat"), "latitude must be between -90 and 90"));
         }
         if !self.lng.is_finite() || !(-180.0..=180.0).contains(&self.lng) {
-            return Err(crate::CoreError::invalid(format!("{field}.lng"), "longitude must be between -180 and 180"));
+            return Err(crate::InvalidValue::new(format!("{field}.lng"), "longitude must be between -180 and 180"));
         }
         Ok(())
     }
