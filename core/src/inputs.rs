@@ -8,8 +8,6 @@ use crate::case_flow::ClearItems;
 use crate::domain::*;
 use crate::records::ChecklistAnswer;
 
-
-
 #[derive(Debug, Clone)]
 pub struct CheckInInput {
     pub location: GeoPoint,
@@ -17,7 +15,6 @@ pub struct CheckInInput {
     pub place_name: Option<String>,
     pub answers: Vec<ChecklistAnswer>,
 }
-
 
 #[derive(Debug, Clone)]
 pub struct VisitInput {

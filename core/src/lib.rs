@@ -3,21 +3,17 @@
 //! the view state the phone shells render.
 
 // The vocabulary, records and commands are the wire protocol's, shared with HQ.
-pub use gridpatrol_protocol::{case_flow, domain, hlc, records};
+pub use gridpatrol_protocol::{case_flow, config, domain, geo, hlc, records, template, validate};
 
 pub mod attachments;
 pub mod clock;
-pub mod config;
 pub mod error;
-pub mod geo;
+pub mod inputs;
 pub mod outbox;
 pub mod photo;
-pub mod inputs;
 mod recording;
 pub mod schema;
 pub mod store;
-pub mod template;
-pub mod validate;
 pub mod view;
 
 pub use case_flow::ClearItems;
@@ -25,8 +21,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::GridConfig;
 pub use domain::*;
 pub use error::{CoreError, Result};
-pub use outbox::OutboxEntry;
 pub use inputs::*;
+pub use outbox::OutboxEntry;
 pub use records::*;
 pub use store::{DeviceInfo, Durability, Store, StoreOptions};
 pub use template::Template;

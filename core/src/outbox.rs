@@ -70,9 +70,8 @@ pub(crate) fn last_seq_and_hlc(conn: &rusqlite::Connection) -> Result<(i64, Hlc)
 
 pub(crate) fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let payload: String = r.get(7)?;
-    let command = serde_json::from_str(&payload).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let command = serde_json::from_str(&payload)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(OutboxEntry {
         seq: r.get(0)?,
         device_id: r.get(1)?,
@@ -94,9 +93,8 @@ pub(crate) const SELECT_COLUMNS: &str =
 
 /// Outbox rows from `after_seq` on, in order.
 pub(crate) fn list(conn: &rusqlite::Connection, after_seq: i64, limit: u32) -> Result<Vec<OutboxEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {SELECT_COLUMNS} FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-    ))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {SELECT_COLUMNS} FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
     let rows = stmt.query_map(params![after_seq, limit], row_to_entry)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

@@ -73,9 +73,7 @@ pub enum PhotoError {
 /// Builds a `Malformed` error. Taking `&'static str` guarantees the reason is
 /// fixed text and can never carry bytes from the file.
 fn malformed(reason: &'static str) -> PhotoError {
-    PhotoError::Malformed {
-        reason: reason.to_string(),
-    }
+    PhotoError::Malformed { reason: reason.to_string() }
 }
 
 /// SOI marker plus the first byte of the next marker; every JPEG starts so.
@@ -95,8 +93,7 @@ pub fn sanitize(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
     }
     // A non-empty proper prefix of a signature is a photo cut short, not some
     // other kind of file; report it as such so upload retries make sense.
-    if !input.is_empty() && (JPEG_SIGNATURE.starts_with(input) || PNG_SIGNATURE.starts_with(input))
-    {
+    if !input.is_empty() && (JPEG_SIGNATURE.starts_with(input) || PNG_SIGNATURE.starts_with(input)) {
         return Err(PhotoError::Truncated);
     }
     Err(PhotoError::NotAPhoto)
@@ -186,13 +183,7 @@ fn read_marker(input: &[u8], mut pos: usize) -> Result<Marker<'_>, PhotoError> {
         0x00 => return Err(malformed("invalid JPEG marker code")),
         0xD8 => return Err(malformed("unexpected second start-of-image marker")),
         // Stand-alone markers (TEM, RSTn, EOI) have no length and carry no data.
-        0x01 | 0xD0..=0xD7 | EOI => {
-            return Ok(Marker {
-                code,
-                segment: None,
-                end: pos,
-            })
-        }
+        0x01 | 0xD0..=0xD7 | EOI => return Ok(Marker { code, segment: None, end: pos }),
         _ => {}
     }
 
@@ -204,11 +195,7 @@ fn read_marker(input: &[u8], mut pos: usize) -> Result<Marker<'_>, PhotoError> {
     }
     let end = pos.checked_add(len).ok_or(PhotoError::Truncated)?;
     let segment = input.get(pos..end).ok_or(PhotoError::Truncated)?;
-    Ok(Marker {
-        code,
-        segment: Some(segment),
-        end,
-    })
+    Ok(Marker { code, segment: Some(segment), end })
 }
 
 /// Finds the end of the entropy-coded data that starts at `pos` (just after an
@@ -219,10 +206,7 @@ fn read_marker(input: &[u8], mut pos: usize) -> Result<Marker<'_>, PhotoError> {
 /// input ends inside the scan, returns `input.len()`.
 fn entropy_coded_end(input: &[u8], mut pos: usize) -> usize {
     // Each round moves `pos` past the bytes it inspected, so this is linear.
-    while let Some(offset) = input
-        .get(pos..)
-        .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
-    {
+    while let Some(offset) = input.get(pos..).and_then(|rest| rest.iter().position(|&b| b == 0xFF)) {
         let ff = pos + offset;
         let mut next = ff + 1;
         while input.get(next) == Some(&0xFF) {
@@ -318,11 +302,7 @@ fn sanitize_jpeg(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
             }
             SegmentAction::Jfif => {
                 // First kept segment? Then it stays right after SOI.
-                let dest = if head.is_empty() && body.is_empty() {
-                    &mut head
-                } else {
-                    &mut body
-                };
+                let dest = if head.is_empty() && body.is_empty() { &mut head } else { &mut body };
                 push_jfif_without_thumbnail(dest, payload);
             }
         }
@@ -336,11 +316,7 @@ fn sanitize_jpeg(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
     }
     bytes.extend_from_slice(&body);
 
-    Ok(SanitizedPhoto {
-        kind: PhotoKind::Jpeg,
-        bytes,
-        gps: gps.map(|f| f.to_gps_fix()),
-    })
+    Ok(SanitizedPhoto { kind: PhotoKind::Jpeg, bytes, gps: gps.map(|f| f.to_gps_fix()) })
 }
 
 // ---------------------------------------------------------------------------
@@ -382,10 +358,7 @@ impl Coord {
         // max * 1e7 <= 1.8e9 fits in u32.
         let e7 = (magnitude * f64::from(COORD_DENOMINATOR)).round() as u32;
         // No "-0": zero has no hemisphere, and this keeps output canonical.
-        Some(Coord {
-            negative: negative && e7 != 0,
-            e7,
-        })
+        Some(Coord { negative: negative && e7 != 0, e7 })
     }
 
     fn degrees(self) -> f64 {
@@ -407,10 +380,7 @@ struct Fix {
 
 impl Fix {
     fn to_gps_fix(self) -> GpsFix {
-        GpsFix {
-            lat: self.lat.degrees(),
-            lng: self.lng.degrees(),
-        }
+        GpsFix { lat: self.lat.degrees(), lng: self.lng.degrees() }
     }
 }
 
@@ -444,21 +414,13 @@ impl<'a> Tiff<'a> {
     fn u16_at(&self, offset: usize) -> Option<u16> {
         let b = self.bytes(offset, 2)?;
         let b = [b[0], b[1]];
-        Some(if self.big_endian {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
+        Some(if self.big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
     }
 
     fn u32_at(&self, offset: usize) -> Option<u32> {
         let b = self.bytes(offset, 4)?;
         let b = [b[0], b[1], b[2], b[3]];
-        Some(if self.big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
+        Some(if self.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
     }
 
     /// Looks `tag` up in the IFD at `ifd`. Only the given IFD is scanned (never
@@ -508,22 +470,8 @@ fn read_exif_gps(tiff: &[u8]) -> Option<Fix> {
     }
     let gps_ifd = usize::try_from(t.u32_at(pointer.value_field)?).ok()?;
     Some(Fix {
-        lat: read_coord(
-            &t,
-            gps_ifd,
-            TAG_GPS_LAT_REF,
-            TAG_GPS_LAT,
-            (b'N', b'S'),
-            90.0,
-        )?,
-        lng: read_coord(
-            &t,
-            gps_ifd,
-            TAG_GPS_LNG_REF,
-            TAG_GPS_LNG,
-            (b'E', b'W'),
-            180.0,
-        )?,
+        lat: read_coord(&t, gps_ifd, TAG_GPS_LAT_REF, TAG_GPS_LAT, (b'N', b'S'), 90.0)?,
+        lng: read_coord(&t, gps_ifd, TAG_GPS_LNG_REF, TAG_GPS_LNG, (b'E', b'W'), 180.0)?,
     })
 }
 
@@ -538,10 +486,7 @@ fn read_coord(
     max: f64,
 ) -> Option<Coord> {
     // Without the hemisphere the sign is unknown, so the fix is unusable.
-    let hemisphere = t
-        .value(&t.find(ifd, ref_tag)?)?
-        .first()?
-        .to_ascii_uppercase();
+    let hemisphere = t.value(&t.find(ifd, ref_tag)?)?.first()?.to_ascii_uppercase();
     let is_negative = match hemisphere {
         h if h == positive => false,
         h if h == negative => true,
@@ -554,11 +499,7 @@ fn read_coord(
     }
     let raw = t.value(&entry)?;
     let mut magnitude = 0.0;
-    for (i, scale) in [1.0, 60.0, 3600.0]
-        .into_iter()
-        .enumerate()
-        .take(entry.count as usize)
-    {
+    for (i, scale) in [1.0, 60.0, 3600.0].into_iter().enumerate().take(entry.count as usize) {
         let numerator = t_u32(t, raw, i * 8)?;
         let denominator = t_u32(t, raw, i * 8 + 4)?;
         if denominator == 0 {
@@ -571,11 +512,7 @@ fn read_coord(
 
 /// Reads a u32 from a value slice in the TIFF's byte order.
 fn t_u32(t: &Tiff<'_>, raw: &[u8], offset: usize) -> Option<u32> {
-    Tiff {
-        data: raw,
-        big_endian: t.big_endian,
-    }
-    .u32_at(offset)
+    Tiff { data: raw, big_endian: t.big_endian }.u32_at(offset)
 }
 
 /// Builds a complete APP1 segment holding only the GPS fix:
@@ -618,34 +555,10 @@ fn gps_app1_segment(fix: &Fix) -> Vec<u8> {
 
     t.extend_from_slice(&5u16.to_be_bytes());
     entry(&mut t, TAG_GPS_VERSION, TYPE_BYTE, 4, [2, 2, 0, 0]);
-    entry(
-        &mut t,
-        TAG_GPS_LAT_REF,
-        TYPE_ASCII,
-        2,
-        hemisphere(fix.lat, b'N', b'S'),
-    );
-    entry(
-        &mut t,
-        TAG_GPS_LAT,
-        TYPE_RATIONAL,
-        3,
-        LAT_DATA.to_be_bytes(),
-    );
-    entry(
-        &mut t,
-        TAG_GPS_LNG_REF,
-        TYPE_ASCII,
-        2,
-        hemisphere(fix.lng, b'E', b'W'),
-    );
-    entry(
-        &mut t,
-        TAG_GPS_LNG,
-        TYPE_RATIONAL,
-        3,
-        LNG_DATA.to_be_bytes(),
-    );
+    entry(&mut t, TAG_GPS_LAT_REF, TYPE_ASCII, 2, hemisphere(fix.lat, b'N', b'S'));
+    entry(&mut t, TAG_GPS_LAT, TYPE_RATIONAL, 3, LAT_DATA.to_be_bytes());
+    entry(&mut t, TAG_GPS_LNG_REF, TYPE_ASCII, 2, hemisphere(fix.lng, b'E', b'W'));
+    entry(&mut t, TAG_GPS_LNG, TYPE_RATIONAL, 3, LNG_DATA.to_be_bytes());
     t.extend_from_slice(&0u32.to_be_bytes());
 
     rationals(&mut t, fix.lat);
@@ -670,8 +583,8 @@ fn gps_app1_segment(fix: &Fix) -> Vec<u8> {
 /// because new metadata chunks keep appearing: text, Exif, timestamps, C2PA
 /// provenance (caBX), private and future chunks are all dropped.
 const PNG_KEPT_CHUNKS: [&[u8; 4]; 19] = [
-    b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT",
-    b"pHYs", b"bKGD", b"hIST", b"acTL", b"fcTL", b"fdAT", b"cICP", b"mDCv", b"cLLi",
+    b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"pHYs", b"bKGD",
+    b"hIST", b"acTL", b"fcTL", b"fdAT", b"cICP", b"mDCv", b"cLLi",
 ];
 
 /// The PNG spec caps chunk lengths at 2^31 - 1.
@@ -722,11 +635,7 @@ fn sanitize_png(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
         }
     }
 
-    Ok(SanitizedPhoto {
-        kind: PhotoKind::Png,
-        bytes,
-        gps: None,
-    })
+    Ok(SanitizedPhoto { kind: PhotoKind::Png, bytes, gps: None })
 }
 
 // ---------------------------------------------------------------------------
@@ -761,10 +670,7 @@ mod tests {
     }
 
     fn rationals(le: bool, values: &[(u32, u32)]) -> Vec<u8> {
-        values
-            .iter()
-            .flat_map(|&(n, d)| [u32b(le, n), u32b(le, d)].concat())
-            .collect()
+        values.iter().flat_map(|&(n, d)| [u32b(le, n), u32b(le, d)].concat()).collect()
     }
 
     // ---- a tiny TIFF writer for building Exif by hand ----------------------
@@ -873,10 +779,7 @@ mod tests {
             ],
             next: None,
         };
-        let thumb_ifd = Ifd {
-            entries: vec![(0x0201, 7, 11, Val::Data(b"THUMBSECRET".to_vec()))],
-            next: None,
-        };
+        let thumb_ifd = Ifd { entries: vec![(0x0201, 7, 11, Val::Data(b"THUMBSECRET".to_vec()))], next: None };
         build_tiff(le, &[ifd0, exif_ifd, gps_ifd, thumb_ifd])
     }
 
@@ -895,10 +798,7 @@ mod tests {
 
     /// JFIF 1.01, 1:1 aspect, with a 1x1 RGB thumbnail.
     fn jfif_with_thumbnail() -> Vec<u8> {
-        seg(
-            0xE0,
-            b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x01\x01\xAB\xCD\xEF",
-        )
+        seg(0xE0, b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x01\x01\xAB\xCD\xEF")
     }
 
     fn jfif_plain() -> Vec<u8> {
@@ -953,10 +853,7 @@ mod tests {
             jfif_with_thumbnail(),
             seg(0xE0, b"JFXX\0\x10JFXXSECRET"),
             app1_exif(exif_tiff),
-            seg(
-                0xE1,
-                b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>SECRETXMP</x:xmpmeta>",
-            ),
+            seg(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>SECRETXMP</x:xmpmeta>"),
             icc_segment(),
             seg(0xE2, b"MPF\0SECRETMPF"),
             seg(0xED, b"Photoshop 3.0\08BIM SECRETIPTC"),
@@ -972,25 +869,14 @@ mod tests {
 
     const SHANGHAI_LAT: Dms = [(31, 1), (13, 1), (492, 10)];
     const SHANGHAI_LNG: Dms = [(121, 1), (28, 1), (120, 10)];
-    const SHANGHAI: (f64, f64) = (
-        31.0 + 13.0 / 60.0 + 49.2 / 3600.0,
-        121.0 + 28.0 / 60.0 + 12.0 / 3600.0,
-    );
+    const SHANGHAI: (f64, f64) = (31.0 + 13.0 / 60.0 + 49.2 / 3600.0, 121.0 + 28.0 / 60.0 + 12.0 / 3600.0);
 
     fn shanghai_jpeg(le: bool) -> Vec<u8> {
         full_jpeg(&exif_tiff(le, "N", SHANGHAI_LAT, "E", SHANGHAI_LNG))
     }
 
     fn no_exif_jpeg() -> Vec<u8> {
-        [
-            vec![0xFF, 0xD8],
-            jfif_plain(),
-            seg(0xFE, b"private note"),
-            dqt(),
-            sof0(),
-            scan_and_eoi(),
-        ]
-        .concat()
+        [vec![0xFF, 0xD8], jfif_plain(), seg(0xFE, b"private note"), dqt(), sof0(), scan_and_eoi()].concat()
     }
 
     /// Splits a JPEG into (marker, whole segment) up to and including SOS.
@@ -1122,9 +1008,7 @@ mod tests {
 
     fn ifd_tags(t: &Tiff<'_>, ifd: usize) -> Vec<u16> {
         let n = usize::from(t.u16_at(ifd).unwrap());
-        (0..n)
-            .map(|i| t.u16_at(ifd + 2 + 12 * i).unwrap())
-            .collect()
+        (0..n).map(|i| t.u16_at(ifd + 2 + 12 * i).unwrap()).collect()
     }
 
     fn assert_close(fix: GpsFix, (lat, lng): (f64, f64)) {
@@ -1163,11 +1047,7 @@ mod tests {
             let out = sanitize(&input).unwrap();
             assert_eq!(out.kind, PhotoKind::Jpeg);
             for needle in PRIVATE {
-                assert!(
-                    !contains(&out.bytes, needle),
-                    "leaked {:?} (le={le})",
-                    String::from_utf8_lossy(needle)
-                );
+                assert!(!contains(&out.bytes, needle), "leaked {:?} (le={le})", String::from_utf8_lossy(needle));
             }
         }
     }
@@ -1212,9 +1092,7 @@ mod tests {
         let ifd0 = t.u32_at(4).unwrap() as usize;
         assert_eq!(ifd_tags(&t, ifd0), vec![TAG_GPS_IFD]);
         assert_eq!(t.u32_at(ifd0 + 2 + 12).unwrap(), 0, "no IFD1 / thumbnail");
-        let gps_ifd = t
-            .u32_at(t.find(ifd0, TAG_GPS_IFD).unwrap().value_field)
-            .unwrap() as usize;
+        let gps_ifd = t.u32_at(t.find(ifd0, TAG_GPS_IFD).unwrap().value_field).unwrap() as usize;
         assert_eq!(ifd_tags(&t, gps_ifd), vec![0, 1, 2, 3, 4]);
         assert_eq!(app1.len(), 4 + 6 + 140);
     }
@@ -1230,22 +1108,10 @@ mod tests {
     fn jpeg_south_west_is_negative() {
         // Rio de Janeiro: 22°54'30"S 43°11'47"W.
         for le in [true, false] {
-            let tiff = exif_tiff(
-                le,
-                "S",
-                [(22, 1), (54, 1), (30, 1)],
-                "W",
-                [(43, 1), (11, 1), (47, 1)],
-            );
+            let tiff = exif_tiff(le, "S", [(22, 1), (54, 1), (30, 1)], "W", [(43, 1), (11, 1), (47, 1)]);
             let out = sanitize(&full_jpeg(&tiff)).unwrap();
             let fix = out.gps.unwrap();
-            assert_close(
-                fix,
-                (
-                    -(22.0 + 54.0 / 60.0 + 30.0 / 3600.0),
-                    -(43.0 + 11.0 / 60.0 + 47.0 / 3600.0),
-                ),
-            );
+            assert_close(fix, (-(22.0 + 54.0 / 60.0 + 30.0 / 3600.0), -(43.0 + 11.0 / 60.0 + 47.0 / 3600.0)));
             assert_idempotent(&out);
         }
     }
@@ -1255,33 +1121,23 @@ mod tests {
         let input = no_exif_jpeg();
         let out = sanitize(&input).unwrap();
         assert_eq!(out.gps, None);
-        let expected = [
-            vec![0xFF, 0xD8],
-            jfif_plain(),
-            dqt(),
-            sof0(),
-            scan_and_eoi(),
-        ]
-        .concat();
+        let expected = [vec![0xFF, 0xD8], jfif_plain(), dqt(), sof0(), scan_and_eoi()].concat();
         assert_eq!(out.bytes, expected);
     }
 
     #[test]
     fn jpeg_invalid_coordinates_mean_no_gps() {
         let cases: [(&str, Dms, &str, Dms); 5] = [
-            ("N", [(91, 1), (0, 1), (0, 1)], "E", SHANGHAI_LNG), // latitude > 90
+            ("N", [(91, 1), (0, 1), (0, 1)], "E", SHANGHAI_LNG),  // latitude > 90
             ("N", SHANGHAI_LAT, "E", [(180, 1), (0, 1), (1, 1)]), // longitude > 180
-            ("N", [(31, 0), (0, 1), (0, 1)], "E", SHANGHAI_LNG), // zero denominator
-            ("X", SHANGHAI_LAT, "E", SHANGHAI_LNG),              // unknown hemisphere
-            ("N", SHANGHAI_LAT, "", SHANGHAI_LNG),               // missing hemisphere
+            ("N", [(31, 0), (0, 1), (0, 1)], "E", SHANGHAI_LNG),  // zero denominator
+            ("X", SHANGHAI_LAT, "E", SHANGHAI_LNG),               // unknown hemisphere
+            ("N", SHANGHAI_LAT, "", SHANGHAI_LNG),                // missing hemisphere
         ];
         for (lat_ref, lat, lng_ref, lng) in cases {
             let out = sanitize(&full_jpeg(&exif_tiff(true, lat_ref, lat, lng_ref, lng))).unwrap();
             assert_eq!(out.gps, None);
-            assert!(
-                header_segments(&out.bytes).iter().all(|(m, _)| *m != APP1),
-                "no Exif written"
-            );
+            assert!(header_segments(&out.bytes).iter().all(|(m, _)| *m != APP1), "no Exif written");
             for needle in PRIVATE {
                 assert!(!contains(&out.bytes, needle));
             }
@@ -1290,14 +1146,9 @@ mod tests {
 
     #[test]
     fn jpeg_broken_exif_is_not_fatal() {
-        let input = [
-            vec![0xFF, 0xD8],
-            seg(0xE1, b"Exif\0\0MM\0\x2A\xFF\xFF\xFF\xFFSECRETCAM"),
-            dqt(),
-            sof0(),
-            scan_and_eoi(),
-        ]
-        .concat();
+        let input =
+            [vec![0xFF, 0xD8], seg(0xE1, b"Exif\0\0MM\0\x2A\xFF\xFF\xFF\xFFSECRETCAM"), dqt(), sof0(), scan_and_eoi()]
+                .concat();
         let out = sanitize(&input).unwrap();
         assert_eq!(out.gps, None);
         assert!(!contains(&out.bytes, b"SECRETCAM"));
@@ -1305,61 +1156,22 @@ mod tests {
 
     #[test]
     fn jpeg_fill_bytes_before_markers_are_accepted() {
-        let input = [
-            vec![0xFF, 0xD8, 0xFF, 0xFF],
-            jfif_plain(),
-            vec![0xFF],
-            dqt(),
-            sof0(),
-            scan_and_eoi(),
-        ]
-        .concat();
+        let input = [vec![0xFF, 0xD8, 0xFF, 0xFF], jfif_plain(), vec![0xFF], dqt(), sof0(), scan_and_eoi()].concat();
         let out = sanitize(&input).unwrap();
-        assert_eq!(
-            out.bytes,
-            [
-                vec![0xFF, 0xD8],
-                jfif_plain(),
-                dqt(),
-                sof0(),
-                scan_and_eoi()
-            ]
-            .concat()
-        );
+        assert_eq!(out.bytes, [vec![0xFF, 0xD8], jfif_plain(), dqt(), sof0(), scan_and_eoi()].concat());
     }
 
     #[test]
     fn jpeg_structural_errors() {
         let m = |input: Vec<u8>| sanitize(&input).unwrap_err();
-        assert!(matches!(
-            m([vec![0xFF, 0xD8], vec![0xFF, 0xDB, 0x00, 0x01]].concat()),
-            PhotoError::Malformed { .. }
-        ));
-        assert!(matches!(
-            m([vec![0xFF, 0xD8], jfif_plain(), vec![0xFF, 0xD9]].concat()),
-            PhotoError::Malformed { .. }
-        ));
-        assert!(matches!(
-            m([vec![0xFF, 0xD8], jfif_plain(), vec![0x42]].concat()),
-            PhotoError::Malformed { .. }
-        ));
-        assert!(matches!(
-            m(vec![0xFF, 0xD8, 0xFF, 0x00]),
-            PhotoError::Malformed { .. }
-        ));
-        assert!(matches!(
-            m(vec![0xFF, 0xD8, 0xFF, 0xD8]),
-            PhotoError::Malformed { .. }
-        ));
-        assert_eq!(
-            m(vec![0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF, 0x00]),
-            PhotoError::Truncated
-        );
+        assert!(matches!(m([vec![0xFF, 0xD8], vec![0xFF, 0xDB, 0x00, 0x01]].concat()), PhotoError::Malformed { .. }));
+        assert!(matches!(m([vec![0xFF, 0xD8], jfif_plain(), vec![0xFF, 0xD9]].concat()), PhotoError::Malformed { .. }));
+        assert!(matches!(m([vec![0xFF, 0xD8], jfif_plain(), vec![0x42]].concat()), PhotoError::Malformed { .. }));
+        assert!(matches!(m(vec![0xFF, 0xD8, 0xFF, 0x00]), PhotoError::Malformed { .. }));
+        assert!(matches!(m(vec![0xFF, 0xD8, 0xFF, 0xD8]), PhotoError::Malformed { .. }));
+        assert_eq!(m(vec![0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF, 0x00]), PhotoError::Truncated);
         // Header only, no scan: truncated.
-        assert_eq!(
-            m([vec![0xFF, 0xD8], jfif_plain(), dqt()].concat()),
-            PhotoError::Truncated
-        );
+        assert_eq!(m([vec![0xFF, 0xD8], jfif_plain(), dqt()].concat()), PhotoError::Truncated);
     }
 
     #[test]
@@ -1392,10 +1204,7 @@ mod tests {
         let video = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isomSECRETVIDEO".to_vec();
         for primary in [no_exif_jpeg(), shanghai_jpeg(true)] {
             let expected = sanitize(&primary).unwrap();
-            for trailer in [
-                secondary.clone(),
-                [secondary.clone(), video.clone()].concat(),
-            ] {
+            for trailer in [secondary.clone(), [secondary.clone(), video.clone()].concat()] {
                 let input = [primary.clone(), trailer].concat();
                 assert!(contains(&input[primary.len()..], b"SECRETCAM"));
                 let out = sanitize(&input).unwrap();
@@ -1407,16 +1216,8 @@ mod tests {
             }
         }
         // Fill bytes before EOI are dropped with the trailer.
-        let input = [
-            &no_exif_jpeg()[..no_exif_jpeg().len() - 2],
-            &[0xFF, 0xFF, 0xFF, 0xD9],
-            b"trailer",
-        ]
-        .concat();
-        assert_eq!(
-            sanitize(&input).unwrap().bytes,
-            sanitize(&no_exif_jpeg()).unwrap().bytes
-        );
+        let input = [&no_exif_jpeg()[..no_exif_jpeg().len() - 2], &[0xFF, 0xFF, 0xFF, 0xD9], b"trailer"].concat();
+        assert_eq!(sanitize(&input).unwrap().bytes, sanitize(&no_exif_jpeg()).unwrap().bytes);
     }
 
     #[test]
@@ -1429,10 +1230,7 @@ mod tests {
         assert!(contains(&out.bytes, &dc_scan()));
         assert!(contains(&out.bytes, &ac_scan()));
         let markers: Vec<u8> = all_segments(&out.bytes).iter().map(|(m, _)| *m).collect();
-        assert_eq!(
-            markers,
-            vec![0xE0, 0xDB, 0xC2, 0xC4, 0xDA, 0xC4, 0xDA, 0xD9]
-        );
+        assert_eq!(markers, vec![0xE0, 0xDB, 0xC2, 0xC4, 0xDA, 0xC4, 0xDA, 0xD9]);
         assert_idempotent(&out);
     }
 
@@ -1441,11 +1239,7 @@ mod tests {
         let dri = seg(0xDD, &[0, 4]);
         let input = progressive_jpeg(&[metadata_between_scans(), vec![dri.clone()]].concat());
         let out = sanitize(&input).unwrap();
-        assert_eq!(
-            out.bytes,
-            progressive_jpeg(&[dri]),
-            "DRI kept, metadata dropped"
-        );
+        assert_eq!(out.bytes, progressive_jpeg(&[dri]), "DRI kept, metadata dropped");
         // Exif belongs right after SOI; a block between scans is not read.
         assert_eq!(out.gps, None);
         for needle in PRIVATE {
@@ -1458,23 +1252,14 @@ mod tests {
     fn jpeg_truncated_after_first_scan_is_accepted() {
         // A baseline scan without EOI is kept to the end (no EOI added).
         let scan = scan_and_eoi();
-        let cut = [
-            vec![0xFF, 0xD8],
-            jfif_plain(),
-            dqt(),
-            sof0(),
-            scan[..scan.len() - 2].to_vec(),
-        ]
-        .concat();
+        let cut = [vec![0xFF, 0xD8], jfif_plain(), dqt(), sof0(), scan[..scan.len() - 2].to_vec()].concat();
         let out = sanitize(&cut).unwrap();
         assert_eq!(out.bytes, cut);
         assert_idempotent(&out);
 
         // A segment cut short after a scan is dropped, scan data kept.
         let full = progressive_jpeg(&metadata_between_scans());
-        let first_scan_end = 2 + [jfif_plain(), dqt(), sof2(), dht_with_ffd9(0), dc_scan()]
-            .concat()
-            .len();
+        let first_scan_end = 2 + [jfif_plain(), dqt(), sof2(), dht_with_ffd9(0), dc_scan()].concat().len();
         let kept = &full[..first_scan_end];
         for n in first_scan_end + 1..first_scan_end + dht_with_ffd9(0x10).len() {
             let out = sanitize(&full[..n]).unwrap();
@@ -1506,28 +1291,11 @@ mod tests {
     #[test]
     fn jpeg_markers_after_a_scan_are_checked() {
         let m = |tail: &[u8]| {
-            sanitize(
-                &[
-                    vec![0xFF, 0xD8],
-                    jfif_plain(),
-                    dqt(),
-                    sof2(),
-                    dc_scan(),
-                    tail.to_vec(),
-                ]
-                .concat(),
-            )
-            .unwrap_err()
+            sanitize(&[vec![0xFF, 0xD8], jfif_plain(), dqt(), sof2(), dc_scan(), tail.to_vec()].concat()).unwrap_err()
         };
-        assert!(matches!(
-            m(&[0xFF, 0xC4, 0x00, 0x01]),
-            PhotoError::Malformed { .. }
-        ));
+        assert!(matches!(m(&[0xFF, 0xC4, 0x00, 0x01]), PhotoError::Malformed { .. }));
         assert!(matches!(m(&[0xFF, 0xD8]), PhotoError::Malformed { .. }));
-        assert!(matches!(
-            m(&[dht_with_ffd9(0x10), vec![0x42]].concat()),
-            PhotoError::Malformed { .. }
-        ));
+        assert!(matches!(m(&[dht_with_ffd9(0x10), vec![0x42]].concat()), PhotoError::Malformed { .. }));
     }
 
     // ---- PNG tests ---------------------------------------------------------
@@ -1537,11 +1305,7 @@ mod tests {
         for &b in bytes {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
             }
         }
         !crc
@@ -1561,10 +1325,7 @@ mod tests {
     }
 
     fn idat() -> Vec<u8> {
-        chunk(
-            b"IDAT",
-            &[0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01],
-        )
+        chunk(b"IDAT", &[0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01])
     }
 
     fn iend() -> Vec<u8> {
@@ -1592,18 +1353,8 @@ mod tests {
         let out = sanitize(&input).unwrap();
         assert_eq!(out.kind, PhotoKind::Png);
         assert_eq!(out.gps, None);
-        assert_eq!(
-            out.bytes,
-            [PNG_SIGNATURE.to_vec(), ihdr(), idat(), iend()].concat()
-        );
-        for needle in [
-            &b"Jane Secret"[..],
-            b"Author",
-            b"zsecret",
-            b"isecret",
-            b"SECRETCAM",
-            b"tIME",
-        ] {
+        assert_eq!(out.bytes, [PNG_SIGNATURE.to_vec(), ihdr(), idat(), iend()].concat());
+        for needle in [&b"Jane Secret"[..], b"Author", b"zsecret", b"isecret", b"SECRETCAM", b"tIME"] {
             assert!(!contains(&out.bytes, needle));
         }
         assert_idempotent(&out);
@@ -1613,20 +1364,14 @@ mod tests {
     fn png_drops_trailing_bytes_after_iend() {
         let input = [metadata_png(), b"hidden trailer".to_vec()].concat();
         let out = sanitize(&input).unwrap();
-        assert_eq!(
-            out.bytes,
-            [PNG_SIGNATURE.to_vec(), ihdr(), idat(), iend()].concat()
-        );
+        assert_eq!(out.bytes, [PNG_SIGNATURE.to_vec(), ihdr(), idat(), iend()].concat());
     }
 
     #[test]
     fn png_structural_errors() {
         let sig = PNG_SIGNATURE.to_vec();
         let m = |input: Vec<u8>| sanitize(&input).unwrap_err();
-        assert!(matches!(
-            m([sig.clone(), idat(), iend()].concat()),
-            PhotoError::Malformed { .. }
-        ));
+        assert!(matches!(m([sig.clone(), idat(), iend()].concat()), PhotoError::Malformed { .. }));
         // Huge declared lengths: no allocation, just an error.
         let huge = |len: u32| [sig.clone(), len.to_be_bytes().to_vec(), b"IHDR".to_vec()].concat();
         assert!(matches!(m(huge(0xFFFF_FFF0)), PhotoError::Malformed { .. }));
@@ -1670,10 +1415,7 @@ mod tests {
             chunk(b"fcTL", &[0; 26]),
             idat(),
             chunk(b"fcTL", &[0; 26]),
-            chunk(
-                b"fdAT",
-                &[0, 0, 0, 2, 0x78, 0x9C, 0x63, 0x60, 0, 0, 0, 2, 0, 1],
-            ),
+            chunk(b"fdAT", &[0, 0, 0, 2, 0x78, 0x9C, 0x63, 0x60, 0, 0, 0, 2, 0, 1]),
             iend(),
         ]
         .concat()
@@ -1686,11 +1428,7 @@ mod tests {
         assert_eq!(out.bytes, input);
         let kinds: Vec<[u8; 4]> = png_chunk_types(&out.bytes);
         for kept in PNG_KEPT_CHUNKS {
-            assert!(
-                kinds.contains(kept),
-                "{:?} not covered",
-                String::from_utf8_lossy(kept)
-            );
+            assert!(kinds.contains(kept), "{:?} not covered", String::from_utf8_lossy(kept));
         }
     }
 
@@ -1710,14 +1448,7 @@ mod tests {
         let out = sanitize(&input).unwrap();
         assert_eq!(
             out.bytes,
-            [
-                PNG_SIGNATURE.to_vec(),
-                ihdr(),
-                chunk(b"gAMA", &[0, 0, 0xB1, 0x8F]),
-                idat(),
-                iend()
-            ]
-            .concat()
+            [PNG_SIGNATURE.to_vec(), ihdr(), chunk(b"gAMA", &[0, 0, 0xB1, 0x8F]), idat(), iend()].concat()
         );
         for needle in [&b"caBX"[..], b"jumb", b"SECRET", b"prVt", b"vpAg"] {
             assert!(!contains(&out.bytes, needle));
@@ -1727,14 +1458,7 @@ mod tests {
 
     #[test]
     fn png_unknown_critical_chunk_is_malformed() {
-        let input = [
-            PNG_SIGNATURE.to_vec(),
-            ihdr(),
-            chunk(b"ABCD", b"needed to decode"),
-            idat(),
-            iend(),
-        ]
-        .concat();
+        let input = [PNG_SIGNATURE.to_vec(), ihdr(), chunk(b"ABCD", b"needed to decode"), idat(), iend()].concat();
         let err = sanitize(&input).unwrap_err();
         assert_eq!(err, malformed("PNG has an unknown critical chunk"));
         assert!(!err.to_string().contains("ABCD"));
@@ -1744,35 +1468,17 @@ mod tests {
 
     #[test]
     fn other_files_are_not_photos() {
-        for input in [
-            &b""[..],
-            b"GIF89a\x01\x00",
-            b"%PDF-1.7",
-            b"\xFF\xD9",
-            b"\x89PNX\r\n\x1a\n",
-        ] {
-            assert_eq!(
-                sanitize(input).unwrap_err(),
-                PhotoError::NotAPhoto,
-                "{input:?}"
-            );
+        for input in [&b""[..], b"GIF89a\x01\x00", b"%PDF-1.7", b"\xFF\xD9", b"\x89PNX\r\n\x1a\n"] {
+            assert_eq!(sanitize(input).unwrap_err(), PhotoError::NotAPhoto, "{input:?}");
         }
         for input in [&b"\xFF"[..], b"\xFF\xD8", b"\x89PNG"] {
-            assert_eq!(
-                sanitize(input).unwrap_err(),
-                PhotoError::Truncated,
-                "{input:?}"
-            );
+            assert_eq!(sanitize(input).unwrap_err(), PhotoError::Truncated, "{input:?}");
         }
     }
 
     #[test]
     fn error_messages_are_plain_english() {
-        for e in [
-            PhotoError::NotAPhoto,
-            PhotoError::Truncated,
-            malformed("JPEG segment length is too small"),
-        ] {
+        for e in [PhotoError::NotAPhoto, PhotoError::Truncated, malformed("JPEG segment length is too small")] {
             let msg = e.to_string();
             assert!(msg.len() > 10 && msg.is_ascii(), "{msg}");
         }

@@ -76,10 +76,20 @@ impl Store {
                 "INSERT INTO patrol_track (patrol_id, n, lat, lng, accuracy_m, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for (i, p) in points.iter().enumerate() {
-                stmt.execute(params![patrol_id, first + i as u32, p.lat, p.lng, p.accuracy_m, p.at.timestamp_millis()])?;
+                stmt.execute(params![
+                    patrol_id,
+                    first + i as u32,
+                    p.lat,
+                    p.lng,
+                    p.accuracy_m,
+                    p.at.timestamp_millis()
+                ])?;
             }
             let total = first + points.len() as u32;
-            Ok((total, Command::AddTrackPoints { patrol_id: patrol_id.to_string(), first_n: first, points: points.to_vec() }))
+            Ok((
+                total,
+                Command::AddTrackPoints { patrol_id: patrol_id.to_string(), first_n: first, points: points.to_vec() },
+            ))
         })
     }
 
@@ -109,7 +119,8 @@ impl Store {
                     return Err(CoreError::invalid(format!("answers[{i}].item_id"), "answered twice"));
                 }
             }
-            let inside = cx.refdata.grids.get(&patrol.grid_id).is_some_and(|g| geo::contains(&g.boundary, input.location));
+            let inside =
+                cx.refdata.grids.get(&patrol.grid_id).is_some_and(|g| geo::contains(&g.boundary, input.location));
             let cp = Checkpoint {
                 id: new_id(),
                 patrol_id: patrol_id.to_string(),
@@ -151,20 +162,33 @@ impl Store {
                 .query_row([patrol_id], |r| r.get(0))?;
             match outcome {
                 PatrolOutcome::Findings if reports == 0 => {
-                    return Err(CoreError::invalid("outcome", "findings need at least one report filed from this patrol"))
+                    return Err(CoreError::invalid(
+                        "outcome",
+                        "findings need at least one report filed from this patrol",
+                    ))
                 }
                 PatrolOutcome::NothingFound if reports > 0 => {
-                    return Err(CoreError::invalid("outcome", "reports were filed on this patrol; the outcome is findings"))
+                    return Err(CoreError::invalid(
+                        "outcome",
+                        "reports were filed on this patrol; the outcome is findings",
+                    ))
                 }
                 _ => {}
             }
             cx.tx
-                .prepare_cached("UPDATE patrol SET finished_ms = ?2, outcome = ?3, note = ?4, in_progress = 0 WHERE id = ?1")?
+                .prepare_cached(
+                    "UPDATE patrol SET finished_ms = ?2, outcome = ?3, note = ?4, in_progress = 0 WHERE id = ?1",
+                )?
                 .execute(params![patrol_id, cx.now_ms, outcome.code(), note])?;
             p.finished_at = Some(to_time(cx.now_ms));
             p.outcome = Some(outcome);
             p.note = note.clone();
-            let cmd = Command::FinishPatrol { patrol_id: p.id.clone(), outcome, note: note.clone(), finished_at: to_time(cx.now_ms) };
+            let cmd = Command::FinishPatrol {
+                patrol_id: p.id.clone(),
+                outcome,
+                note: note.clone(),
+                finished_at: to_time(cx.now_ms),
+            };
             Ok((p, cmd))
         })
     }
@@ -187,7 +211,10 @@ impl Store {
         match (follow_up, input.satisfaction) {
             (false, Some(_)) => return Err(CoreError::invalid("satisfaction", "is recorded only on follow-up visits")),
             (true, None) if input.outcome != VisitOutcome::NotHome => {
-                return Err(CoreError::invalid("satisfaction", "a follow-up visit that reached the resident needs satisfaction 1..5"))
+                return Err(CoreError::invalid(
+                    "satisfaction",
+                    "a follow-up visit that reached the resident needs satisfaction 1..5",
+                ))
             }
             (_, Some(s)) if !(1..=5).contains(&s) => return Err(CoreError::invalid("satisfaction", "must be 1..5")),
             _ => {}
@@ -288,8 +315,10 @@ impl Store {
                 }
             }
             if let Some(vid) = &input.visit_id {
-                let exists: bool =
-                    cx.tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM visit WHERE id = ?1)")?.query_row([vid], |r| r.get(0))?;
+                let exists: bool = cx
+                    .tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM visit WHERE id = ?1)")?
+                    .query_row([vid], |r| r.get(0))?;
                 if !exists {
                     return Err(CoreError::not_found("visit", vid));
                 }
@@ -312,37 +341,40 @@ impl Store {
                 photos: photos.clone(),
                 case_id: new_id(),
             };
-            cx.tx.prepare_cached(
-                "INSERT INTO report (id, worker_id, grid_id, category, urgency, lat, lng, place_name, description,
+            cx.tx
+                .prepare_cached(
+                    "INSERT INTO report (id, worker_id, grid_id, category, urgency, lat, lng, place_name, description,
                                      people_involved, source, patrol_id, visit_id, occurred_ms, case_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            )?
-            .execute(params![
-                r.id,
-                r.worker_id,
-                r.grid_id,
-                r.category.code(),
-                r.urgency.code(),
-                r.location.lat,
-                r.location.lng,
-                r.place_name,
-                r.description,
-                r.people_involved,
-                r.source.code(),
-                r.patrol_id,
-                r.visit_id,
-                cx.now_ms,
-                r.case_id
-            ])?;
-            let mut stmt = cx.tx.prepare_cached("INSERT OR IGNORE INTO report_photo (report_id, sha256) VALUES (?1, ?2)")?;
+                )?
+                .execute(params![
+                    r.id,
+                    r.worker_id,
+                    r.grid_id,
+                    r.category.code(),
+                    r.urgency.code(),
+                    r.location.lat,
+                    r.location.lng,
+                    r.place_name,
+                    r.description,
+                    r.people_involved,
+                    r.source.code(),
+                    r.patrol_id,
+                    r.visit_id,
+                    cx.now_ms,
+                    r.case_id
+                ])?;
+            let mut stmt =
+                cx.tx.prepare_cached("INSERT OR IGNORE INTO report_photo (report_id, sha256) VALUES (?1, ?2)")?;
             for p in &photos {
                 stmt.execute(params![r.id, p])?;
             }
-            cx.tx.prepare_cached(
-                "INSERT INTO case_file (id, report_id, grid_id, state, deadline_ms, clear, created_ms, updated_ms)
+            cx.tx
+                .prepare_cached(
+                    "INSERT INTO case_file (id, report_id, grid_id, state, deadline_ms, clear, created_ms, updated_ms)
                  VALUES (?1, ?2, ?3, ?4, NULL, '{}', ?5, ?5)",
-            )?
-            .execute(params![r.case_id, r.id, r.grid_id, CaseState::Reported.code(), cx.now_ms])?;
+                )?
+                .execute(params![r.case_id, r.id, r.grid_id, CaseState::Reported.code(), cx.now_ms])?;
             let first = CaseEvent {
                 id: new_id(),
                 case_id: r.case_id.clone(),
@@ -394,7 +426,10 @@ impl Store {
             }
             clear.merge(&patch);
             if to == CaseState::Dispatched && clear.deadline.is_none() {
-                return Err(CoreError::invalid("clear.deadline", "dispatching starts the deadline clock; give a deadline"));
+                return Err(CoreError::invalid(
+                    "clear.deadline",
+                    "dispatching starts the deadline clock; give a deadline",
+                ));
             }
             if to == CaseState::Closed {
                 let missing = clear.missing(&cx.refdata.active_template.resolution.required);
@@ -420,7 +455,9 @@ impl Store {
             };
             insert_case_event(cx, &ev)?;
             cx.tx
-                .prepare_cached("UPDATE case_file SET state = ?2, clear = ?3, deadline_ms = ?4, updated_ms = ?5 WHERE id = ?1")?
+                .prepare_cached(
+                    "UPDATE case_file SET state = ?2, clear = ?3, deadline_ms = ?4, updated_ms = ?5 WHERE id = ?1",
+                )?
                 .execute(params![
                     case_id,
                     to.code(),
@@ -465,22 +502,25 @@ impl Store {
                 result: result.clone(),
                 photos,
             };
-            cx.tx.prepare_cached(
-                "INSERT INTO task_event (id, task_id, action, from_status, to_status, at_ms, result, photos)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                ev.id,
-                ev.task_id,
-                ev.action.code(),
-                ev.from.code(),
-                ev.to.code(),
-                cx.now_ms,
-                ev.result,
-                serde_json::to_string(&ev.photos)?
-            ])?;
             cx.tx
-                .prepare_cached("UPDATE task SET status = ?2, result = COALESCE(?3, result), updated_ms = ?4 WHERE id = ?1")?
+                .prepare_cached(
+                    "INSERT INTO task_event (id, task_id, action, from_status, to_status, at_ms, result, photos)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
+                    ev.id,
+                    ev.task_id,
+                    ev.action.code(),
+                    ev.from.code(),
+                    ev.to.code(),
+                    cx.now_ms,
+                    ev.result,
+                    serde_json::to_string(&ev.photos)?
+                ])?;
+            cx.tx
+                .prepare_cached(
+                    "UPDATE task SET status = ?2, result = COALESCE(?3, result), updated_ms = ?4 WHERE id = ?1",
+                )?
                 .execute(params![task_id, to.code(), result, cx.now_ms])?;
             task.status = to;
             if result.is_some() {
@@ -493,7 +533,9 @@ impl Store {
 
 fn check_accuracy(field: &str, a: Option<f64>) -> Result<()> {
     match a {
-        Some(a) if !a.is_finite() || !(0.0..=100_000.0).contains(&a) => Err(CoreError::invalid(field, "must be 0..100000 metres")),
+        Some(a) if !a.is_finite() || !(0.0..=100_000.0).contains(&a) => {
+            Err(CoreError::invalid(field, "must be 0..100000 metres"))
+        }
         _ => Ok(()),
     }
 }
@@ -537,23 +579,24 @@ fn own_patrol_in_progress(cx: &WriteCtx<'_>, patrol_id: &str) -> Result<Patrol> 
 }
 
 fn insert_case_event(cx: &WriteCtx<'_>, ev: &CaseEvent) -> Result<()> {
-    cx.tx.prepare_cached(
-        "INSERT INTO case_event (id, case_id, n, from_state, to_state, actor_id, at_ms, note, clear, photos, hlc)
+    cx.tx
+        .prepare_cached(
+            "INSERT INTO case_event (id, case_id, n, from_state, to_state, actor_id, at_ms, note, clear, photos, hlc)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        ev.id,
-        ev.case_id,
-        ev.n,
-        ev.from.map(|s| s.code()),
-        ev.to.code(),
-        ev.actor_id,
-        ev.at.timestamp_millis(),
-        ev.note,
-        serde_json::to_string(&ev.clear)?,
-        serde_json::to_string(&ev.photos)?,
-        cx.hlc.to_string()
-    ])?;
+        )?
+        .execute(params![
+            ev.id,
+            ev.case_id,
+            ev.n,
+            ev.from.map(|s| s.code()),
+            ev.to.code(),
+            ev.actor_id,
+            ev.at.timestamp_millis(),
+            ev.note,
+            serde_json::to_string(&ev.clear)?,
+            serde_json::to_string(&ev.photos)?,
+            cx.hlc.to_string()
+        ])?;
     Ok(())
 }
 

@@ -311,9 +311,8 @@ pub(crate) fn describe(conn: &Connection) -> Vec<String> {
                 .unwrap();
             out.extend(rows.map(|r| r.unwrap()));
         } else {
-            let sql: Option<String> = conn
-                .query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [&name], |r| r.get(0))
-                .unwrap();
+            let sql: Option<String> =
+                conn.query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [&name], |r| r.get(0)).unwrap();
             out.push(format!("{ty} {name}: {sql:?}"));
         }
     }

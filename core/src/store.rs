@@ -18,7 +18,7 @@ use crate::hlc::Hlc;
 use crate::outbox;
 use crate::records::{Command, TaskInput};
 use crate::template::Template;
-use crate::{schema, validate, CoreError, Result};
+use crate::{schema, CoreError, Result};
 
 pub const DB_FILE: &str = "gridpatrol.db";
 
@@ -296,7 +296,7 @@ impl Store {
     /// A task dispatched by HQ arrives. New tasks are inserted; for a known task only HQ's
     /// fields change (title, deadline, cancellation), never the worker's own progress.
     pub fn receive_task(&self, task: &TaskInput) -> Result<()> {
-        validate_task("task", task)?;
+        task.validate("task")?;
         if task.assignee_id != self.device.worker_id {
             return Err(CoreError::invalid("task.assignee_id", "is not this device's worker"));
         }
@@ -324,23 +324,6 @@ pub(crate) fn unsent_records(conn: &Connection) -> Result<u64> {
     Ok((last - acked).max(0) as u64)
 }
 
-pub(crate) fn validate_task(field: &str, t: &TaskInput) -> Result<()> {
-    validate::id(&format!("{field}.id"), &t.id)?;
-    validate::required_text(&format!("{field}.title"), &t.title, 200)?;
-    validate::optional_text(&format!("{field}.description"), Some(&t.description), 4000)?;
-    validate::required_text(&format!("{field}.target_unit"), &t.target_unit, 100)?;
-    validate::id(&format!("{field}.assignee_id"), &t.assignee_id)?;
-    if let Some(g) = &t.grid_id {
-        validate::id(&format!("{field}.grid_id"), g)?;
-    }
-    let dispatched = validate::plausible_time(&format!("{field}.dispatched_at"), t.dispatched_at)?;
-    let deadline = validate::plausible_time(&format!("{field}.deadline"), t.deadline)?;
-    if deadline < dispatched {
-        return Err(CoreError::invalid(format!("{field}.deadline"), "is before the task was dispatched"));
-    }
-    Ok(())
-}
-
 fn upsert_task(tx: &Transaction<'_>, t: &TaskInput, now_ms: i64) -> Result<()> {
     tx.execute(
         "INSERT INTO task (id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms,
@@ -366,10 +349,8 @@ fn upsert_task(tx: &Transaction<'_>, t: &TaskInput, now_ms: i64) -> Result<()> {
 }
 
 fn insert_template(tx: &Transaction<'_>, t: &Template) -> Result<()> {
-    let active_version: Option<u32> = tx
-        .query_row("SELECT MAX(version) FROM template WHERE id = ?1", [&t.id], |r| r.get(0))
-        .optional()?
-        .flatten();
+    let active_version: Option<u32> =
+        tx.query_row("SELECT MAX(version) FROM template WHERE id = ?1", [&t.id], |r| r.get(0)).optional()?.flatten();
     tx.execute(
         "INSERT OR IGNORE INTO template (id, version, body, active) VALUES (?1, ?2, ?3, 0)",
         params![t.id, t.version, serde_json::to_string(t)?],

@@ -205,8 +205,14 @@ impl Store {
                  FROM household h WHERE h.must_visit = 1 ORDER BY h.label",
             )?;
             let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?, r.get::<_, Option<i64>>(5)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
             })?;
             for row in rows {
                 let (id, label, name, phone, tags, last) = row?;
@@ -247,7 +253,11 @@ impl Store {
                 date,
                 worker_name: refdata.worker_name.clone(),
                 worker_role: refdata.worker_role.label(),
-                grids: refdata.worker_grids.iter().filter_map(|g| refdata.grids.get(g).map(|g| g.name.clone())).collect(),
+                grids: refdata
+                    .worker_grids
+                    .iter()
+                    .filter_map(|g| refdata.grids.get(g).map(|g| g.name.clone()))
+                    .collect(),
                 tasks,
                 patrol,
                 must_visit,
@@ -269,7 +279,13 @@ impl Store {
             if !refdata.is_own_grid(&grid) {
                 return Err(CoreError::not_found("case", case_id));
             }
-            let (report_id, category, description, place, deadline): (String, String, String, Option<String>, Option<i64>) = tx
+            let (report_id, category, description, place, deadline): (
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<i64>,
+            ) = tx
                 .query_row(
                     "SELECT r.id, r.category, r.description, r.place_name, c.deadline_ms
                      FROM case_file c JOIN report r ON r.id = c.report_id WHERE c.id = ?1",
@@ -291,7 +307,8 @@ impl Store {
                     photos: e.photos,
                 })
                 .collect();
-            let finished = matches!(state, CaseState::Closed | CaseState::FollowedUp | CaseState::Archived | CaseState::Rejected);
+            let finished =
+                matches!(state, CaseState::Closed | CaseState::FollowedUp | CaseState::Archived | CaseState::Rejected);
             Ok(CaseTimeline {
                 case_id: case_id.to_string(),
                 report_id,
@@ -307,7 +324,10 @@ impl Store {
                     .map(|i| ClearStatus { item: *i, label: i.label(), done: clear.is_clear(*i) })
                     .collect(),
                 events,
-                next_steps: case_flow::next_states(state).iter().map(|s| StepOption { to: *s, label: s.label() }).collect(),
+                next_steps: case_flow::next_states(state)
+                    .iter()
+                    .map(|s| StepOption { to: *s, label: s.label() })
+                    .collect(),
             })
         })
     }
@@ -417,9 +437,8 @@ fn patrol_progress(c: &Connection, worker_id: &str, refdata: &crate::store::RefD
             answered.insert(a.item_id);
         }
     }
-    let reports: u32 = c
-        .prepare_cached("SELECT COUNT(*) FROM report WHERE patrol_id = ?1")?
-        .query_row([&id], |r| r.get(0))?;
+    let reports: u32 =
+        c.prepare_cached("SELECT COUNT(*) FROM report WHERE patrol_id = ?1")?.query_row([&id], |r| r.get(0))?;
     let total = template.patrol.checklist.len() as u32;
     let answered_n = template.patrol.checklist.iter().filter(|i| answered.contains(&i.id)).count() as u32;
     let inside_checkins = checkins - outside;
@@ -448,8 +467,11 @@ fn patrol_progress(c: &Connection, worker_id: &str, refdata: &crate::store::RefD
 
 fn unsent_summary(c: &Connection) -> Result<UnsentSummary> {
     let records = unsent_records(c)?;
-    let photos = c.query_row("SELECT COUNT(*) FROM attachment WHERE upload_state = 'pending'", [], |r| r.get::<_, i64>(0))? as u64;
-    let rejected = c.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'rejected'", [], |r| r.get::<_, i64>(0))? as u64;
+    let photos = c
+        .query_row("SELECT COUNT(*) FROM attachment WHERE upload_state = 'pending'", [], |r| r.get::<_, i64>(0))?
+        as u64;
+    let rejected =
+        c.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'rejected'", [], |r| r.get::<_, i64>(0))? as u64;
     let oldest: Option<i64> = c
         .query_row(
             "SELECT device_ms FROM outbox WHERE seq > (SELECT acked_through_seq FROM sync_state WHERE id = 1)
@@ -472,17 +494,21 @@ fn unsent_summary(c: &Connection) -> Result<UnsentSummary> {
 }
 
 fn sync_summary(c: &Connection) -> Result<SyncSummary> {
-    let (attempt, success, error): (Option<i64>, Option<i64>, Option<String>) = c.query_row(
-        "SELECT last_attempt_ms, last_success_ms, last_error FROM sync_state WHERE id = 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+    let (attempt, success, error): (Option<i64>, Option<i64>, Option<String>) =
+        c.query_row("SELECT last_attempt_ms, last_success_ms, last_error FROM sync_state WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
     let message = match (success, &error) {
         (None, None) => "尚未同步 (never synced)".to_string(),
         (_, Some(e)) => format!("上次同步失败：{e} (last sync failed)"),
         (Some(_), None) => "上次同步成功 (last sync succeeded)".to_string(),
     };
-    Ok(SyncSummary { last_attempt_at: attempt.map(to_time), last_success_at: success.map(to_time), last_error: error, message })
+    Ok(SyncSummary {
+        last_attempt_at: attempt.map(to_time),
+        last_success_at: success.map(to_time),
+        last_error: error,
+        message,
+    })
 }
 
 fn pending_from_outbox(e: OutboxEntry, state: UploadState) -> PendingItem {

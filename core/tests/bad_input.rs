@@ -47,68 +47,508 @@ fn every_recording_operation_refuses_bad_input_and_writes_nothing() {
     };
     let cases: Vec<Case> = vec![
         // patrols
-        ("start_patrol other grid", Box::new(|s| s.start_patrol("g-0102", PatrolShift::Day).map(drop)), "invalid_input", "grid_id"),
-        ("start_patrol unknown grid", Box::new(|s| s.start_patrol("nope", PatrolShift::Day).map(drop)), "invalid_input", "grid_id"),
-        ("start_patrol while one runs", Box::new(|s| s.start_patrol("g-0101", PatrolShift::Day).map(drop)), "patrol_state", ""),
+        (
+            "start_patrol other grid",
+            Box::new(|s| s.start_patrol("g-0102", PatrolShift::Day).map(drop)),
+            "invalid_input",
+            "grid_id",
+        ),
+        (
+            "start_patrol unknown grid",
+            Box::new(|s| s.start_patrol("nope", PatrolShift::Day).map(drop)),
+            "invalid_input",
+            "grid_id",
+        ),
+        (
+            "start_patrol while one runs",
+            Box::new(|s| s.start_patrol("g-0101", PatrolShift::Day).map(drop)),
+            "patrol_state",
+            "",
+        ),
         ("track empty", Box::new(|s| s.add_track_points(&pid, &[]).map(drop)), "invalid_input", "points"),
-        ("track lat", Box::new(move |s| s.add_track_points(&p.id, &[TrackPoint { lat: 91.0, lng: 0.0, accuracy_m: None, at }]).map(drop)), "invalid_input", "points[0].lat"),
-        ("track NaN", Box::new(|s| s.add_track_points(&pid, &[TrackPoint { lat: f64::NAN, lng: 0.0, accuracy_m: None, at }]).map(drop)), "invalid_input", "points[0].lat"),
-        ("track accuracy", Box::new(|s| s.add_track_points(&pid, &[TrackPoint { lat: 1.0, lng: 1.0, accuracy_m: Some(-1.0), at }]).map(drop)), "invalid_input", "points[0].accuracy_m"),
-        ("track unknown patrol", Box::new(|s| s.add_track_points("nope", &[TrackPoint { lat: 1.0, lng: 1.0, accuracy_m: None, at }]).map(drop)), "not_found", ""),
-        ("check_in lng", Box::new(|s| s.check_in(&pid, check_in_at(GeoPoint { lat: 31.0, lng: 181.0 }, vec![])).map(drop)), "invalid_input", "location.lng"),
-        ("check_in unknown item", Box::new(|s| s.check_in(&pid, check_in_at(inside(), vec![ChecklistAnswer { item_id: "nope".into(), answer: Answer::Ok, note: None }])).map(drop)), "invalid_input", "answers[0].item_id"),
-        ("check_in item twice", Box::new(|s| { let mut a = all_ok_answers(&t); a.push(a[0].clone()); s.check_in(&pid, check_in_at(inside(), a)).map(drop) }), "invalid_input", "answers[5].item_id"),
-        ("check_in long place", Box::new(|s| { let mut c = check_in_at(inside(), vec![]); c.place_name = Some("长".repeat(201)); s.check_in(&pid, c).map(drop) }), "invalid_input", "place_name"),
-        ("check_in unknown patrol", Box::new(|s| s.check_in("nope", check_in_at(inside(), vec![])).map(drop)), "not_found", ""),
-        ("finish findings without report", Box::new(|s| s.finish_patrol(&pid, PatrolOutcome::Findings, None).map(drop)), "invalid_input", "outcome"),
-        ("finish control chars", Box::new(|s| s.finish_patrol(&pid, PatrolOutcome::NothingFound, Some("a\u{7}b")).map(drop)), "invalid_input", "note"),
+        (
+            "track lat",
+            Box::new(move |s| {
+                s.add_track_points(&p.id, &[TrackPoint { lat: 91.0, lng: 0.0, accuracy_m: None, at }]).map(drop)
+            }),
+            "invalid_input",
+            "points[0].lat",
+        ),
+        (
+            "track NaN",
+            Box::new(|s| {
+                s.add_track_points(&pid, &[TrackPoint { lat: f64::NAN, lng: 0.0, accuracy_m: None, at }]).map(drop)
+            }),
+            "invalid_input",
+            "points[0].lat",
+        ),
+        (
+            "track accuracy",
+            Box::new(|s| {
+                s.add_track_points(&pid, &[TrackPoint { lat: 1.0, lng: 1.0, accuracy_m: Some(-1.0), at }]).map(drop)
+            }),
+            "invalid_input",
+            "points[0].accuracy_m",
+        ),
+        (
+            "track unknown patrol",
+            Box::new(|s| {
+                s.add_track_points("nope", &[TrackPoint { lat: 1.0, lng: 1.0, accuracy_m: None, at }]).map(drop)
+            }),
+            "not_found",
+            "",
+        ),
+        (
+            "check_in lng",
+            Box::new(|s| s.check_in(&pid, check_in_at(GeoPoint { lat: 31.0, lng: 181.0 }, vec![])).map(drop)),
+            "invalid_input",
+            "location.lng",
+        ),
+        (
+            "check_in unknown item",
+            Box::new(|s| {
+                s.check_in(
+                    &pid,
+                    check_in_at(
+                        inside(),
+                        vec![ChecklistAnswer { item_id: "nope".into(), answer: Answer::Ok, note: None }],
+                    ),
+                )
+                .map(drop)
+            }),
+            "invalid_input",
+            "answers[0].item_id",
+        ),
+        (
+            "check_in item twice",
+            Box::new(|s| {
+                let mut a = all_ok_answers(&t);
+                a.push(a[0].clone());
+                s.check_in(&pid, check_in_at(inside(), a)).map(drop)
+            }),
+            "invalid_input",
+            "answers[5].item_id",
+        ),
+        (
+            "check_in long place",
+            Box::new(|s| {
+                let mut c = check_in_at(inside(), vec![]);
+                c.place_name = Some("长".repeat(201));
+                s.check_in(&pid, c).map(drop)
+            }),
+            "invalid_input",
+            "place_name",
+        ),
+        (
+            "check_in unknown patrol",
+            Box::new(|s| s.check_in("nope", check_in_at(inside(), vec![])).map(drop)),
+            "not_found",
+            "",
+        ),
+        (
+            "finish findings without report",
+            Box::new(|s| s.finish_patrol(&pid, PatrolOutcome::Findings, None).map(drop)),
+            "invalid_input",
+            "outcome",
+        ),
+        (
+            "finish control chars",
+            Box::new(|s| s.finish_patrol(&pid, PatrolOutcome::NothingFound, Some("a\u{7}b")).map(drop)),
+            "invalid_input",
+            "note",
+        ),
         // visits
-        ("visit unknown household", Box::new(|s| s.record_visit(visit_input("h-9999", VisitType::Routine)).map(drop)), "not_found", ""),
-        ("visit other grid's household (not stored on this phone)", Box::new(|s| s.record_visit(visit_input("h-0004", VisitType::Routine)).map(drop)), "not_found", ""),
-        ("visit bad id", Box::new(|s| s.record_visit(visit_input("h 1", VisitType::Routine)).map(drop)), "invalid_input", "household_id"),
-        ("visit satisfaction on routine", Box::new(move |s| s.record_visit(bad_visit(|v| v.satisfaction = Some(3))).map(drop)), "invalid_input", "satisfaction"),
-        ("follow-up without satisfaction", Box::new(move |s| s.record_visit(bad_visit(|v| { v.visit_type = VisitType::FollowUp; v.case_id = Some("x".into()) })).map(drop)), "invalid_input", "satisfaction"),
-        ("follow-up satisfaction 6", Box::new(move |s| s.record_visit(bad_visit(|v| { v.visit_type = VisitType::FollowUp; v.satisfaction = Some(6); v.case_id = Some("x".into()) })).map(drop)), "invalid_input", "satisfaction"),
-        ("follow-up without case", Box::new(move |s| s.record_visit(bad_visit(|v| { v.visit_type = VisitType::FollowUp; v.satisfaction = Some(4) })).map(drop)), "invalid_input", "case_id"),
-        ("follow-up unknown case", Box::new(move |s| s.record_visit(bad_visit(|v| { v.visit_type = VisitType::FollowUp; v.satisfaction = Some(4); v.case_id = Some("nope".into()) })).map(drop)), "not_found", ""),
-        ("visit in 1960", Box::new(move |s| s.record_visit(bad_visit(|v| v.occurred_at = chrono::DateTime::from_timestamp(-315_619_200, 0))).map(drop)), "invalid_input", "occurred_at"),
-        ("visit location", Box::new(move |s| s.record_visit(bad_visit(|v| v.location = Some(GeoPoint { lat: -91.0, lng: 0.0 }))).map(drop)), "invalid_input", "location.lat"),
-        ("visit long note", Box::new(move |s| s.record_visit(bad_visit(|v| v.note = Some("x".repeat(1001)))).map(drop)), "invalid_input", "note"),
+        (
+            "visit unknown household",
+            Box::new(|s| s.record_visit(visit_input("h-9999", VisitType::Routine)).map(drop)),
+            "not_found",
+            "",
+        ),
+        (
+            "visit other grid's household (not stored on this phone)",
+            Box::new(|s| s.record_visit(visit_input("h-0004", VisitType::Routine)).map(drop)),
+            "not_found",
+            "",
+        ),
+        (
+            "visit bad id",
+            Box::new(|s| s.record_visit(visit_input("h 1", VisitType::Routine)).map(drop)),
+            "invalid_input",
+            "household_id",
+        ),
+        (
+            "visit satisfaction on routine",
+            Box::new(move |s| s.record_visit(bad_visit(|v| v.satisfaction = Some(3))).map(drop)),
+            "invalid_input",
+            "satisfaction",
+        ),
+        (
+            "follow-up without satisfaction",
+            Box::new(move |s| {
+                s.record_visit(bad_visit(|v| {
+                    v.visit_type = VisitType::FollowUp;
+                    v.case_id = Some("x".into())
+                }))
+                .map(drop)
+            }),
+            "invalid_input",
+            "satisfaction",
+        ),
+        (
+            "follow-up satisfaction 6",
+            Box::new(move |s| {
+                s.record_visit(bad_visit(|v| {
+                    v.visit_type = VisitType::FollowUp;
+                    v.satisfaction = Some(6);
+                    v.case_id = Some("x".into())
+                }))
+                .map(drop)
+            }),
+            "invalid_input",
+            "satisfaction",
+        ),
+        (
+            "follow-up without case",
+            Box::new(move |s| {
+                s.record_visit(bad_visit(|v| {
+                    v.visit_type = VisitType::FollowUp;
+                    v.satisfaction = Some(4)
+                }))
+                .map(drop)
+            }),
+            "invalid_input",
+            "case_id",
+        ),
+        (
+            "follow-up unknown case",
+            Box::new(move |s| {
+                s.record_visit(bad_visit(|v| {
+                    v.visit_type = VisitType::FollowUp;
+                    v.satisfaction = Some(4);
+                    v.case_id = Some("nope".into())
+                }))
+                .map(drop)
+            }),
+            "not_found",
+            "",
+        ),
+        (
+            "visit in 1960",
+            Box::new(move |s| {
+                s.record_visit(bad_visit(|v| v.occurred_at = chrono::DateTime::from_timestamp(-315_619_200, 0)))
+                    .map(drop)
+            }),
+            "invalid_input",
+            "occurred_at",
+        ),
+        (
+            "visit location",
+            Box::new(move |s| {
+                s.record_visit(bad_visit(|v| v.location = Some(GeoPoint { lat: -91.0, lng: 0.0 }))).map(drop)
+            }),
+            "invalid_input",
+            "location.lat",
+        ),
+        (
+            "visit long note",
+            Box::new(move |s| s.record_visit(bad_visit(|v| v.note = Some("x".repeat(1001)))).map(drop)),
+            "invalid_input",
+            "note",
+        ),
         // reports
-        ("report empty description", Box::new(|s| { let mut r = report_input("g-0101", vec![]); r.description = "  ".into(); s.file_report(r).map(drop) }), "invalid_input", "description"),
-        ("report other grid", Box::new(|s| s.file_report(report_input("g-0102", vec![])).map(drop)), "invalid_input", "grid_id"),
-        ("report hazard as normal", Box::new(|s| { let mut r = report_input("g-0101", vec![]); r.urgency = Some(Urgency::Normal); s.file_report(r).map(drop) }), "invalid_input", "urgency"),
-        ("report from patrol without patrol", Box::new(|s| { let mut r = report_input("g-0101", vec![]); r.source = ReportSource::Patrol; s.file_report(r).map(drop) }), "invalid_input", "patrol_id"),
-        ("report from visit without visit", Box::new(|s| { let mut r = report_input("g-0101", vec![]); r.source = ReportSource::Visit; s.file_report(r).map(drop) }), "invalid_input", "visit_id"),
-        ("report unknown patrol", Box::new(|s| { let mut r = report_input("g-0101", vec![]); r.source = ReportSource::Patrol; r.patrol_id = Some("nope".into()); s.file_report(r).map(drop) }), "not_found", ""),
-        ("report other grid, with a photo (staged, then refused in the transaction)", Box::new(|s| s.file_report(report_input("g-0102", vec![good_photo.clone()])).map(drop)), "invalid_input", "grid_id"),
-        ("report people", Box::new(|s| { let mut r = report_input("g-0101", vec![]); r.people_involved = 10_001; s.file_report(r).map(drop) }), "invalid_input", "people_involved"),
-        ("report not a photo", Box::new(|s| s.file_report(report_input("g-0101", vec![not_a_photo.clone()])).map(drop)), "invalid_input", "photos[0]"),
-        ("report missing photo file", Box::new(|s| s.file_report(report_input("g-0101", vec![good_photo.clone(), "/nonexistent.jpg".into()])).map(drop)), "invalid_input", "photos[1]"),
-        ("report too many photos", Box::new(|s| s.file_report(report_input("g-0101", vec![good_photo.clone(); 10])).map(drop)), "invalid_input", "photos"),
-        ("report location", Box::new(|s| { let mut r = report_input("g-0101", vec![]); r.location.lat = f64::INFINITY; s.file_report(r).map(drop) }), "invalid_input", "location.lat"),
+        (
+            "report empty description",
+            Box::new(|s| {
+                let mut r = report_input("g-0101", vec![]);
+                r.description = "  ".into();
+                s.file_report(r).map(drop)
+            }),
+            "invalid_input",
+            "description",
+        ),
+        (
+            "report other grid",
+            Box::new(|s| s.file_report(report_input("g-0102", vec![])).map(drop)),
+            "invalid_input",
+            "grid_id",
+        ),
+        (
+            "report hazard as normal",
+            Box::new(|s| {
+                let mut r = report_input("g-0101", vec![]);
+                r.urgency = Some(Urgency::Normal);
+                s.file_report(r).map(drop)
+            }),
+            "invalid_input",
+            "urgency",
+        ),
+        (
+            "report from patrol without patrol",
+            Box::new(|s| {
+                let mut r = report_input("g-0101", vec![]);
+                r.source = ReportSource::Patrol;
+                s.file_report(r).map(drop)
+            }),
+            "invalid_input",
+            "patrol_id",
+        ),
+        (
+            "report from visit without visit",
+            Box::new(|s| {
+                let mut r = report_input("g-0101", vec![]);
+                r.source = ReportSource::Visit;
+                s.file_report(r).map(drop)
+            }),
+            "invalid_input",
+            "visit_id",
+        ),
+        (
+            "report unknown patrol",
+            Box::new(|s| {
+                let mut r = report_input("g-0101", vec![]);
+                r.source = ReportSource::Patrol;
+                r.patrol_id = Some("nope".into());
+                s.file_report(r).map(drop)
+            }),
+            "not_found",
+            "",
+        ),
+        (
+            "report other grid, with a photo (staged, then refused in the transaction)",
+            Box::new(|s| s.file_report(report_input("g-0102", vec![good_photo.clone()])).map(drop)),
+            "invalid_input",
+            "grid_id",
+        ),
+        (
+            "report people",
+            Box::new(|s| {
+                let mut r = report_input("g-0101", vec![]);
+                r.people_involved = 10_001;
+                s.file_report(r).map(drop)
+            }),
+            "invalid_input",
+            "people_involved",
+        ),
+        (
+            "report not a photo",
+            Box::new(|s| s.file_report(report_input("g-0101", vec![not_a_photo.clone()])).map(drop)),
+            "invalid_input",
+            "photos[0]",
+        ),
+        (
+            "report missing photo file",
+            Box::new(|s| {
+                s.file_report(report_input("g-0101", vec![good_photo.clone(), "/nonexistent.jpg".into()])).map(drop)
+            }),
+            "invalid_input",
+            "photos[1]",
+        ),
+        (
+            "report too many photos",
+            Box::new(|s| s.file_report(report_input("g-0101", vec![good_photo.clone(); 10])).map(drop)),
+            "invalid_input",
+            "photos",
+        ),
+        (
+            "report location",
+            Box::new(|s| {
+                let mut r = report_input("g-0101", vec![]);
+                r.location.lat = f64::INFINITY;
+                s.file_report(r).map(drop)
+            }),
+            "invalid_input",
+            "location.lat",
+        ),
         // cases
         ("case unknown", Box::new(|s| s.move_case(step("nope", CaseState::Accepted)).map(drop)), "not_found", ""),
-        ("case illegal", Box::new(|s| s.move_case(step(&cid, CaseState::Verified)).map(drop)), "illegal_transition", ""),
-        ("case close without clear", Box::new(|s| { let mut c = step(&cid, CaseState::Closed); c.photos = vec![good_photo.clone()]; s.move_case(c).map(drop) }), "clear_items_missing", ""),
-        ("case satisfaction 0", Box::new(|s| { let mut c = step(&cid, CaseState::Accepted); c.clear.satisfaction = Some(0); s.move_case(c).map(drop) }), "invalid_input", "clear.satisfaction"),
-        ("case deadline 2200", Box::new(|s| { let mut c = step(&cid, CaseState::Accepted); c.clear.deadline = chrono::DateTime::from_timestamp(7_258_118_400, 0); s.move_case(c).map(drop) }), "invalid_input", "clear.deadline"),
-        ("case outcome photo not a hash", Box::new(|s| { let mut c = step(&cid, CaseState::Accepted); c.clear.outcome_photo = Some("abc".into()); s.move_case(c).map(drop) }), "invalid_input", "clear.outcome_photo"),
-        ("case outcome photo unknown", Box::new(|s| { let mut c = step(&cid, CaseState::Accepted); c.clear.outcome_photo = Some("a".repeat(64)); s.move_case(c).map(drop) }), "invalid_input", "clear.outcome_photo"),
+        (
+            "case illegal",
+            Box::new(|s| s.move_case(step(&cid, CaseState::Verified)).map(drop)),
+            "illegal_transition",
+            "",
+        ),
+        (
+            "case close without clear",
+            Box::new(|s| {
+                let mut c = step(&cid, CaseState::Closed);
+                c.photos = vec![good_photo.clone()];
+                s.move_case(c).map(drop)
+            }),
+            "clear_items_missing",
+            "",
+        ),
+        (
+            "case satisfaction 0",
+            Box::new(|s| {
+                let mut c = step(&cid, CaseState::Accepted);
+                c.clear.satisfaction = Some(0);
+                s.move_case(c).map(drop)
+            }),
+            "invalid_input",
+            "clear.satisfaction",
+        ),
+        (
+            "case deadline 2200",
+            Box::new(|s| {
+                let mut c = step(&cid, CaseState::Accepted);
+                c.clear.deadline = chrono::DateTime::from_timestamp(7_258_118_400, 0);
+                s.move_case(c).map(drop)
+            }),
+            "invalid_input",
+            "clear.deadline",
+        ),
+        (
+            "case outcome photo not a hash",
+            Box::new(|s| {
+                let mut c = step(&cid, CaseState::Accepted);
+                c.clear.outcome_photo = Some("abc".into());
+                s.move_case(c).map(drop)
+            }),
+            "invalid_input",
+            "clear.outcome_photo",
+        ),
+        (
+            "case outcome photo unknown",
+            Box::new(|s| {
+                let mut c = step(&cid, CaseState::Accepted);
+                c.clear.outcome_photo = Some("a".repeat(64));
+                s.move_case(c).map(drop)
+            }),
+            "invalid_input",
+            "clear.outcome_photo",
+        ),
         // tasks
-        ("task unknown", Box::new(|s| s.act_on_task(TaskActionInput { task_id: "nope".into(), action: TaskAction::Acknowledge, result: None, photos: vec![] }).map(drop)), "not_found", ""),
-        ("task skip ahead", Box::new(|s| s.act_on_task(TaskActionInput { task_id: "t-110-0001".into(), action: TaskAction::OnTheWay, result: None, photos: vec![] }).map(drop)), "illegal_task_action", ""),
-        ("task complete without result", Box::new(|s| s.act_on_task(TaskActionInput { task_id: "t-110-0001".into(), action: TaskAction::Complete, result: None, photos: vec![] }).map(drop)), "invalid_input", "result"),
-        ("task ack with result", Box::new(|s| s.act_on_task(TaskActionInput { task_id: "t-110-0001".into(), action: TaskAction::Acknowledge, result: Some("x".into()), photos: vec![] }).map(drop)), "invalid_input", "result"),
+        (
+            "task unknown",
+            Box::new(|s| {
+                s.act_on_task(TaskActionInput {
+                    task_id: "nope".into(),
+                    action: TaskAction::Acknowledge,
+                    result: None,
+                    photos: vec![],
+                })
+                .map(drop)
+            }),
+            "not_found",
+            "",
+        ),
+        (
+            "task skip ahead",
+            Box::new(|s| {
+                s.act_on_task(TaskActionInput {
+                    task_id: "t-110-0001".into(),
+                    action: TaskAction::OnTheWay,
+                    result: None,
+                    photos: vec![],
+                })
+                .map(drop)
+            }),
+            "illegal_task_action",
+            "",
+        ),
+        (
+            "task complete without result",
+            Box::new(|s| {
+                s.act_on_task(TaskActionInput {
+                    task_id: "t-110-0001".into(),
+                    action: TaskAction::Complete,
+                    result: None,
+                    photos: vec![],
+                })
+                .map(drop)
+            }),
+            "invalid_input",
+            "result",
+        ),
+        (
+            "task ack with result",
+            Box::new(|s| {
+                s.act_on_task(TaskActionInput {
+                    task_id: "t-110-0001".into(),
+                    action: TaskAction::Acknowledge,
+                    result: Some("x".into()),
+                    photos: vec![],
+                })
+                .map(drop)
+            }),
+            "invalid_input",
+            "result",
+        ),
         // reference data from HQ
-        ("receive task for someone else", Box::new(|s| s.receive_task(&TaskInput { assignee_id: "w-002".into(), ..GridConfig::sample().tasks[0].clone() })), "invalid_input", "task.assignee_id"),
-        ("receive task deadline before dispatch", Box::new(|s| { let mut t = GridConfig::sample().tasks[0].clone(); t.deadline = t.dispatched_at - chrono::Duration::hours(1); s.receive_task(&t) }), "invalid_input", "task.deadline"),
-        ("receive task empty title", Box::new(|s| s.receive_task(&TaskInput { title: "".into(), ..GridConfig::sample().tasks[0].clone() })), "invalid_input", "task.title"),
-        ("install template v0", Box::new(|s| { let mut t = Template::default_3456(); t.version = 0; s.install_template(&t) }), "invalid_input", "template.version"),
-        ("load reference without this worker", Box::new(|s| { let mut c = GridConfig::sample(); c.workers.retain(|w| w.id != "w-001"); s.load_reference(&c) }), "invalid_input", "config.workers"),
-        ("load reference bad grid code", Box::new(|s| { let mut c = GridConfig::sample(); c.grids[0].code = "12".into(); s.load_reference(&c) }), "invalid_input", "grids[0].code"),
-        ("load reference bad boundary", Box::new(|s| { let mut c = GridConfig::sample(); c.grids[0].boundary.truncate(2); s.load_reference(&c) }), "invalid_input", "grids[0].boundary"),
-        ("load reference dangling household", Box::new(|s| { let mut c = GridConfig::sample(); c.households[0].grid_id = "nope".into(); s.load_reference(&c) }), "invalid_input", "households[0].grid_id"),
+        (
+            "receive task for someone else",
+            Box::new(|s| {
+                s.receive_task(&TaskInput { assignee_id: "w-002".into(), ..GridConfig::sample().tasks[0].clone() })
+            }),
+            "invalid_input",
+            "task.assignee_id",
+        ),
+        (
+            "receive task deadline before dispatch",
+            Box::new(|s| {
+                let mut t = GridConfig::sample().tasks[0].clone();
+                t.deadline = t.dispatched_at - chrono::Duration::hours(1);
+                s.receive_task(&t)
+            }),
+            "invalid_input",
+            "task.deadline",
+        ),
+        (
+            "receive task empty title",
+            Box::new(|s| s.receive_task(&TaskInput { title: "".into(), ..GridConfig::sample().tasks[0].clone() })),
+            "invalid_input",
+            "task.title",
+        ),
+        (
+            "install template v0",
+            Box::new(|s| {
+                let mut t = Template::default_3456();
+                t.version = 0;
+                s.install_template(&t)
+            }),
+            "invalid_input",
+            "template.version",
+        ),
+        (
+            "load reference without this worker",
+            Box::new(|s| {
+                let mut c = GridConfig::sample();
+                c.workers.retain(|w| w.id != "w-001");
+                s.load_reference(&c)
+            }),
+            "invalid_input",
+            "config.workers",
+        ),
+        (
+            "load reference bad grid code",
+            Box::new(|s| {
+                let mut c = GridConfig::sample();
+                c.grids[0].code = "12".into();
+                s.load_reference(&c)
+            }),
+            "invalid_input",
+            "grids[0].code",
+        ),
+        (
+            "load reference bad boundary",
+            Box::new(|s| {
+                let mut c = GridConfig::sample();
+                c.grids[0].boundary.truncate(2);
+                s.load_reference(&c)
+            }),
+            "invalid_input",
+            "grids[0].boundary",
+        ),
+        (
+            "load reference dangling household",
+            Box::new(|s| {
+                let mut c = GridConfig::sample();
+                c.households[0].grid_id = "nope".into();
+                s.load_reference(&c)
+            }),
+            "invalid_input",
+            "households[0].grid_id",
+        ),
         ("case timeline unknown", Box::new(|s| s.case_timeline("nope").map(drop)), "not_found", ""),
     ];
     expect(&f.store, &f, cases);
@@ -124,10 +564,10 @@ fn opening_and_initialising_refuse_bad_input() {
     }
     assert!(!dir.path().join(store::DB_FILE).exists(), "nothing created for a refused init");
     match GridConfig::from_json("{\"street\": 1}") {
-        Err(CoreError::InvalidInput { field, .. }) => assert_eq!(field, "config"),
+        Err(gridpatrol_protocol::InvalidValue { field, .. }) => assert_eq!(field, "config"),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(Template::from_json("[]"), Err(CoreError::InvalidInput { .. })));
+    assert!(matches!(Template::from_json("[]"), Err(gridpatrol_protocol::InvalidValue { .. })));
     // A database from a newer app version is refused, not damaged.
     let f = fixture();
     let path = f.dir.path().join(store::DB_FILE);

@@ -30,8 +30,15 @@ fn op() -> impl Strategy<Value = Op> {
         (prop::bool::weighted(0.8), 0u8..6, prop::bool::weighted(0.1))
             .prop_map(|(inside, answers, bad_item)| Op::CheckIn { inside, answers, bad_item }),
         any::<bool>().prop_map(|findings| Op::Finish { findings }),
-        (0u8..5, 0u8..4, 0u8..3, prop::option::of(0u8..7), any::<bool>())
-            .prop_map(|(household, kind, outcome, satisfaction, with_case)| Op::Visit { household, kind, outcome, satisfaction, with_case }),
+        (0u8..5, 0u8..4, 0u8..3, prop::option::of(0u8..7), any::<bool>()).prop_map(
+            |(household, kind, outcome, satisfaction, with_case)| Op::Visit {
+                household,
+                kind,
+                outcome,
+                satisfaction,
+                with_case
+            }
+        ),
         (prop::bool::weighted(0.9), 0u8..5, any::<bool>(), prop::bool::weighted(0.15))
             .prop_map(|(own_grid, category, from_patrol, photo)| Op::Report { own_grid, category, from_patrol, photo }),
         (0u8..4, 0u8..13, prop::bool::weighted(0.5), prop::bool::weighted(0.2))
@@ -62,7 +69,9 @@ impl World {
             Op::Track { points, bad } => {
                 let at = chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap();
                 let lat = if bad { 100.0 } else { 31.232 };
-                let pts: Vec<TrackPoint> = (0..points).map(|i| TrackPoint { lat, lng: 121.47 + i as f64 * 1e-4, accuracy_m: None, at }).collect();
+                let pts: Vec<TrackPoint> = (0..points)
+                    .map(|i| TrackPoint { lat, lng: 121.47 + i as f64 * 1e-4, accuracy_m: None, at })
+                    .collect();
                 s.add_track_points(&pid, &pts)?;
             }
             Op::CheckIn { inside: is_inside, answers, bad_item } => {
@@ -155,7 +164,10 @@ fn check_invariants(w: &World, successes: usize) {
         .sum();
     assert_eq!(w.f.count("patrol_track"), points as i64);
     let ids: std::collections::HashSet<&str> = ob.iter().map(|e| e.entity_id.as_str()).collect();
-    assert!(ob.iter().all(|e| !matches!(e.command, Command::CheckIn { .. } | Command::RecordVisit { .. } | Command::FileReport { .. } | Command::CaseStep { .. }) || ids.contains(e.entity_id.as_str())));
+    assert!(ob.iter().all(|e| !matches!(
+        e.command,
+        Command::CheckIn { .. } | Command::RecordVisit { .. } | Command::FileReport { .. } | Command::CaseStep { .. }
+    ) || ids.contains(e.entity_id.as_str())));
 
     // Only legal transitions; each case's state is its last event.
     let mut open_cases = 0;
@@ -185,7 +197,10 @@ fn check_invariants(w: &World, successes: usize) {
     match (&today.patrol, &w.patrol) {
         (Some(p), Some(id)) => {
             assert_eq!(&p.patrol_id, id);
-            let n = ob.iter().filter(|e| matches!(&e.command, Command::CheckIn { checkpoint } if &checkpoint.patrol_id == id)).count();
+            let n = ob
+                .iter()
+                .filter(|e| matches!(&e.command, Command::CheckIn { checkpoint } if &checkpoint.patrol_id == id))
+                .count();
             assert_eq!(p.checkins as usize, n);
         }
         (None, None) => {}

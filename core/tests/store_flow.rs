@@ -14,7 +14,11 @@ fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
     // 巡查三到
     let p = s.start_patrol("g-0101", PatrolShift::Night).unwrap();
     assert_eq!(p.template_version, t.version);
-    assert_eq!(s.add_track_points(&p.id, &[TrackPoint { lat: 31.231, lng: 121.471, accuracy_m: None, at: p.started_at }]).unwrap(), 1);
+    assert_eq!(
+        s.add_track_points(&p.id, &[TrackPoint { lat: 31.231, lng: 121.471, accuracy_m: None, at: p.started_at }])
+            .unwrap(),
+        1
+    );
     let half = all_ok_answers(&t)[..2].to_vec();
     let cp1 = s.check_in(&p.id, check_in_at(inside(), half)).unwrap();
     assert!(cp1.inside_grid);
@@ -60,7 +64,9 @@ fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
     verify.clear.facts = Some("核实 (verified)".into());
     s.move_case(verify).unwrap();
     match s.move_case(step(case, CaseState::Closed)) {
-        Err(CoreError::ClearItemsMissing { missing }) => assert_eq!(missing, vec![ClearItem::Feedback, ClearItem::Ledger]),
+        Err(CoreError::ClearItemsMissing { missing }) => {
+            assert_eq!(missing, vec![ClearItem::Feedback, ClearItem::Ledger])
+        }
         other => panic!("expected missing clear items, got {other:?}"),
     }
     let mut close = step(case, CaseState::Closed);
@@ -82,10 +88,27 @@ fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
 
     // Task from 110 diversion
     let task_id = "t-110-0001";
-    s.act_on_task(TaskActionInput { task_id: task_id.into(), action: TaskAction::Acknowledge, result: None, photos: vec![] }).unwrap();
-    s.act_on_task(TaskActionInput { task_id: task_id.into(), action: TaskAction::OnTheWay, result: None, photos: vec![] }).unwrap();
+    s.act_on_task(TaskActionInput {
+        task_id: task_id.into(),
+        action: TaskAction::Acknowledge,
+        result: None,
+        photos: vec![],
+    })
+    .unwrap();
+    s.act_on_task(TaskActionInput {
+        task_id: task_id.into(),
+        action: TaskAction::OnTheWay,
+        result: None,
+        photos: vec![],
+    })
+    .unwrap();
     let done = s
-        .act_on_task(TaskActionInput { task_id: task_id.into(), action: TaskAction::Complete, result: Some("已调解 (mediated)".into()), photos: vec![] })
+        .act_on_task(TaskActionInput {
+            task_id: task_id.into(),
+            action: TaskAction::Complete,
+            result: Some("已调解 (mediated)".into()),
+            photos: vec![],
+        })
         .unwrap();
     assert_eq!(done.status, TaskStatus::Done);
 
@@ -94,9 +117,26 @@ fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
     let kinds: Vec<&str> = ob.iter().map(|e| e.op.as_str()).collect();
     assert_eq!(
         kinds,
-        vec!["start_patrol", "add_track_points", "check_in", "check_in", "file_report", "check_in", "finish_patrol",
-             "record_visit", "case_step", "case_step", "case_step", "case_step", "case_step", "case_step", "record_visit",
-             "task_step", "task_step", "task_step"]
+        vec![
+            "start_patrol",
+            "add_track_points",
+            "check_in",
+            "check_in",
+            "file_report",
+            "check_in",
+            "finish_patrol",
+            "record_visit",
+            "case_step",
+            "case_step",
+            "case_step",
+            "case_step",
+            "case_step",
+            "case_step",
+            "record_visit",
+            "task_step",
+            "task_step",
+            "task_step"
+        ]
     );
     assert!(ob.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1));
     assert!(ob.windows(2).all(|w| w[0].hlc < w[1].hlc));
@@ -138,7 +178,9 @@ fn illegal_transitions_are_refused_and_write_nothing() {
     let r = s.file_report(report_input("g-0101", vec![])).unwrap();
     let before = f.all_counts();
     match s.move_case(step(&r.case_id, CaseState::Dispatched)) {
-        Err(CoreError::IllegalTransition { from, to }) => assert_eq!((from, to), (CaseState::Reported, CaseState::Dispatched)),
+        Err(CoreError::IllegalTransition { from, to }) => {
+            assert_eq!((from, to), (CaseState::Reported, CaseState::Dispatched))
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(before, f.all_counts());
@@ -224,7 +266,8 @@ fn a_newer_template_does_not_break_a_patrol_started_under_the_old_one() {
     let p = s.start_patrol("g-0101", PatrolShift::Day).unwrap();
     let mut newer = old.clone();
     newer.version = 2;
-    newer.patrol.checklist = vec![template::TemplateItem { id: "flood_drain".into(), zh: "排水畅通".into(), en: "drains clear".into() }];
+    newer.patrol.checklist =
+        vec![template::TemplateItem { id: "flood_drain".into(), zh: "排水畅通".into(), en: "drains clear".into() }];
     s.install_template(&newer).unwrap();
     assert_eq!(s.active_template().version, 2);
     // The old patrol still answers the old items, and refuses the new one.

@@ -7,7 +7,11 @@ mod bench;
 mod device;
 
 #[derive(Parser)]
-#[command(name = "gridpatrol", version, about = "GridPatrol: offline-first 3456 field work for community grid workers (网格员)")]
+#[command(
+    name = "gridpatrol",
+    version,
+    about = "GridPatrol: offline-first 3456 field work for community grid workers (网格员)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

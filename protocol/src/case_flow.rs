@@ -117,6 +117,9 @@ mod tests {
         assert!(!c.is_clear(ClearItem::Outcome));
         c.merge(&ClearItems { outcome_photo: Some("ab".into()), satisfaction: Some(5), ..Default::default() });
         assert!(c.is_clear(ClearItem::Outcome) && c.is_clear(ClearItem::Feedback));
-        assert_eq!(c.missing(ClearItem::ALL), vec![ClearItem::Facts, ClearItem::Responsibility, ClearItem::Deadline, ClearItem::Ledger]);
+        assert_eq!(
+            c.missing(ClearItem::ALL),
+            vec![ClearItem::Facts, ClearItem::Responsibility, ClearItem::Deadline, ClearItem::Ledger]
+        );
     }
 }

@@ -4,9 +4,15 @@
 //! the same types, so they cannot drift apart.
 
 pub mod case_flow;
+pub mod config;
 pub mod domain;
+pub mod geo;
 pub mod hlc;
 pub mod records;
+pub mod template;
+pub mod validate;
+
+pub type Result<T, E = InvalidValue> = std::result::Result<T, E>;
 
 /// A value that does not fit its field: which field, and why. The core turns it into its
 /// `InvalidInput` error, HQ into a 400 with code `invalid_input`.

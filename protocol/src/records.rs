@@ -215,3 +215,24 @@ impl Command {
         }
     }
 }
+
+impl TaskInput {
+    /// HQ's task as the phone receives it: ids well-formed, texts bounded, deadline after dispatch.
+    pub fn validate(&self, field: &str) -> crate::Result<()> {
+        let t = self;
+        crate::validate::id(&format!("{field}.id"), &t.id)?;
+        crate::validate::required_text(&format!("{field}.title"), &t.title, 200)?;
+        crate::validate::optional_text(&format!("{field}.description"), Some(&t.description), 4000)?;
+        crate::validate::required_text(&format!("{field}.target_unit"), &t.target_unit, 100)?;
+        crate::validate::id(&format!("{field}.assignee_id"), &t.assignee_id)?;
+        if let Some(g) = &t.grid_id {
+            crate::validate::id(&format!("{field}.grid_id"), g)?;
+        }
+        let dispatched = crate::validate::plausible_time(&format!("{field}.dispatched_at"), t.dispatched_at)?;
+        let deadline = crate::validate::plausible_time(&format!("{field}.deadline"), t.deadline)?;
+        if deadline < dispatched {
+            return Err(crate::InvalidValue::new(format!("{field}.deadline"), "is before the task was dispatched"));
+        }
+        Ok(())
+    }
+}

@@ -114,7 +114,9 @@ fn verify(store_dir: &Path, promised: &[String], round: usize) {
     let ob = store.outbox(0, 1_000_000).unwrap();
     assert!(ob.len() >= promised.len() + 1, "round {round}");
     assert!(ob.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1), "round {round}: gap in the outbox");
-    for (kind, table) in [("record_visit", "visit"), ("check_in", "checkpoint"), ("file_report", "report"), ("start_patrol", "patrol")] {
+    for (kind, table) in
+        [("record_visit", "visit"), ("check_in", "checkpoint"), ("file_report", "report"), ("start_patrol", "patrol")]
+    {
         let rows: i64 = db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
         let entries = ob.iter().filter(|e| e.op == kind).count() as i64;
         assert_eq!(rows, entries, "round {round}: {table} rows vs {kind} outbox rows");

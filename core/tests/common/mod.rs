@@ -47,11 +47,23 @@ impl Fixture {
     }
 
     pub fn all_counts(&self) -> Vec<(String, i64)> {
-        ["patrol", "patrol_track", "checkpoint", "visit", "report", "report_photo", "case_file", "case_event", "task",
-         "task_event", "attachment", "outbox"]
-            .iter()
-            .map(|t| (t.to_string(), self.count(t)))
-            .collect()
+        [
+            "patrol",
+            "patrol_track",
+            "checkpoint",
+            "visit",
+            "report",
+            "report_photo",
+            "case_file",
+            "case_event",
+            "task",
+            "task_event",
+            "attachment",
+            "outbox",
+        ]
+        .iter()
+        .map(|t| (t.to_string(), self.count(t)))
+        .collect()
     }
 
     pub fn photo(&self, name: &str, variant: u8) -> PathBuf {

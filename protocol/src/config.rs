@@ -9,7 +9,7 @@ use crate::geo::{self, Ring};
 use crate::records::TaskInput;
 use crate::template::Template;
 use crate::validate;
-use crate::{CoreError, Result};
+use crate::{InvalidValue, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GridConfig {
@@ -87,7 +87,7 @@ impl Household {
 impl GridConfig {
     pub fn from_json(json: &str) -> Result<GridConfig> {
         let c: GridConfig = serde_json::from_str(json)
-            .map_err(|e| CoreError::invalid("config", format!("not a valid grid configuration: {e}")))?;
+            .map_err(|e| InvalidValue::new("config", format!("not a valid grid configuration: {e}")))?;
         c.validate()?;
         Ok(c)
     }
@@ -103,10 +103,10 @@ impl GridConfig {
             validate::area_code(&format!("communities[{i}].code"), &c.code, 12)?;
             validate::required_text(&format!("communities[{i}].name"), &c.name, 100)?;
             if !c.code.starts_with(&self.street.code) {
-                return Err(CoreError::invalid(format!("communities[{i}].code"), "must start with the street's code"));
+                return Err(InvalidValue::new(format!("communities[{i}].code"), "must start with the street's code"));
             }
             if !communities.insert(c.id.as_str()) {
-                return Err(CoreError::invalid(format!("communities[{i}].id"), "duplicate id"));
+                return Err(InvalidValue::new(format!("communities[{i}].id"), "duplicate id"));
             }
         }
         let mut grids = HashSet::new();
@@ -116,10 +116,10 @@ impl GridConfig {
             validate::required_text(&format!("grids[{i}].name"), &g.name, 100)?;
             geo::validate_ring(&format!("grids[{i}].boundary"), &g.boundary)?;
             if !communities.contains(g.community_id.as_str()) {
-                return Err(CoreError::invalid(format!("grids[{i}].community_id"), "no such community"));
+                return Err(InvalidValue::new(format!("grids[{i}].community_id"), "no such community"));
             }
             if !grids.insert(g.id.as_str()) {
-                return Err(CoreError::invalid(format!("grids[{i}].id"), "duplicate id"));
+                return Err(InvalidValue::new(format!("grids[{i}].id"), "duplicate id"));
             }
         }
         let mut workers = HashSet::new();
@@ -127,10 +127,10 @@ impl GridConfig {
             validate::id(&format!("workers[{i}].id"), &w.id)?;
             validate::required_text(&format!("workers[{i}].name"), &w.name, 50)?;
             if w.grid_ids.iter().any(|g| !grids.contains(g.as_str())) {
-                return Err(CoreError::invalid(format!("workers[{i}].grid_ids"), "names a grid that does not exist"));
+                return Err(InvalidValue::new(format!("workers[{i}].grid_ids"), "names a grid that does not exist"));
             }
             if !workers.insert(w.id.as_str()) {
-                return Err(CoreError::invalid(format!("workers[{i}].id"), "duplicate id"));
+                return Err(InvalidValue::new(format!("workers[{i}].id"), "duplicate id"));
             }
         }
         let mut households = HashSet::new();
@@ -140,18 +140,18 @@ impl GridConfig {
             validate::required_text(&format!("households[{i}].name"), &h.name, 50)?;
             if let Some(p) = &h.phone {
                 if p.len() < 5 || p.len() > 20 || !p.chars().all(|c| c.is_ascii_digit() || c == '+' || c == '-') {
-                    return Err(CoreError::invalid(format!("households[{i}].phone"), "must be 5..20 digits"));
+                    return Err(InvalidValue::new(format!("households[{i}].phone"), "must be 5..20 digits"));
                 }
             }
             if !grids.contains(h.grid_id.as_str()) {
-                return Err(CoreError::invalid(format!("households[{i}].grid_id"), "no such grid"));
+                return Err(InvalidValue::new(format!("households[{i}].grid_id"), "no such grid"));
             }
             if !households.insert(h.id.as_str()) {
-                return Err(CoreError::invalid(format!("households[{i}].id"), "duplicate id"));
+                return Err(InvalidValue::new(format!("households[{i}].id"), "duplicate id"));
             }
         }
         for (i, t) in self.tasks.iter().enumerate() {
-            crate::store::validate_task(&format!("tasks[{i}]"), t)?;
+            t.validate(&format!("tasks[{i}]"))?;
         }
         if let Some(t) = &self.template {
             t.validate()?;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ClearItem;
-use crate::{CoreError, Result};
+use crate::{InvalidValue, Result};
 
 /// The default 3456 template shipped with the core, labelled as a default.
 pub const DEFAULT_TEMPLATE_JSON: &str = include_str!("default_template.json");
@@ -62,32 +62,35 @@ impl Template {
 
     pub fn from_json(json: &str) -> Result<Template> {
         let t: Template = serde_json::from_str(json)
-            .map_err(|e| CoreError::invalid("template", format!("not a valid template: {e}")))?;
+            .map_err(|e| InvalidValue::new("template", format!("not a valid template: {e}")))?;
         t.validate()?;
         Ok(t)
     }
 
     pub fn validate(&self) -> Result<()> {
         if self.id.trim().is_empty() || self.id.len() > 64 {
-            return Err(CoreError::invalid("template.id", "must be 1..64 characters"));
+            return Err(InvalidValue::new("template.id", "must be 1..64 characters"));
         }
         if self.version == 0 {
-            return Err(CoreError::invalid("template.version", "must be 1 or more"));
+            return Err(InvalidValue::new("template.version", "must be 1 or more"));
         }
         if self.patrol.checklist.is_empty() || self.patrol.checklist.len() > 200 {
-            return Err(CoreError::invalid("template.patrol.checklist", "must have 1..200 items"));
+            return Err(InvalidValue::new("template.patrol.checklist", "must have 1..200 items"));
         }
         let mut seen = std::collections::HashSet::new();
         for item in &self.patrol.checklist {
             if item.id.trim().is_empty() || item.id.len() > 64 || !seen.insert(item.id.as_str()) {
-                return Err(CoreError::invalid("template.patrol.checklist", "item ids must be unique, 1..64 characters"));
+                return Err(InvalidValue::new(
+                    "template.patrol.checklist",
+                    "item ids must be unique, 1..64 characters",
+                ));
             }
         }
         if self.patrol.min_checkins == 0 || self.patrol.min_checkins > 100 {
-            return Err(CoreError::invalid("template.patrol.min_checkins", "must be 1..100"));
+            return Err(InvalidValue::new("template.patrol.min_checkins", "must be 1..100"));
         }
         if self.visits.must_visit_interval_days == 0 || self.visits.must_visit_interval_days > 366 {
-            return Err(CoreError::invalid("template.visits.must_visit_interval_days", "must be 1..366"));
+            return Err(InvalidValue::new("template.visits.must_visit_interval_days", "must be 1..366"));
         }
         Ok(())
     }
@@ -114,7 +117,7 @@ mod tests {
         let mut t = Template::default_3456();
         t.patrol.checklist.push(t.patrol.checklist[0].clone());
         match t.validate() {
-            Err(CoreError::InvalidInput { field, .. }) => assert_eq!(field, "template.patrol.checklist"),
+            Err(InvalidValue { field, .. }) => assert_eq!(field, "template.patrol.checklist"),
             other => panic!("{other:?}"),
         }
         assert!(Template::from_json("{").is_err());

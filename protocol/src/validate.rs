@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{CoreError, Result};
+use crate::{InvalidValue, Result};
 
 /// Required free text: trimmed, non-empty, at most `max` characters, no control characters
 /// except newlines and tabs.
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(CoreError::invalid(field, "must not be empty"));
+        return Err(InvalidValue::new(field, "must not be empty"));
     }
     checked(field, v, max)
 }
@@ -25,10 +25,10 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Opt
 fn checked(field: &str, v: &str, max: usize) -> Result<String> {
     let n = v.chars().count();
     if n > max {
-        return Err(CoreError::invalid(field, format!("is {n} characters; at most {max} allowed")));
+        return Err(InvalidValue::new(field, format!("is {n} characters; at most {max} allowed")));
     }
     if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(CoreError::invalid(field, "contains control characters"));
+        return Err(InvalidValue::new(field, "contains control characters"));
     }
     Ok(v.to_string())
 }
@@ -36,10 +36,10 @@ fn checked(field: &str, v: &str, max: usize) -> Result<String> {
 /// An id given by a caller: 1..64 characters of letters, digits, '-', '_' or '.'.
 pub fn id(field: &str, value: &str) -> Result<String> {
     if value.is_empty() || value.len() > 64 {
-        return Err(CoreError::invalid(field, "must be 1..64 characters"));
+        return Err(InvalidValue::new(field, "must be 1..64 characters"));
     }
     if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        return Err(CoreError::invalid(field, "may contain only letters, digits, '-', '_' and '.'"));
+        return Err(InvalidValue::new(field, "may contain only letters, digits, '-', '_' and '.'"));
     }
     Ok(value.to_string())
 }
@@ -51,7 +51,7 @@ pub fn plausible_time(field: &str, t: DateTime<Utc>) -> Result<i64> {
     const Y2000: i64 = 946_684_800_000;
     const Y2100: i64 = 4_102_444_800_000;
     if !(Y2000..Y2100).contains(&ms) {
-        return Err(CoreError::invalid(field, "must be between the years 2000 and 2100"));
+        return Err(InvalidValue::new(field, "must be between the years 2000 and 2100"));
     }
     Ok(ms)
 }
@@ -59,7 +59,7 @@ pub fn plausible_time(field: &str, t: DateTime<Utc>) -> Result<i64> {
 /// Digits-only code of an exact length (area codes: street 9, community 12, grid 15).
 pub fn area_code(field: &str, value: &str, len: usize) -> Result<String> {
     if value.len() != len || !value.chars().all(|c| c.is_ascii_digit()) {
-        return Err(CoreError::invalid(field, format!("must be {len} digits")));
+        return Err(InvalidValue::new(field, format!("must be {len} digits")));
     }
     Ok(value.to_string())
 }

@@ -1,14 +1,14 @@
 //! Grid boundaries: a check-in outside the worker's grid is recorded and flagged, never refused.
 
 use crate::domain::GeoPoint;
-use crate::{CoreError, Result};
+use crate::{InvalidValue, Result};
 
 /// A grid boundary ring in GeoJSON order: `[lng, lat]` pairs.
 pub type Ring = Vec<[f64; 2]>;
 
 pub fn validate_ring(field: &str, ring: &Ring) -> Result<()> {
     if ring.len() < 3 || ring.len() > 10_000 {
-        return Err(CoreError::invalid(field, "a boundary needs 3..10000 points"));
+        return Err(InvalidValue::new(field, "a boundary needs 3..10000 points"));
     }
     for (i, [lng, lat]) in ring.iter().enumerate() {
         GeoPoint { lat: *lat, lng: *lng }.validate(&format!("{field}[{i}]"))?;
