@@ -28,3 +28,4 @@ impl InvalidValue {
         InvalidValue { field: field.into(), reason: reason.into() }
     }
 }
+pub mod wire;

@@ -1,0 +1,203 @@
+//! The sync protocol's messages (HTTP/JSON, gzip-compressed both ways). Version 2 is current;
+//! HQ also accepts version 1 (identical messages, but v1 phones do not send `device_hlc`).
+//! Every request names its version in the `x-gridpatrol-protocol` header.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::GridConfig;
+use crate::records::{CaseEvent, Task};
+
+pub const PROTOCOL_VERSION: u32 = 2;
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_HEADER: &str = "x-gridpatrol-protocol";
+
+/// Most operations in one push; the client also bounds a batch's bytes.
+pub const MAX_PUSH_OPS: usize = 1000;
+/// Largest request body HQ accepts (after decompression).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Largest attachment chunk.
+pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
+
+// ---------- errors ----------
+
+/// Every non-2xx response carries this body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: see `codes`.
+    pub code: String,
+    /// Plain words for a person; never contains tokens or personal data.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// With `seq_gap`: the sequence number HQ expects next; resend from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_seq: Option<i64>,
+}
+
+/// The stable error codes.
+pub mod codes {
+    pub const INVALID_INPUT: &str = "invalid_input";
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const CONFLICT: &str = "conflict";
+    pub const SEQ_GAP: &str = "seq_gap";
+    pub const RATE_LIMITED: &str = "rate_limited";
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    pub const UNSUPPORTED_PROTOCOL: &str = "unsupported_protocol";
+    pub const ENROLMENT_CODE_INVALID: &str = "enrolment_code_invalid";
+    pub const DEVICE_REVOKED: &str = "device_revoked";
+    pub const CHECKSUM_MISMATCH: &str = "checksum_mismatch";
+    pub const INTERNAL: &str = "internal";
+}
+
+// ---------- enrolment ----------
+
+/// A phone trades a one-time enrolment code for a device token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub code: String,
+    /// The phone's own UUIDv7 device id.
+    pub device_id: String,
+    /// Install epoch: a reinstall or restore starts a new epoch so reused sequence numbers are
+    /// never mistaken for duplicates.
+    pub epoch: i64,
+    #[serde(default)]
+    pub app_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    /// Shown once; HQ keeps only its hash. Sent as `Authorization: Bearer <token>`.
+    pub device_token: String,
+    pub worker_id: String,
+    pub server_time_ms: i64,
+    /// Everything the phone needs to start: the street, the worker's grids and households,
+    /// the template, the worker's open tasks.
+    pub reference: GridConfig,
+    pub reference_version: i64,
+}
+
+// ---------- push ----------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub device_id: String,
+    pub epoch: i64,
+    /// The phone's wall clock when sending, so HQ can record the skew.
+    pub device_time_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_hlc: Option<String>,
+    /// Consecutive outbox rows, in sequence order.
+    pub ops: Vec<PushOp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushOp {
+    pub seq: i64,
+    pub mutation_id: String,
+    pub hlc: String,
+    /// The phone's wall clock when the record was made (data, not ordering).
+    pub device_ms: i64,
+    /// A `records::Command` as JSON. Kept untyped on the wire so that one operation HQ cannot
+    /// read is rejected on its own instead of failing the whole batch.
+    pub command: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpStatus {
+    /// Applied now.
+    Applied,
+    /// Already applied earlier (a resend after a lost response): acknowledged, not re-applied.
+    Duplicate,
+    /// Refused with a reason; the phone keeps it for the worker and drops it from the queue.
+    Rejected,
+    /// Applied, but it collided with another change; HQ recorded a visible conflict.
+    Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpResult {
+    pub seq: i64,
+    pub status: OpStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub server_time_ms: i64,
+    /// Every seq up to here (this device, this epoch) is settled at HQ: applied, duplicate or
+    /// rejected. Committed in the same transaction as the operations.
+    pub acked_through_seq: i64,
+    pub results: Vec<OpResult>,
+}
+
+// ---------- pull ----------
+
+/// One cursor per scope. `reference` is a version number (the phone gets a fresh snapshot
+/// when HQ's is newer); `tasks` and `cases` are positions in HQ's change log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PullCursors {
+    #[serde(default)]
+    pub reference: i64,
+    #[serde(default)]
+    pub tasks: i64,
+    #[serde(default)]
+    pub cases: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub cursors: PullCursors,
+    /// The phone's budget for the response body (2G links); HQ stops adding changes past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub server_time_ms: i64,
+    /// A new reference snapshot when the phone's version is older.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<GridConfig>,
+    /// Tasks assigned to this worker that changed at HQ (dispatched, reassigned, cancelled).
+    /// A task reassigned away arrives with its new assignee: the phone removes it.
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+    /// Cases in the worker's grids that changed at HQ, with HQ's full event log.
+    #[serde(default)]
+    pub cases: Vec<CaseSnapshot>,
+    /// Grids the worker no longer has: the phone purges their data.
+    #[serde(default)]
+    pub purge_grids: Vec<String>,
+    pub cursors: PullCursors,
+    /// More changes are waiting: pull again with the new cursors.
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSnapshot {
+    pub case_id: String,
+    pub report_id: String,
+    pub grid_id: String,
+    pub events: Vec<CaseEvent>,
+}
+
+// ---------- attachments ----------
+
+/// `GET /v1/attachments/{sha256}`: how much of a photo HQ already has (for resuming).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentStatus {
+    pub sha256: String,
+    pub received_bytes: u64,
+    pub complete: bool,
+}
