@@ -64,8 +64,7 @@ pub struct EnrolRequest {
     pub code: String,
     /// The phone's own UUIDv7 device id.
     pub device_id: String,
-    /// Install epoch: a reinstall or restore starts a new epoch so reused sequence numbers are
-    /// never mistaken for duplicates.
+    /// The epoch the phone's store had (0 for a new store). HQ answers with the epoch to use.
     pub epoch: i64,
     #[serde(default)]
     pub app_version: String,
@@ -75,6 +74,12 @@ pub struct EnrolRequest {
 pub struct EnrolResponse {
     /// Shown once; HQ keeps only its hash. Sent as `Authorization: Bearer <token>`.
     pub device_token: String,
+    /// The install epoch the phone must use from now on, assigned by HQ: the request's epoch
+    /// when HQ already knows this (device_id, epoch) pair with a non-empty cursor from this
+    /// same store, otherwise one more than the highest epoch HQ has seen for the device id (1
+    /// for a new device). So a reinstalled or restored phone, whose sequence numbers restart,
+    /// never has a reused seq mistaken for a duplicate.
+    pub epoch: i64,
     pub worker_id: String,
     pub server_time_ms: i64,
     /// Everything the phone needs to start: the street, the worker's grids and households,
