@@ -74,11 +74,11 @@ pub struct EnrolRequest {
 pub struct EnrolResponse {
     /// Shown once; HQ keeps only its hash. Sent as `Authorization: Bearer <token>`.
     pub device_token: String,
-    /// The install epoch the phone must use from now on, assigned by HQ: the request's epoch
-    /// when HQ already knows this (device_id, epoch) pair with a non-empty cursor from this
-    /// same store, otherwise one more than the highest epoch HQ has seen for the device id (1
-    /// for a new device). So a reinstalled or restored phone, whose sequence numbers restart,
-    /// never has a reused seq mistaken for a duplicate.
+    /// The install epoch the phone must use, assigned by HQ: the request's epoch if it is > 0
+    /// and HQ has seen it for this device id (the same store re-enrolling, e.g. after a revoke);
+    /// otherwise one more than the highest epoch HQ has seen for the device id (1 for a new
+    /// device). A reinstalled phone (new store, epoch 0) restarts its sequence numbers at 1 in
+    /// a new epoch, so no reused seq is mistaken for a duplicate.
     pub epoch: i64,
     pub worker_id: String,
     pub server_time_ms: i64,
