@@ -43,6 +43,31 @@ pub enum CoreError {
     #[error("database schema version {found} is newer than this app supports ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
 
+    /// HQ could not be reached (no network, DNS, timeout, connection refused). Nothing is lost:
+    /// the records stay queued.
+    #[error("HQ is unreachable: {reason}")]
+    HqUnreachable { reason: String },
+
+    /// The enrolment code was wrong, expired or already used.
+    #[error("the enrolment code was not accepted (wrong, expired or already used)")]
+    EnrolmentCodeInvalid,
+
+    /// HQ revoked this device (lost phone): it must be enrolled again.
+    #[error("this device was revoked by HQ; enrol it again")]
+    DeviceRevoked,
+
+    /// Sync was asked for on a store that was never enrolled with HQ.
+    #[error("this store is not enrolled with HQ")]
+    NotEnrolled,
+
+    /// HQ asked us to slow down; sync again after this many seconds.
+    #[error("HQ is busy; try again in {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
+
+    /// HQ answered with an error this app did not expect (`code` is HQ's stable code).
+    #[error("HQ refused the request ({status} {code}): {message}")]
+    HqRefused { status: u16, code: String, message: String },
+
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),
 
@@ -72,6 +97,12 @@ impl CoreError {
             CoreError::NotInitialised => "not_initialised",
             CoreError::UnsentWork { .. } => "unsent_work",
             CoreError::SchemaTooNew { .. } => "schema_too_new",
+            CoreError::HqUnreachable { .. } => "hq_unreachable",
+            CoreError::EnrolmentCodeInvalid => "enrolment_code_invalid",
+            CoreError::DeviceRevoked => "device_revoked",
+            CoreError::NotEnrolled => "not_enrolled",
+            CoreError::RateLimited { .. } => "rate_limited",
+            CoreError::HqRefused { .. } => "hq_refused",
             CoreError::Storage(_) => "storage",
             CoreError::Io(_) => "io",
             CoreError::Corrupt(_) => "corrupt",

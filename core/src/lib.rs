@@ -14,6 +14,7 @@ pub mod photo;
 mod recording;
 pub mod schema;
 pub mod store;
+pub mod sync;
 pub mod view;
 
 pub use case_flow::ClearItems;

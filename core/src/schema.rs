@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::{CoreError, Result};
 
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// The current schema, as a fresh install creates it.
 const CURRENT: &str = r#"
@@ -91,7 +91,8 @@ CREATE TABLE task_event (
 );
 CREATE TABLE attachment (
     sha256 TEXT PRIMARY KEY, mime TEXT NOT NULL, bytes INTEGER NOT NULL, file_name TEXT NOT NULL,
-    added_ms INTEGER NOT NULL, upload_state TEXT NOT NULL, lat REAL, lng REAL
+    added_ms INTEGER NOT NULL, upload_state TEXT NOT NULL, lat REAL, lng REAL,
+    uploaded_bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX attachment_pending ON attachment(added_ms) WHERE upload_state = 'pending';
 CREATE INDEX case_file_state ON case_file(state);
@@ -115,7 +116,13 @@ CREATE TABLE sync_state (
     acked_through_seq INTEGER NOT NULL DEFAULT 0,
     last_attempt_ms INTEGER,
     last_success_ms INTEGER,
-    last_error TEXT
+    last_error TEXT,
+    hq_url TEXT,
+    device_token TEXT,
+    reference_version INTEGER NOT NULL DEFAULT 0,
+    tasks_cursor INTEGER NOT NULL DEFAULT 0,
+    cases_cursor INTEGER NOT NULL DEFAULT 0,
+    clock_skew_ms INTEGER
 );
 INSERT INTO sync_state (id) VALUES (1);
 "#;
@@ -241,6 +248,18 @@ CREATE TABLE sync_state (
 INSERT INTO sync_state (id) VALUES (1);
 "#;
 
+/// Version 3: the sync client's state (HQ address, device token, pull cursors, last clock
+/// skew) and resumable photo uploads.
+const V2_TO_V3: &str = r#"
+ALTER TABLE attachment ADD COLUMN uploaded_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_state ADD COLUMN hq_url TEXT;
+ALTER TABLE sync_state ADD COLUMN device_token TEXT;
+ALTER TABLE sync_state ADD COLUMN reference_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_state ADD COLUMN tasks_cursor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_state ADD COLUMN cases_cursor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_state ADD COLUMN clock_skew_ms INTEGER;
+"#;
+
 /// Bring the database to `VERSION`. Runs inside one IMMEDIATE transaction so a crash during
 /// a migration leaves the old version intact.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -273,6 +292,7 @@ fn init(conn: &Connection) -> Result<()> {
 fn upgrade_from(conn: &Connection, v: i64) -> Result<()> {
     match v {
         1 => conn.execute_batch(V1_TO_V2)?,
+        2 => conn.execute_batch(V2_TO_V3)?,
         other => return Err(CoreError::Corrupt(format!("no migration from schema version {other}"))),
     }
     Ok(())

@@ -259,6 +259,82 @@ impl Store {
         result
     }
 
+    /// A write that records no worker action (sync bookkeeping, data from HQ): one
+    /// IMMEDIATE transaction, no outbox row.
+    pub(crate) fn write_tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut guard = lock(&self.writer);
+        let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Reload the cached reference data after HQ replaced it.
+    pub(crate) fn reload_refdata(&self) -> Result<()> {
+        let fresh = self.read(|c| load_refdata(c, &self.device.worker_id))?;
+        *self.refdata.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// HQ's clock, from a response: the HLC moves past it, so records made after a sync sort
+    /// after everything HQ had, even on a phone whose clock is in 1970.
+    pub(crate) fn observe_hq_time(&self, server_ms: i64) {
+        let mut w = lock(&self.writer);
+        w.hlc = w.hlc.observe(Hlc { wall_ms: server_ms, counter: 0 }, self.now_ms());
+    }
+
+    pub(crate) fn current_hlc(&self) -> Hlc {
+        lock(&self.writer).hlc
+    }
+
+    /// Create or re-enrol the store from HQ's enrolment answer.
+    pub(crate) fn init_enrolled(
+        dir: &Path,
+        resp: &gridpatrol_protocol::wire::EnrolResponse,
+        device_id: &str,
+        hq_url: &str,
+        opts: StoreOptions,
+    ) -> Result<Store> {
+        resp.reference.validate()?;
+        let worker_id = resp.worker_id.as_str();
+        if !resp.reference.workers.iter().any(|w| w.id == worker_id) {
+            return Err(CoreError::Corrupt("HQ's reference data does not include the enrolled worker".into()));
+        }
+        std::fs::create_dir_all(dir)?;
+        let mut conn = open_conn(&dir.join(DB_FILE), Durability::Full)?;
+        schema::migrate(&mut conn)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match read_device(&tx)? {
+            None => {
+                tx.execute(
+                    "INSERT INTO device (id, device_id, epoch, worker_id, created_ms) VALUES (1, ?1, ?2, ?3, ?4)",
+                    params![device_id, resp.epoch, worker_id, opts.clock.now_ms()],
+                )?;
+            }
+            Some(d) => {
+                let unsent = unsent_records(&tx)?;
+                if unsent > 0 && (d.worker_id != worker_id || d.epoch != resp.epoch) {
+                    return Err(CoreError::UnsentWork { unsent });
+                }
+                tx.execute("UPDATE device SET worker_id = ?1, epoch = ?2 WHERE id = 1", params![worker_id, resp.epoch])?;
+                if d.epoch != resp.epoch {
+                    // A new epoch numbers from 1 again; the old epoch's rows were all settled.
+                    tx.execute("DELETE FROM outbox", [])?;
+                    tx.execute("UPDATE sync_state SET acked_through_seq = 0 WHERE id = 1", [])?;
+                }
+            }
+        }
+        apply_reference(&tx, &resp.reference, worker_id, opts.clock.now_ms())?;
+        tx.execute(
+            "UPDATE sync_state SET hq_url = ?1, device_token = ?2, reference_version = ?3, tasks_cursor = 0,
+                 cases_cursor = 0, last_error = NULL WHERE id = 1",
+            params![hq_url.trim_end_matches('/'), resp.device_token, resp.reference_version],
+        )?;
+        tx.commit()?;
+        drop(conn);
+        Store::open(dir, opts)
+    }
+
     /// A read on the reader connection (never blocks, never blocked by, the writer).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = lock(&self.reader);
@@ -363,7 +439,7 @@ fn insert_template(tx: &Transaction<'_>, t: &Template) -> Result<()> {
 
 /// Replace reference data: communities, grids, workers, the worker's households (no one
 /// else's: minimum necessary), the worker's tasks, and the template.
-fn apply_reference(tx: &Transaction<'_>, c: &GridConfig, worker_id: &str, now_ms: i64) -> Result<()> {
+pub(crate) fn apply_reference(tx: &Transaction<'_>, c: &GridConfig, worker_id: &str, now_ms: i64) -> Result<()> {
     tx.execute_batch("DELETE FROM community; DELETE FROM grid; DELETE FROM worker; DELETE FROM household;")?;
     // Minimum necessary: another worker's tasks do not stay on this phone. Nothing unsent can
     // be lost here: switching worker is refused while anything is unsent.

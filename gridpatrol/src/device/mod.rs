@@ -291,7 +291,12 @@ fn exit_code(e: &CoreError) -> i32 {
         | CoreError::IllegalTaskAction { .. }
         | CoreError::PatrolState { .. }
         | CoreError::UnsentWork { .. }
-        | CoreError::NotInitialised => 2,
+        | CoreError::NotInitialised
+        | CoreError::EnrolmentCodeInvalid
+        | CoreError::NotEnrolled
+        | CoreError::DeviceRevoked => 2,
+        // Network and HQ trouble: nothing the command line can fix; the records stay queued.
+        CoreError::HqUnreachable { .. } | CoreError::RateLimited { .. } | CoreError::HqRefused { .. } => 3,
         CoreError::SchemaTooNew { .. } | CoreError::Storage(_) | CoreError::Io(_) | CoreError::Corrupt(_) => 1,
     }
 }

@@ -1,0 +1,269 @@
+//! The sync client's database side: which outbox rows go next, what HQ's answers change, and
+//! how a pulled page lands — each in one transaction with the cursor it moves.
+
+use gridpatrol_protocol::case_flow::ClearItems;
+use gridpatrol_protocol::records::Task;
+use gridpatrol_protocol::wire::{OpStatus, PullResponse, PushOp, PushResponse};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::{CoreError, Result};
+
+/// The next consecutive outbox rows after HQ's cursor, bounded in count and JSON bytes.
+pub(super) fn next_batch(c: &Connection, acked: i64, max_ops: usize, max_bytes: usize) -> Result<Vec<PushOp>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, mutation_id, hlc, device_ms, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![acked, max_ops as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?))
+    })?;
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    for row in rows {
+        let (seq, mutation_id, hlc, device_ms, payload) = row?;
+        bytes += payload.len() + 96;
+        if !out.is_empty() && bytes > max_bytes {
+            break; // always at least one row, however large, so the queue moves
+        }
+        out.push(PushOp { seq, mutation_id, hlc, device_ms, command: serde_json::from_str(&payload)? });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Default)]
+pub(super) struct PushCounts {
+    pub applied: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub conflicts: u64,
+}
+
+/// Mark each result and move HQ's cursor, in one transaction. Rejected rows stay in the
+/// outbox with HQ's reason, for the worker to see; they no longer hold the queue.
+pub(super) fn push_results(tx: &Transaction<'_>, resp: &PushResponse, now_ms: i64) -> Result<PushCounts> {
+    let mut counts = PushCounts::default();
+    let mut stmt =
+        tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, attempts = attempts + 1 WHERE seq = ?1")?;
+    for r in &resp.results {
+        let (state, error) = match r.status {
+            OpStatus::Applied => {
+                counts.applied += 1;
+                ("acked", None)
+            }
+            OpStatus::Duplicate => {
+                counts.duplicates += 1;
+                ("acked", None)
+            }
+            OpStatus::Conflict => {
+                counts.conflicts += 1;
+                ("acked", r.reason.clone())
+            }
+            OpStatus::Rejected => {
+                counts.rejected += 1;
+                let reason = r.reason.clone().unwrap_or_else(|| "rejected by HQ".into());
+                ("rejected", Some(match &r.code {
+                    Some(c) => format!("{reason} ({c})"),
+                    None => reason,
+                }))
+            }
+        };
+        stmt.execute(params![r.seq, state, error])?;
+    }
+    drop(stmt);
+    // Rows HQ settled without listing them (all ≤ its cursor) are acknowledged too.
+    tx.execute(
+        "UPDATE outbox SET state = 'acked' WHERE seq <= ?1 AND state = 'pending'",
+        [resp.acked_through_seq],
+    )?;
+    tx.execute(
+        "UPDATE sync_state SET acked_through_seq = MAX(acked_through_seq, ?1), clock_skew_ms = ?2 WHERE id = 1",
+        params![resp.acked_through_seq, now_ms - resp.server_time_ms],
+    )?;
+    Ok(counts)
+}
+
+/// HQ expects `through + 1` next: everything after `through` is sent again.
+pub(super) fn rewind_to(tx: &Transaction<'_>, through: i64) -> Result<i64> {
+    let through = through.max(0);
+    tx.execute("UPDATE outbox SET state = 'pending' WHERE seq > ?1", [through])?;
+    tx.execute("UPDATE sync_state SET acked_through_seq = ?1 WHERE id = 1", [through])?;
+    Ok(through)
+}
+
+/// Photos not yet at HQ: (sha256, file name, size, bytes already uploaded).
+pub(super) fn pending_photos(c: &Connection) -> Result<Vec<(String, String, u64, u64)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT sha256, file_name, bytes, uploaded_bytes FROM attachment WHERE upload_state = 'pending' ORDER BY added_ms",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub(super) fn photo_progress(tx: &Transaction<'_>, sha: &str, uploaded: u64) -> Result<()> {
+    tx.execute("UPDATE attachment SET uploaded_bytes = ?2 WHERE sha256 = ?1", params![sha, uploaded as i64])?;
+    Ok(())
+}
+
+pub(super) fn photo_uploaded(tx: &Transaction<'_>, sha: &str, size: u64) -> Result<()> {
+    tx.execute(
+        "UPDATE attachment SET upload_state = 'uploaded', uploaded_bytes = ?2 WHERE sha256 = ?1",
+        params![sha, size as i64],
+    )?;
+    Ok(())
+}
+
+/// Does the outbox still hold unsent work about this task / case? Then HQ's copy must not
+/// overwrite it (SYNC.md guarantee 3); HQ's merged state arrives on a later pull, because
+/// applying our pending event changes the record at HQ again.
+fn unsent_about(tx: &Transaction<'_>, acked: i64, op: &str, json_path: &str, id: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE seq > ?1 AND op = ?2 AND json_extract(payload, '{json_path}') = ?3)"
+        ))?
+        .query_row(params![acked, op, id], |r| r.get(0))?)
+}
+
+/// Apply one pulled page and its cursors atomically.
+pub(super) fn pull_page(tx: &Transaction<'_>, worker: &str, acked: i64, page: &PullResponse, now_ms: i64) -> Result<()> {
+    if let Some(config) = &page.reference {
+        config.validate()?;
+        if !config.workers.iter().any(|w| w.id == worker) {
+            return Err(CoreError::Corrupt("HQ's reference data does not include this worker".into()));
+        }
+        crate::store::apply_reference(tx, config, worker, now_ms)?;
+    }
+    for grid in &page.purge_grids {
+        purge_grid(tx, acked, grid)?;
+    }
+    for task in &page.tasks {
+        apply_task(tx, worker, acked, task, now_ms)?;
+    }
+    for case in &page.cases {
+        if unsent_about(tx, acked, "case_step", "$.event.case_id", &case.case_id)? || case.events.is_empty() {
+            continue;
+        }
+        tx.execute("DELETE FROM case_event WHERE case_id = ?1", [&case.case_id])?;
+        let mut clear = ClearItems::default();
+        for e in &case.events {
+            clear.merge(&e.clear);
+            tx.execute(
+                "INSERT INTO case_event (id, case_id, n, from_state, to_state, actor_id, at_ms, note, clear, photos, hlc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'hq')
+                 ON CONFLICT (id) DO NOTHING",
+                params![
+                    e.id,
+                    case.case_id,
+                    e.n,
+                    e.from.map(|s| s.code()),
+                    e.to.code(),
+                    e.actor_id,
+                    e.at.timestamp_millis(),
+                    e.note,
+                    serde_json::to_string(&e.clear)?,
+                    serde_json::to_string(&e.photos)?
+                ],
+            )?;
+        }
+        let state = case.events.last().map(|e| e.to.code()).unwrap_or("reported");
+        tx.execute(
+            "INSERT INTO case_file (id, report_id, grid_id, state, deadline_ms, clear, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, deadline_ms = excluded.deadline_ms,
+                 clear = excluded.clear, updated_ms = excluded.updated_ms",
+            params![
+                case.case_id,
+                case.report_id,
+                case.grid_id,
+                state,
+                clear.deadline.map(|d| d.timestamp_millis()),
+                serde_json::to_string(&clear)?,
+                now_ms
+            ],
+        )?;
+    }
+    tx.execute(
+        "UPDATE sync_state SET reference_version = ?1, tasks_cursor = ?2, cases_cursor = ?3 WHERE id = 1",
+        params![page.cursors.reference, page.cursors.tasks, page.cursors.cases],
+    )?;
+    Ok(())
+}
+
+fn apply_task(tx: &Transaction<'_>, worker: &str, acked: i64, t: &Task, now_ms: i64) -> Result<()> {
+    if unsent_about(tx, acked, "task_step", "$.event.task_id", &t.id)? {
+        return Ok(());
+    }
+    if t.assignee_id != worker {
+        // Reassigned to someone else: it leaves this phone.
+        tx.execute("DELETE FROM task_event WHERE task_id = ?1", [&t.id])?;
+        tx.execute("DELETE FROM task WHERE id = ?1", [&t.id])?;
+        return Ok(());
+    }
+    let created: Option<i64> =
+        tx.query_row("SELECT created_ms FROM task WHERE id = ?1", [&t.id], |r| r.get(0)).optional()?;
+    tx.execute(
+        "INSERT INTO task (id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms,
+                           status, result, created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (id) DO UPDATE SET source = excluded.source, title = excluded.title,
+             description = excluded.description, target_unit = excluded.target_unit,
+             assignee_id = excluded.assignee_id, grid_id = excluded.grid_id, deadline_ms = excluded.deadline_ms,
+             status = excluded.status, result = excluded.result, updated_ms = excluded.updated_ms",
+        params![
+            t.id,
+            t.source.code(),
+            t.title,
+            t.description,
+            t.target_unit,
+            t.assignee_id,
+            t.grid_id,
+            t.deadline.timestamp_millis(),
+            t.status.code(),
+            t.result,
+            created.unwrap_or(now_ms),
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// The worker lost this grid: its records leave the phone, except any still unsent (which
+/// stay until HQ has them; HQ then refuses or accepts them by its own rules).
+fn purge_grid(tx: &Transaction<'_>, acked: i64, grid: &str) -> Result<()> {
+    let keep = "SELECT entity_id FROM outbox WHERE seq > ?2";
+    tx.execute(&format!("DELETE FROM visit WHERE grid_id = ?1 AND id NOT IN ({keep})"), params![grid, acked])?;
+    tx.execute(
+        &format!(
+            "DELETE FROM checkpoint WHERE id NOT IN ({keep})
+               AND patrol_id IN (SELECT id FROM patrol WHERE grid_id = ?1 AND in_progress = 0)"
+        ),
+        params![grid, acked],
+    )?;
+    tx.execute(
+        "DELETE FROM patrol_track WHERE patrol_id IN (SELECT id FROM patrol WHERE grid_id = ?1 AND in_progress = 0)",
+        [grid],
+    )?;
+    tx.execute(
+        &format!(
+            "DELETE FROM patrol WHERE grid_id = ?1 AND in_progress = 0 AND id NOT IN ({keep})
+               AND id NOT IN (SELECT patrol_id FROM checkpoint)"
+        ),
+        params![grid, acked],
+    )?;
+    tx.execute(
+        &format!(
+            "DELETE FROM case_event WHERE case_id IN (SELECT id FROM case_file WHERE grid_id = ?1)
+               AND NOT EXISTS (SELECT 1 FROM outbox WHERE seq > ?2 AND op = 'case_step'
+                               AND json_extract(payload, '$.event.case_id') = case_event.case_id)
+               AND case_id NOT IN (SELECT case_id FROM report WHERE id IN ({keep}))"
+        ),
+        params![grid, acked],
+    )?;
+    tx.execute("DELETE FROM case_file WHERE grid_id = ?1 AND id NOT IN (SELECT case_id FROM case_event)", [grid])?;
+    tx.execute(
+        &format!(
+            "DELETE FROM report_photo WHERE report_id IN (SELECT id FROM report WHERE grid_id = ?1 AND id NOT IN ({keep}))"
+        ),
+        params![grid, acked],
+    )?;
+    tx.execute(&format!("DELETE FROM report WHERE grid_id = ?1 AND id NOT IN ({keep})"), params![grid, acked])?;
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! The sync client: push the outbox, upload photos, pull HQ's changes — in that order, so a
+//! download never lands on top of work that has not been sent. Every response's server time
+//! feeds the hybrid logical clock, and each push reports the device clock so HQ can record
+//! the skew. What HQ acknowledges, and the pull cursors, are committed in the same SQLite
+//! transaction as the data they describe.
+
+mod apply;
+mod backoff;
+mod http;
+
+use std::path::Path;
+use std::time::Duration;
+
+use gridpatrol_protocol::wire::*;
+use rusqlite::params;
+use serde::Serialize;
+
+pub use backoff::Backoff;
+pub use http::WireStats;
+use http::{Failure, Transport};
+
+use crate::store::{Store, StoreOptions};
+use crate::{CoreError, Result};
+
+/// Tuning of one sync run. The defaults suit a 2G link.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Most outbox rows in one push.
+    pub batch_ops: usize,
+    /// Most JSON bytes (before compression) in one push.
+    pub batch_bytes: usize,
+    /// Photo upload chunk size.
+    pub chunk_bytes: usize,
+    /// The pull page budget HQ is asked to respect.
+    pub pull_max_bytes: u64,
+    /// Tries per request before the run gives up (the records stay queued).
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+    pub timeout: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            batch_ops: 500,
+            batch_bytes: 256 * 1024,
+            chunk_bytes: 256 * 1024,
+            pull_max_bytes: 512 * 1024,
+            max_attempts: 4,
+            backoff: Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(30) },
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    Pushing,
+    UploadingPhotos,
+    Pulling,
+    Done,
+}
+
+impl SyncPhase {
+    pub fn label(&self) -> &'static str {
+        match self {
+            SyncPhase::Pushing => "发送记录 (sending records)",
+            SyncPhase::UploadingPhotos => "上传照片 (uploading photos)",
+            SyncPhase::Pulling => "接收任务 (receiving tasks and updates)",
+            SyncPhase::Done => "同步完成 (sync finished)",
+        }
+    }
+}
+
+/// Progress while a sync runs (for the shells' progress bar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub phase: SyncPhase,
+    pub done: u64,
+    pub total: u64,
+}
+
+pub trait SyncProgress: Send + Sync {
+    fn on_progress(&self, progress: Progress);
+}
+
+/// A listener that ignores progress.
+pub struct NoProgress;
+impl SyncProgress for NoProgress {
+    fn on_progress(&self, _: Progress) {}
+}
+
+/// What one sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub conflicts: u64,
+    pub photos_uploaded: u64,
+    pub tasks_received: u64,
+    pub cases_received: u64,
+    pub reference_updated: bool,
+    pub requests: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Records still not at HQ after this run (recorded while it ran, or refused).
+    pub unsent_after: u64,
+}
+
+/// What the phone knows about its HQ.
+struct Link {
+    hq_url: String,
+    token: String,
+    acked_through: i64,
+    cursors: PullCursors,
+}
+
+impl Store {
+    /// Enrol a phone with HQ: trade the one-time code for a device token, receive the worker's
+    /// reference data, and create (or re-enrol) the store in `dir`.
+    pub async fn enrol(dir: &Path, hq_url: &str, code: &str, opts: StoreOptions) -> Result<Store> {
+        let code = code.trim();
+        if code.is_empty() || code.len() > 64 {
+            return Err(CoreError::invalid("code", "must be 1..64 characters"));
+        }
+        let existing = Store::open(dir, opts.clone()).ok();
+        let (device_id, epoch) = match &existing {
+            Some(s) => (s.device().device_id.clone(), s.device().epoch),
+            None => (crate::new_id(), 0),
+        };
+        drop(existing);
+        let t = Transport::new(hq_url, None, SyncOptions::default().timeout)?;
+        let req = EnrolRequest { code: code.to_string(), device_id: device_id.clone(), epoch, app_version: env!("CARGO_PKG_VERSION").into() };
+        let resp: EnrolResponse = t.post("/v1/enrol", &req).await.map_err(|f| f.error)?;
+        Store::init_enrolled(dir, &resp, &device_id, hq_url, opts)
+    }
+
+    /// Push, upload photos, pull. Safe to call at any time (connectivity back, OS background
+    /// job, the worker's button); concurrent calls are serialised by the caller's scheduler.
+    pub async fn sync(&self, options: &SyncOptions, progress: &dyn SyncProgress) -> Result<SyncReport> {
+        let link = self.link()?;
+        self.note_sync_attempt()?;
+        let t = Transport::new(&link.hq_url, Some(link.token.clone()), options.timeout)?;
+        let mut report = SyncReport::default();
+        let result = self.sync_inner(&t, link, options, progress, &mut report).await;
+        let stats = t.stats();
+        report.requests = stats.requests;
+        report.bytes_sent = stats.bytes_sent;
+        report.bytes_received = stats.bytes_received;
+        report.unsent_after = self.read(|c| crate::store::unsent_records(c))?;
+        self.note_sync_outcome(result.as_ref().err())?;
+        result.map(|()| {
+            progress.on_progress(Progress { phase: SyncPhase::Done, done: 1, total: 1 });
+            report
+        })
+    }
+
+    async fn sync_inner(
+        &self,
+        t: &Transport,
+        mut link: Link,
+        o: &SyncOptions,
+        progress: &dyn SyncProgress,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        // 1. Push the outbox, oldest first, in bounded batches.
+        let total = self.read(|c| crate::store::unsent_records(c))?;
+        loop {
+            let batch = self.read(|c| apply::next_batch(c, link.acked_through, o.batch_ops, o.batch_bytes))?;
+            if batch.is_empty() {
+                break;
+            }
+            let req = PushRequest {
+                device_id: self.device().device_id.clone(),
+                epoch: self.device().epoch,
+                device_time_ms: self.now_ms(),
+                device_hlc: Some(self.current_hlc().to_string()),
+                ops: batch,
+            };
+            match retrying(o, || t.post::<_, PushResponse>("/v1/push", &req)).await {
+                Ok(resp) => {
+                    self.observe_hq_time(resp.server_time_ms);
+                    let counts = self.write_tx(|tx| apply::push_results(tx, &resp, self.now_ms()))?;
+                    report.pushed += req.ops.len() as u64;
+                    report.applied += counts.applied;
+                    report.duplicates += counts.duplicates;
+                    report.rejected += counts.rejected;
+                    report.conflicts += counts.conflicts;
+                    if resp.acked_through_seq <= link.acked_through {
+                        return Err(CoreError::HqRefused {
+                            status: 200,
+                            code: "no_progress".into(),
+                            message: "HQ acknowledged nothing new".into(),
+                        });
+                    }
+                    link.acked_through = resp.acked_through_seq;
+                }
+                // HQ has everything before `expected_seq` (say HQ was restored from a backup, or
+                // acknowledged more than we recorded): continue from there.
+                Err(Failure { expected_seq: Some(expected), .. }) => {
+                    link.acked_through = self.write_tx(|tx| apply::rewind_to(tx, expected - 1))?;
+                }
+                Err(f) => return Err(f.error),
+            }
+            progress.on_progress(Progress { phase: SyncPhase::Pushing, done: report.pushed.min(total), total });
+        }
+
+        // 2. Photos, on their own queue so they never hold back the records above.
+        let pending = self.read(apply::pending_photos)?;
+        let n = pending.len() as u64;
+        for (i, (sha, file_name, size, uploaded)) in pending.into_iter().enumerate() {
+            self.upload_photo(t, o, &sha, &file_name, size, uploaded).await?;
+            report.photos_uploaded += 1;
+            progress.on_progress(Progress { phase: SyncPhase::UploadingPhotos, done: i as u64 + 1, total: n });
+        }
+
+        // 3. Pull, page by page; each page and its cursors commit together.
+        let mut pages = 0;
+        loop {
+            let req = PullRequest { cursors: link.cursors.clone(), max_bytes: Some(o.pull_max_bytes) };
+            let resp: PullResponse = retrying(o, || t.post("/v1/pull", &req)).await.map_err(|f| f.error)?;
+            self.observe_hq_time(resp.server_time_ms);
+            let worker = self.device().worker_id.clone();
+            let acked = link.acked_through;
+            let changed_reference = resp.reference.is_some();
+            self.write_tx(|tx| apply::pull_page(tx, &worker, acked, &resp, self.now_ms()))?;
+            if changed_reference {
+                self.reload_refdata()?;
+                report.reference_updated = true;
+            }
+            report.tasks_received += resp.tasks.len() as u64;
+            report.cases_received += resp.cases.len() as u64;
+            link.cursors = resp.cursors.clone();
+            pages += 1;
+            progress.on_progress(Progress { phase: SyncPhase::Pulling, done: pages, total: pages + resp.more as u64 });
+            if !resp.more {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload_photo(
+        &self,
+        t: &Transport,
+        o: &SyncOptions,
+        sha: &str,
+        file_name: &str,
+        size: u64,
+        mut offset: u64,
+    ) -> Result<()> {
+        let url = format!("/v1/attachments/{sha}");
+        let status: AttachmentStatus = retrying(o, || t.get(&url)).await.map_err(|f| f.error)?;
+        if status.complete {
+            return self.write_tx(|tx| apply::photo_uploaded(tx, sha, size));
+        }
+        offset = offset.min(status.received_bytes);
+        let path = crate::attachments::folder(self.dir()).join(file_name);
+        let bytes = std::fs::read(&path)?;
+        while offset < size {
+            let end = (offset + o.chunk_bytes as u64).min(size);
+            let chunk = bytes[offset as usize..end as usize].to_vec();
+            let range = format!("bytes {}-{}/{}", offset, end - 1, size);
+            let headers = [("content-range", range)];
+            let st: AttachmentStatus = retrying(o, || t.put_bytes(&url, chunk.clone(), &headers))
+            .await
+            .map_err(|f| f.error)?;
+            offset = st.received_bytes;
+            self.write_tx(|tx| apply::photo_progress(tx, sha, offset))?;
+            if st.complete {
+                break;
+            }
+        }
+        self.write_tx(|tx| apply::photo_uploaded(tx, sha, size))
+    }
+
+    fn link(&self) -> Result<Link> {
+        self.read(|c| {
+            let row: (Option<String>, Option<String>, i64, i64, i64, i64) = c.query_row(
+                "SELECT hq_url, device_token, acked_through_seq, reference_version, tasks_cursor, cases_cursor
+                 FROM sync_state WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )?;
+            match row {
+                (Some(hq_url), Some(token), acked_through, reference, tasks, cases) => Ok(Link {
+                    hq_url,
+                    token,
+                    acked_through,
+                    cursors: PullCursors { reference, tasks, cases },
+                }),
+                _ => Err(CoreError::NotEnrolled),
+            }
+        })
+    }
+
+    fn note_sync_attempt(&self) -> Result<()> {
+        let now = self.now_ms();
+        self.write_tx(|tx| {
+            tx.execute("UPDATE sync_state SET last_attempt_ms = ?1 WHERE id = 1", [now])?;
+            Ok(())
+        })
+    }
+
+    fn note_sync_outcome(&self, error: Option<&CoreError>) -> Result<()> {
+        let now = self.now_ms();
+        let message = error.map(plain_words);
+        self.write_tx(|tx| {
+            match &message {
+                None => tx.execute(
+                    "UPDATE sync_state SET last_success_ms = ?1, last_error = NULL WHERE id = 1",
+                    params![now],
+                )?,
+                Some(m) => tx.execute("UPDATE sync_state SET last_error = ?1 WHERE id = 1", params![m])?,
+            };
+            Ok(())
+        })
+    }
+}
+
+/// The last-error text "today" shows the worker, in plain words.
+fn plain_words(e: &CoreError) -> String {
+    match e {
+        CoreError::HqUnreachable { .. } => "无法连接指挥中心，记录已保存，有网络时自动发送 (HQ unreachable; your records are saved and will be sent when the network allows)".into(),
+        CoreError::DeviceRevoked => "本机已被停用，请联系街道重新登记 (this phone was revoked; ask the street office to enrol it again)".into(),
+        CoreError::RateLimited { retry_after_s } => format!("指挥中心繁忙，{retry_after_s} 秒后重试 (HQ busy; retrying in {retry_after_s} s)"),
+        other => format!("同步出错 (sync error): {other}"),
+    }
+}
+
+/// Run a request up to `max_attempts` times with full-jitter backoff, honouring Retry-After.
+async fn retrying<T, F, Fut>(o: &SyncOptions, mut call: F) -> std::result::Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, Failure>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(f) if f.retryable && attempt + 1 < o.max_attempts => {
+                tokio::time::sleep(o.backoff.delay(attempt, f.retry_after)).await;
+                attempt += 1;
+            }
+            Err(f) => return Err(f),
+        }
+    }
+}
