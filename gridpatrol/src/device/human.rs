@@ -301,3 +301,22 @@ pub fn pending(p: &PendingUploads) -> String {
     }
     s
 }
+
+pub fn sync_report(r: &sync::SyncReport) -> String {
+    let mut s = String::new();
+    put!(s, "同步完成 (sync finished)");
+    put!(
+        s,
+        "  发送 (sent): {}  已接收 (applied): {}  重复 (duplicates): {}  退回 (rejected): {}  冲突 (conflicts): {}",
+        r.pushed,
+        r.applied,
+        r.duplicates,
+        r.rejected,
+        r.conflicts
+    );
+    put!(s, "  照片 (photos uploaded): {}", r.photos_uploaded);
+    put!(s, "  收到 (received): {} 任务 (tasks), {} 案件 (cases)", r.tasks_received, r.cases_received);
+    put!(s, "  未发送 (still unsent): {}", r.unsent_after);
+    put!(s, "  网络 (network): {} 请求 (requests), {} B 发 (sent), {} B 收 (received)", r.requests, r.bytes_sent, r.bytes_received);
+    s
+}

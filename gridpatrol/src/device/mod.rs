@@ -37,6 +37,16 @@ pub struct DeviceArgs {
 enum DeviceCommand {
     /// Print a sample grid configuration (JSON) to start from.
     SampleConfig,
+    /// Enrol this store with HQ using a one-time code from the street office.
+    Enrol {
+        /// HQ's address, e.g. http://127.0.0.1:8080
+        #[arg(long, value_name = "URL")]
+        hq: String,
+        #[arg(long, value_name = "CODE")]
+        code: String,
+    },
+    /// Send what is unsent to HQ, upload photos, receive tasks and updates.
+    Sync,
     /// Initialise the store for a worker from a grid configuration file.
     Init {
         #[arg(long, value_name = "FILE")]
@@ -329,6 +339,23 @@ impl Out {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+/// Sync progress on stderr, one line per step (stdout stays the result).
+struct ProgressLine {
+    quiet: bool,
+}
+
+impl sync::SyncProgress for ProgressLine {
+    fn on_progress(&self, p: sync::Progress) {
+        if !self.quiet {
+            eprintln!("  {} {}/{}", p.phase.label(), p.done, p.total);
+        }
+    }
+}
+
 fn open(dir: &Path) -> Result<Store> {
     Store::open(dir, StoreOptions::default())
 }
@@ -344,6 +371,15 @@ fn execute(args: DeviceArgs) -> Result<String> {
             let config = GridConfig::from_json(&text)?;
             let store = Store::init(&args.store, &config, &worker, StoreOptions::default())?;
             out.show(store.device(), human::device_info)
+        }
+        DeviceCommand::Enrol { hq, code } => {
+            let store = runtime()?.block_on(Store::enrol(&args.store, &hq, &code, StoreOptions::default()))?;
+            out.show(store.device(), human::device_info)
+        }
+        DeviceCommand::Sync => {
+            let store = open(&args.store)?;
+            let report = runtime()?.block_on(store.sync(&sync::SyncOptions::default(), &ProgressLine { quiet: out.json }))?;
+            out.show(&report, human::sync_report)
         }
         DeviceCommand::Patrol(cmd) => patrol(&open(&args.store)?, &out, cmd),
         DeviceCommand::Visit(a) => {
