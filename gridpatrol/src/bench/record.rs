@@ -1,6 +1,3 @@
-//! Benchmarks, printed side by side with the baseline each issue names, measured in the
-//! same run. Build with `--release`.
-//!
 //! `bench record`: N recording calls through the core (half check-ins with checklist answers,
 //! half visits), one call at a time, against N raw rusqlite single-row inserts at the same
 //! durability (WAL + synchronous=FULL) into a table of the same width as the visit table.
@@ -9,57 +6,21 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use clap::{Args, Subcommand};
 use gridpatrol_core::*;
 
-#[derive(Args)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    which: Which,
+pub struct Stats {
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub rps: f64,
 }
 
-#[derive(Subcommand)]
-enum Which {
-    /// Recording latency and throughput vs raw SQLite inserts; open and today over 100k records.
-    Record {
-        /// Recording calls to time (and raw inserts to compare with).
-        #[arg(long, default_value_t = 10_000)]
-        n: usize,
-        /// Records in the store used for open_ms and today_ms.
-        #[arg(long, default_value_t = 100_000)]
-        big: usize,
-        /// Folder for the benchmark's databases (default: a temporary folder).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
-}
-
-pub fn run(args: BenchArgs) -> i32 {
-    let result = match args.which {
-        Which::Record { n, big, dir } => record(n, big, dir),
-    };
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("bench failed: {e}");
-            1
-        }
-    }
-}
-
-struct Stats {
-    p50_us: f64,
-    p99_us: f64,
-    rps: f64,
-}
-
-fn stats(mut lat: Vec<Duration>, total: Duration) -> Stats {
+pub fn stats(mut lat: Vec<Duration>, total: Duration) -> Stats {
     lat.sort();
     let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
     Stats { p50_us: pick(0.50), p99_us: pick(0.99), rps: lat.len() as f64 / total.as_secs_f64() }
 }
 
-fn record(n: usize, big: usize, dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+pub fn run(n: usize, big: usize, dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; run `cargo run --release -p gridpatrol -- bench record` for real figures");
     }
