@@ -579,24 +579,29 @@ fn own_patrol_in_progress(cx: &WriteCtx<'_>, patrol_id: &str) -> Result<Patrol> 
 }
 
 fn insert_case_event(cx: &WriteCtx<'_>, ev: &CaseEvent) -> Result<()> {
-    cx.tx
-        .prepare_cached(
-            "INSERT INTO case_event (id, case_id, n, from_state, to_state, actor_id, at_ms, note, clear, photos, hlc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?
-        .execute(params![
-            ev.id,
-            ev.case_id,
-            ev.n,
-            ev.from.map(|s| s.code()),
-            ev.to.code(),
-            ev.actor_id,
-            ev.at.timestamp_millis(),
-            ev.note,
-            serde_json::to_string(&ev.clear)?,
-            serde_json::to_string(&ev.photos)?,
-            cx.hlc.to_string()
-        ])?;
+    insert_case_event_row(cx.tx, ev, &cx.hlc.to_string())
+}
+
+/// One row of a case's event log; `hlc` is the device's for its own events, "hq" for HQ's.
+/// An event already present (same id) is left as it is: the log is append-only.
+pub(crate) fn insert_case_event_row(conn: &Connection, ev: &CaseEvent, hlc: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO case_event (id, case_id, n, from_state, to_state, actor_id, at_ms, note, clear, photos, hlc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![
+        ev.id,
+        ev.case_id,
+        ev.n,
+        ev.from.map(|s| s.code()),
+        ev.to.code(),
+        ev.actor_id,
+        ev.at.timestamp_millis(),
+        ev.note,
+        serde_json::to_string(&ev.clear)?,
+        serde_json::to_string(&ev.photos)?,
+        hlc
+    ])?;
     Ok(())
 }
 

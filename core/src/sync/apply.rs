@@ -145,23 +145,7 @@ pub(super) fn pull_page(tx: &Transaction<'_>, worker: &str, acked: i64, page: &P
         let mut clear = ClearItems::default();
         for e in &case.events {
             clear.merge(&e.clear);
-            tx.execute(
-                "INSERT INTO case_event (id, case_id, n, from_state, to_state, actor_id, at_ms, note, clear, photos, hlc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'hq')
-                 ON CONFLICT (id) DO NOTHING",
-                params![
-                    e.id,
-                    case.case_id,
-                    e.n,
-                    e.from.map(|s| s.code()),
-                    e.to.code(),
-                    e.actor_id,
-                    e.at.timestamp_millis(),
-                    e.note,
-                    serde_json::to_string(&e.clear)?,
-                    serde_json::to_string(&e.photos)?
-                ],
-            )?;
+            crate::recording::insert_case_event_row(tx, e, "hq")?;
         }
         let state = case.events.last().map(|e| e.to.code()).unwrap_or("reported");
         tx.execute(

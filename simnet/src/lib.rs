@@ -1,6 +1,6 @@
-//! Test plumbing shared by the end-to-end tests: a fault-injecting TCP proxy that sits between
-//! a phone and a real HQ. It is a fake only in the sense SYNC tests need: it injects network
-//! faults (offline, a response lost after HQ committed) into otherwise real traffic.
+//! Simulated phone networks: a fault-injecting TCP proxy between a phone and a real HQ, used by
+//! `gridpatrol demo` and the end-to-end tests. It injects network faults (offline, a response
+//! lost after HQ committed) into otherwise real traffic; nothing else is faked.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
