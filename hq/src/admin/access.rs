@@ -1,0 +1,277 @@
+//! Who may use HQ: operators (created by the street admin, token shown once), enrolment codes
+//! that let a worker's phone enrol in a minute, and the devices enrolled (revocable).
+
+use axum::extract::State;
+use axum::Json;
+use gridpatrol_protocol::validate;
+use serde::{Deserialize, Serialize};
+
+use super::{audit, local_time, Created};
+use crate::auth::{self, Role, OPERATOR_TOKEN_PREFIX};
+use crate::error::{ApiError, Result};
+use crate::http::{ApiPath, AppState, Bearer, JsonBody, RawBody};
+use crate::{new_id, now_ms, p};
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub id: String,
+    pub role: String,
+    pub scope_ids: Vec<String>,
+}
+
+pub async fn me(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Me>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            Ok(Me { id: op.id, role: op.role.code().into(), scope_ids: op.scope_ids })
+        })
+        .await?,
+    ))
+}
+
+// ---------- operators ----------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorInput {
+    pub name: String,
+    /// street_admin | community | grid_leader
+    pub role: String,
+    /// Community ids (community) or grid ids (grid_leader); empty for street_admin.
+    #[serde(default)]
+    pub scope_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OperatorOut {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub scope_ids: Vec<String>,
+    pub created_at: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OperatorCreated {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub scope_ids: Vec<String>,
+    /// Shown once; HQ keeps only its hash.
+    pub token: String,
+}
+
+pub async fn list_operators(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Vec<OperatorOut>>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            auth::operator(tx, bearer.as_deref())?.require_admin()?;
+            tx.query(
+                "SELECT id, name, role, scope_ids, created_ms, revoked_ms FROM operator ORDER BY created_ms, id",
+                p![],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(OperatorOut {
+                    id: r.text(0)?,
+                    name: r.text(1)?,
+                    role: r.text(2)?,
+                    scope_ids: r.json(3)?,
+                    created_at: local_time(r.i64(4)?),
+                    revoked: r.opt_i64(5)?.is_some(),
+                })
+            })
+            .collect()
+        })
+        .await?,
+    ))
+}
+
+pub async fn create_operator(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    JsonBody(input): JsonBody<OperatorInput>,
+) -> Result<Created<OperatorCreated>> {
+    let name = validate::required_text("name", &input.name, 50)?;
+    let role = Role::parse(&input.role)
+        .ok_or_else(|| ApiError::invalid("role", "expected one of: street_admin, community, grid_leader"))?;
+    for (i, id) in input.scope_ids.iter().enumerate() {
+        validate::id(&format!("scope_ids[{i}]"), id)?;
+    }
+    match (role, input.scope_ids.is_empty()) {
+        (Role::StreetAdmin, false) => {
+            return Err(ApiError::invalid("scope_ids", "the street admin sees the whole street"))
+        }
+        (Role::Community | Role::GridLeader, true) => return Err(ApiError::invalid("scope_ids", "name the area")),
+        _ => {}
+    }
+    Ok(Created(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_admin()?;
+            let table = match role {
+                Role::Community => Some("community"),
+                Role::GridLeader => Some("grid"),
+                Role::StreetAdmin => None,
+            };
+            if let Some(table) = table {
+                for (i, id) in input.scope_ids.iter().enumerate() {
+                    if tx.query_opt(&format!("SELECT 1 FROM {table} WHERE id = ?"), p![id])?.is_none() {
+                        return Err(ApiError::invalid(format!("scope_ids[{i}]"), format!("no such {table}")));
+                    }
+                }
+            }
+            let id = new_id();
+            let token = auth::new_token(OPERATOR_TOKEN_PREFIX);
+            tx.exec(
+                "INSERT INTO operator (id, name, role, scope_ids, token_hash, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                p![
+                    &id,
+                    &name,
+                    role.code(),
+                    serde_json::to_string(&input.scope_ids).unwrap_or_default(),
+                    auth::sha256_hex(&token),
+                    now_ms()
+                ],
+            )?;
+            audit(tx, &op.id, "operator.create", &id)?;
+            Ok(OperatorCreated { id, name, role: role.code().into(), scope_ids: input.scope_ids, token })
+        })
+        .await?,
+    ))
+}
+
+// ---------- enrolment codes ----------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeInput {
+    /// Lifetime in seconds (default: HQ's setting, 15 minutes); 1..86400.
+    pub ttl_seconds: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CodeOut {
+    /// Shown once; HQ keeps only its hash.
+    pub code: String,
+    pub worker_id: String,
+    pub expires_at: String,
+    pub expires_ms: i64,
+}
+
+pub async fn create_enrolment_code(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(worker_id): ApiPath<String>,
+    RawBody(body): RawBody,
+) -> Result<Created<CodeOut>> {
+    // The body is optional: `{}` or nothing at all.
+    let input: CodeInput = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        CodeInput::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?
+    };
+    let ttl_ms = match input.ttl_seconds {
+        Some(t) if !(1..=86_400).contains(&t) => return Err(ApiError::invalid("ttl_seconds", "must be 1..86400")),
+        Some(t) => t as i64 * 1000,
+        None => s.config.enrolment_code_ttl.as_millis() as i64,
+    };
+    Ok(Created(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            if tx.query_opt("SELECT 1 FROM worker WHERE id = ?", p![&worker_id])?.is_none() {
+                return Err(ApiError::not_found("worker"));
+            }
+            op.require_worker(tx, &worker_id)?;
+            let code = auth::new_enrolment_code();
+            let now = now_ms();
+            let expires_ms = now + ttl_ms;
+            tx.exec(
+                "INSERT INTO enrolment_code (code_hash, worker_id, created_by, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)",
+                p![auth::sha256_hex(&auth::normalize_code(&code)), &worker_id, &op.id, now, expires_ms],
+            )?;
+            audit(tx, &op.id, "enrolment_code.create", &worker_id)?;
+            Ok(CodeOut { code, worker_id, expires_at: local_time(expires_ms), expires_ms })
+        })
+        .await?,
+    ))
+}
+
+// ---------- devices ----------
+
+#[derive(Debug, Serialize)]
+pub struct DeviceOut {
+    pub device_id: String,
+    pub worker_id: String,
+    pub epoch: i64,
+    pub app_version: String,
+    pub enrolled_at: String,
+    pub revoked: bool,
+    pub last_seen_at: Option<String>,
+    /// Device clock minus HQ clock at the last push.
+    pub clock_skew_ms: Option<i64>,
+}
+
+pub async fn list_devices(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Vec<DeviceOut>>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let scope = op.scope(tx)?;
+            let rows = tx.query(
+                "SELECT device_id, worker_id, epoch, app_version, enrolled_ms, revoked_ms, last_seen_ms, clock_skew_ms
+                 FROM device ORDER BY enrolled_ms, device_id",
+                p![],
+            )?;
+            let mut out = Vec::new();
+            for r in rows {
+                let worker_id = r.text(1)?;
+                if !scope.any_grid(auth::worker_grids(tx, &worker_id)?.iter()) {
+                    continue;
+                }
+                out.push(DeviceOut {
+                    device_id: r.text(0)?,
+                    worker_id,
+                    epoch: r.i64(2)?,
+                    app_version: r.text(3)?,
+                    enrolled_at: local_time(r.i64(4)?),
+                    revoked: r.opt_i64(5)?.is_some(),
+                    last_seen_at: r.opt_i64(6)?.map(local_time),
+                    clock_skew_ms: r.opt_i64(7)?,
+                });
+            }
+            Ok(out)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Revoked {
+    pub device_id: String,
+    pub revoked: bool,
+}
+
+/// A lost phone: its token stops working at once (401 `device_revoked`).
+pub async fn revoke_device(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(device_id): ApiPath<String>,
+) -> Result<Json<Revoked>> {
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let worker = tx
+                .query_opt("SELECT worker_id FROM device WHERE device_id = ?", p![&device_id])?
+                .ok_or_else(|| ApiError::not_found("device"))?
+                .text(0)?;
+            op.require_worker(tx, &worker)?;
+            tx.exec(
+                "UPDATE device SET revoked_ms = COALESCE(revoked_ms, ?) WHERE device_id = ?",
+                p![now_ms(), &device_id],
+            )?;
+            audit(tx, &op.id, "device.revoke", &device_id)?;
+            Ok(Revoked { device_id, revoked: true })
+        })
+        .await?,
+    ))
+}

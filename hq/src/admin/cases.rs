@@ -1,0 +1,395 @@
+//! Cases as the street office works them: list, read (with the report and the full event
+//! log), act (accept, reject, open, dispatch, verify, close, reopen — appended as events by
+//! the operator through the same state machine the phones obey), and the conflicts phones ran into.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use gridpatrol_protocol::case_flow::{self, ClearItems};
+use gridpatrol_protocol::domain::{CaseState, ReportCategory};
+use gridpatrol_protocol::records::CaseEvent;
+use gridpatrol_protocol::validate;
+use gridpatrol_protocol::wire::CaseSnapshot;
+use serde::{Deserialize, Serialize};
+
+use super::{audit, local_time};
+use crate::auth;
+use crate::changes::Changes;
+use crate::error::{ApiError, Result};
+use crate::http::{ApiPath, ApiQuery, AppState, Bearer, JsonBody};
+use crate::phone::apply::{self, is_sha256, CaseEventRow};
+use crate::phone::pull::{case_events, load_case};
+use crate::{new_id, now_ms, p};
+
+#[derive(Debug, Serialize)]
+pub struct CaseSummary {
+    pub id: String,
+    pub report_id: String,
+    pub grid_id: String,
+    pub state: CaseState,
+    pub state_label: String,
+    pub category: Option<ReportCategory>,
+    pub deadline: Option<String>,
+    pub dispatched: bool,
+    pub closed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseQuery {
+    pub state: Option<String>,
+    pub grid_id: Option<String>,
+}
+
+const CASE_COLUMNS: &str =
+    "c.id, c.report_id, c.grid_id, c.state, r.category, c.deadline_ms, c.dispatched, c.closed_ms,
+     c.created_ms, c.updated_ms";
+
+fn summary(r: &crate::db::Row) -> Result<CaseSummary> {
+    let state = CaseState::from_code(&r.text(3)?).ok_or_else(|| ApiError::internal("case state"))?;
+    Ok(CaseSummary {
+        id: r.text(0)?,
+        report_id: r.text(1)?,
+        grid_id: r.text(2)?,
+        state_label: state.label(),
+        state,
+        category: r.opt_text(4)?.and_then(|c| ReportCategory::from_code(&c)),
+        deadline: r.opt_i64(5)?.map(local_time),
+        dispatched: r.bool(6)?,
+        closed_at: r.opt_i64(7)?.map(local_time),
+        created_at: local_time(r.i64(8)?),
+        updated_at: local_time(r.i64(9)?),
+    })
+}
+
+pub async fn list_cases(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiQuery(q): ApiQuery<CaseQuery>,
+) -> Result<Json<Vec<CaseSummary>>> {
+    if let Some(st) = &q.state {
+        CaseState::parse("state", st)?;
+    }
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let scope = op.scope(tx)?;
+            let rows = tx.query(
+                &format!("SELECT {CASE_COLUMNS} FROM case_file c LEFT JOIN report r ON r.id = c.report_id ORDER BY c.created_ms DESC, c.id"),
+                p![],
+            )?;
+            let mut out = Vec::new();
+            for r in rows {
+                let c = summary(&r)?;
+                if scope.grid(&c.grid_id)
+                    && q.grid_id.as_ref().is_none_or(|g| *g == c.grid_id)
+                    && q.state.as_ref().is_none_or(|s| s == c.state.code())
+                {
+                    out.push(c);
+                }
+            }
+            Ok(out)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReportOut {
+    pub id: String,
+    pub worker_id: String,
+    pub category: String,
+    pub urgency: String,
+    pub lat: f64,
+    pub lng: f64,
+    pub place_name: Option<String>,
+    pub description: String,
+    pub people_involved: i64,
+    pub photos: Vec<String>,
+    pub occurred_at: String,
+    pub received_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub summary: CaseSummary,
+    pub clear: ClearItems,
+    pub report: Option<ReportOut>,
+    pub events: Vec<CaseEvent>,
+}
+
+pub async fn get_case(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<CaseDetail>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let r = tx
+                .query_opt(
+                    &format!("SELECT {CASE_COLUMNS}, c.clear FROM case_file c LEFT JOIN report r ON r.id = c.report_id WHERE c.id = ?"),
+                    p![&id],
+                )?
+                .ok_or_else(|| ApiError::not_found("case"))?;
+            let summary = summary(&r)?;
+            op.require_grid(tx, &summary.grid_id)?;
+            let clear = r.json(10)?;
+            let report = tx
+                .query_opt(
+                    "SELECT id, worker_id, category, urgency, lat, lng, place_name, description, people_involved,
+                            effective_ms, received_ms FROM report WHERE id = ?",
+                    p![&summary.report_id],
+                )?
+                .map(|r| -> Result<ReportOut> {
+                    Ok(ReportOut {
+                        id: r.text(0)?,
+                        worker_id: r.text(1)?,
+                        category: r.text(2)?,
+                        urgency: r.text(3)?,
+                        lat: r.f64(4)?,
+                        lng: r.f64(5)?,
+                        place_name: r.opt_text(6)?,
+                        description: r.text(7)?,
+                        people_involved: r.i64(8)?,
+                        photos: Vec::new(),
+                        occurred_at: local_time(r.i64(9)?),
+                        received_at: local_time(r.i64(10)?),
+                    })
+                })
+                .transpose()?;
+            let report = match report {
+                Some(mut rep) => {
+                    rep.photos = tx
+                        .query("SELECT sha256 FROM report_photo WHERE report_id = ? ORDER BY sha256", p![&rep.id])?
+                        .iter()
+                        .map(|r| r.text(0))
+                        .collect::<Result<_>>()?;
+                    Some(rep)
+                }
+                None => None,
+            };
+            let events = case_events(tx, &id)?;
+            Ok(CaseDetail { summary, clear, report, events })
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseAction {
+    Accept,
+    Reject,
+    Open,
+    Dispatch,
+    Verify,
+    Close,
+    Reopen,
+}
+
+impl CaseAction {
+    fn target(self) -> CaseState {
+        match self {
+            CaseAction::Accept => CaseState::Accepted,
+            CaseAction::Reject => CaseState::Rejected,
+            CaseAction::Open | CaseAction::Reopen => CaseState::Opened,
+            CaseAction::Dispatch => CaseState::Dispatched,
+            CaseAction::Verify => CaseState::Verified,
+            CaseAction::Close => CaseState::Closed,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionInput {
+    pub action: CaseAction,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// With `dispatch`: when the responsible unit must be done (starts the deadline clock).
+    #[serde(default)]
+    pub deadline: Option<DateTime<Utc>>,
+    /// With `dispatch`: the responsible unit.
+    #[serde(default)]
+    pub responsible_unit: Option<String>,
+    /// Any of the six clear items this step establishes.
+    #[serde(default)]
+    pub clear: ClearItems,
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+pub async fn act(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(i): JsonBody<ActionInput>,
+) -> Result<Json<CaseSnapshot>> {
+    let note = validate::optional_text("note", i.note.as_deref(), 1000)?;
+    let mut clear = i.clear.clone();
+    if i.deadline.is_some() {
+        clear.deadline = i.deadline;
+    }
+    if i.responsible_unit.is_some() {
+        clear.responsible_unit = i.responsible_unit.clone();
+    }
+    let patch = apply::validate_clear(&clear)?;
+    if i.photos.len() > apply::MAX_PHOTOS || i.photos.iter().any(|h| !is_sha256(h)) {
+        return Err(ApiError::invalid("photos", "up to 20 lowercase SHA-256 hex digests"));
+    }
+    let to = i.action.target();
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let case = apply::lock_case(tx, &id)?.ok_or_else(|| ApiError::not_found("case"))?;
+            op.require_grid(tx, &case.grid_id)?;
+            let legal = case_flow::is_legal(case.state, to)
+                && (i.action != CaseAction::Reopen || case.state == CaseState::Closed);
+            if !legal {
+                return Err(ApiError::conflict(format!(
+                    "a case that is {} cannot go to {}",
+                    case.state.label(),
+                    to.label()
+                )));
+            }
+            let (merged, patch) = match apply::step_requirements(tx, &case, to, &patch, &i.photos)? {
+                Ok(v) => v,
+                Err(reason) => return Err(ApiError::bad_request(reason)),
+            };
+            let now = now_ms();
+            let n = apply::next_case_n(tx, &id)?;
+            let event = CaseEventRow {
+                id: new_id(),
+                case_id: &id,
+                n,
+                from: Some(case.state),
+                to,
+                actor_id: &op.id,
+                actor_kind: "operator",
+                at_ms: now,
+                note,
+                clear: serde_json::to_string(&patch).unwrap_or_default(),
+                photos: serde_json::to_string(&i.photos).unwrap_or_default(),
+                received_ms: now,
+                effective_ms: now,
+            };
+            apply::move_case(tx, &id, &case, to, &merged, event)?;
+            let mut changes = Changes::default();
+            changes.case(&id, &case.grid_id);
+            changes.flush(tx, now)?;
+            audit(tx, &op.id, "case.act", &id)?;
+            load_case(tx, &id)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConflictOut {
+    pub id: String,
+    pub kind: String,
+    pub entity_id: String,
+    pub grid_id: Option<String>,
+    pub device_id: String,
+    pub worker_id: String,
+    pub mutation_id: String,
+    pub reason: String,
+    pub hq_state: String,
+    pub resolution: String,
+    pub payload: serde_json::Value,
+    pub created_at: String,
+}
+
+pub async fn list_conflicts(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Vec<ConflictOut>>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let scope = op.scope(tx)?;
+            let rows = tx.query(
+                "SELECT id, kind, entity_id, grid_id, device_id, worker_id, mutation_id, reason, hq_state, resolution, payload,
+                        created_ms FROM conflict ORDER BY created_ms DESC, id",
+                p![],
+            )?;
+            let mut out = Vec::new();
+            for r in rows {
+                let grid_id = r.opt_text(3)?;
+                let worker_id = r.text(5)?;
+                let visible = match &grid_id {
+                    Some(g) => scope.grid(g),
+                    None => scope.any_grid(auth::worker_grids(tx, &worker_id)?.iter()),
+                };
+                if visible {
+                    out.push(ConflictOut {
+                        id: r.text(0)?,
+                        kind: r.text(1)?,
+                        entity_id: r.text(2)?,
+                        grid_id,
+                        device_id: r.text(4)?,
+                        worker_id,
+                        mutation_id: r.text(6)?,
+                        reason: r.text(7)?,
+                        hq_state: r.text(8)?,
+                        resolution: r.text(9)?,
+                        payload: serde_json::from_str(&r.text(10)?).unwrap_or(serde_json::Value::Null),
+                        created_at: local_time(r.i64(11)?),
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await?,
+    ))
+}
+
+/// A photo, for an operator whose scope covers a report or case step that references it.
+pub async fn get_attachment(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(sha): ApiPath<String>,
+) -> Result<Response> {
+    let sha = sha.to_ascii_lowercase();
+    if !is_sha256(&sha) {
+        return Err(ApiError::invalid("sha256", "must be a SHA-256 hex digest"));
+    }
+    let bytes =
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let scope = op.scope(tx)?;
+            let mut grids: Vec<String> = tx
+                .query(
+                    "SELECT r.grid_id FROM report_photo rp JOIN report r ON r.id = rp.report_id WHERE rp.sha256 = ?",
+                    p![&sha],
+                )?
+                .iter()
+                .map(|r| r.text(0))
+                .collect::<Result<_>>()?;
+            for r in tx.query(
+                "SELECT c.grid_id FROM case_event e JOIN case_file c ON c.id = e.case_id WHERE e.photos LIKE ?",
+                p![format!("%{sha}%")],
+            )? {
+                grids.push(r.text(0)?);
+            }
+            if grids.is_empty() {
+                return Err(ApiError::not_found("photo"));
+            }
+            if !scope.any_grid(grids.iter()) {
+                return Err(ApiError::forbidden("outside your area"));
+            }
+            let bytes = crate::phone::attachments::read_complete(tx, &sha)?
+                .ok_or_else(|| ApiError::not_found("photo (not uploaded yet)"))?;
+            Ok(bytes)
+        })
+        .await?;
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(Body::from(bytes))
+        .map_err(|e| ApiError::internal(format!("response: {e}")))
+}

@@ -1,0 +1,905 @@
+//! The street's organisation: street, communities, grids (GeoJSON boundaries), workers and
+//! their grids, households, checklist templates, and a bulk import of a whole `GridConfig`.
+//! Every change that a phone's reference snapshot shows bumps the affected workers' version.
+
+use std::collections::HashSet;
+
+use axum::extract::State;
+use axum::Json;
+use gridpatrol_protocol::config::{Community, GridConfig, Household, Street};
+use gridpatrol_protocol::domain::{mask_phone, CareTag, WorkerRole};
+use gridpatrol_protocol::geo::{self, Ring};
+use gridpatrol_protocol::template::Template;
+use gridpatrol_protocol::{validate, InvalidValue};
+use serde::{Deserialize, Serialize};
+
+use super::{audit, Created};
+use crate::auth::{self, Operator};
+use crate::db::Tx;
+use crate::error::{ApiError, Result};
+use crate::http::{ApiPath, ApiQuery, AppState, Bearer, JsonBody};
+use crate::reference::{self, ACTIVE_TEMPLATE_KEY, HOUSEHOLD_COLUMNS, STREET_KEY};
+use crate::{now_ms, p};
+
+// ---------- street ----------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreetInput {
+    pub code: String,
+    pub name: String,
+}
+
+pub async fn get_street(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Street>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            auth::operator(tx, bearer.as_deref())?;
+            reference::street(tx)
+        })
+        .await?,
+    ))
+}
+
+pub async fn put_street(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    JsonBody(input): JsonBody<StreetInput>,
+) -> Result<Json<Street>> {
+    let street = Street {
+        code: validate::area_code("code", &input.code, 9)?,
+        name: validate::required_text("name", &input.name, 100)?,
+    };
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_admin()?;
+            set_street(tx, &street)?;
+            audit(tx, &op.id, "street.update", &street.code)?;
+            Ok(street)
+        })
+        .await?,
+    ))
+}
+
+fn set_street(tx: &mut dyn Tx, street: &Street) -> Result<()> {
+    let current = reference::street(tx)?;
+    if current.code != street.code {
+        let clash =
+            tx.query_i64("SELECT COUNT(*) FROM community WHERE code NOT LIKE ?", p![format!("{}%", street.code)])?;
+        if clash > 0 {
+            return Err(ApiError::conflict(
+                "communities exist under the old street code; their codes must start with the street's",
+            ));
+        }
+    }
+    reference::set_setting(tx, STREET_KEY, &serde_json::to_string(street).unwrap_or_default())?;
+    reference::bump_all(tx)
+}
+
+// ---------- communities ----------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommunityInput {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommunityUpdate {
+    pub code: String,
+    pub name: String,
+}
+
+fn check_community(tx: &mut dyn Tx, c: &Community) -> Result<()> {
+    validate::id("id", &c.id)?;
+    validate::area_code("code", &c.code, 12)?;
+    validate::required_text("name", &c.name, 100)?;
+    let street = reference::street(tx)?;
+    if !c.code.starts_with(&street.code) {
+        return Err(ApiError::invalid("code", "must start with the street's code"));
+    }
+    Ok(())
+}
+
+pub async fn list_communities(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Vec<Community>>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let scope = op.scope(tx)?;
+            let all = tx
+                .query("SELECT id, code, name FROM community ORDER BY code", p![])?
+                .iter()
+                .map(|r| Ok(Community { id: r.text(0)?, code: r.text(1)?, name: r.text(2)? }))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(all.into_iter().filter(|c| scope.community(&c.id)).collect())
+        })
+        .await?,
+    ))
+}
+
+pub async fn create_community(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    JsonBody(input): JsonBody<CommunityInput>,
+) -> Result<Created<Community>> {
+    let c = Community { id: input.id, code: input.code, name: input.name.trim().to_string() };
+    Ok(Created(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_admin()?;
+            check_community(tx, &c)?;
+            upsert_community(tx, &c, false)?;
+            audit(tx, &op.id, "community.create", &c.id)?;
+            Ok(c)
+        })
+        .await?,
+    ))
+}
+
+pub async fn update_community(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(input): JsonBody<CommunityUpdate>,
+) -> Result<Json<Community>> {
+    let c = Community { id, code: input.code, name: input.name.trim().to_string() };
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_admin()?;
+            if tx.query_opt("SELECT 1 FROM community WHERE id = ?", p![&c.id])?.is_none() {
+                return Err(ApiError::not_found("community"));
+            }
+            check_community(tx, &c)?;
+            upsert_community(tx, &c, true)?;
+            audit(tx, &op.id, "community.update", &c.id)?;
+            Ok(c)
+        })
+        .await?,
+    ))
+}
+
+fn code_taken(tx: &mut dyn Tx, table: &str, code: &str, id: &str) -> Result<()> {
+    let other = tx.query_opt(&format!("SELECT id FROM {table} WHERE code = ? AND id <> ?"), p![code, id])?;
+    if other.is_some() {
+        return Err(ApiError::conflict("another record already has this area code"));
+    }
+    Ok(())
+}
+
+fn upsert_community(tx: &mut dyn Tx, c: &Community, update: bool) -> Result<()> {
+    code_taken(tx, "community", &c.code, &c.id)?;
+    let now = now_ms();
+    if update {
+        tx.exec(
+            "UPDATE community SET code = ?, name = ?, updated_ms = ? WHERE id = ?",
+            p![&c.code, &c.name, now, &c.id],
+        )?;
+    } else {
+        let n = tx.exec(
+            "INSERT INTO community (id, code, name, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+            p![&c.id, &c.code, &c.name, now, now],
+        )?;
+        if n == 0 {
+            return Err(ApiError::conflict("a community with this id already exists"));
+        }
+    }
+    // Every phone lists the street's communities.
+    reference::bump_all(tx)
+}
+
+// ---------- grids ----------
+
+/// A GeoJSON Polygon; its outer ring becomes the grid boundary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoJsonPolygon {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub coordinates: Vec<Vec<[f64; 2]>>,
+}
+
+impl GeoJsonPolygon {
+    pub fn to_ring(&self) -> Result<Ring> {
+        if self.kind != "Polygon" {
+            return Err(ApiError::invalid("boundary.type", "must be \"Polygon\""));
+        }
+        let mut ring = self
+            .coordinates
+            .first()
+            .cloned()
+            .ok_or_else(|| ApiError::invalid("boundary.coordinates", "needs an outer ring"))?;
+        // GeoJSON closes rings by repeating the first point; grid rings are stored open.
+        if ring.len() > 3 && ring.first() == ring.last() {
+            ring.pop();
+        }
+        geo::validate_ring("boundary", &ring)?;
+        Ok(ring)
+    }
+
+    pub fn from_ring(ring: &Ring) -> GeoJsonPolygon {
+        let mut closed = ring.clone();
+        if let Some(first) = ring.first() {
+            closed.push(*first);
+        }
+        GeoJsonPolygon { kind: "Polygon".into(), coordinates: vec![closed] }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridInput {
+    pub id: String,
+    pub code: String,
+    pub community_id: String,
+    pub name: String,
+    pub boundary: GeoJsonPolygon,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridUpdate {
+    pub code: String,
+    pub community_id: String,
+    pub name: String,
+    pub boundary: GeoJsonPolygon,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GridOut {
+    pub id: String,
+    pub code: String,
+    pub community_id: String,
+    pub name: String,
+    pub boundary: GeoJsonPolygon,
+}
+
+struct GridRow {
+    id: String,
+    code: String,
+    community_id: String,
+    name: String,
+    ring: Ring,
+}
+
+fn check_grid(tx: &mut dyn Tx, g: &GridRow) -> Result<()> {
+    validate::id("id", &g.id)?;
+    validate::area_code("code", &g.code, 15)?;
+    validate::required_text("name", &g.name, 100)?;
+    let community = tx
+        .query_opt("SELECT code FROM community WHERE id = ?", p![&g.community_id])?
+        .ok_or_else(|| ApiError::invalid("community_id", "no such community"))?
+        .text(0)?;
+    if !g.code.starts_with(&community) {
+        return Err(ApiError::invalid("code", "must start with the community's code"));
+    }
+    Ok(())
+}
+
+fn write_grid(tx: &mut dyn Tx, g: &GridRow, update: bool) -> Result<()> {
+    code_taken(tx, "grid", &g.code, &g.id)?;
+    let now = now_ms();
+    let boundary = serde_json::to_string(&g.ring).unwrap_or_default();
+    if update {
+        tx.exec(
+            "UPDATE grid SET code = ?, community_id = ?, name = ?, boundary = ?, updated_ms = ? WHERE id = ?",
+            p![&g.code, &g.community_id, &g.name, boundary, now, &g.id],
+        )?;
+    } else {
+        let n = tx.exec(
+            "INSERT INTO grid (id, code, community_id, name, boundary, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+            p![&g.id, &g.code, &g.community_id, &g.name, boundary, now, now],
+        )?;
+        if n == 0 {
+            return Err(ApiError::conflict("a grid with this id already exists"));
+        }
+    }
+    // Every phone lists the street's grids (and checks boundaries of its own).
+    reference::bump_all(tx)
+}
+
+pub async fn list_grids(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Vec<GridOut>>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let scope = op.scope(tx)?;
+            let rows = tx.query("SELECT id, code, community_id, name, boundary FROM grid ORDER BY code", p![])?;
+            let mut out = Vec::new();
+            for r in rows {
+                let g = reference::load_grid(&r)?;
+                if scope.grid(&g.id) {
+                    out.push(GridOut {
+                        boundary: GeoJsonPolygon::from_ring(&g.boundary),
+                        id: g.id,
+                        code: g.code,
+                        community_id: g.community_id,
+                        name: g.name,
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await?,
+    ))
+}
+
+pub async fn create_grid(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    JsonBody(input): JsonBody<GridInput>,
+) -> Result<Created<GridOut>> {
+    let ring = input.boundary.to_ring()?;
+    let g = GridRow {
+        id: input.id,
+        code: input.code,
+        community_id: input.community_id,
+        name: input.name.trim().into(),
+        ring,
+    };
+    Ok(Created(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_community(&g.community_id)?;
+            check_grid(tx, &g)?;
+            write_grid(tx, &g, false)?;
+            audit(tx, &op.id, "grid.create", &g.id)?;
+            Ok(GridOut {
+                boundary: GeoJsonPolygon::from_ring(&g.ring),
+                id: g.id,
+                code: g.code,
+                community_id: g.community_id,
+                name: g.name,
+            })
+        })
+        .await?,
+    ))
+}
+
+pub async fn update_grid(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(input): JsonBody<GridUpdate>,
+) -> Result<Json<GridOut>> {
+    let ring = input.boundary.to_ring()?;
+    let g = GridRow { id, code: input.code, community_id: input.community_id, name: input.name.trim().into(), ring };
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let old = tx
+                .query_opt("SELECT community_id FROM grid WHERE id = ?", p![&g.id])?
+                .ok_or_else(|| ApiError::not_found("grid"))?
+                .text(0)?;
+            op.require_community(&old)?;
+            op.require_community(&g.community_id)?;
+            check_grid(tx, &g)?;
+            write_grid(tx, &g, true)?;
+            audit(tx, &op.id, "grid.update", &g.id)?;
+            Ok(GridOut {
+                boundary: GeoJsonPolygon::from_ring(&g.ring),
+                id: g.id,
+                code: g.code,
+                community_id: g.community_id,
+                name: g.name,
+            })
+        })
+        .await?,
+    ))
+}
+
+// ---------- workers ----------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerInput {
+    pub id: String,
+    pub name: String,
+    pub role: WorkerRole,
+    #[serde(default)]
+    pub grid_ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerUpdate {
+    pub name: String,
+    pub role: WorkerRole,
+    pub grid_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkerOut {
+    pub id: String,
+    pub name: String,
+    pub role: WorkerRole,
+    pub role_label: String,
+    pub grid_ids: Vec<String>,
+    pub reference_version: i64,
+}
+
+fn load_worker(tx: &mut dyn Tx, id: &str) -> Result<Option<WorkerOut>> {
+    let Some(r) = tx.query_opt("SELECT id, name, role, ref_version FROM worker WHERE id = ?", p![id])? else {
+        return Ok(None);
+    };
+    let role = WorkerRole::from_code(&r.text(2)?).ok_or_else(|| ApiError::internal("worker role"))?;
+    Ok(Some(WorkerOut {
+        grid_ids: auth::worker_grids(tx, id)?,
+        id: r.text(0)?,
+        name: r.text(1)?,
+        role_label: role.label(),
+        role,
+        reference_version: r.i64(3)?,
+    }))
+}
+
+fn check_worker_grids(tx: &mut dyn Tx, grid_ids: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, g) in grid_ids.iter().enumerate() {
+        if tx.query_opt("SELECT 1 FROM grid WHERE id = ?", p![g])?.is_none() {
+            return Err(ApiError::invalid(format!("grid_ids[{i}]"), "no such grid"));
+        }
+        if !out.contains(g) {
+            out.push(g.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Non-admins may add or remove only grids inside their own scope.
+fn check_grid_change(tx: &mut dyn Tx, op: &Operator, old: &[String], new: &[String]) -> Result<()> {
+    op.require_manager()?;
+    if op.role == auth::Role::StreetAdmin {
+        return Ok(());
+    }
+    let scope = op.scope(tx)?;
+    let changed = old.iter().filter(|g| !new.contains(g)).chain(new.iter().filter(|g| !old.contains(g)));
+    for g in changed {
+        if !scope.grid(g) {
+            return Err(ApiError::forbidden("outside your area"));
+        }
+    }
+    if new.is_empty() && old.is_empty() {
+        return Err(ApiError::forbidden("only the street admin may keep workers without a grid"));
+    }
+    Ok(())
+}
+
+fn set_worker_grids(tx: &mut dyn Tx, worker_id: &str, grids: &[String]) -> Result<()> {
+    tx.exec("DELETE FROM worker_grid WHERE worker_id = ?", p![worker_id])?;
+    for g in grids {
+        tx.exec("INSERT INTO worker_grid (worker_id, grid_id) VALUES (?, ?)", p![worker_id, g])?;
+    }
+    Ok(())
+}
+
+pub async fn list_workers(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Vec<WorkerOut>>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let scope = op.scope(tx)?;
+            let ids = tx.query("SELECT id FROM worker ORDER BY id", p![])?;
+            let mut out = Vec::new();
+            for r in ids {
+                if let Some(w) = load_worker(tx, &r.text(0)?)? {
+                    if scope.any_grid(w.grid_ids.iter()) {
+                        out.push(w);
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await?,
+    ))
+}
+
+pub async fn create_worker(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    JsonBody(input): JsonBody<WorkerInput>,
+) -> Result<Created<WorkerOut>> {
+    validate::id("id", &input.id)?;
+    let name = validate::required_text("name", &input.name, 50)?;
+    Ok(Created(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let grids = check_worker_grids(tx, &input.grid_ids)?;
+            check_grid_change(tx, &op, &[], &grids)?;
+            let now = now_ms();
+            let n = tx.exec(
+                "INSERT INTO worker (id, name, role, ref_version, created_ms, updated_ms) VALUES (?, ?, ?, 0, ?, ?)
+                 ON CONFLICT (id) DO NOTHING",
+                p![&input.id, name, input.role.code(), now, now],
+            )?;
+            if n == 0 {
+                return Err(ApiError::conflict("a worker with this id already exists"));
+            }
+            set_worker_grids(tx, &input.id, &grids)?;
+            reference::bump_workers(tx, std::slice::from_ref(&input.id))?;
+            audit(tx, &op.id, "worker.create", &input.id)?;
+            load_worker(tx, &input.id)?.ok_or_else(|| ApiError::internal("worker vanished"))
+        })
+        .await?,
+    ))
+}
+
+pub async fn update_worker(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(input): JsonBody<WorkerUpdate>,
+) -> Result<Json<WorkerOut>> {
+    let name = validate::required_text("name", &input.name, 50)?;
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let old = load_worker(tx, &id)?.ok_or_else(|| ApiError::not_found("worker"))?;
+            op.require_worker(tx, &id)?;
+            let grids = check_worker_grids(tx, &input.grid_ids)?;
+            check_grid_change(tx, &op, &old.grid_ids, &grids)?;
+            tx.exec(
+                "UPDATE worker SET name = ?, role = ?, updated_ms = ? WHERE id = ?",
+                p![name, input.role.code(), now_ms(), &id],
+            )?;
+            set_worker_grids(tx, &id, &grids)?;
+            // This worker's phone gets a new snapshot (and purges grids it lost).
+            reference::bump_workers(tx, std::slice::from_ref(&id))?;
+            audit(tx, &op.id, "worker.update", &id)?;
+            load_worker(tx, &id)?.ok_or_else(|| ApiError::internal("worker vanished"))
+        })
+        .await?,
+    ))
+}
+
+// ---------- households ----------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdInput {
+    pub id: String,
+    pub grid_id: String,
+    pub label: String,
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub care_tags: Vec<CareTag>,
+    #[serde(default)]
+    pub must_visit: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdUpdate {
+    pub grid_id: String,
+    pub label: String,
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub care_tags: Vec<CareTag>,
+    #[serde(default)]
+    pub must_visit: Option<bool>,
+}
+
+/// A household as the street office lists it: the phone masked.
+#[derive(Debug, Serialize)]
+pub struct HouseholdOut {
+    pub id: String,
+    pub grid_id: String,
+    pub label: String,
+    pub name: String,
+    pub phone_masked: Option<String>,
+    pub care_tags: Vec<CareTag>,
+    pub must_visit: bool,
+}
+
+fn check_household(h: &Household) -> Result<(), InvalidValue> {
+    validate::id("id", &h.id)?;
+    validate::id("grid_id", &h.grid_id)?;
+    validate::required_text("label", &h.label, 100)?;
+    validate::required_text("name", &h.name, 50)?;
+    if let Some(p) = &h.phone {
+        if p.len() < 5 || p.len() > 20 || !p.chars().all(|c| c.is_ascii_digit() || c == '+' || c == '-') {
+            return Err(InvalidValue::new("phone", "must be 5..20 digits"));
+        }
+    }
+    Ok(())
+}
+
+fn write_household(tx: &mut dyn Tx, h: &Household, old_grid: Option<&str>) -> Result<()> {
+    if tx.query_opt("SELECT 1 FROM grid WHERE id = ?", p![&h.grid_id])?.is_none() {
+        return Err(ApiError::invalid("grid_id", "no such grid"));
+    }
+    let tags: Vec<&str> = h.care_tags.iter().map(|t| t.code()).collect();
+    let tags = serde_json::to_string(&tags).unwrap_or_default();
+    let now = now_ms();
+    if old_grid.is_some() {
+        tx.exec(
+            "UPDATE household SET grid_id = ?, label = ?, name = ?, phone = ?, care_tags = ?, must_visit = ?, updated_ms = ?
+             WHERE id = ?",
+            p![&h.grid_id, h.label.trim(), h.name.trim(), &h.phone, tags, h.is_must_visit(), now, &h.id],
+        )?;
+    } else {
+        let n = tx.exec(
+            "INSERT INTO household (id, grid_id, label, name, phone, care_tags, must_visit, created_ms, updated_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            p![&h.id, &h.grid_id, h.label.trim(), h.name.trim(), &h.phone, tags, h.is_must_visit(), now, now],
+        )?;
+        if n == 0 {
+            return Err(ApiError::conflict("a household with this id already exists"));
+        }
+    }
+    let mut grids = vec![h.grid_id.as_str()];
+    if let Some(g) = old_grid.filter(|g| *g != h.grid_id) {
+        grids.push(g);
+    }
+    reference::bump_grids(tx, &grids)
+}
+
+fn household_out(h: Household) -> HouseholdOut {
+    HouseholdOut {
+        must_visit: h.is_must_visit(),
+        phone_masked: h.phone.as_deref().map(mask_phone),
+        id: h.id,
+        grid_id: h.grid_id,
+        label: h.label,
+        name: h.name,
+        care_tags: h.care_tags,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdQuery {
+    pub grid_id: Option<String>,
+}
+
+pub async fn list_households(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiQuery(q): ApiQuery<HouseholdQuery>,
+) -> Result<Json<Vec<HouseholdOut>>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let scope = op.scope(tx)?;
+            let rows =
+                tx.query(&format!("SELECT {HOUSEHOLD_COLUMNS} FROM household h ORDER BY h.grid_id, h.id"), p![])?;
+            let mut out = Vec::new();
+            for r in rows {
+                let h = reference::load_household(&r)?;
+                if scope.grid(&h.grid_id) && q.grid_id.as_ref().is_none_or(|g| *g == h.grid_id) {
+                    out.push(household_out(h));
+                }
+            }
+            Ok(out)
+        })
+        .await?,
+    ))
+}
+
+pub async fn create_household(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    JsonBody(i): JsonBody<HouseholdInput>,
+) -> Result<Created<HouseholdOut>> {
+    let h = Household {
+        id: i.id,
+        grid_id: i.grid_id,
+        label: i.label,
+        name: i.name,
+        phone: i.phone,
+        care_tags: i.care_tags,
+        must_visit: i.must_visit,
+    };
+    check_household(&h)?;
+    Ok(Created(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_grid(tx, &h.grid_id)?;
+            write_household(tx, &h, None)?;
+            audit(tx, &op.id, "household.create", &h.id)?;
+            Ok(household_out(h))
+        })
+        .await?,
+    ))
+}
+
+pub async fn update_household(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(i): JsonBody<HouseholdUpdate>,
+) -> Result<Json<HouseholdOut>> {
+    let h = Household {
+        id,
+        grid_id: i.grid_id,
+        label: i.label,
+        name: i.name,
+        phone: i.phone,
+        care_tags: i.care_tags,
+        must_visit: i.must_visit,
+    };
+    check_household(&h)?;
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            let old = tx
+                .query_opt("SELECT grid_id FROM household WHERE id = ?", p![&h.id])?
+                .ok_or_else(|| ApiError::not_found("household"))?
+                .text(0)?;
+            op.require_grid(tx, &old)?;
+            op.require_grid(tx, &h.grid_id)?;
+            write_household(tx, &h, Some(&old))?;
+            audit(tx, &op.id, "household.update", &h.id)?;
+            Ok(household_out(h))
+        })
+        .await?,
+    ))
+}
+
+// ---------- templates ----------
+
+#[derive(Debug, Serialize)]
+pub struct TemplateOut {
+    pub id: String,
+    pub version: u32,
+    pub name: String,
+    pub is_default: bool,
+    pub active: bool,
+    pub published_at: String,
+    pub template: Template,
+}
+
+pub async fn list_templates(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Vec<TemplateOut>>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            auth::operator(tx, bearer.as_deref())?;
+            let active = reference::active_template(tx)?;
+            tx.query("SELECT body, published_ms FROM template ORDER BY id, version", p![])?
+                .iter()
+                .map(|r| {
+                    let t: Template = r.json(0)?;
+                    Ok(TemplateOut {
+                        id: t.id.clone(),
+                        version: t.version,
+                        name: t.name.clone(),
+                        is_default: t.is_default,
+                        active: t.id == active.id && t.version == active.version,
+                        published_at: super::local_time(r.i64(1)?),
+                        template: t,
+                    })
+                })
+                .collect()
+        })
+        .await?,
+    ))
+}
+
+pub async fn publish_template(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    JsonBody(t): JsonBody<Template>,
+) -> Result<Created<Template>> {
+    t.validate()?;
+    Ok(Created(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_admin()?;
+            publish(tx, &t, &op.id)?;
+            Ok(t)
+        })
+        .await?,
+    ))
+}
+
+fn publish(tx: &mut dyn Tx, t: &Template, by: &str) -> Result<()> {
+    let max = tx
+        .query_opt("SELECT MAX(version) FROM template WHERE id = ?", p![&t.id])?
+        .and_then(|r| r.opt_i64(0).ok().flatten());
+    if max.is_some_and(|m| i64::from(t.version) <= m) {
+        return Err(ApiError::conflict("publish a higher version: earlier versions stay as they were"));
+    }
+    tx.exec(
+        "INSERT INTO template (id, version, body, published_ms, published_by) VALUES (?, ?, ?, ?, ?)",
+        p![&t.id, t.version, serde_json::to_string(t).unwrap_or_default(), now_ms(), by],
+    )?;
+    reference::set_setting(tx, ACTIVE_TEMPLATE_KEY, &serde_json::to_string(&(&t.id, t.version)).unwrap_or_default())?;
+    reference::bump_all(tx)?;
+    audit(tx, by, "template.publish", &format!("{}:{}", t.id, t.version))
+}
+
+// ---------- import ----------
+
+#[derive(Debug, Serialize)]
+pub struct ImportSummary {
+    pub communities: usize,
+    pub grids: usize,
+    pub workers: usize,
+    pub households: usize,
+    pub template: bool,
+}
+
+/// Set up (or update) the whole street from one `GridConfig` in one transaction: street,
+/// communities, grids, workers with their grids, households, and the template if newer.
+/// Tasks in the file are not dispatched (use the tasks endpoint).
+pub async fn import(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    JsonBody(c): JsonBody<GridConfig>,
+) -> Result<Json<ImportSummary>> {
+    c.validate()?;
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_admin()?;
+            let now = now_ms();
+            set_street(tx, &c.street)?;
+            for x in &c.communities {
+                code_taken(tx, "community", &x.code, &x.id)?;
+                tx.exec(
+                    "INSERT INTO community (id, code, name, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET code = excluded.code, name = excluded.name, updated_ms = excluded.updated_ms",
+                    p![&x.id, &x.code, &x.name, now, now],
+                )?;
+            }
+            for g in &c.grids {
+                code_taken(tx, "grid", &g.code, &g.id)?;
+                tx.exec(
+                    "INSERT INTO grid (id, code, community_id, name, boundary, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET code = excluded.code, community_id = excluded.community_id,
+                         name = excluded.name, boundary = excluded.boundary, updated_ms = excluded.updated_ms",
+                    p![&g.id, &g.code, &g.community_id, &g.name, serde_json::to_string(&g.boundary).unwrap_or_default(), now, now],
+                )?;
+            }
+            let known: HashSet<String> =
+                tx.query("SELECT id FROM grid", p![])?.iter().map(|r| r.text(0)).collect::<Result<_>>()?;
+            for w in &c.workers {
+                if let Some(g) = w.grid_ids.iter().find(|g| !known.contains(*g)) {
+                    return Err(ApiError::invalid("workers.grid_ids", format!("no such grid {g}")));
+                }
+                tx.exec(
+                    "INSERT INTO worker (id, name, role, ref_version, created_ms, updated_ms) VALUES (?, ?, ?, 0, ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, updated_ms = excluded.updated_ms",
+                    p![&w.id, &w.name, w.role.code(), now, now],
+                )?;
+                set_worker_grids(tx, &w.id, &w.grid_ids)?;
+            }
+            for h in &c.households {
+                let tags: Vec<&str> = h.care_tags.iter().map(|t| t.code()).collect();
+                tx.exec(
+                    "INSERT INTO household (id, grid_id, label, name, phone, care_tags, must_visit, created_ms, updated_ms)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, label = excluded.label, name = excluded.name,
+                         phone = excluded.phone, care_tags = excluded.care_tags, must_visit = excluded.must_visit,
+                         updated_ms = excluded.updated_ms",
+                    p![&h.id, &h.grid_id, &h.label, &h.name, &h.phone, serde_json::to_string(&tags).unwrap_or_default(),
+                       h.is_must_visit(), now, now],
+                )?;
+            }
+            let mut template = false;
+            if let Some(t) = &c.template {
+                let have = tx.query_opt("SELECT MAX(version) FROM template WHERE id = ?", p![&t.id])?.and_then(|r| r.opt_i64(0).ok().flatten());
+                if have.is_none_or(|v| i64::from(t.version) > v) {
+                    publish(tx, t, &op.id)?;
+                    template = true;
+                }
+            }
+            reference::bump_all(tx)?;
+            audit(tx, &op.id, "import", &c.street.code)?;
+            Ok(ImportSummary {
+                communities: c.communities.len(),
+                grids: c.grids.len(),
+                workers: c.workers.len(),
+                households: c.households.len(),
+                template,
+            })
+        })
+        .await?,
+    ))
+}

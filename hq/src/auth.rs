@@ -1,0 +1,273 @@
+//! Credentials and scope. Device and operator tokens are 32 random bytes, shown once and kept
+//! only as SHA-256; enrolment codes likewise. Who may see what is decided here from the
+//! credential, inside the same transaction as the work it guards.
+
+use std::collections::HashSet;
+
+use axum::http::StatusCode;
+use gridpatrol_protocol::wire::codes;
+use sha2::{Digest, Sha256};
+
+use crate::db::Tx;
+use crate::error::{ApiError, Result};
+use crate::p;
+
+pub const DEVICE_TOKEN_PREFIX: &str = "gpd_";
+pub const OPERATOR_TOKEN_PREFIX: &str = "gpo_";
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The OS CSPRNG; failing to read it is not something to carry on from.
+    getrandom::fill(&mut b).expect("operating system random source");
+    b
+}
+
+pub fn new_token(prefix: &str) -> String {
+    format!("{prefix}{}", hex::encode(random_bytes::<32>()))
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// Crockford base32 without I, L, O, U: easy to read aloud and to type on a phone.
+const CODE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A 12-character enrolment code (60 bits) shown as `XXXX-XXXX-XXXX`.
+pub fn new_enrolment_code() -> String {
+    let raw = random_bytes::<12>();
+    let chars: String = raw.iter().map(|b| CODE_ALPHABET[(*b & 31) as usize] as char).collect();
+    format!("{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12])
+}
+
+/// What a person may have typed: case, dashes, spaces, and look-alike letters forgiven.
+pub fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect()
+}
+
+/// A phone, as its token says.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub device_id: String,
+    pub worker_id: String,
+    /// The install epoch HQ assigned at enrolment.
+    pub epoch: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    StreetAdmin,
+    Community,
+    GridLeader,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::StreetAdmin => "street_admin",
+            Role::Community => "community",
+            Role::GridLeader => "grid_leader",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "street_admin" => Some(Role::StreetAdmin),
+            "community" => Some(Role::Community),
+            "grid_leader" => Some(Role::GridLeader),
+            _ => None,
+        }
+    }
+}
+
+/// A street-office user.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub id: String,
+    pub role: Role,
+    /// Community ids (role `community`) or grid ids (role `grid_leader`).
+    pub scope_ids: Vec<String>,
+}
+
+fn revoked() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, codes::DEVICE_REVOKED, "this device's token was revoked; enrol again")
+}
+
+fn lookup_device(tx: &mut dyn Tx, token: &str) -> Result<Option<(Device, bool)>> {
+    let row = tx.query_opt(
+        "SELECT device_id, worker_id, revoked_ms, epoch FROM device WHERE token_hash = ?",
+        p![sha256_hex(token)],
+    )?;
+    row.map(|r| {
+        Ok((Device { device_id: r.text(0)?, worker_id: r.text(1)?, epoch: r.i64(3)? }, r.opt_i64(2)?.is_some()))
+    })
+    .transpose()
+}
+
+fn lookup_operator(tx: &mut dyn Tx, token: &str) -> Result<Option<Operator>> {
+    let row = tx.query_opt(
+        "SELECT id, role, scope_ids FROM operator WHERE token_hash = ? AND revoked_ms IS NULL",
+        p![sha256_hex(token)],
+    )?;
+    let Some(r) = row else { return Ok(None) };
+    let role = Role::parse(&r.text(1)?).ok_or_else(|| ApiError::internal("operator role"))?;
+    Ok(Some(Operator { id: r.text(0)?, role, scope_ids: r.json(2)? }))
+}
+
+/// The phone behind a bearer token. Operators get 403: their tokens are not for phone endpoints.
+pub fn device(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Device> {
+    let token = bearer.ok_or_else(ApiError::unauthorized)?;
+    if token.starts_with(DEVICE_TOKEN_PREFIX) {
+        if let Some((d, is_revoked)) = lookup_device(tx, token)? {
+            return if is_revoked { Err(revoked()) } else { Ok(d) };
+        }
+    } else if token.starts_with(OPERATOR_TOKEN_PREFIX) && lookup_operator(tx, token)?.is_some() {
+        return Err(ApiError::forbidden("this endpoint is for enrolled phones"));
+    }
+    Err(ApiError::unauthorized())
+}
+
+/// The operator behind a bearer token. Phones get 403.
+pub fn operator(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Operator> {
+    let token = bearer.ok_or_else(ApiError::unauthorized)?;
+    if token.starts_with(DEVICE_TOKEN_PREFIX) {
+        if let Some((_, is_revoked)) = lookup_device(tx, token)? {
+            return Err(if is_revoked {
+                revoked()
+            } else {
+                ApiError::forbidden("this endpoint is for the street office")
+            });
+        }
+    } else if let Some(o) = lookup_operator(tx, token)? {
+        return Ok(o);
+    }
+    Err(ApiError::unauthorized())
+}
+
+fn out_of_scope() -> ApiError {
+    ApiError::forbidden("outside your area")
+}
+
+/// Grids an operator may see: `None` means every grid of the street.
+pub struct Scope {
+    pub grids: Option<HashSet<String>>,
+    pub communities: Option<HashSet<String>>,
+}
+
+impl Scope {
+    pub fn grid(&self, grid_id: &str) -> bool {
+        self.grids.as_ref().is_none_or(|g| g.contains(grid_id))
+    }
+    pub fn community(&self, community_id: &str) -> bool {
+        self.communities.as_ref().is_none_or(|c| c.contains(community_id))
+    }
+    pub fn any_grid<'a>(&self, mut grids: impl Iterator<Item = &'a String>) -> bool {
+        self.grids.is_none() || grids.any(|g| self.grid(g))
+    }
+}
+
+impl Operator {
+    pub fn require_admin(&self) -> Result<()> {
+        if self.role == Role::StreetAdmin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only the street admin may do this"))
+        }
+    }
+
+    /// Street admin or a community operator (grid leaders manage no organisation).
+    pub fn require_manager(&self) -> Result<()> {
+        if self.role == Role::GridLeader {
+            Err(ApiError::forbidden("grid leaders may not change the organisation"))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn scope(&self, tx: &mut dyn Tx) -> Result<Scope> {
+        match self.role {
+            Role::StreetAdmin => Ok(Scope { grids: None, communities: None }),
+            Role::Community => {
+                let mut grids = HashSet::new();
+                for c in &self.scope_ids {
+                    for r in tx.query("SELECT id FROM grid WHERE community_id = ?", p![c])? {
+                        grids.insert(r.text(0)?);
+                    }
+                }
+                Ok(Scope { grids: Some(grids), communities: Some(self.scope_ids.iter().cloned().collect()) })
+            }
+            Role::GridLeader => {
+                let mut communities = HashSet::new();
+                for g in &self.scope_ids {
+                    if let Some(r) = tx.query_opt("SELECT community_id FROM grid WHERE id = ?", p![g])? {
+                        communities.insert(r.text(0)?);
+                    }
+                }
+                // A grid leader sees figures of the communities of their grids only as far
+                // as their grids go; `communities` here lists where they may look at all.
+                Ok(Scope { grids: Some(self.scope_ids.iter().cloned().collect()), communities: Some(communities) })
+            }
+        }
+    }
+
+    pub fn require_grid(&self, tx: &mut dyn Tx, grid_id: &str) -> Result<()> {
+        if self.scope(tx)?.grid(grid_id) {
+            Ok(())
+        } else {
+            Err(out_of_scope())
+        }
+    }
+
+    /// Community-level rights (create grids, record incidents): admin, or that community's operator.
+    pub fn require_community(&self, community_id: &str) -> Result<()> {
+        match self.role {
+            Role::StreetAdmin => Ok(()),
+            Role::Community if self.scope_ids.iter().any(|c| c == community_id) => Ok(()),
+            _ => Err(out_of_scope()),
+        }
+    }
+
+    /// A worker is in scope when any of their grids is (the admin sees every worker).
+    pub fn require_worker(&self, tx: &mut dyn Tx, worker_id: &str) -> Result<()> {
+        let grids = worker_grids(tx, worker_id)?;
+        if self.scope(tx)?.any_grid(grids.iter()) {
+            Ok(())
+        } else {
+            Err(out_of_scope())
+        }
+    }
+}
+
+pub fn worker_grids(tx: &mut dyn Tx, worker_id: &str) -> Result<Vec<String>> {
+    tx.query("SELECT grid_id FROM worker_grid WHERE worker_id = ? ORDER BY grid_id", p![worker_id])?
+        .iter()
+        .map(|r| r.text(0))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_readable_and_forgiving() {
+        let c = new_enrolment_code();
+        assert_eq!(c.len(), 14);
+        assert_eq!(normalize_code(&c.to_lowercase()), c.replace('-', ""));
+        assert_eq!(normalize_code("abcd-efgh-ijkl"), "ABCDEFGH1JK1");
+        assert_ne!(new_enrolment_code(), new_enrolment_code());
+    }
+
+    #[test]
+    fn tokens_are_long_and_prefixed() {
+        let t = new_token(DEVICE_TOKEN_PREFIX);
+        assert!(t.starts_with("gpd_") && t.len() == 4 + 64);
+        assert_eq!(sha256_hex("abc").len(), 64);
+    }
+}

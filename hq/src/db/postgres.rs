@@ -1,0 +1,205 @@
+//! PostgreSQL backend: the synchronous `postgres` client behind an r2d2 pool, with a
+//! per-connection cache of prepared statements. Writes run at READ COMMITTED with explicit
+//! row locks (`SELECT … FOR UPDATE`, counter rows updated in the transaction) so several
+//! HQ instances stay correct; reads run at REPEATABLE READ for one consistent snapshot.
+//!
+//! Each `postgres::Client` owns a small tokio runtime, which must not be dropped on an async
+//! worker thread; the pool is therefore dropped on a plain thread (see `Drop`).
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+
+use bytes::BytesMut;
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::{IsolationLevel, NoTls, Statement};
+
+use super::{to_dollar_params, Backend, Row, Tx, Value};
+use crate::error::{ApiError, Result};
+
+const POOL_SIZE: u32 = 8;
+
+pub struct PgConn {
+    client: postgres::Client,
+    statements: HashMap<String, Statement>,
+}
+
+struct Manager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConn, postgres::Error> {
+        Ok(PgConn { client: self.config.connect(NoTls)?, statements: HashMap::new() })
+    }
+    fn is_valid(&self, conn: &mut PgConn) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+pub struct PgDb {
+    pool: Option<r2d2::Pool<Manager>>,
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            // Off any async runtime thread: each client owns a runtime of its own.
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
+
+pub(crate) fn db_err(e: postgres::Error) -> ApiError {
+    // SQLSTATE and constraint only: PostgreSQL's message and detail can quote row values.
+    let detail = match e.as_db_error() {
+        Some(d) => format!("postgres: {} {}", d.code().code(), d.constraint().unwrap_or("")),
+        None => format!("postgres: {}", if e.is_closed() { "connection closed" } else { "client error" }),
+    };
+    ApiError::internal(detail)
+}
+
+impl PgDb {
+    pub fn open(url: &str) -> Result<PgDb, String> {
+        let config: postgres::Config = url.parse().map_err(|e| format!("bad PostgreSQL URL: {e}"))?;
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(Manager { config })
+            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+        Ok(PgDb { pool: Some(pool) })
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        let pool = self.pool.as_ref().ok_or_else(|| ApiError::internal("pool closed"))?;
+        pool.get().map_err(|e| ApiError::internal(format!("postgres pool: {e}")))
+    }
+
+    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.run(IsolationLevel::ReadCommitted, false, f)
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        self.run(IsolationLevel::RepeatableRead, true, f)
+    }
+
+    fn run<T>(&self, level: IsolationLevel, read_only: bool, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let PgConn { client, statements } = &mut *conn;
+        let tx = client.build_transaction().isolation_level(level).read_only(read_only).start().map_err(db_err)?;
+        let mut ptx = PgTx { tx: Some(tx), statements };
+        let out = f(&mut ptx)?;
+        ptx.tx.take().ok_or_else(|| ApiError::internal("transaction gone"))?.commit().map_err(db_err)?;
+        Ok(out)
+    }
+}
+
+struct PgTx<'a> {
+    tx: Option<postgres::Transaction<'a>>,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+/// A `Value` bound to whatever type PostgreSQL inferred for the placeholder.
+struct Param<'a>(&'a Value);
+
+impl std::fmt::Debug for Param<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print values (personal data); the kind is enough.
+        f.write_str(match self.0 {
+            Value::Null => "Null",
+            Value::Int(_) => "Int",
+            Value::Real(_) => "Real",
+            Value::Text(_) => "Text",
+            Value::Bytes(_) => "Bytes",
+        })
+    }
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        match self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) => match *ty {
+                Type::INT8 => v.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+                Type::BOOL => (*v != 0).to_sql(ty, out),
+                Type::FLOAT8 => (*v as f64).to_sql(ty, out),
+                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
+                _ => v.to_string().as_str().to_sql(ty, out),
+            },
+            Value::Real(v) => match *ty {
+                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
+                _ => v.to_sql(ty, out),
+            },
+            Value::Text(v) => v.as_str().to_sql(ty, out),
+            Value::Bytes(v) => v.as_slice().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn read_row(r: &postgres::Row) -> Result<Row> {
+    let mut vals = Vec::with_capacity(r.len());
+    for (i, c) in r.columns().iter().enumerate() {
+        let conv = |_: postgres::Error| ApiError::internal(format!("postgres column {i}: {}", c.type_().name()));
+        let v = match *c.type_() {
+            Type::INT8 => r.try_get::<_, Option<i64>>(i).map_err(conv)?.map(Value::Int),
+            Type::INT4 => r.try_get::<_, Option<i32>>(i).map_err(conv)?.map(|v| Value::Int(v.into())),
+            Type::INT2 => r.try_get::<_, Option<i16>>(i).map_err(conv)?.map(|v| Value::Int(v.into())),
+            Type::BOOL => r.try_get::<_, Option<bool>>(i).map_err(conv)?.map(|v| Value::Int(v.into())),
+            Type::FLOAT8 => r.try_get::<_, Option<f64>>(i).map_err(conv)?.map(Value::Real),
+            Type::FLOAT4 => r.try_get::<_, Option<f32>>(i).map_err(conv)?.map(|v| Value::Real(v.into())),
+            Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i).map_err(conv)?.map(Value::Bytes),
+            _ => r.try_get::<_, Option<String>>(i).map_err(conv)?.map(Value::Text),
+        };
+        vals.push(v.unwrap_or(Value::Null));
+    }
+    Ok(Row(vals))
+}
+
+impl PgTx<'_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        let stmt = tx.prepare(&to_dollar_params(sql)).map_err(db_err)?;
+        self.statements.insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let stmt = self.statement(sql)?;
+        let ps: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        tx.execute(&stmt, &refs).map_err(db_err)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let stmt = self.statement(sql)?;
+        let ps: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        let rows = tx.query(&stmt, &refs).map_err(db_err)?;
+        rows.iter().map(read_row).collect()
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+}

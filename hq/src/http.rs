@@ -1,0 +1,243 @@
+//! The HTTP face: shared state, extractors that turn every client mistake into a JSON error
+//! with a stable code, and the middleware stack (panic guard, request log, gzip both ways,
+//! body limit, rate limit, protocol version on phone routes).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use gridpatrol_protocol::wire::{codes, MAX_BODY_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use serde::de::DeserializeOwned;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+
+use crate::auth::DEVICE_TOKEN_PREFIX;
+use crate::db::AsyncDb;
+use crate::error::{ApiError, Result};
+use crate::ratelimit::RateLimiter;
+use crate::{routes, HqConfig};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: AsyncDb,
+    pub config: Arc<HqConfig>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(db: AsyncDb, config: HqConfig) -> AppState {
+        AppState { db, config: Arc::new(config), limiter: Arc::new(RateLimiter::new()) }
+    }
+}
+
+/// The `Authorization: Bearer …` token, if any (checked later, inside the transaction).
+pub struct Bearer(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        Ok(Bearer(bearer_token(&parts.headers)))
+    }
+}
+
+fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
+impl Bearer {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+fn body_error(e: BytesRejection) -> ApiError {
+    match e {
+        BytesRejection::FailedToBufferBody(axum::extract::rejection::FailedToBufferBody::LengthLimitError(_)) => {
+            payload_too_large()
+        }
+        _ => ApiError::bad_request("could not read the request body (bad gzip, or the connection broke)"),
+    }
+}
+
+pub fn payload_too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, codes::PAYLOAD_TOO_LARGE, "the request body is too large")
+}
+
+/// A JSON body, whatever the content type says; syntax and type errors become 400s.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            // serde's message names the field and line; it may quote the client's own value,
+            // which goes back to that client only, never to the log.
+            ApiError::bad_request(format!("malformed JSON body: {e}"))
+        })
+    }
+}
+
+/// The raw body (attachment chunks).
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        Bytes::from_request(req, state).await.map(RawBody).map_err(body_error)
+    }
+}
+
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| ApiError::bad_request(format!("bad path: {}", e.body_text())))
+    }
+}
+
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiQuery(p.0))
+            .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))
+    }
+}
+
+#[derive(serde::Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub database: &'static str,
+    pub schema_version: i64,
+}
+
+pub async fn healthz(State(s): State<AppState>) -> Result<axum::Json<Health>> {
+    let database = match s.db.0.backend() {
+        crate::db::Backend::Sqlite => "sqlite",
+        crate::db::Backend::Postgres => "postgres",
+    };
+    let schema_version = s.db.read(|tx| tx.query_i64("SELECT MAX(version) FROM schema_version", crate::p![])).await?;
+    Ok(axum::Json(Health { status: "ok", database, schema_version }))
+}
+
+pub const ROUTE_NOT_FOUND: &str = "no such route";
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, ROUTE_NOT_FOUND)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, codes::INVALID_INPUT, "this route does not take that method")
+}
+
+/// Phone routes: `x-gridpatrol-protocol` within MIN..=CURRENT (missing means version 1).
+pub async fn protocol_version(req: Request, next: Next) -> Response {
+    let version = match req.headers().get(PROTOCOL_HEADER) {
+        None => Some(1),
+        Some(v) => v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok()),
+    };
+    match version {
+        Some(v) if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v) => {
+            let mut resp = next.run(req).await;
+            resp.headers_mut().insert(PROTOCOL_HEADER, HeaderValue::from(PROTOCOL_VERSION));
+            resp
+        }
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            codes::UNSUPPORTED_PROTOCOL,
+            format!("this HQ speaks protocol versions {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}; update the app"),
+        )
+        .into_response(),
+    }
+}
+
+/// Per-credential token bucket; the key is a hash prefix of the token (never the token).
+async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path == "/healthz" || path == "/openapi.json" {
+        return next.run(req).await;
+    }
+    let (key, limits) = match bearer_token(req.headers()) {
+        Some(t) if t.starts_with(DEVICE_TOKEN_PREFIX) => {
+            (format!("d:{}", &crate::auth::sha256_hex(&t)[..24]), state.config.rate_limit_per_device)
+        }
+        // Operator tokens (`gpo_…`, or the bootstrap admin's own); an unknown token is
+        // refused by authentication anyway.
+        Some(t) => (format!("o:{}", &crate::auth::sha256_hex(&t)[..24]), state.config.rate_limit_per_operator),
+        None => {
+            let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+            (format!("ip:{}", ip.unwrap_or_default()), state.config.rate_limit_per_device)
+        }
+    };
+    match state.limiter.check(&key, limits) {
+        Ok(()) => next.run(req).await,
+        Err(secs) => {
+            let mut e =
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED, "too many requests; retry later");
+            e.retry_after = Some(secs);
+            e.into_response()
+        }
+    }
+}
+
+/// Method, route template, status and latency: no paths with ids, no bodies, no tokens.
+async fn log_request(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let resp = next.run(req).await;
+    tracing::info!(
+        method = %method,
+        route = route.as_deref().unwrap_or("<unmatched>"),
+        status = resp.status().as_u16(),
+        latency_ms = start.elapsed().as_millis() as u64,
+        "request"
+    );
+    resp
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    // The panic message could hold data; it is not logged or returned.
+    tracing::error!("handler panicked");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL, "HQ could not complete the request")
+        .into_response()
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut app: Router<AppState> = Router::new();
+    for r in routes::table() {
+        // Phone endpoints (enrol included) check the protocol version; admin ones do not.
+        let phone = r.path.starts_with("/v1/") && !r.path.starts_with("/v1/admin/");
+        let handler = if phone { r.handler.layer(middleware::from_fn(protocol_version)) } else { r.handler };
+        app = app.route(r.path, handler);
+    }
+    app.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(log_request))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}

@@ -1,0 +1,179 @@
+//! GridPatrol HQ: the street office's server.
+//!
+//! Phones enrol with a one-time code, push their outbox (applied exactly once, in one
+//! transaction with the per-device cursor) and pull what HQ decided for them (reference data,
+//! their tasks, the cases of their grids). Operators of the street office manage the street,
+//! dispatch tasks, act on cases, export CSV and read the 三零 / 3456 figures.
+//!
+//! Storage is SQLite in a data folder by default and PostgreSQL for several stateless HQ
+//! instances; the business logic is written once over `db::Tx`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), gridpatrol_hq::HqError> {
+//! use gridpatrol_hq::{HqConfig, DatabaseUrl};
+//! let config = HqConfig::new("127.0.0.1:0".parse().unwrap(), DatabaseUrl::parse("./hq-data"));
+//! let hq = gridpatrol_hq::start(config).await?;
+//! println!("HQ on http://{}", hq.addr);
+//! hq.stop().await?;
+//! # Ok(()) }
+//! ```
+
+// The OpenAPI document is one large `json!` literal.
+#![recursion_limit = "512"]
+
+pub mod db;
+pub mod error;
+
+mod admin;
+mod auth;
+mod bootstrap;
+mod changes;
+mod http;
+mod openapi;
+mod phone;
+mod ratelimit;
+mod reference;
+mod routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use db::DatabaseUrl;
+pub use error::ApiError;
+
+/// Environment variable that sets the bootstrap street-admin token (tests, demo).
+pub const ADMIN_TOKEN_ENV: &str = "GRIDPATROL_ADMIN_TOKEN";
+
+#[derive(Debug, Clone)]
+pub struct HqConfig {
+    pub listen: SocketAddr,
+    pub database: DatabaseUrl,
+    /// Token bucket per device token (and per client address before a token exists):
+    /// (burst, refill per second).
+    pub rate_limit_per_device: (u32, f64),
+    /// Token bucket per operator token.
+    pub rate_limit_per_operator: (u32, f64),
+    /// How long an enrolment code stays valid.
+    pub enrolment_code_ttl: Duration,
+    /// The street admin's token on a fresh database. `None`: `GRIDPATROL_ADMIN_TOKEN` when
+    /// set, else a random token printed once.
+    pub bootstrap_admin_token: Option<String>,
+}
+
+impl HqConfig {
+    pub fn new(listen: SocketAddr, database: DatabaseUrl) -> HqConfig {
+        HqConfig {
+            listen,
+            database,
+            rate_limit_per_device: (60, 10.0),
+            rate_limit_per_operator: (120, 20.0),
+            enrolment_code_ttl: Duration::from_secs(15 * 60),
+            bootstrap_admin_token: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HqError {
+    #[error("database: {0}")]
+    Database(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("server: {0}")]
+    Serve(#[from] std::io::Error),
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+}
+
+/// An HQ running in this process (tests, `gridpatrol demo`).
+pub struct RunningHq {
+    /// The bound address (the real port when `listen` asked for port 0).
+    pub addr: SocketAddr,
+    /// The street admin's token when this start created it (fresh database), else `None`.
+    pub created_admin_token: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<Result<(), HqError>>,
+}
+
+impl RunningHq {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop accepting, finish requests in flight, close the database.
+    pub async fn stop(mut self) -> Result<(), HqError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match (&mut self.handle).await {
+            Ok(r) => r,
+            Err(e) => Err(HqError::Serve(std::io::Error::other(e.to_string()))),
+        }
+    }
+}
+
+/// Bind `config.listen`, open and migrate the database, then serve in the background.
+pub async fn start(config: HqConfig) -> Result<RunningHq, HqError> {
+    let listener = bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (state, created_admin_token) = prepare(config).await?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(run(listener, state, async move {
+        let _ = rx.await;
+    }));
+    Ok(RunningHq { addr, created_admin_token, shutdown: Some(tx), handle })
+}
+
+/// Serve until `shutdown` completes (what `gridpatrol hq serve` runs, with Ctrl-C as shutdown).
+pub async fn serve(config: HqConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), HqError> {
+    let listener = bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (state, _) = prepare(config).await?;
+    println!("GridPatrol HQ listening on http://{addr}");
+    run(listener, state, shutdown).await
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, HqError> {
+    TcpListener::bind(addr).await.map_err(|source| HqError::Bind { addr, source })
+}
+
+async fn prepare(config: HqConfig) -> Result<(http::AppState, Option<String>), HqError> {
+    let url = config.database.clone();
+    let db = tokio::task::spawn_blocking(move || db::Db::open(&url))
+        .await
+        .map_err(|e| HqError::Database(e.to_string()))?
+        .map_err(HqError::Database)?;
+    let db = db::AsyncDb(Arc::new(db));
+    let token = bootstrap::run(&db, &config).await?;
+    Ok((http::AppState::new(db, config), token))
+}
+
+async fn run(
+    listener: TcpListener,
+    state: http::AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HqError> {
+    let app = http::router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// HQ's clock (authoritative for ordering), Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub(crate) fn to_time(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,773 @@
+//! Applying one pushed operation. HQ trusts nothing the phone says about rights: the record's
+//! worker must be the device's worker and its grid one of the worker's grids at HQ now.
+//! Each command validates completely before its first write, so a refusal leaves nothing
+//! behind. Observations are appended; cases and tasks move only through HQ's state machines,
+//! and a step HQ can no longer take (because HQ moved the record meanwhile) is kept as a
+//! visible conflict, never dropped.
+
+use std::collections::HashSet;
+
+use gridpatrol_protocol::case_flow::{self, ClearItems};
+use gridpatrol_protocol::domain::{CaseState, GeoPoint, TaskAction, TaskStatus};
+use gridpatrol_protocol::records::*;
+use gridpatrol_protocol::wire::{codes, PushOp};
+use gridpatrol_protocol::{geo, validate, InvalidValue};
+
+use crate::auth::Device;
+use crate::changes::Changes;
+use crate::db::Tx;
+use crate::error::ApiError;
+use crate::{new_id, p, reference};
+
+pub const MAX_TRACK_POINTS: usize = 1000;
+pub const MAX_PHOTOS: usize = 20;
+
+pub struct Ctx<'a> {
+    pub device: &'a Device,
+    pub grids: &'a HashSet<String>,
+    pub now: i64,
+    /// Device clock minus HQ clock at this push.
+    pub skew: i64,
+    pub op: &'a PushOp,
+    pub changes: &'a mut Changes,
+}
+
+impl Ctx<'_> {
+    /// A device capture time moved onto HQ's clock with this push's skew (never in the future).
+    fn effective(&self, device_ms: i64) -> i64 {
+        device_ms.saturating_sub(self.skew).min(self.now)
+    }
+    fn worker(&self) -> &str {
+        &self.device.worker_id
+    }
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Applied,
+    Rejected { code: &'static str, reason: String },
+    Conflict { reason: String },
+}
+
+/// Why an operation did not apply: a refusal for the phone, or HQ's own failure (which aborts
+/// the whole push so that the phone retries it).
+enum Refusal {
+    Reject(&'static str, String),
+    Fail(ApiError),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Refusal::Fail(e)
+    }
+}
+impl From<InvalidValue> for Refusal {
+    fn from(e: InvalidValue) -> Self {
+        Refusal::Reject(codes::INVALID_INPUT, e.to_string())
+    }
+}
+
+fn forbidden(msg: &str) -> Refusal {
+    Refusal::Reject(codes::FORBIDDEN, msg.to_string())
+}
+fn not_found(what: &str) -> Refusal {
+    Refusal::Reject(codes::NOT_FOUND, format!("no such {what} at HQ"))
+}
+fn invalid(msg: impl Into<String>) -> Refusal {
+    Refusal::Reject(codes::INVALID_INPUT, msg.into())
+}
+
+type Step = Result<Outcome, Refusal>;
+
+pub fn apply(tx: &mut dyn Tx, cx: &mut Ctx<'_>) -> Result<Outcome, ApiError> {
+    let cmd: Command = match serde_json::from_value(cx.op.command.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Outcome::Rejected { code: codes::INVALID_INPUT, reason: format!("unreadable command: {e}") })
+        }
+    };
+    let step = match &cmd {
+        Command::StartPatrol { patrol } => start_patrol(tx, cx, patrol),
+        Command::AddTrackPoints { patrol_id, first_n, points } => add_track_points(tx, cx, patrol_id, *first_n, points),
+        Command::CheckIn { checkpoint } => check_in(tx, cx, checkpoint),
+        Command::FinishPatrol { patrol_id, outcome, note, finished_at } => {
+            finish_patrol(tx, cx, patrol_id, *outcome, note.as_deref(), finished_at.timestamp_millis())
+        }
+        Command::RecordVisit { visit } => record_visit(tx, cx, visit),
+        Command::FileReport { report } => file_report(tx, cx, report),
+        Command::CaseStep { event } => case_step(tx, cx, event),
+        Command::TaskStep { event } => task_step(tx, cx, event),
+    };
+    match step {
+        Ok(o) => Ok(o),
+        Err(Refusal::Reject(code, reason)) => Ok(Outcome::Rejected { code, reason }),
+        Err(Refusal::Fail(e)) => Err(e),
+    }
+}
+
+fn own_worker(cx: &Ctx<'_>, worker_id: &str) -> Result<(), Refusal> {
+    if worker_id == cx.worker() {
+        Ok(())
+    } else {
+        Err(forbidden("the record belongs to another worker"))
+    }
+}
+
+fn own_grid(cx: &Ctx<'_>, grid_id: &str) -> Result<(), Refusal> {
+    if cx.grids.contains(grid_id) {
+        Ok(())
+    } else {
+        Err(forbidden("the grid is not one of this worker's grids at HQ"))
+    }
+}
+
+fn check_accuracy(field: &str, a: Option<f64>) -> Result<(), Refusal> {
+    match a {
+        Some(a) if !a.is_finite() || !(0.0..=100_000.0).contains(&a) => {
+            Err(InvalidValue::new(field, "must be 0..100000 metres").into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_photos(field: &str, photos: &[String]) -> Result<(), Refusal> {
+    if photos.len() > MAX_PHOTOS {
+        return Err(InvalidValue::new(field, format!("at most {MAX_PHOTOS} photos")).into());
+    }
+    for (i, h) in photos.iter().enumerate() {
+        if !is_sha256(h) {
+            return Err(InvalidValue::new(format!("{field}[{i}]"), "must be a lowercase SHA-256 hex digest").into());
+        }
+    }
+    Ok(())
+}
+
+pub fn is_sha256(h: &str) -> bool {
+    h.len() == 64 && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+fn exists(tx: &mut dyn Tx, sql: &str, id: &str) -> Result<bool, Refusal> {
+    Ok(tx.query_opt(sql, p![id])?.is_some())
+}
+
+struct PatrolRow {
+    worker_id: String,
+    grid_id: String,
+    template_id: String,
+    template_version: i64,
+    finished: bool,
+}
+
+fn own_patrol(tx: &mut dyn Tx, cx: &Ctx<'_>, patrol_id: &str) -> Result<PatrolRow, Refusal> {
+    validate::id("patrol_id", patrol_id)?;
+    let r = tx
+        .query_opt(
+            "SELECT worker_id, grid_id, template_id, template_version, finished_ms FROM patrol WHERE id = ? FOR UPDATE",
+            p![patrol_id],
+        )?
+        .ok_or_else(|| not_found("patrol"))?;
+    let p = PatrolRow {
+        worker_id: r.text(0)?,
+        grid_id: r.text(1)?,
+        template_id: r.text(2)?,
+        template_version: r.i64(3)?,
+        finished: r.opt_i64(4)?.is_some(),
+    };
+    own_worker(cx, &p.worker_id)?;
+    own_grid(cx, &p.grid_id)?;
+    Ok(p)
+}
+
+fn start_patrol(tx: &mut dyn Tx, cx: &mut Ctx<'_>, p: &Patrol) -> Step {
+    validate::id("patrol.id", &p.id)?;
+    own_worker(cx, &p.worker_id)?;
+    own_grid(cx, &p.grid_id)?;
+    if reference::template(tx, &p.template_id, p.template_version.into())?.is_none() {
+        return Err(invalid("patrol.template_id: not a checklist template HQ published"));
+    }
+    if exists(tx, "SELECT 1 FROM patrol WHERE id = ?", &p.id)? {
+        return Err(invalid("patrol.id: a patrol with this id already exists"));
+    }
+    let started = p.started_at.timestamp_millis();
+    tx.exec(
+        "INSERT INTO patrol (id, worker_id, grid_id, shift, template_id, template_version, started_ms, device_id,
+                             device_ms, received_ms, effective_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        p![
+            &p.id,
+            &p.worker_id,
+            &p.grid_id,
+            p.shift.code(),
+            &p.template_id,
+            p.template_version,
+            started,
+            &cx.device.device_id,
+            cx.op.device_ms,
+            cx.now,
+            cx.effective(started)
+        ],
+    )?;
+    Ok(Outcome::Applied)
+}
+
+fn add_track_points(tx: &mut dyn Tx, cx: &mut Ctx<'_>, patrol_id: &str, first_n: u32, points: &[TrackPoint]) -> Step {
+    if points.is_empty() || points.len() > MAX_TRACK_POINTS {
+        return Err(invalid(format!("points: must hold 1..{MAX_TRACK_POINTS} points")));
+    }
+    for (i, pt) in points.iter().enumerate() {
+        GeoPoint { lat: pt.lat, lng: pt.lng }.validate(&format!("points[{i}]"))?;
+        check_accuracy(&format!("points[{i}].accuracy_m"), pt.accuracy_m)?;
+    }
+    let patrol = own_patrol(tx, cx, patrol_id)?;
+    if patrol.finished {
+        return Err(invalid("patrol_id: the patrol is already finished"));
+    }
+    for (i, pt) in points.iter().enumerate() {
+        tx.exec(
+            "INSERT INTO patrol_track (patrol_id, n, lat, lng, accuracy_m, at_ms, received_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (patrol_id, n) DO NOTHING",
+            p![
+                patrol_id,
+                i64::from(first_n) + i as i64,
+                pt.lat,
+                pt.lng,
+                pt.accuracy_m,
+                pt.at.timestamp_millis(),
+                cx.now
+            ],
+        )?;
+    }
+    Ok(Outcome::Applied)
+}
+
+fn check_in(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cp: &Checkpoint) -> Step {
+    validate::id("checkpoint.id", &cp.id)?;
+    cp.location.validate("checkpoint.location")?;
+    check_accuracy("checkpoint.accuracy_m", cp.accuracy_m)?;
+    let place = validate::optional_text("checkpoint.place_name", cp.place_name.as_deref(), 200)?;
+    let patrol = own_patrol(tx, cx, &cp.patrol_id)?;
+    if patrol.finished {
+        return Err(invalid("checkpoint.patrol_id: the patrol is already finished"));
+    }
+    let template = reference::template(tx, &patrol.template_id, patrol.template_version)?
+        .ok_or_else(|| ApiError::internal("patrol's template missing"))?;
+    let mut seen = HashSet::new();
+    for (i, a) in cp.answers.iter().enumerate() {
+        if template.checklist_item(&a.item_id).is_none() {
+            return Err(invalid(format!("checkpoint.answers[{i}].item_id: not an item of the patrol's checklist")));
+        }
+        if !seen.insert(a.item_id.as_str()) {
+            return Err(invalid(format!("checkpoint.answers[{i}].item_id: answered twice")));
+        }
+        validate::optional_text(&format!("checkpoint.answers[{i}].note"), a.note.as_deref(), 1000)?;
+    }
+    if exists(tx, "SELECT 1 FROM checkpoint WHERE id = ?", &cp.id)? {
+        return Err(invalid("checkpoint.id: a check-in with this id already exists"));
+    }
+    // HQ decides "inside the grid" from its own boundary; the phone's flag is kept beside it.
+    let boundary: geo::Ring = tx.query_one("SELECT boundary FROM grid WHERE id = ?", p![&patrol.grid_id])?.json(0)?;
+    let inside = geo::contains(&boundary, cp.location);
+    tx.exec(
+        "INSERT INTO checkpoint (id, patrol_id, at_ms, lat, lng, accuracy_m, inside_grid_device, inside_grid, place_name,
+                                 answers, received_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        p![
+            &cp.id,
+            &cp.patrol_id,
+            cp.at.timestamp_millis(),
+            cp.location.lat,
+            cp.location.lng,
+            cp.accuracy_m,
+            cp.inside_grid,
+            inside,
+            place,
+            serde_json::to_string(&cp.answers).unwrap_or_default(),
+            cx.now
+        ],
+    )?;
+    Ok(Outcome::Applied)
+}
+
+fn finish_patrol(
+    tx: &mut dyn Tx,
+    cx: &mut Ctx<'_>,
+    patrol_id: &str,
+    outcome: gridpatrol_protocol::domain::PatrolOutcome,
+    note: Option<&str>,
+    finished_ms: i64,
+) -> Step {
+    let note = validate::optional_text("note", note, 1000)?;
+    let patrol = own_patrol(tx, cx, patrol_id)?;
+    if patrol.finished {
+        return Err(invalid("patrol_id: the patrol is already finished"));
+    }
+    tx.exec(
+        "UPDATE patrol SET finished_ms = ?, outcome = ?, note = ?, finish_received_ms = ? WHERE id = ?",
+        p![finished_ms, outcome.code(), note, cx.now, patrol_id],
+    )?;
+    Ok(Outcome::Applied)
+}
+
+fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: &Visit) -> Step {
+    validate::id("visit.id", &v.id)?;
+    validate::id("visit.household_id", &v.household_id)?;
+    own_worker(cx, &v.worker_id)?;
+    own_grid(cx, &v.grid_id)?;
+    let note = validate::optional_text("visit.note", v.note.as_deref(), 1000)?;
+    if let Some(l) = v.location {
+        l.validate("visit.location")?;
+    }
+    if let Some(s) = v.satisfaction {
+        if !(1..=5).contains(&s) {
+            return Err(invalid("visit.satisfaction: must be 1..5"));
+        }
+    }
+    if let Some(c) = &v.case_id {
+        validate::id("visit.case_id", c)?;
+    }
+    let hh = tx
+        .query_opt("SELECT grid_id FROM household WHERE id = ?", p![&v.household_id])?
+        .ok_or_else(|| not_found("household"))?
+        .text(0)?;
+    own_grid(cx, &hh)?;
+    if exists(tx, "SELECT 1 FROM visit WHERE id = ?", &v.id)? {
+        return Err(invalid("visit.id: a visit with this id already exists"));
+    }
+    let needs: Vec<&str> = v.needs.iter().map(|n| n.code()).collect();
+    let occurred = v.occurred_at.timestamp_millis();
+    tx.exec(
+        "INSERT INTO visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id,
+                            lat, lng, occurred_ms, device_ms, received_ms, effective_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        p![
+            &v.id,
+            &v.worker_id,
+            &v.household_id,
+            &v.grid_id,
+            v.visit_type.code(),
+            v.outcome.code(),
+            serde_json::to_string(&needs).unwrap_or_default(),
+            note,
+            v.satisfaction,
+            &v.case_id,
+            v.location.map(|l| l.lat),
+            v.location.map(|l| l.lng),
+            occurred,
+            cx.op.device_ms,
+            cx.now,
+            cx.effective(occurred)
+        ],
+    )?;
+    Ok(Outcome::Applied)
+}
+
+fn file_report(tx: &mut dyn Tx, cx: &mut Ctx<'_>, r: &Report) -> Step {
+    validate::id("report.id", &r.id)?;
+    validate::id("report.case_id", &r.case_id)?;
+    own_worker(cx, &r.worker_id)?;
+    own_grid(cx, &r.grid_id)?;
+    r.location.validate("report.location")?;
+    let description = validate::required_text("report.description", &r.description, 2000)?;
+    let place = validate::optional_text("report.place_name", r.place_name.as_deref(), 200)?;
+    if r.people_involved > 10_000 {
+        return Err(invalid("report.people_involved: must be 0..10000"));
+    }
+    for (f, id) in [("report.patrol_id", &r.patrol_id), ("report.visit_id", &r.visit_id)] {
+        if let Some(id) = id {
+            validate::id(f, id)?;
+        }
+    }
+    check_photos("report.photos", &r.photos)?;
+    if exists(tx, "SELECT 1 FROM report WHERE id = ?", &r.id)? {
+        return Err(invalid("report.id: a report with this id already exists"));
+    }
+    if exists(tx, "SELECT 1 FROM case_file WHERE id = ?", &r.case_id)? {
+        return Err(invalid("report.case_id: a case with this id already exists"));
+    }
+    let occurred = r.occurred_at.timestamp_millis();
+    let effective = cx.effective(occurred);
+    tx.exec(
+        "INSERT INTO report (id, worker_id, grid_id, category, urgency, lat, lng, place_name, description, people_involved,
+                             source, patrol_id, visit_id, occurred_ms, case_id, device_ms, received_ms, effective_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        p![
+            &r.id,
+            &r.worker_id,
+            &r.grid_id,
+            r.category.code(),
+            r.urgency.code(),
+            r.location.lat,
+            r.location.lng,
+            place,
+            description,
+            r.people_involved,
+            r.source.code(),
+            &r.patrol_id,
+            &r.visit_id,
+            occurred,
+            &r.case_id,
+            cx.op.device_ms,
+            cx.now,
+            effective
+        ],
+    )?;
+    for h in &r.photos {
+        tx.exec(
+            "INSERT INTO report_photo (report_id, sha256) VALUES (?, ?) ON CONFLICT (report_id, sha256) DO NOTHING",
+            p![&r.id, h],
+        )?;
+    }
+    // Every report opens a case in state 上报 (reported).
+    tx.exec(
+        "INSERT INTO case_file (id, report_id, grid_id, state, clear, deadline_ms, dispatched, closed_ms, created_ms, updated_ms)
+         VALUES (?, ?, ?, ?, '{}', NULL, 0, NULL, ?, ?)",
+        p![&r.case_id, &r.id, &r.grid_id, CaseState::Reported.code(), cx.now, cx.now],
+    )?;
+    let photos = serde_json::to_string(&r.photos).unwrap_or_default();
+    insert_case_event(
+        tx,
+        &CaseEventRow {
+            id: new_id(),
+            case_id: &r.case_id,
+            n: 1,
+            from: None,
+            to: CaseState::Reported,
+            actor_id: cx.worker(),
+            actor_kind: "worker",
+            at_ms: cx.op.device_ms,
+            note: None,
+            clear: "{}".into(),
+            photos,
+            received_ms: cx.now,
+            effective_ms: cx.effective(cx.op.device_ms),
+        },
+    )?;
+    cx.changes.case(&r.case_id, &r.grid_id);
+    Ok(Outcome::Applied)
+}
+
+pub struct CaseEventRow<'a> {
+    pub id: String,
+    pub case_id: &'a str,
+    pub n: i64,
+    pub from: Option<CaseState>,
+    pub to: CaseState,
+    pub actor_id: &'a str,
+    pub actor_kind: &'a str,
+    pub at_ms: i64,
+    pub note: Option<String>,
+    pub clear: String,
+    pub photos: String,
+    pub received_ms: i64,
+    pub effective_ms: i64,
+}
+
+pub fn insert_case_event(tx: &mut dyn Tx, e: &CaseEventRow<'_>) -> Result<(), ApiError> {
+    tx.exec(
+        "INSERT INTO case_event (id, case_id, n, from_state, to_state, actor_id, actor_kind, at_ms, note, clear, photos,
+                                 received_ms, effective_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        p![
+            &e.id,
+            e.case_id,
+            e.n,
+            e.from.map(|s| s.code()),
+            e.to.code(),
+            e.actor_id,
+            e.actor_kind,
+            e.at_ms,
+            &e.note,
+            &e.clear,
+            &e.photos,
+            e.received_ms,
+            e.effective_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// The six clear items as a caller gave them: texts bounded, deadline plausible, photo a hash.
+pub fn validate_clear(c: &ClearItems) -> Result<ClearItems, InvalidValue> {
+    Ok(ClearItems {
+        facts: validate::optional_text("clear.facts", c.facts.as_deref(), 2000)?,
+        responsible_unit: validate::optional_text("clear.responsible_unit", c.responsible_unit.as_deref(), 100)?,
+        deadline: match c.deadline {
+            Some(d) => {
+                validate::plausible_time("clear.deadline", d)?;
+                Some(d)
+            }
+            None => None,
+        },
+        outcome: validate::optional_text("clear.outcome", c.outcome.as_deref(), 2000)?,
+        outcome_photo: match &c.outcome_photo {
+            Some(h) if !is_sha256(h) => {
+                return Err(InvalidValue::new("clear.outcome_photo", "must be a lowercase SHA-256 hex digest"))
+            }
+            other => other.clone(),
+        },
+        feedback: validate::optional_text("clear.feedback", c.feedback.as_deref(), 1000)?,
+        satisfaction: match c.satisfaction {
+            Some(s) if !(1..=5).contains(&s) => return Err(InvalidValue::new("clear.satisfaction", "must be 1..5")),
+            other => other,
+        },
+        ledger_ref: validate::optional_text("clear.ledger_ref", c.ledger_ref.as_deref(), 100)?,
+    })
+}
+
+/// A case as its state machine holds it, locked for this transaction.
+pub struct CaseRow {
+    pub state: CaseState,
+    pub clear: ClearItems,
+    pub grid_id: String,
+}
+
+pub fn lock_case(tx: &mut dyn Tx, case_id: &str) -> Result<Option<CaseRow>, ApiError> {
+    let Some(r) = tx.query_opt("SELECT state, clear, grid_id FROM case_file WHERE id = ? FOR UPDATE", p![case_id])?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(CaseRow {
+        state: CaseState::from_code(&r.text(0)?).ok_or_else(|| ApiError::internal("case state"))?,
+        clear: r.json(1)?,
+        grid_id: r.text(2)?,
+    }))
+}
+
+/// What a legal step needs beyond the transition itself. Returns the merged clear items and
+/// the step's clear patch (with the after-photo filled in as the phone does).
+pub fn step_requirements(
+    tx: &mut dyn Tx,
+    case: &CaseRow,
+    to: CaseState,
+    patch: &ClearItems,
+    photos: &[String],
+) -> Result<Result<(ClearItems, ClearItems), String>, ApiError> {
+    let mut patch = patch.clone();
+    if case_flow::is_solved_on_spot(case.state, to) && photos.is_empty() {
+        return Ok(Err("photos: solving on the spot (即知即办) needs photo evidence".into()));
+    }
+    let gives_outcome = patch.outcome.is_some() || matches!(to, CaseState::Verified | CaseState::Closed);
+    if patch.outcome_photo.is_none() && case.clear.outcome_photo.is_none() && gives_outcome {
+        patch.outcome_photo = photos.first().cloned();
+    }
+    let mut clear = case.clear.clone();
+    clear.merge(&patch);
+    if to == CaseState::Dispatched && clear.deadline.is_none() {
+        return Ok(Err("clear.deadline: dispatching starts the deadline clock; give a deadline".into()));
+    }
+    if to == CaseState::Closed {
+        let required = reference::active_template(tx)?.resolution.required;
+        let missing = clear.missing(&required);
+        if !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(|m| m.label()).collect();
+            return Ok(Err(format!("closing needs the six clear items; missing: {}", names.join(", "))));
+        }
+    }
+    Ok(Ok((clear, patch)))
+}
+
+/// Append the step and move the case (state, clear items, deadline, dispatch and close marks).
+pub fn move_case(
+    tx: &mut dyn Tx,
+    case_id: &str,
+    case: &CaseRow,
+    to: CaseState,
+    clear: &ClearItems,
+    event: CaseEventRow<'_>,
+) -> Result<(), ApiError> {
+    insert_case_event(tx, &event)?;
+    let closed_ms = (to == CaseState::Closed).then_some(event.effective_ms);
+    tx.exec(
+        "UPDATE case_file SET state = ?, clear = ?, deadline_ms = ?,
+             dispatched = CASE WHEN ? = 1 THEN 1 ELSE dispatched END,
+             closed_ms = CASE WHEN ? = 1 THEN ? WHEN ? = 1 THEN NULL ELSE closed_ms END,
+             updated_ms = ?
+         WHERE id = ?",
+        p![
+            to.code(),
+            serde_json::to_string(clear).unwrap_or_default(),
+            clear.deadline.map(|d| d.timestamp_millis()),
+            to == CaseState::Dispatched,
+            closed_ms.is_some(),
+            closed_ms,
+            // Reopened: no longer closed.
+            to == CaseState::Opened && case.state == CaseState::Closed,
+            event.received_ms,
+            case_id
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn next_case_n(tx: &mut dyn Tx, case_id: &str) -> Result<i64, ApiError> {
+    tx.query_i64("SELECT COALESCE(MAX(n), 0) + 1 FROM case_event WHERE case_id = ?", p![case_id])
+}
+
+fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
+    validate::id("event.id", &ev.id)?;
+    validate::id("event.case_id", &ev.case_id)?;
+    own_worker(cx, &ev.actor_id)?;
+    let note = validate::optional_text("event.note", ev.note.as_deref(), 1000)?;
+    let patch = validate_clear(&ev.clear)?;
+    check_photos("event.photos", &ev.photos)?;
+    let case = lock_case(tx, &ev.case_id)?.ok_or_else(|| not_found("case"))?;
+    own_grid(cx, &case.grid_id)?;
+    if exists(tx, "SELECT 1 FROM case_event WHERE id = ?", &ev.id)? {
+        return Err(invalid("event.id: a case event with this id already exists"));
+    }
+    let moved_meanwhile = ev.from != Some(case.state);
+    if !case_flow::is_legal(case.state, ev.to) {
+        if !moved_meanwhile {
+            return Err(invalid(format!("a case cannot go from {} to {}", case.state.label(), ev.to.label())));
+        }
+        let reason = format!(
+            "HQ had already moved the case to {}; the step to {} was not applied",
+            case.state.label(),
+            ev.to.label()
+        );
+        record_conflict(tx, cx, "case", &ev.case_id, Some(&case.grid_id), &reason, case.state.code(), "not_applied")?;
+        return Ok(Outcome::Conflict { reason });
+    }
+    let (clear, patch) = match step_requirements(tx, &case, ev.to, &patch, &ev.photos)? {
+        Ok(v) => v,
+        Err(reason) => return Err(invalid(reason)),
+    };
+    let n = next_case_n(tx, &ev.case_id)?;
+    let at_ms = ev.at.timestamp_millis();
+    let event = CaseEventRow {
+        id: ev.id.clone(),
+        case_id: &ev.case_id,
+        n,
+        from: Some(case.state),
+        to: ev.to,
+        actor_id: cx.worker(),
+        actor_kind: "worker",
+        at_ms,
+        note,
+        clear: serde_json::to_string(&patch).unwrap_or_default(),
+        photos: serde_json::to_string(&ev.photos).unwrap_or_default(),
+        received_ms: cx.now,
+        effective_ms: cx.effective(at_ms),
+    };
+    move_case(tx, &ev.case_id, &case, ev.to, &clear, event)?;
+    cx.changes.case(&ev.case_id, &case.grid_id);
+    if moved_meanwhile {
+        let reason = format!(
+            "HQ had moved the case to {} meanwhile; the step to {} was still allowed and was applied from there",
+            case.state.label(),
+            ev.to.label()
+        );
+        record_conflict(tx, cx, "case", &ev.case_id, Some(&case.grid_id), &reason, case.state.code(), "applied")?;
+        return Ok(Outcome::Conflict { reason });
+    }
+    Ok(Outcome::Applied)
+}
+
+/// The task state machine (the phone's, enforced again at HQ).
+pub fn task_transition(from: TaskStatus, action: TaskAction) -> Option<TaskStatus> {
+    match (from, action) {
+        (TaskStatus::Dispatched, TaskAction::Acknowledge) => Some(TaskStatus::Acknowledged),
+        (TaskStatus::Acknowledged, TaskAction::OnTheWay) => Some(TaskStatus::OnTheWay),
+        (TaskStatus::Acknowledged | TaskStatus::OnTheWay, TaskAction::Complete) => Some(TaskStatus::Done),
+        _ => None,
+    }
+}
+
+fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
+    validate::id("event.id", &ev.id)?;
+    validate::id("event.task_id", &ev.task_id)?;
+    let result = validate::optional_text("event.result", ev.result.as_deref(), 2000)?;
+    check_photos("event.photos", &ev.photos)?;
+    if ev.action == TaskAction::Complete && result.is_none() {
+        return Err(invalid("event.result: completing a task needs its result"));
+    }
+    let r = tx
+        .query_opt("SELECT status, assignee_id FROM task WHERE id = ? FOR UPDATE", p![&ev.task_id])?
+        .ok_or_else(|| not_found("task"))?;
+    let status = TaskStatus::from_code(&r.text(0)?).ok_or_else(|| ApiError::internal("task status"))?;
+    let assignee = r.text(1)?;
+    if exists(tx, "SELECT 1 FROM task_event WHERE id = ?", &ev.id)? {
+        return Err(invalid("event.id: a task event with this id already exists"));
+    }
+    if assignee != cx.worker() {
+        // Ever this worker's? Then HQ reassigned it meanwhile: a conflict. Never: forbidden.
+        let was_ours = tx
+            .query_opt(
+                "SELECT 1 FROM change_log WHERE kind = 'task' AND entity_id = ? AND worker_id = ? LIMIT 1",
+                p![&ev.task_id, cx.worker()],
+            )?
+            .is_some();
+        if !was_ours {
+            return Err(forbidden("the task is assigned to another worker"));
+        }
+        let reason = "HQ reassigned this task to another worker; the step was not applied".to_string();
+        record_conflict(tx, cx, "task", &ev.task_id, None, &reason, status.code(), "not_applied")?;
+        return Ok(Outcome::Conflict { reason });
+    }
+    let Some(to) = task_transition(status, ev.action) else {
+        if ev.from == status {
+            return Err(invalid(format!("cannot {} a task that is {}", ev.action.label(), status.label())));
+        }
+        let reason = format!("HQ had moved the task to {}; {} was not applied", status.label(), ev.action.label());
+        record_conflict(tx, cx, "task", &ev.task_id, None, &reason, status.code(), "not_applied")?;
+        return Ok(Outcome::Conflict { reason });
+    };
+    let at_ms = ev.at.timestamp_millis();
+    tx.exec(
+        "INSERT INTO task_event (id, task_id, action, from_status, to_status, actor_id, at_ms, result, note, photos, received_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+        p![
+            &ev.id,
+            &ev.task_id,
+            ev.action.code(),
+            status.code(),
+            to.code(),
+            cx.worker(),
+            at_ms,
+            &result,
+            serde_json::to_string(&ev.photos).unwrap_or_default(),
+            cx.now
+        ],
+    )?;
+    let done_ms = (to == TaskStatus::Done).then(|| cx.effective(at_ms));
+    tx.exec(
+        "UPDATE task SET status = ?, result = COALESCE(?, result), done_ms = COALESCE(?, done_ms), updated_ms = ? WHERE id = ?",
+        p![to.code(), &result, done_ms, cx.now, &ev.task_id],
+    )?;
+    let worker = cx.device.worker_id.clone();
+    cx.changes.task(&ev.task_id, &worker);
+    Ok(Outcome::Applied)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_conflict(
+    tx: &mut dyn Tx,
+    cx: &Ctx<'_>,
+    kind: &str,
+    entity_id: &str,
+    grid_id: Option<&str>,
+    reason: &str,
+    hq_state: &str,
+    resolution: &str,
+) -> Result<(), ApiError> {
+    tx.exec(
+        "INSERT INTO conflict (id, kind, entity_id, grid_id, device_id, worker_id, mutation_id, reason, hq_state,
+                               resolution, payload, created_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        p![
+            new_id(),
+            kind,
+            entity_id,
+            grid_id,
+            &cx.device.device_id,
+            cx.worker(),
+            &cx.op.mutation_id,
+            reason,
+            hq_state,
+            resolution,
+            cx.op.command.to_string(),
+            cx.now
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! The one route table: the router is built from it and `/openapi.json` is generated from it,
+//! so every route is documented and every documented route exists.
+
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
+
+use crate::admin::{access, cases, figures, org, records, tasks};
+use crate::http::AppState;
+use crate::phone::{attachments, enrol, pull, push};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credential.
+    Public,
+    /// A device token (and the `x-gridpatrol-protocol` header).
+    Phone,
+    /// An operator token; the operator's scope applies.
+    Operator,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    None,
+    /// JSON, described by the named schema.
+    Json(&'static str),
+    /// Optional JSON, described by the named schema.
+    OptionalJson(&'static str),
+    /// Raw bytes (attachment chunks).
+    Bytes,
+}
+
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub access: Access,
+    pub body: Body,
+    /// Schema name of a JSON response, or "csv" / "bytes".
+    pub response: &'static str,
+    /// Success status.
+    pub status: u16,
+    pub handler: MethodRouter<AppState>,
+}
+
+macro_rules! route {
+    ($m:ident $path:literal, $access:ident, $body:expr, $status:literal $resp:literal, $summary:literal, $h:expr) => {
+        Route {
+            method: Method::$m,
+            path: $path,
+            summary: $summary,
+            access: Access::$access,
+            body: $body,
+            response: $resp,
+            status: $status,
+            handler: on(MethodFilter::$m, $h),
+        }
+    };
+}
+
+use Body::{Bytes, Json, OptionalJson};
+const NONE: Body = Body::None;
+
+pub fn table() -> Vec<Route> {
+    vec![
+        route!(GET "/healthz", Public, NONE, 200 "Health", "Liveness and database check", crate::http::healthz),
+        route!(GET "/openapi.json", Public, NONE, 200 "OpenApi", "This document", crate::openapi::serve),
+        // ---- phones ----
+        route!(POST "/v1/enrol", Public, Json("EnrolRequest"), 200 "EnrolResponse",
+            "Trade a one-time enrolment code for a device token and the first reference snapshot", enrol::enrol),
+        route!(POST "/v1/push", Phone, Json("PushRequest"), 200 "PushResponse",
+            "Upload outbox operations; applied exactly once with the device's cursor", push::push),
+        route!(POST "/v1/pull", Phone, Json("PullRequest"), 200 "PullResponse",
+            "Download reference data, task and case changes for the device's worker", pull::pull),
+        route!(PUT "/v1/attachments/{sha256}", Phone, Bytes, 200 "AttachmentStatus",
+            "Upload one chunk of a photo (Content-Range: bytes start-end/total)", attachments::put_chunk),
+        route!(GET "/v1/attachments/{sha256}", Phone, NONE, 200 "AttachmentStatus",
+            "How much of a photo HQ has (to resume an upload)", attachments::status),
+        // ---- street office: organisation ----
+        route!(GET "/v1/admin/me", Operator, NONE, 200 "Me", "The calling operator and scope", access::me),
+        route!(GET "/v1/admin/street", Operator, NONE, 200 "Street", "The street", org::get_street),
+        route!(PUT "/v1/admin/street", Operator, Json("StreetInput"), 200 "Street", "Name the street (street admin)", org::put_street),
+        route!(POST "/v1/admin/import", Operator, Json("GridConfig"), 200 "ImportSummary",
+            "Set up the street from a whole grid configuration (street admin)", org::import),
+        route!(GET "/v1/admin/communities", Operator, NONE, 200 "Communities", "Communities in scope", org::list_communities),
+        route!(POST "/v1/admin/communities", Operator, Json("CommunityInput"), 201 "Community",
+            "Create a community (street admin)", org::create_community),
+        route!(PUT "/v1/admin/communities/{id}", Operator, Json("CommunityUpdate"), 200 "Community",
+            "Rename or recode a community (street admin)", org::update_community),
+        route!(GET "/v1/admin/grids", Operator, NONE, 200 "Grids", "Grids in scope, boundaries as GeoJSON", org::list_grids),
+        route!(POST "/v1/admin/grids", Operator, Json("GridInput"), 201 "Grid",
+            "Create a grid with a GeoJSON Polygon boundary", org::create_grid),
+        route!(PUT "/v1/admin/grids/{id}", Operator, Json("GridUpdate"), 200 "Grid", "Change a grid", org::update_grid),
+        route!(GET "/v1/admin/workers", Operator, NONE, 200 "Workers", "Grid workers in scope", org::list_workers),
+        route!(POST "/v1/admin/workers", Operator, Json("WorkerInput"), 201 "Worker", "Add a grid worker", org::create_worker),
+        route!(PUT "/v1/admin/workers/{id}", Operator, Json("WorkerUpdate"), 200 "Worker",
+            "Change a worker's role or grids (the worker's phone gets a new snapshot)", org::update_worker),
+        route!(POST "/v1/admin/workers/{id}/enrolment-codes", Operator, OptionalJson("CodeInput"), 201 "EnrolmentCode",
+            "A one-time enrolment code for the worker's phone", access::create_enrolment_code),
+        route!(GET "/v1/admin/households", Operator, NONE, 200 "Households",
+            "Households in scope (phones masked); ?grid_id= filters", org::list_households),
+        route!(POST "/v1/admin/households", Operator, Json("HouseholdInput"), 201 "Household", "Add a household", org::create_household),
+        route!(PUT "/v1/admin/households/{id}", Operator, Json("HouseholdUpdate"), 200 "Household",
+            "Change a household", org::update_household),
+        route!(GET "/v1/admin/templates", Operator, NONE, 200 "Templates", "Checklist template versions", org::list_templates),
+        route!(POST "/v1/admin/templates", Operator, Json("Template"), 201 "Template",
+            "Publish a checklist template version (street admin)", org::publish_template),
+        // ---- street office: access ----
+        route!(GET "/v1/admin/operators", Operator, NONE, 200 "Operators", "Operators (street admin)", access::list_operators),
+        route!(POST "/v1/admin/operators", Operator, Json("OperatorInput"), 201 "OperatorCreated",
+            "Create an operator; the token is shown once (street admin)", access::create_operator),
+        route!(GET "/v1/admin/devices", Operator, NONE, 200 "Devices", "Enrolled devices in scope", access::list_devices),
+        route!(POST "/v1/admin/devices/{device_id}/revoke", Operator, NONE, 200 "Revoked",
+            "Revoke a lost device's token", access::revoke_device),
+        // ---- street office: work ----
+        route!(GET "/v1/admin/tasks", Operator, NONE, 200 "Tasks", "Tasks in scope", tasks::list_tasks),
+        route!(POST "/v1/admin/tasks", Operator, Json("DispatchInput"), 201 "Task",
+            "Dispatch a task (110 diversion, 12345, street, weekly meeting) to a worker", tasks::dispatch),
+        route!(POST "/v1/admin/tasks/{id}/reassign", Operator, Json("ReassignInput"), 200 "Task",
+            "Reassign a task to another worker", tasks::reassign),
+        route!(POST "/v1/admin/tasks/{id}/cancel", Operator, OptionalJson("CancelInput"), 200 "Task", "Cancel a task", tasks::cancel),
+        route!(GET "/v1/admin/cases", Operator, NONE, 200 "CaseSummaries",
+            "Cases in scope; ?state= and ?grid_id= filter", cases::list_cases),
+        route!(GET "/v1/admin/cases/{id}", Operator, NONE, 200 "CaseDetail", "A case with its report and event log", cases::get_case),
+        route!(POST "/v1/admin/cases/{id}/actions", Operator, Json("CaseActionInput"), 200 "CaseSnapshot",
+            "Accept, reject, open, dispatch, verify, close or reopen a case", cases::act),
+        route!(GET "/v1/admin/conflicts", Operator, NONE, 200 "Conflicts", "Conflicts recorded from phones' pushes", cases::list_conflicts),
+        route!(GET "/v1/admin/attachments/{sha256}", Operator, NONE, 200 "bytes", "A photo referenced in scope", cases::get_attachment),
+        route!(GET "/v1/admin/patrols", Operator, NONE, 200 "Rows", "Patrols (?from=&to=)", records::list_patrols),
+        route!(GET "/v1/admin/visits", Operator, NONE, 200 "Rows", "Visits (?from=&to=)", records::list_visits),
+        route!(GET "/v1/admin/reports", Operator, NONE, 200 "Rows", "Reports (?from=&to=)", records::list_reports),
+        route!(GET "/v1/admin/export/patrols.csv", Operator, NONE, 200 "csv", "Patrols as CSV", records::export_patrols),
+        route!(GET "/v1/admin/export/visits.csv", Operator, NONE, 200 "csv", "Visits as CSV", records::export_visits),
+        route!(GET "/v1/admin/export/reports.csv", Operator, NONE, 200 "csv", "Reports as CSV", records::export_reports),
+        route!(GET "/v1/admin/export/cases.csv", Operator, NONE, 200 "csv", "Cases as CSV", records::export_cases),
+        route!(GET "/v1/admin/export/tasks.csv", Operator, NONE, 200 "csv", "Tasks as CSV", records::export_tasks),
+        route!(GET "/v1/admin/figures", Operator, NONE, 200 "Figures",
+            "三零 and 3456 figures per community (?from=&to=, RFC 3339 or YYYY-MM-DD)", figures::figures),
+        route!(GET "/v1/admin/incidents", Operator, NONE, 200 "Incidents", "Incidents recorded for 三零", figures::list_incidents),
+        route!(POST "/v1/admin/incidents", Operator, Json("IncidentInput"), 201 "Incident",
+            "Record a petition, accident or criminal case for 三零", figures::record_incident),
+    ]
+}
