@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod device;
+mod hq_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Record field work on a phone's store folder (terminal shell over the core).
     Device(device::DeviceArgs),
+    /// HQ, the street office's server.
+    Hq(hq_cmd::HqArgs),
     /// Benchmarks (build with --release).
     Bench(bench::BenchArgs),
 }
@@ -41,6 +44,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Device(args) => device::run(args),
+        Command::Hq(args) => hq_cmd::run(args),
         Command::Bench(args) => bench::run(args),
     };
     std::process::exit(code);

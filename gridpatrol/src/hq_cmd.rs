@@ -1,0 +1,68 @@
+//! `gridpatrol hq serve`: the street office's server, one binary. SQLite in a data folder by
+//! default (no set-up); PostgreSQL when `--database postgres://…` is given (several stateless
+//! HQ instances can share one PostgreSQL). Ctrl-C (or SIGTERM) stops it gracefully.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Subcommand};
+use gridpatrol_hq::{DatabaseUrl, HqConfig};
+
+#[derive(Args)]
+pub struct HqArgs {
+    #[command(subcommand)]
+    command: HqCommand,
+}
+
+#[derive(Subcommand)]
+enum HqCommand {
+    /// Run HQ.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the line printed at start names it).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// A data folder for SQLite (default), or a postgres:// URL.
+        #[arg(long, value_name = "DIR|URL", default_value = "./gridpatrol-hq-data", env = "GRIDPATROL_DATABASE")]
+        database: String,
+        /// Requests per second a phone may make (token bucket refill; the burst is 6x this).
+        #[arg(long, default_value_t = 10.0)]
+        device_rate: f64,
+    },
+}
+
+pub fn run(args: HqArgs) -> i32 {
+    let HqCommand::Serve { listen, database, device_rate } = args.command;
+    let mut config = HqConfig::new(listen, DatabaseUrl::parse(&database));
+    config.rate_limit_per_device = ((device_rate * 6.0).ceil().max(1.0) as u32, device_rate);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let result = runtime.block_on(gridpatrol_hq::serve(config, shutdown_signal()));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
