@@ -14,7 +14,13 @@ pub(super) fn next_batch(c: &Connection, acked: i64, max_ops: usize, max_bytes: 
         "SELECT seq, mutation_id, hlc, device_ms, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![acked, max_ops as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+        ))
     })?;
     let mut out = Vec::new();
     let mut bytes = 0;
@@ -60,20 +66,20 @@ pub(super) fn push_results(tx: &Transaction<'_>, resp: &PushResponse, now_ms: i6
             OpStatus::Rejected => {
                 counts.rejected += 1;
                 let reason = r.reason.clone().unwrap_or_else(|| "rejected by HQ".into());
-                ("rejected", Some(match &r.code {
-                    Some(c) => format!("{reason} ({c})"),
-                    None => reason,
-                }))
+                (
+                    "rejected",
+                    Some(match &r.code {
+                        Some(c) => format!("{reason} ({c})"),
+                        None => reason,
+                    }),
+                )
             }
         };
         stmt.execute(params![r.seq, state, error])?;
     }
     drop(stmt);
     // Rows HQ settled without listing them (all ≤ its cursor) are acknowledged too.
-    tx.execute(
-        "UPDATE outbox SET state = 'acked' WHERE seq <= ?1 AND state = 'pending'",
-        [resp.acked_through_seq],
-    )?;
+    tx.execute("UPDATE outbox SET state = 'acked' WHERE seq <= ?1 AND state = 'pending'", [resp.acked_through_seq])?;
     tx.execute(
         "UPDATE sync_state SET acked_through_seq = MAX(acked_through_seq, ?1), clock_skew_ms = ?2 WHERE id = 1",
         params![resp.acked_through_seq, now_ms - resp.server_time_ms],
@@ -94,7 +100,8 @@ pub(super) fn pending_photos(c: &Connection) -> Result<Vec<(String, String, u64,
     let mut stmt = c.prepare_cached(
         "SELECT sha256, file_name, bytes, uploaded_bytes FROM attachment WHERE upload_state = 'pending' ORDER BY added_ms",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)))?;
+    let rows =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -123,7 +130,13 @@ fn unsent_about(tx: &Transaction<'_>, acked: i64, op: &str, json_path: &str, id:
 }
 
 /// Apply one pulled page and its cursors atomically.
-pub(super) fn pull_page(tx: &Transaction<'_>, worker: &str, acked: i64, page: &PullResponse, now_ms: i64) -> Result<()> {
+pub(super) fn pull_page(
+    tx: &Transaction<'_>,
+    worker: &str,
+    acked: i64,
+    page: &PullResponse,
+    now_ms: i64,
+) -> Result<()> {
     if let Some(config) = &page.reference {
         config.validate()?;
         if !config.workers.iter().any(|w| w.id == worker) {

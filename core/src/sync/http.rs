@@ -101,7 +101,8 @@ impl Transport {
         headers: &[(&str, String)],
     ) -> std::result::Result<Resp, Failure> {
         let n = bytes.len() as u64;
-        let mut req = self.client.put(format!("{}{path}", self.base)).header("content-type", "application/octet-stream");
+        let mut req =
+            self.client.put(format!("{}{path}", self.base)).header("content-type", "application/octet-stream");
         for (k, v) in headers {
             req = req.header(*k, v);
         }
@@ -127,7 +128,8 @@ impl Transport {
             expected_seq: None,
         })?;
         let status = resp.status();
-        let gzipped = resp.headers().get("content-encoding").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let gzipped =
+            resp.headers().get("content-encoding").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
         let retry_after = resp
             .headers()
             .get("retry-after")

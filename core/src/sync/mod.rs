@@ -122,18 +122,40 @@ impl Store {
     /// Enrol a phone with HQ: trade the one-time code for a device token, receive the worker's
     /// reference data, and create (or re-enrol) the store in `dir`.
     pub async fn enrol(dir: &Path, hq_url: &str, code: &str, opts: StoreOptions) -> Result<Store> {
+        Store::enrol_device(dir, hq_url, code, None, opts).await
+    }
+
+    /// `enrol` with the platform's stable device id (Android's ANDROID_ID, iOS's
+    /// identifierForVendor), so a reinstalled app keeps its id; HQ then gives the new install a
+    /// new epoch, and its sequence numbers, which restart at 1, are never taken for duplicates.
+    /// An existing store keeps its own id.
+    pub async fn enrol_device(
+        dir: &Path,
+        hq_url: &str,
+        code: &str,
+        device_id: Option<&str>,
+        opts: StoreOptions,
+    ) -> Result<Store> {
         let code = code.trim();
+        if let Some(id) = device_id {
+            crate::validate::id("device_id", id)?;
+        }
         if code.is_empty() || code.len() > 64 {
             return Err(CoreError::invalid("code", "must be 1..64 characters"));
         }
         let existing = Store::open(dir, opts.clone()).ok();
         let (device_id, epoch) = match &existing {
             Some(s) => (s.device().device_id.clone(), s.device().epoch),
-            None => (crate::new_id(), 0),
+            None => (device_id.map(str::to_string).unwrap_or_else(crate::new_id), 0),
         };
         drop(existing);
         let t = Transport::new(hq_url, None, SyncOptions::default().timeout)?;
-        let req = EnrolRequest { code: code.to_string(), device_id: device_id.clone(), epoch, app_version: env!("CARGO_PKG_VERSION").into() };
+        let req = EnrolRequest {
+            code: code.to_string(),
+            device_id: device_id.clone(),
+            epoch,
+            app_version: env!("CARGO_PKG_VERSION").into(),
+        };
         let resp: EnrolResponse = t.post("/v1/enrol", &req).await.map_err(|f| f.error)?;
         Store::init_enrolled(dir, &resp, &device_id, hq_url, opts)
     }
@@ -265,9 +287,8 @@ impl Store {
             let chunk = bytes[offset as usize..end as usize].to_vec();
             let range = format!("bytes {}-{}/{}", offset, end - 1, size);
             let headers = [("content-range", range)];
-            let st: AttachmentStatus = retrying(o, || t.put_bytes(&url, chunk.clone(), &headers))
-            .await
-            .map_err(|f| f.error)?;
+            let st: AttachmentStatus =
+                retrying(o, || t.put_bytes(&url, chunk.clone(), &headers)).await.map_err(|f| f.error)?;
             offset = st.received_bytes;
             self.write_tx(|tx| apply::photo_progress(tx, sha, offset))?;
             if st.complete {
@@ -286,12 +307,9 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )?;
             match row {
-                (Some(hq_url), Some(token), acked_through, reference, tasks, cases) => Ok(Link {
-                    hq_url,
-                    token,
-                    acked_through,
-                    cursors: PullCursors { reference, tasks, cases },
-                }),
+                (Some(hq_url), Some(token), acked_through, reference, tasks, cases) => {
+                    Ok(Link { hq_url, token, acked_through, cursors: PullCursors { reference, tasks, cases } })
+                }
                 _ => Err(CoreError::NotEnrolled),
             }
         })
