@@ -316,7 +316,10 @@ impl Store {
                 if unsent > 0 && (d.worker_id != worker_id || d.epoch != resp.epoch) {
                     return Err(CoreError::UnsentWork { unsent });
                 }
-                tx.execute("UPDATE device SET worker_id = ?1, epoch = ?2 WHERE id = 1", params![worker_id, resp.epoch])?;
+                tx.execute(
+                    "UPDATE device SET worker_id = ?1, epoch = ?2 WHERE id = 1",
+                    params![worker_id, resp.epoch],
+                )?;
                 if d.epoch != resp.epoch {
                     // A new epoch numbers from 1 again; the old epoch's rows were all settled.
                     tx.execute("DELETE FROM outbox", [])?;

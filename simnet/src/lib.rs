@@ -99,9 +99,7 @@ fn handle(client: TcpStream, upstream: SocketAddr, fault: &AtomicU8, to_lose: &A
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 let losing = fault.load(Ordering::SeqCst) == Fault::LoseResponses as u8
-                    && to_lose
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
-                        .is_ok();
+                    && to_lose.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1)).is_ok();
                 if losing {
                     lost.fetch_add(1, Ordering::SeqCst);
                     if to_lose.load(Ordering::SeqCst) == 0 {

@@ -36,7 +36,8 @@ async fn upload(State(db): State<Db>, Json(rows): Json<Vec<RawRecord>>) -> Json<
         let mut c = db.lock().unwrap();
         let tx = c.transaction().unwrap();
         {
-            let mut stmt = tx.prepare_cached("INSERT INTO raw VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)").unwrap();
+            let mut stmt =
+                tx.prepare_cached("INSERT INTO raw VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)").unwrap();
             for r in rows {
                 stmt.execute(rusqlite::params![
                     r.id,
@@ -106,7 +107,12 @@ pub async fn measure(dir: &Path, n: usize) -> Result<f64, Box<dyn std::error::Er
     let t = Instant::now();
     for b in &batches {
         let body = serde_json::to_vec(b)?;
-        let resp = client.post(format!("http://{addr}/raw")).header("content-type", "application/json").body(body).send().await?;
+        let resp = client
+            .post(format!("http://{addr}/raw"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
         if !resp.status().is_success() {
             return Err(format!("raw upload failed: {}", resp.status()).into());
         }

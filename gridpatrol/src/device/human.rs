@@ -317,6 +317,12 @@ pub fn sync_report(r: &sync::SyncReport) -> String {
     put!(s, "  照片 (photos uploaded): {}", r.photos_uploaded);
     put!(s, "  收到 (received): {} 任务 (tasks), {} 案件 (cases)", r.tasks_received, r.cases_received);
     put!(s, "  未发送 (still unsent): {}", r.unsent_after);
-    put!(s, "  网络 (network): {} 请求 (requests), {} B 发 (sent), {} B 收 (received)", r.requests, r.bytes_sent, r.bytes_received);
+    put!(
+        s,
+        "  网络 (network): {} 请求 (requests), {} B 发 (sent), {} B 收 (received)",
+        r.requests,
+        r.bytes_sent,
+        r.bytes_received
+    );
     s
 }

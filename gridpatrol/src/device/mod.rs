@@ -378,7 +378,8 @@ fn execute(args: DeviceArgs) -> Result<String> {
         }
         DeviceCommand::Sync => {
             let store = open(&args.store)?;
-            let report = runtime()?.block_on(store.sync(&sync::SyncOptions::default(), &ProgressLine { quiet: out.json }))?;
+            let report =
+                runtime()?.block_on(store.sync(&sync::SyncOptions::default(), &ProgressLine { quiet: out.json }))?;
             out.show(&report, human::sync_report)
         }
         DeviceCommand::Patrol(cmd) => patrol(&open(&args.store)?, &out, cmd),
