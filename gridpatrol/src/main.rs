@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod demo;
 mod device;
 mod hq_cmd;
 
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Record field work on a phone's store folder (terminal shell over the core).
     Device(device::DeviceArgs),
+    /// The main job: a street's day end to end (HQ, 12 phones, faults), checked for loss and doubles.
+    Demo(demo::DemoArgs),
     /// HQ, the street office's server.
     Hq(hq_cmd::HqArgs),
     /// Benchmarks (build with --release).
@@ -44,6 +47,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Device(args) => device::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Hq(args) => hq_cmd::run(args),
         Command::Bench(args) => bench::run(args),
     };

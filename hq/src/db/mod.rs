@@ -11,6 +11,8 @@
 mod migrate;
 mod postgres;
 mod sqlite;
+/// The SQLite database file inside an HQ data folder.
+pub use sqlite::DB_FILE as SQLITE_DB_FILE;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -223,7 +225,7 @@ impl Db {
             DatabaseUrl::Sqlite(dir) => Db::Sqlite(sqlite::SqliteDb::open(dir)?),
             DatabaseUrl::Postgres(url) => Db::Postgres(postgres::PgDb::open(url)?),
         };
-        db.write(|tx| migrate::migrate(tx)).map_err(|e| format!("schema migration failed: {}", e.message))?;
+        db.write(|tx| migrate::migrate(tx)).map_err(|e| format!("schema migration failed: {}", e.detail.unwrap_or(e.message)))?;
         Ok(db)
     }
 

@@ -1,0 +1,430 @@
+//! `gridpatrol demo`: a street's day, end to end, on a fresh machine with nothing set up.
+//!
+//! It starts HQ on an embedded SQLite in a temporary folder, sets up a street of 12
+//! communities and 59 grids, enrols 12 simulated phones (real core stores, each behind its
+//! own fault-injecting network), and plays a day: night patrols with check-ins, visits,
+//! hazard reports with photos solved on the spot, HQ dispatching 110-diversion tasks, phones
+//! going offline in basements and coming back, a response lost after HQ committed it, and a
+//! phone whose clock is in 1970. Then it syncs everything, prints HQ's 三零 / 3456 table per
+//! community, and compares every phone's store with HQ's database:
+//! `demo: devices=… recorded=… at_hq=… duplicates=… lost=…` — non-zero exit if anything was
+//! lost or doubled.
+
+mod street;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gridpatrol_core::sync::{Backoff, NoProgress, SyncOptions};
+use gridpatrol_core::*;
+use gridpatrol_hq::{DatabaseUrl, HqConfig};
+use gridpatrol_simnet::{Fault, FaultProxy};
+use serde_json::{json, Value};
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Keep the demo's folder (HQ database, phone stores) instead of deleting it.
+    #[arg(long)]
+    keep: bool,
+}
+
+type DemoResult<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+pub fn run(args: DemoArgs) -> i32 {
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(day(args.keep)) {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            1
+        }
+    }
+}
+
+struct SimPhone {
+    community: usize,
+    grid: String,
+    worker: String,
+    proxy: FaultProxy,
+    store: Store,
+    clock: Option<Arc<ManualClock>>,
+    patrol: Option<String>,
+    cases: Vec<String>,
+    photo_seq: u8,
+    sync_failures: u32,
+}
+
+struct Admin {
+    url: String,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl Admin {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> DemoResult<Value> {
+        let mut req = self.client.request(method.clone(), format!("{}{path}", self.url)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if !status.is_success() {
+            return Err(format!("HQ {method} {path}: {status} {text}").into());
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+fn sync_options() -> SyncOptions {
+    SyncOptions {
+        max_attempts: 3,
+        backoff: Backoff { base: Duration::from_millis(20), cap: Duration::from_millis(200) },
+        timeout: Duration::from_secs(10),
+        ..SyncOptions::default()
+    }
+}
+
+/// A tiny JPEG standing in for a camera photo, with a comment the store strips.
+fn photo_bytes(variant: u8, community: usize) -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+    let com = b"camera: DEMO-PHONE";
+    j.extend_from_slice(&[0xFF, 0xFE, 0x00, (com.len() + 2) as u8]);
+    j.extend_from_slice(com);
+    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
+    j.extend_from_slice(&[1u8; 64]);
+    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
+    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, variant, community as u8, 0xFF, 0xD9]);
+    j
+}
+
+async fn day(keep: bool) -> DemoResult<bool> {
+    let tmp = tempfile::tempdir()?;
+    let root = if keep { tmp.keep() } else { tmp.path().to_path_buf() };
+    let hq_dir = root.join("hq");
+    let admin_token = format!("demo-{}", new_id().replace('-', ""));
+    let mut config = HqConfig::new("127.0.0.1:0".parse()?, DatabaseUrl::Sqlite(hq_dir.clone()));
+    config.bootstrap_admin_token = Some(admin_token.clone());
+    let hq = gridpatrol_hq::start(config).await?;
+    let admin = Admin { url: hq.url(), token: admin_token, client: reqwest::Client::new() };
+    println!("HQ 指挥中心 on {} (SQLite in {})", hq.url(), hq_dir.display());
+
+    // The street office sets up the street.
+    let street = street::build();
+    admin.call(reqwest::Method::POST, "/v1/admin/import", Some(serde_json::to_value(&street)?)).await?;
+    println!(
+        "street 街道: {} communities 社区, {} grids 网格, {} workers 网格员, {} households 住户",
+        street.communities.len(),
+        street.grids.len(),
+        street.workers.len(),
+        street.households.len()
+    );
+
+    // One phone per community (its first grid's worker), each on its own simulated network.
+    let mut phones = Vec::new();
+    for c in 0..street::COMMUNITIES {
+        let worker = street::worker_id(c, 0);
+        let code = admin
+            .call(reqwest::Method::POST, &format!("/v1/admin/workers/{worker}/enrolment-codes"), Some(json!({})))
+            .await?["code"]
+            .as_str()
+            .ok_or("no code")?
+            .to_string();
+        let proxy = FaultProxy::start(hq.addr);
+        let clock = (c == street::COMMUNITIES - 1).then(|| Arc::new(ManualClock::new(0))); // a phone in 1970
+        let opts = match &clock {
+            Some(cl) => StoreOptions { clock: cl.clone(), ..StoreOptions::default() },
+            None => StoreOptions::default(),
+        };
+        let store = Store::enrol(&root.join(format!("phone-{:02}", c + 1)), &proxy.url(), &code, opts).await?;
+        phones.push(SimPhone {
+            community: c,
+            grid: street::grid_id(c, 0),
+            worker,
+            proxy,
+            store,
+            clock,
+            patrol: None,
+            cases: vec![],
+            photo_seq: 0,
+            sync_failures: 0,
+        });
+    }
+    println!("phones 手机: {} enrolled (one with its clock in 1970)", phones.len());
+
+    let rounds = 6;
+    let mut dispatched = 0;
+    for round in 0..rounds {
+        // Faults of the day: two phones in basements for three rounds, one lost response.
+        for p in &phones {
+            let offline = (p.community == 2 || p.community == 6) && (1..=3).contains(&round);
+            p.proxy.set(if offline { Fault::Offline } else { Fault::Pass });
+            if p.community == 4 && round == 2 {
+                p.proxy.lose_next_responses(1);
+            }
+        }
+        if round == 2 {
+            for p in phones.iter().filter(|p| p.community % 2 == 0) {
+                let (lat, lng) = street::inside(p.community, 0, 3);
+                admin
+                    .call(
+                        reqwest::Method::POST,
+                        "/v1/admin/tasks",
+                        Some(json!({
+                            "source": "diversion_110",
+                            "title": "110转派：楼上漏水纠纷 (110 diversion: leaking-ceiling dispute)",
+                            "description": format!("near {lat:.4},{lng:.4}"),
+                            "target_unit": "人民调解委员会 (people's mediation committee)",
+                            "assignee_id": p.worker,
+                            "grid_id": p.grid,
+                            "deadline": (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339(),
+                        })),
+                    )
+                    .await?;
+                dispatched += 1;
+            }
+        }
+        for p in phones.iter_mut() {
+            work(p, round, &root)?;
+            if let Some(cl) = &p.clock {
+                cl.advance(37 * 60 * 1000); // the 1970 clock ticks on, still wrong
+            }
+            if p.store.sync(&sync_options(), &NoProgress).await.is_err() {
+                p.sync_failures += 1;
+            }
+        }
+    }
+    println!("day 一天: {rounds} rounds of patrols, visits, reports and tasks; {dispatched} 110 tasks dispatched");
+
+    // Everyone back on the network: everything settles.
+    for p in phones.iter_mut() {
+        p.proxy.set(Fault::Pass);
+        for _ in 0..5 {
+            match p.store.sync(&sync_options(), &NoProgress).await {
+                Ok(r) if r.unsent_after == 0 && p.store.today()?.unsent.photos == 0 => break,
+                Ok(_) => {}
+                Err(_) => p.sync_failures += 1,
+            }
+        }
+    }
+    let failures: u32 = phones.iter().map(|p| p.sync_failures).sum();
+    let lost_responses: u32 = phones.iter().map(|p| p.proxy.lost.load(std::sync::atomic::Ordering::SeqCst)).sum();
+    println!("network 网络: {failures} syncs failed while offline, {lost_responses} response lost after HQ committed; all phones synced");
+
+    // The street records one petition in one community: 11 of 12 make 三零.
+    admin
+        .call(
+            reqwest::Method::POST,
+            "/v1/admin/incidents",
+            Some(json!({ "community_id": "c-05", "kind": "petition", "occurred_at": chrono::Utc::now().to_rfc3339(),
+                         "note": "越级上访一起 (one escalated petition)" })),
+        )
+        .await?;
+    let from = (chrono::Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d").to_string();
+    let to = (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string();
+    let figures = admin.call(reqwest::Method::GET, &format!("/v1/admin/figures?from={from}&to={to}"), None).await?;
+    print_figures(&figures);
+
+    let ok = compare(&phones, &hq_dir)?;
+    hq.stop().await?;
+    if keep {
+        println!("kept: {}", root.display());
+    }
+    Ok(ok)
+}
+
+/// One phone's work in one round of the day.
+fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()> {
+    let s = &p.store;
+    let c = p.community;
+    match round {
+        0 => {
+            let patrol = s.start_patrol(&p.grid, PatrolShift::Night)?;
+            let answers: Vec<ChecklistAnswer> = s
+                .active_template()
+                .patrol
+                .checklist
+                .iter()
+                .enumerate()
+                .map(|(i, item)| ChecklistAnswer {
+                    item_id: item.id.clone(),
+                    answer: if i == 1 && c % 3 == 0 { Answer::Issue } else { Answer::Ok },
+                    note: None,
+                })
+                .collect();
+            for k in 0..2 {
+                let (lat, lng) = street::inside(c, 0, k);
+                s.check_in(
+                    &patrol.id,
+                    CheckInInput { location: GeoPoint { lat, lng }, accuracy_m: Some(6.0), place_name: None, answers: answers.clone() },
+                )?;
+            }
+            if c % 3 == 0 {
+                // A hazard found on the night patrol, reported at once with a photo.
+                p.photo_seq += 1;
+                let path = root.join(format!("cam-{c}-{}.jpg", p.photo_seq));
+                std::fs::write(&path, photo_bytes(p.photo_seq, c))?;
+                let (lat, lng) = street::inside(c, 0, 4);
+                let r = s.file_report(ReportInput {
+                    grid_id: p.grid.clone(),
+                    category: ReportCategory::SafetyHazard,
+                    urgency: None,
+                    location: GeoPoint { lat, lng },
+                    place_name: Some("车棚 (bike shed)".into()),
+                    description: "电动车飞线充电 (e-bike charging from a dangling cable)".into(),
+                    people_involved: 0,
+                    source: ReportSource::Patrol,
+                    patrol_id: Some(patrol.id.clone()),
+                    visit_id: None,
+                    photos: vec![path],
+                })?;
+                p.cases.push(r.case_id);
+                s.finish_patrol(&patrol.id, PatrolOutcome::Findings, None)?;
+            } else {
+                s.finish_patrol(&patrol.id, PatrolOutcome::NothingFound, Some("一切正常 (all well)"))?;
+            }
+            p.patrol = Some(patrol.id);
+        }
+        _ => {
+            for k in 0..2 {
+                let h = street::household_id(c, 0, (round * 2 + k) % 8);
+                s.record_visit(VisitInput {
+                    household_id: h,
+                    visit_type: if (round + k) % 4 == 0 { VisitType::MustVisit } else { VisitType::Routine },
+                    outcome: if k == 1 && round == 3 { VisitOutcome::NotHome } else { VisitOutcome::Met },
+                    needs: if k == 0 { vec![NeedTag::Living] } else { vec![] },
+                    note: None,
+                    satisfaction: None,
+                    case_id: None,
+                    location: None,
+                    occurred_at: None,
+                })?;
+            }
+        }
+    }
+    if round == 3 || round == 4 {
+        // Act on HQ's tasks that have arrived.
+        for t in s.tasks()? {
+            let action = match t.status {
+                TaskStatus::Dispatched => Some((TaskAction::Acknowledge, None)),
+                TaskStatus::Acknowledged => Some((TaskAction::Complete, Some("已上门调解，双方和解 (mediated on site)".to_string()))),
+                _ => None,
+            };
+            if let Some((action, result)) = action {
+                s.act_on_task(TaskActionInput { task_id: t.id, action, result, photos: vec![] })?;
+            }
+        }
+    }
+    if round == 4 {
+        // 即知即办: hazards solved on the spot, with an after-photo and the six clear items.
+        for case_id in p.cases.clone() {
+            p.photo_seq += 1;
+            let path = root.join(format!("cam-{c}-{}.jpg", p.photo_seq));
+            std::fs::write(&path, photo_bytes(p.photo_seq, c))?;
+            s.move_case(CaseStepInput {
+                case_id,
+                to: CaseState::Closed,
+                note: Some("现场清理飞线 (cable removed on the spot)".into()),
+                clear: ClearItems {
+                    facts: Some("飞线充电属实 (confirmed)".into()),
+                    responsible_unit: Some("物业 (property management)".into()),
+                    deadline: Some(chrono::Utc::now() + chrono::Duration::hours(24)),
+                    outcome: Some("已拆除 (removed)".into()),
+                    outcome_photo: None,
+                    feedback: Some("居民满意 (residents satisfied)".into()),
+                    satisfaction: Some(5),
+                    ledger_ref: Some(format!("TZ-{c:02}")),
+                },
+                photos: vec![path],
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn ratio(v: &Value) -> String {
+    match v["rate"].as_f64() {
+        Some(r) => format!("{:>5.0}% ({}/{})", r * 100.0, v["count"], v["of"]),
+        None => "    - (0/0)".to_string(),
+    }
+}
+
+fn print_figures(f: &Value) {
+    println!();
+    println!("HQ 三零 / 3456 figures ({} .. {})", f["from"].as_str().unwrap_or(""), f["to"].as_str().unwrap_or(""));
+    println!(
+        "{:<28} {:>16} {:>16} {:>8} {:>16} {:>6}",
+        "社区 community", "巡查完成 patrols", "必访覆盖 visits", "上报 rpt", "按期结案 on-time", "三零"
+    );
+    for c in f["communities"].as_array().into_iter().flatten() {
+        let reports: i64 = c["reports_by_category"].as_object().map(|m| m.values().filter_map(|v| v.as_i64()).sum()).unwrap_or(0);
+        println!(
+            "{:<28} {:>16} {:>16} {:>8} {:>16} {:>6}",
+            c["community"].as_str().unwrap_or(""),
+            ratio(&c["patrol_completion"]),
+            ratio(&c["visit_coverage"]),
+            reports,
+            ratio(&c["on_time_closure"]),
+            if c["three_zero"].as_bool() == Some(true) { "✓" } else { "✗" }
+        );
+    }
+    let tz = &f["three_zero_communities"];
+    println!("三零 communities: {} of {}", tz["count"], tz["of"]);
+    println!();
+}
+
+/// Every phone's outbox against HQ's database: each record must be at HQ exactly once.
+fn compare(phones: &[SimPhone], hq_dir: &std::path::Path) -> DemoResult<bool> {
+    let hq = rusqlite::Connection::open_with_flags(
+        hq_dir.join(gridpatrol_hq::db::SQLITE_DB_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let mutations: HashSet<String> = {
+        let mut stmt = hq.prepare("SELECT mutation_id FROM mutation")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let (mut recorded, mut at_hq, mut rejected) = (0u64, 0u64, 0u64);
+    let mut phone_entities: std::collections::HashMap<&str, HashSet<String>> = Default::default();
+    for p in phones {
+        for e in p.store.outbox(0, 1_000_000)? {
+            recorded += 1;
+            if mutations.contains(&e.mutation_id) {
+                at_hq += 1;
+            }
+            if e.state == "rejected" {
+                rejected += 1;
+            }
+            let table = match e.op.as_str() {
+                "record_visit" => "visit",
+                "file_report" => "report",
+                "start_patrol" => "patrol",
+                "check_in" => "checkpoint",
+                _ => continue,
+            };
+            phone_entities.entry(table).or_default().insert(e.entity_id.clone());
+        }
+    }
+    // Doubles: operations HQ holds that no phone sent once, and observation rows (patrols,
+    // check-ins, visits, reports: only phones make them) beyond the distinct records made.
+    let mut duplicates = mutations.len() as u64 - at_hq.min(mutations.len() as u64);
+    for (table, ids) in &phone_entities {
+        let rows: i64 = hq.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+        duplicates += (rows as u64).saturating_sub(ids.len() as u64);
+    }
+    let lost = recorded - at_hq;
+    println!(
+        "demo: devices={} recorded={recorded} at_hq={at_hq} duplicates={duplicates} lost={lost}{}",
+        phones.len(),
+        if rejected > 0 { format!(" rejected={rejected}") } else { String::new() }
+    );
+    Ok(duplicates == 0 && lost == 0)
+}
