@@ -127,7 +127,7 @@ pub fn device(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Device> {
         if let Some((d, is_revoked)) = lookup_device(tx, token)? {
             return if is_revoked { Err(revoked()) } else { Ok(d) };
         }
-    } else if token.starts_with(OPERATOR_TOKEN_PREFIX) && lookup_operator(tx, token)?.is_some() {
+    } else if lookup_operator(tx, token)?.is_some() {
         return Err(ApiError::forbidden("this endpoint is for enrolled phones"));
     }
     Err(ApiError::unauthorized())

@@ -59,7 +59,7 @@ pub async fn run(db: &AsyncDb, config: &HqConfig) -> Result<Option<String>, HqEr
             Ok(Some(token))
         })
         .await
-        .map_err(|e| HqError::Bootstrap(e.message))?;
+        .map_err(|e| HqError::Bootstrap(e.detail.unwrap_or(e.message)))?;
     if let Some(token) = &created {
         println!("GridPatrol HQ: created the street admin. Its token is shown only this once:\n{token}");
         if let DatabaseUrl::Sqlite(dir) = &config.database {

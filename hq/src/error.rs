@@ -16,13 +16,23 @@ pub struct ApiError {
     pub expected_seq: Option<i64>,
     /// Seconds, with `rate_limited`.
     pub retry_after: Option<u64>,
+    /// With `internal`: what went wrong, for the log and start-up errors (no personal data).
+    pub detail: Option<String>,
 }
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None, expected_seq: None, retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            expected_seq: None,
+            retry_after: None,
+            detail: None,
+        }
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -56,7 +66,10 @@ impl ApiError {
     /// HQ's own failure. `detail` goes to the log only and must hold no personal data.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(detail = %detail, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL, "HQ could not complete the request")
+        let mut e =
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL, "HQ could not complete the request");
+        e.detail = Some(detail.to_string());
+        e
     }
 
     pub fn body(&self) -> ErrorBody {

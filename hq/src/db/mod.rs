@@ -225,7 +225,8 @@ impl Db {
             DatabaseUrl::Sqlite(dir) => Db::Sqlite(sqlite::SqliteDb::open(dir)?),
             DatabaseUrl::Postgres(url) => Db::Postgres(postgres::PgDb::open(url)?),
         };
-        db.write(|tx| migrate::migrate(tx)).map_err(|e| format!("schema migration failed: {}", e.detail.unwrap_or(e.message)))?;
+        db.write(|tx| migrate::migrate(tx))
+            .map_err(|e| format!("schema migration failed: {}", e.detail.unwrap_or(e.message)))?;
         Ok(db)
     }
 

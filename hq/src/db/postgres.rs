@@ -161,6 +161,7 @@ fn read_row(r: &postgres::Row) -> Result<Row> {
             Type::BOOL => r.try_get::<_, Option<bool>>(i).map_err(conv)?.map(|v| Value::Int(v.into())),
             Type::FLOAT8 => r.try_get::<_, Option<f64>>(i).map_err(conv)?.map(Value::Real),
             Type::FLOAT4 => r.try_get::<_, Option<f32>>(i).map_err(conv)?.map(|v| Value::Real(v.into())),
+            Type::VOID => None,
             Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i).map_err(conv)?.map(Value::Bytes),
             _ => r.try_get::<_, Option<String>>(i).map_err(conv)?.map(Value::Text),
         };

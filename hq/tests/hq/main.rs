@@ -1,0 +1,16 @@
+//! HQ over real HTTP on loopback, every test on SQLite and on PostgreSQL.
+
+mod common;
+
+mod attachments;
+mod authz;
+mod bad_input;
+mod cases;
+mod enrol;
+mod export;
+mod figures;
+mod multi_instance;
+mod openapi;
+mod pull;
+mod push;
+mod rate_limit;

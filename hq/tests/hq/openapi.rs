@@ -1,0 +1,39 @@
+//! `/openapi.json` and the router agree: every documented route answers (not the "no such
+//! route" fallback, not 405), and routes that are not documented do not exist.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::common::*;
+
+both!(openapi_matches_the_router);
+
+async fn openapi_matches_the_router(hq: &Hq) {
+    let (s, doc) = hq.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, ops) in paths {
+        let concrete: String =
+            path.split('/').map(|s| if s.starts_with('{') { "x" } else { s }).collect::<Vec<_>>().join("/");
+        for (method, op) in ops.as_object().unwrap() {
+            operations += 1;
+            assert!(op["summary"].is_string() && op["responses"].is_object(), "{method} {path}");
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (s, v) = hq.call(m, &concrete, None, None).await;
+            assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            let fallback = s == StatusCode::NOT_FOUND && v["error"]["message"] == "no such route";
+            assert!(!fallback, "{method} {path} is documented but not routed");
+        }
+    }
+    assert!(operations >= 50, "{operations}");
+    // Not documented, not routed.
+    for p in ["/v1/admin/nothing", "/v2/push", "/v1/admin/export/everything.csv", "/"] {
+        let (s, v) = hq.call(Method::GET, p, None, None).await;
+        assert_eq!((s, v["error"]["message"].clone()), (StatusCode::NOT_FOUND, Value::from("no such route")), "{p}");
+    }
+    // The health check names the backend.
+    let (_, h) = hq.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(h["database"], if hq.db == Db::Sqlite { "sqlite" } else { "postgres" });
+}

@@ -1,0 +1,178 @@
+//! Push: applied once, duplicates on resend, 409 on a gap with nothing applied, one bad
+//! operation rejected with a reason while the rest apply, a new epoch after re-enrolment.
+
+use gridpatrol_protocol::domain::*;
+use gridpatrol_protocol::wire::{OpStatus, PushOp};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::common::*;
+
+both!(
+    push_applied_then_duplicate_on_resend,
+    push_gap_is_409_with_expected_seq,
+    one_bad_op_is_rejected_rest_apply,
+    new_epoch_after_reenrol_starts_at_seq_1
+);
+
+async fn count(hq: &Hq, list: &str) -> usize {
+    hq.admin(Method::GET, &format!("/v1/admin/{list}"), serde_json::Value::Null).await.as_array().unwrap().len()
+}
+
+async fn push_applied_then_duplicate_on_resend(hq: &Hq) {
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let patrol = new_id();
+    let (rep, _case) = report("w-001", "g-0101", ReportCategory::SafetyHazard, Some(&patrol), vec![]);
+    let ops = phone.ops(&[
+        start_patrol("w-001", "g-0101", &patrol),
+        check_in(&patrol, inside_g0101(), &CHECKLIST),
+        rep,
+        finish_patrol(&patrol, PatrolOutcome::Findings),
+        visit("w-001", "h-0001", "g-0101", VisitType::MustVisit),
+    ]);
+    let req = phone.request(ops);
+    let first = phone.push_req(&req).await;
+    assert_eq!(statuses(&first), vec![OpStatus::Applied; 5], "{first:?}");
+    assert_eq!(first.acked_through_seq, 5);
+    // The response was "lost": the same batch again.
+    let second = phone.push_req(&req).await;
+    assert_eq!(statuses(&second), vec![OpStatus::Duplicate; 5]);
+    assert_eq!(second.acked_through_seq, 5);
+    // Counted once.
+    assert_eq!(count(hq, "patrols").await, 1);
+    assert_eq!(count(hq, "reports").await, 1);
+    assert_eq!(count(hq, "visits").await, 1);
+    let patrols = hq.admin(Method::GET, "/v1/admin/patrols", serde_json::Value::Null).await;
+    assert_eq!(patrols[0]["checkins"], 1);
+    assert_eq!(patrols[0]["checkins_inside"], 1);
+    // A batch overlapping the settled prefix: old ops duplicate, the new one applies.
+    let mut ops = req.ops.clone();
+    ops.extend(phone.ops(&[visit("w-001", "h-0003", "g-0101", VisitType::MustVisit)]));
+    let third = phone.push_req(&phone.request(ops)).await;
+    assert_eq!(statuses(&third), [vec![OpStatus::Duplicate; 5], vec![OpStatus::Applied]].concat());
+    assert_eq!(count(hq, "visits").await, 2);
+    // The device's clock skew was recorded.
+    let devices = hq.admin(Method::GET, "/v1/admin/devices", serde_json::Value::Null).await;
+    assert!(devices[0]["clock_skew_ms"].is_i64());
+}
+
+async fn push_gap_is_409_with_expected_seq(hq: &Hq) {
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let r = phone.push(&[visit("w-001", "h-0001", "g-0101", VisitType::Routine)]).await;
+    assert_eq!(r.acked_through_seq, 1);
+    phone.next_seq = 5; // seqs 2..4 went missing
+    let ops = phone.ops(&[
+        visit("w-001", "h-0002", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0003", "g-0101", VisitType::Routine),
+    ]);
+    let (s, v) = phone.send("/v1/push", &phone.request(ops)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(code(&v), "seq_gap");
+    assert_eq!(v["error"]["expected_seq"], 2);
+    // Nothing of that batch was applied.
+    assert_eq!(count(hq, "visits").await, 1);
+    // Resending from the expected seq works.
+    phone.next_seq = 2;
+    let r = phone.push(&[visit("w-001", "h-0002", "g-0101", VisitType::Routine)]).await;
+    assert_eq!(statuses(&r), vec![OpStatus::Applied]);
+    // Operations out of order inside a batch are refused whole.
+    let mut ops = phone.ops(&[
+        visit("w-001", "h-0002", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0003", "g-0101", VisitType::Routine),
+    ]);
+    ops.swap(0, 1);
+    let (s, v) = phone.send("/v1/push", &phone.request(ops)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(count(hq, "visits").await, 2);
+}
+
+async fn one_bad_op_is_rejected_rest_apply(hq: &Hq) {
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let patrol = new_id();
+    let (other_grid, _) = report("w-001", "g-0102", ReportCategory::Dispute, None, vec![]);
+    let (someone_else, _) = report("w-002", "g-0101", ReportCategory::Dispute, None, vec![]);
+    let mut ops = phone.ops(&[
+        start_patrol("w-001", "g-0101", &patrol),
+        other_grid,
+        someone_else,
+        visit("w-001", "h-0001", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0004", "g-0102", VisitType::Routine),
+        visit("w-001", "h-0002", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0002", "g-0101", VisitType::Routine),
+    ]);
+    // An operation HQ cannot read at all, and one with a bad value.
+    ops[5].command = json!({ "op": "teleport", "to": "moon" });
+    if let Some(v) = ops[6].command["visit"].as_object_mut() {
+        v.insert("satisfaction".into(), json!(9));
+    }
+    let r = phone.push_req(&phone.request(ops)).await;
+    let st = statuses(&r);
+    assert_eq!(
+        st,
+        vec![
+            OpStatus::Applied,
+            OpStatus::Rejected,
+            OpStatus::Rejected,
+            OpStatus::Applied,
+            OpStatus::Rejected,
+            OpStatus::Rejected,
+            OpStatus::Rejected
+        ],
+        "{r:?}"
+    );
+    assert_eq!(r.results[1].code.as_deref(), Some("forbidden"));
+    assert_eq!(r.results[2].code.as_deref(), Some("forbidden"));
+    assert_eq!(r.results[4].code.as_deref(), Some("forbidden"));
+    assert_eq!(r.results[5].code.as_deref(), Some("invalid_input"));
+    assert!(r.results[6].reason.as_deref().unwrap().contains("satisfaction"), "{:?}", r.results[6]);
+    // Rejected operations advance the cursor: the queue is never wedged.
+    assert_eq!(r.acked_through_seq, 7);
+    assert_eq!(count(hq, "visits").await, 1);
+    assert_eq!(count(hq, "reports").await, 0);
+    // A track point batch for a patrol HQ never saw: rejected, not found.
+    let r = phone
+        .push(&[gridpatrol_protocol::records::Command::AddTrackPoints {
+            patrol_id: "nope".into(),
+            first_n: 0,
+            points: vec![gridpatrol_protocol::records::TrackPoint {
+                lat: 31.0,
+                lng: 121.0,
+                accuracy_m: None,
+                at: now(),
+            }],
+        }])
+        .await;
+    assert_eq!(r.results[0].code.as_deref(), Some("not_found"));
+}
+
+async fn new_epoch_after_reenrol_starts_at_seq_1(hq: &Hq) {
+    hq.seed().await;
+    let device = new_id();
+    let mut phone = Phone::enrol(hq, "w-001", &device, 0).await;
+    let r = phone
+        .push(&[
+            visit("w-001", "h-0001", "g-0101", VisitType::Routine),
+            visit("w-001", "h-0002", "g-0101", VisitType::Routine),
+        ])
+        .await;
+    assert_eq!(r.acked_through_seq, 2);
+    // Reinstalled: a new store, epoch 0 asked, seq numbering restarts at 1.
+    let mut again = Phone::enrol(hq, "w-001", &device, 0).await;
+    assert_eq!(again.epoch, 2);
+    let r = again.push(&[visit("w-001", "h-0003", "g-0101", VisitType::Routine)]).await;
+    assert_eq!(statuses(&r), vec![OpStatus::Applied]);
+    assert_eq!(r.acked_through_seq, 1);
+    assert_eq!(count(hq, "visits").await, 3);
+    // The old epoch is over for this device.
+    let ops: Vec<PushOp> = phone.ops(&[visit("w-001", "h-0003", "g-0101", VisitType::Routine)]);
+    let mut req = again.request(ops);
+    req.epoch = 1;
+    let (s, v) = again.send("/v1/push", &req).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    // The old token is dead.
+    let (s, _) = phone.send("/v1/pull", &json!({ "cursors": {} })).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
