@@ -52,7 +52,7 @@ pub use error::ApiError;
 /// Environment variable that sets the bootstrap street-admin token (tests, demo).
 pub const ADMIN_TOKEN_ENV: &str = "GRIDPATROL_ADMIN_TOKEN";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HqConfig {
     pub listen: SocketAddr,
     pub database: DatabaseUrl,
@@ -78,6 +78,47 @@ impl HqConfig {
             enrolment_code_ttl: Duration::from_secs(15 * 60),
             bootstrap_admin_token: None,
         }
+    }
+}
+
+/// Never prints the bootstrap token.
+impl std::fmt::Debug for HqConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = match &self.database {
+            DatabaseUrl::Sqlite(p) => format!("sqlite:{}", p.display()),
+            // The URL may carry a password.
+            DatabaseUrl::Postgres(_) => "postgres://…".to_string(),
+        };
+        f.debug_struct("HqConfig")
+            .field("listen", &self.listen)
+            .field("database", &database)
+            .field("rate_limit_per_device", &self.rate_limit_per_device)
+            .field("rate_limit_per_operator", &self.rate_limit_per_operator)
+            .field("enrolment_code_ttl", &self.enrolment_code_ttl)
+            .field("bootstrap_admin_token", &self.bootstrap_admin_token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM: the `shutdown` future for `serve` in a binary.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
     }
 }
 

@@ -56,6 +56,17 @@ impl Drop for PgDb {
 }
 
 pub(crate) fn db_err(e: postgres::Error) -> ApiError {
+    // Class 40 (deadlock, serialization failure): nothing was committed; the client retries.
+    if let Some(d) = e.as_db_error().filter(|d| d.code().code().starts_with("40")) {
+        tracing::warn!(sqlstate = d.code().code(), "transaction rolled back by PostgreSQL; client retries");
+        let mut busy = ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            gridpatrol_protocol::wire::codes::INTERNAL,
+            "HQ was busy; retry",
+        );
+        busy.retry_after = Some(1);
+        return busy;
+    }
     // SQLSTATE and constraint only: PostgreSQL's message and detail can quote row values.
     let detail = match e.as_db_error() {
         Some(d) => format!("postgres: {} {}", d.code().code(), d.constraint().unwrap_or("")),

@@ -5,6 +5,7 @@ mod common;
 mod attachments;
 mod authz;
 mod bad_input;
+mod bootstrap;
 mod cases;
 mod enrol;
 mod export;
