@@ -28,6 +28,7 @@ pub async fn run(db: &AsyncDb, config: &HqConfig) -> Result<Option<String>, HqEr
             )));
         }
     }
+    let given = wanted.is_some();
     let created = db
         .write(move |tx| {
             let now = now_ms();
@@ -52,16 +53,23 @@ pub async fn run(db: &AsyncDb, config: &HqConfig) -> Result<Option<String>, HqEr
                 return Ok(None);
             }
             let token = wanted.unwrap_or_else(|| auth::new_token(auth::OPERATOR_TOKEN_PREFIX));
-            tx.exec(
-                "INSERT INTO operator (id, name, role, scope_ids, token_hash, created_ms) VALUES (?, ?, ?, '[]', ?, ?)",
+            // Two instances starting together on a fresh PostgreSQL: one of them creates it.
+            let n = tx.exec(
+                "INSERT INTO operator (id, name, role, scope_ids, token_hash, created_ms) VALUES (?, ?, ?, '[]', ?, ?)
+                 ON CONFLICT (id) DO NOTHING",
                 p![ADMIN_ID, "街道管理员 (street admin)", Role::StreetAdmin.code(), auth::sha256_hex(&token), now],
             )?;
-            Ok(Some(token))
+            Ok((n == 1).then_some(token))
         })
         .await
         .map_err(|e| HqError::Bootstrap(e.detail.unwrap_or(e.message)))?;
     if let Some(token) = &created {
-        println!("GridPatrol HQ: created the street admin. Its token is shown only this once:\n{token}");
+        if given {
+            // The caller chose it; no need to repeat a secret on stdout.
+            println!("GridPatrol HQ: created the street admin with the token given at start-up.");
+        } else {
+            println!("GridPatrol HQ: created the street admin. Its token is shown only this once:\n{token}");
+        }
         if let DatabaseUrl::Sqlite(dir) = &config.database {
             write_secret(&dir.join(ADMIN_TOKEN_FILE), token)
                 .map_err(|e| HqError::Bootstrap(format!("cannot write {ADMIN_TOKEN_FILE}: {e}")))?;
