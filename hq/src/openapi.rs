@@ -11,7 +11,12 @@ pub async fn serve() -> Json<Value> {
 }
 
 fn obj(props: Value, required: &[&str]) -> Value {
-    json!({ "type": "object", "properties": props, "required": required })
+    // OpenAPI 3.0: `required`, when present, lists at least one property.
+    if required.is_empty() {
+        json!({ "type": "object", "properties": props })
+    } else {
+        json!({ "type": "object", "properties": props, "required": required })
+    }
 }
 
 fn schemas() -> Value {
@@ -230,5 +235,6 @@ mod tests {
             assert!(schemas.contains_key(&name), "missing schema {name}");
         }
         assert_eq!(path_params("/v1/admin/tasks/{id}/reassign"), vec!["id"]);
+        assert!(!text.contains("\"required\":[]"), "OpenAPI 3.0 forbids empty `required`");
     }
 }
