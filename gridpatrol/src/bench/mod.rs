@@ -1,8 +1,10 @@
 //! Benchmarks, printed side by side with the baseline each issue names, measured in the
 //! same run. Build with `--release`.
 
+mod hq;
 mod raw_upload;
 mod record;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -28,11 +30,29 @@ enum Which {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// One phone's sync of N pending records to HQ vs a minimal batched HTTP upload.
+    Sync {
+        /// Pending record counts to time, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+        n: Vec<usize>,
+    },
+    /// Many phones pushing at once to one HQ, on SQLite and (with --pg) PostgreSQL.
+    Hq {
+        #[arg(long, default_value_t = 200)]
+        phones: usize,
+        #[arg(long, default_value_t = 500)]
+        per_phone: usize,
+        /// A PostgreSQL URL to run the PostgreSQL leg on (a schema is made and dropped).
+        #[arg(long, value_name = "URL", env = "GRIDPATROL_BENCH_PG_URL")]
+        pg: Option<String>,
+    },
 }
 
 pub fn run(args: BenchArgs) -> i32 {
     let result = match args.which {
         Which::Record { n, big, dir } => record::run(n, big, dir),
+        Which::Sync { n } => in_runtime(|dir| async move { sync::run(&n, &dir).await }),
+        Which::Hq { phones, per_phone, pg } => in_runtime(|_| async move { hq::run(phones, per_phone, pg).await }),
     };
     match result {
         Ok(()) => 0,
@@ -41,4 +61,18 @@ pub fn run(args: BenchArgs) -> i32 {
             1
         }
     }
+}
+
+/// Run an async benchmark on a multi-thread runtime with a temporary folder.
+fn in_runtime<F, Fut>(f: F) -> Result<(), Box<dyn std::error::Error>>
+where
+    F: FnOnce(PathBuf) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>,
+{
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; use --release for real figures");
+    }
+    let tmp = tempfile::tempdir()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(f(tmp.path().to_path_buf()))
 }

@@ -1,0 +1,80 @@
+//! `bench sync`: one phone with N pending records syncs to HQ on loopback (HQ on SQLite, as
+//! shipped), against the limit of a minimal batched HTTP upload into SQLite measured in the
+//! same run. Also what a no-op sync costs.
+
+use std::path::Path;
+use std::time::Instant;
+
+use gridpatrol_core::sync::{NoProgress, SyncOptions};
+use gridpatrol_core::*;
+use gridpatrol_hq::{DatabaseUrl, HqConfig};
+
+use super::raw_upload;
+
+pub async fn run(sizes: &[usize], dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let mut noop = None;
+    for &n in sizes {
+        let here = dir.join(format!("n{n}"));
+        let mut config = HqConfig::new("127.0.0.1:0".parse()?, DatabaseUrl::Sqlite(here.join("hq")));
+        let admin = format!("bench-{}", new_id().replace('-', ""));
+        config.bootstrap_admin_token = Some(admin.clone());
+        config.rate_limit_per_device = (1_000_000, 1_000_000.0);
+        let hq = gridpatrol_hq::start(config).await?;
+        let client = reqwest::Client::new();
+        let post = |path: &str, body: serde_json::Value| {
+            client.post(format!("{}{path}", hq.url())).bearer_auth(&admin).json(&body).send()
+        };
+        post("/v1/admin/import", serde_json::to_value(GridConfig::sample())?).await?.error_for_status()?;
+        let code: serde_json::Value =
+            post("/v1/admin/workers/w-001/enrolment-codes", serde_json::json!({})).await?.error_for_status()?.json().await?;
+        let phone_dir = here.join("phone");
+        let code = code["code"].as_str().ok_or("no enrolment code")?;
+        drop(Store::enrol(&phone_dir, &hq.url(), code, StoreOptions::default()).await?);
+
+        // Seed N unsent records quickly (no fsync), then reopen as a phone does (FULL).
+        {
+            let seeding = StoreOptions { durability: Durability::SeedingOnly, ..StoreOptions::default() };
+            let s = Store::open(&phone_dir, seeding)?;
+            for i in 0..n {
+                s.record_visit(VisitInput {
+                    household_id: ["h-0001", "h-0002", "h-0003"][i % 3].into(),
+                    visit_type: VisitType::Routine,
+                    outcome: VisitOutcome::Met,
+                    needs: vec![NeedTag::Living],
+                    note: Some("走访正常 (all well)".into()),
+                    satisfaction: None,
+                    case_id: None,
+                    location: None,
+                    occurred_at: None,
+                })?;
+            }
+        }
+        let store = Store::open(&phone_dir, StoreOptions::default())?;
+        let options = SyncOptions::default();
+        let t = Instant::now();
+        let report = store.sync(&options, &NoProgress).await?;
+        let secs = t.elapsed().as_secs_f64();
+        if report.unsent_after != 0 || report.applied != n as u64 {
+            return Err(format!("sync left {} unsent, applied {}", report.unsent_after, report.applied).into());
+        }
+        let ours = n as f64 / secs;
+        let wire = (report.bytes_sent + report.bytes_received) as f64 / n as f64;
+        if noop.is_none() {
+            let again = store.sync(&options, &NoProgress).await?;
+            noop = Some((again.requests, again.bytes_sent + again.bytes_received));
+        }
+        drop(store);
+        hq.stop().await?;
+
+        let raw = raw_upload::measure(&here, n).await?;
+        println!(
+            "sync: n={n} rps={ours:.0} requests={} wire_bytes_per_record={wire:.0} | raw: rps={raw:.0} | ratio={:.2}",
+            report.requests,
+            ours / raw
+        );
+    }
+    if let Some((requests, bytes)) = noop {
+        println!("noop sync: requests={requests} bytes={bytes} (targets: ratio>=0.8, <=150 B/record, noop <=2 requests, <=2048 B)");
+    }
+    Ok(())
+}
