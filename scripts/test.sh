@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine with Rust: installs what it needs,
-# then runs every crate's unit, integration, property and crash tests.
+# starts PostgreSQL, then runs every crate's unit, integration, property, crash and
+# end-to-end tests (HQ on SQLite and on PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,9 @@ command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
+
+# PostgreSQL for HQ's conformance runs: every storage test runs on SQLite and on PostgreSQL.
+export GRIDPATROL_TEST_PG_URL="${GRIDPATROL_TEST_PG_URL:-$(bash scripts/pg-test-db.sh)}"
 
 # cargo-nextest when present (faster, per-test processes); plain cargo test otherwise.
 if cargo nextest --version >/dev/null 2>&1; then

@@ -47,39 +47,37 @@ pub(super) struct PushCounts {
 /// outbox with HQ's reason, for the worker to see; they no longer hold the queue.
 pub(super) fn push_results(tx: &Transaction<'_>, resp: &PushResponse, now_ms: i64) -> Result<PushCounts> {
     let mut counts = PushCounts::default();
+    // The common case, applied or duplicate, is settled below by one range update; only
+    // rejections and conflicts carry a per-row reason.
     let mut stmt =
         tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, attempts = attempts + 1 WHERE seq = ?1")?;
     for r in &resp.results {
-        let (state, error) = match r.status {
-            OpStatus::Applied => {
-                counts.applied += 1;
-                ("acked", None)
-            }
-            OpStatus::Duplicate => {
-                counts.duplicates += 1;
-                ("acked", None)
-            }
+        match r.status {
+            OpStatus::Applied => counts.applied += 1,
+            OpStatus::Duplicate => counts.duplicates += 1,
             OpStatus::Conflict => {
                 counts.conflicts += 1;
-                ("acked", r.reason.clone())
+                stmt.execute(params![r.seq, "acked", r.reason])?;
             }
             OpStatus::Rejected => {
                 counts.rejected += 1;
                 let reason = r.reason.clone().unwrap_or_else(|| "rejected by HQ".into());
-                (
-                    "rejected",
-                    Some(match &r.code {
-                        Some(c) => format!("{reason} ({c})"),
-                        None => reason,
-                    }),
-                )
+                let reason = match &r.code {
+                    Some(c) => format!("{reason} ({c})"),
+                    None => reason,
+                };
+                stmt.execute(params![r.seq, "rejected", reason])?;
             }
-        };
-        stmt.execute(params![r.seq, state, error])?;
+        }
     }
     drop(stmt);
-    // Rows HQ settled without listing them (all ≤ its cursor) are acknowledged too.
-    tx.execute("UPDATE outbox SET state = 'acked' WHERE seq <= ?1 AND state = 'pending'", [resp.acked_through_seq])?;
+    // Everything this batch covered up to HQ's cursor and not rejected is acknowledged: one
+    // range walk over the rowid from the batch's first seq, not a scan from seq 1.
+    let from = resp.results.iter().map(|r| r.seq).min().unwrap_or(resp.acked_through_seq);
+    tx.execute(
+        "UPDATE outbox SET state = 'acked' WHERE seq BETWEEN ?1 AND ?2 AND state = 'pending'",
+        params![from.min(resp.acked_through_seq), resp.acked_through_seq],
+    )?;
     tx.execute(
         "UPDATE sync_state SET acked_through_seq = MAX(acked_through_seq, ?1), clock_skew_ms = ?2 WHERE id = 1",
         params![resp.acked_through_seq, now_ms - resp.server_time_ms],

@@ -42,8 +42,9 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            batch_ops: 500,
-            batch_bytes: 256 * 1024,
+            batch_ops: 1000,
+            // ~1 MB of JSON compresses to roughly a tenth: a few seconds on a 2G uplink.
+            batch_bytes: 1024 * 1024,
             chunk_bytes: 256 * 1024,
             pull_max_bytes: 512 * 1024,
             max_attempts: 4,
