@@ -7,6 +7,15 @@ use common::*;
 use gridpatrol_core::*;
 use gridpatrol_simnet::{Fault, FaultProxy};
 
+/// A progress listener that keeps what it was told.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<gridpatrol_core::sync::Progress>>);
+impl gridpatrol_core::sync::SyncProgress for Recorded {
+    fn on_progress(&self, p: gridpatrol_core::sync::Progress) {
+        self.0.lock().unwrap().push(p);
+    }
+}
+
 both!(
     offline_work_reaches_hq_once_when_the_network_returns,
     a_lost_response_is_resent_and_counted_once,
@@ -32,7 +41,15 @@ async fn offline_work_reaches_hq_once_when_the_network_returns(db: Db) {
     assert!(today.last_sync.last_error.is_some());
 
     proxy.set(Fault::Pass); // back upstairs
-    let r = phone.sync().await.unwrap();
+    let progress = Recorded::default();
+    let r = phone.store.sync(&quick(), &progress).await.unwrap();
+    let seen = progress.0.lock().unwrap().clone();
+    use gridpatrol_core::sync::SyncPhase::*;
+    for phase in [Pushing, UploadingPhotos, Pulling, Done] {
+        assert!(seen.iter().any(|p| p.phase == phase), "progress reported {phase:?}: {seen:?}");
+    }
+    let pushed = seen.iter().filter(|p| p.phase == Pushing).last().unwrap();
+    assert_eq!((pushed.done, pushed.total), (25, 25));
     assert_eq!((r.pushed, r.applied, r.duplicates, r.rejected), (25, 25, 0, 0));
     assert_eq!(r.photos_uploaded, 1);
     assert_eq!(r.unsent_after, 0);
