@@ -14,6 +14,7 @@ mod sqlite;
 /// The SQLite database file inside an HQ data folder.
 pub use sqlite::DB_FILE as SQLITE_DB_FILE;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -161,11 +162,38 @@ pub enum Backend {
     Postgres,
 }
 
+/// A column's type in a bulk insert (PostgreSQL binds each column as one typed array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Col {
+    Text,
+    Int,
+    Real,
+}
+
 /// A database transaction. Business logic sees only this.
 pub trait Tx {
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>>;
     fn backend(&self) -> Backend;
+
+    /// Insert many rows at once: `into` is `table (col, …)`, `cols` the columns' types,
+    /// `rows` the values row after row, `tail` what follows (`ON CONFLICT … DO NOTHING`, or
+    /// nothing). PostgreSQL: one statement (`SELECT * FROM unnest(…)` over one array per
+    /// column), so one round trip however many rows; SQLite: one prepared statement stepped
+    /// per row (no round trips to save there).
+    fn insert_rows(&mut self, into: &str, cols: &[Col], rows: &[Value], tail: &str) -> Result<u64>;
+
+    /// The rows of `select` (a query without WHERE) whose `column` is one of `keys`.
+    /// PostgreSQL: one query with `= ANY($1)`; SQLite: one indexed probe per key.
+    fn select_in(&mut self, select: &str, column: &str, keys: &[&str]) -> Result<Vec<Row>>;
+
+    /// Which of `keys` are present in `table.column`.
+    fn existing(&mut self, table: &str, column: &str, keys: &[&str]) -> Result<HashSet<String>> {
+        if keys.is_empty() {
+            return Ok(HashSet::new());
+        }
+        self.select_in(&format!("SELECT {column} FROM {table}"), column, keys)?.iter().map(|r| r.text(0)).collect()
+    }
 
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
         Ok(self.query(sql, params)?.into_iter().next())

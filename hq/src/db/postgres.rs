@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type};
 use postgres::{IsolationLevel, NoTls, Statement};
 
-use super::{to_dollar_params, Backend, Row, Tx, Value};
+use super::{to_dollar_params, Backend, Col, Row, Tx, Value};
 use crate::error::{ApiError, Result};
 
 const POOL_SIZE: u32 = 8;
@@ -181,6 +181,43 @@ fn read_row(r: &postgres::Row) -> Result<Row> {
     Ok(Row(vals))
 }
 
+/// One column of a bulk insert, bound as one typed array.
+enum Column<'a> {
+    Text(Vec<Option<&'a str>>),
+    Int(Vec<Option<i64>>),
+    Real(Vec<Option<f64>>),
+}
+
+impl<'a> Column<'a> {
+    fn new(ty: Col, n: usize) -> Self {
+        match ty {
+            Col::Text => Column::Text(Vec::with_capacity(n)),
+            Col::Int => Column::Int(Vec::with_capacity(n)),
+            Col::Real => Column::Real(Vec::with_capacity(n)),
+        }
+    }
+    fn push(&mut self, v: &'a Value) -> Result<()> {
+        match (self, v) {
+            (Column::Text(c), Value::Null) => c.push(None),
+            (Column::Int(c), Value::Null) => c.push(None),
+            (Column::Real(c), Value::Null) => c.push(None),
+            (Column::Text(c), Value::Text(s)) => c.push(Some(s.as_str())),
+            (Column::Int(c), Value::Int(i)) => c.push(Some(*i)),
+            (Column::Real(c), Value::Real(f)) => c.push(Some(*f)),
+            (Column::Real(c), Value::Int(i)) => c.push(Some(*i as f64)),
+            _ => return Err(ApiError::internal("bulk insert: a value does not match its column type")),
+        }
+        Ok(())
+    }
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Column::Text(c) => c,
+            Column::Int(c) => c,
+            Column::Real(c) => c,
+        }
+    }
+}
+
 impl PgTx<'_> {
     fn statement(&mut self, sql: &str) -> Result<Statement> {
         if let Some(s) = self.statements.get(sql) {
@@ -213,5 +250,48 @@ impl Tx for PgTx<'_> {
 
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn insert_rows(&mut self, into: &str, cols: &[Col], rows: &[Value], tail: &str) -> Result<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        if cols.is_empty() || rows.len() % cols.len() != 0 {
+            return Err(ApiError::internal("bulk insert: rows do not match the columns"));
+        }
+        let arrays: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let ty = match c {
+                    Col::Text => "text",
+                    Col::Int => "int8",
+                    Col::Real => "float8",
+                };
+                format!("${}::{ty}[]", i + 1)
+            })
+            .collect();
+        let sql = format!("INSERT INTO {into} SELECT * FROM unnest({}) {tail}", arrays.join(", "));
+        let n = rows.len() / cols.len();
+        let mut columns: Vec<Column<'_>> = cols.iter().map(|c| Column::new(*c, n)).collect();
+        for row in rows.chunks(cols.len()) {
+            for (col, v) in columns.iter_mut().zip(row) {
+                col.push(v)?;
+            }
+        }
+        let stmt = self.statement(&sql)?;
+        let refs: Vec<&(dyn ToSql + Sync)> = columns.iter().map(Column::as_sql).collect();
+        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        tx.execute(&stmt, &refs).map_err(db_err)
+    }
+
+    fn select_in(&mut self, select: &str, column: &str, keys: &[&str]) -> Result<Vec<Row>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stmt = self.statement(&format!("{select} WHERE {column} = ANY($1)"))?;
+        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        let rows = tx.query(&stmt, &[&keys]).map_err(db_err)?;
+        rows.iter().map(read_row).collect()
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use super::{Backend, Row, Tx, Value};
+use super::{Backend, Col, Row, Tx, Value};
 use crate::error::{ApiError, Result};
 
 pub const DB_FILE: &str = "hq.db";
@@ -154,5 +154,30 @@ impl Tx for SqliteTx<'_> {
 
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn insert_rows(&mut self, into: &str, cols: &[Col], rows: &[Value], tail: &str) -> Result<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        if cols.is_empty() || rows.len() % cols.len() != 0 {
+            return Err(ApiError::internal("bulk insert: rows do not match the columns"));
+        }
+        let marks = vec!["?"; cols.len()].join(", ");
+        let mut stmt = self.conn.prepare_cached(&format!("INSERT INTO {into} VALUES ({marks}) {tail}")).map_err(db_err)?;
+        let mut n = 0;
+        for row in rows.chunks(cols.len()) {
+            n += stmt.execute(rusqlite::params_from_iter(row.iter())).map_err(db_err)?;
+        }
+        Ok(n as u64)
+    }
+
+    fn select_in(&mut self, select: &str, column: &str, keys: &[&str]) -> Result<Vec<Row>> {
+        let sql = format!("{select} WHERE {column} = ?");
+        let mut out = Vec::new();
+        for k in keys {
+            out.extend(self.query(&sql, &[Value::Text(k.to_string())])?);
+        }
+        Ok(out)
     }
 }

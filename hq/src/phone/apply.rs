@@ -5,17 +5,18 @@
 //! and a step HQ can no longer take (because HQ moved the record meanwhile) is kept as a
 //! visible conflict, never dropped.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use gridpatrol_protocol::case_flow::{self, ClearItems};
 use gridpatrol_protocol::domain::{CaseState, GeoPoint, TaskAction, TaskStatus};
 use gridpatrol_protocol::records::*;
-use gridpatrol_protocol::wire::{codes, PushOp};
+use gridpatrol_protocol::wire::codes;
 use gridpatrol_protocol::{geo, validate, InvalidValue};
 
 use crate::auth::Device;
 use crate::changes::Changes;
-use crate::db::Tx;
+use super::push::{distinct, OpIn};
+use crate::db::{Col, Tx, Value};
 use crate::error::ApiError;
 use crate::{new_id, p, reference};
 
@@ -28,8 +29,9 @@ pub struct Ctx<'a> {
     pub now: i64,
     /// Device clock minus HQ clock at this push.
     pub skew: i64,
-    pub op: &'a PushOp,
+    pub op: &'a OpIn,
     pub changes: &'a mut Changes,
+    pub visits: &'a mut VisitBatch,
 }
 
 impl Ctx<'_> {
@@ -79,14 +81,13 @@ fn invalid(msg: impl Into<String>) -> Refusal {
 
 type Step = Result<Outcome, Refusal>;
 
-pub fn apply(tx: &mut dyn Tx, cx: &mut Ctx<'_>) -> Result<Outcome, ApiError> {
-    let cmd: Command = match serde_json::from_value(cx.op.command.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(Outcome::Rejected { code: codes::INVALID_INPUT, reason: format!("unreadable command: {e}") })
-        }
-    };
-    let step = match &cmd {
+/// Apply one command (parsed by the caller; one HQ cannot read is rejected there).
+pub fn apply(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cmd: &Command) -> Result<Outcome, ApiError> {
+    if !matches!(cmd, Command::RecordVisit { .. }) {
+        // Every other command sees the database as if each earlier op had been written alone.
+        cx.visits.flush(tx)?;
+    }
+    let step = match cmd {
         Command::StartPatrol { patrol } => start_patrol(tx, cx, patrol),
         Command::AddTrackPoints { patrol_id, first_n, points } => add_track_points(tx, cx, patrol_id, *first_n, points),
         Command::CheckIn { checkpoint } => check_in(tx, cx, checkpoint),
@@ -222,21 +223,24 @@ fn add_track_points(tx: &mut dyn Tx, cx: &mut Ctx<'_>, patrol_id: &str, first_n:
     if patrol.finished {
         return Err(invalid("patrol_id: the patrol is already finished"));
     }
+    let mut rows = Vec::with_capacity(points.len() * 7);
     for (i, pt) in points.iter().enumerate() {
-        tx.exec(
-            "INSERT INTO patrol_track (patrol_id, n, lat, lng, accuracy_m, at_ms, received_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (patrol_id, n) DO NOTHING",
-            p![
-                patrol_id,
-                i64::from(first_n) + i as i64,
-                pt.lat,
-                pt.lng,
-                pt.accuracy_m,
-                pt.at.timestamp_millis(),
-                cx.now
-            ],
-        )?;
+        rows.extend([
+            Value::from(patrol_id),
+            Value::from(i64::from(first_n) + i as i64),
+            Value::from(pt.lat),
+            Value::from(pt.lng),
+            Value::from(pt.accuracy_m),
+            Value::from(pt.at.timestamp_millis()),
+            Value::from(cx.now),
+        ]);
     }
+    tx.insert_rows(
+        "patrol_track (patrol_id, n, lat, lng, accuracy_m, at_ms, received_ms)",
+        &[Col::Text, Col::Int, Col::Real, Col::Real, Col::Real, Col::Int, Col::Int],
+        &rows,
+        "ON CONFLICT (patrol_id, n) DO NOTHING",
+    )?;
     Ok(Outcome::Applied)
 }
 
@@ -325,40 +329,127 @@ fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: &Visit) -> Step {
     if let Some(c) = &v.case_id {
         validate::id("visit.case_id", c)?;
     }
-    let hh = tx
-        .query_opt("SELECT grid_id FROM household WHERE id = ?", p![&v.household_id])?
-        .ok_or_else(|| not_found("household"))?
-        .text(0)?;
+    let hh = cx.visits.household_grid(tx, &v.household_id)?.ok_or_else(|| not_found("household"))?;
     own_grid(cx, &hh)?;
-    if exists(tx, "SELECT 1 FROM visit WHERE id = ?", &v.id)? {
+    if cx.visits.exists(tx, &v.id)? {
         return Err(invalid("visit.id: a visit with this id already exists"));
     }
     let needs: Vec<&str> = v.needs.iter().map(|n| n.code()).collect();
     let occurred = v.occurred_at.timestamp_millis();
-    tx.exec(
-        "INSERT INTO visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id,
-                            lat, lng, occurred_ms, device_ms, received_ms, effective_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        p![
-            &v.id,
-            &v.worker_id,
-            &v.household_id,
-            &v.grid_id,
-            v.visit_type.code(),
-            v.outcome.code(),
-            serde_json::to_string(&needs).unwrap_or_default(),
-            note,
-            v.satisfaction,
-            &v.case_id,
-            v.location.map(|l| l.lat),
-            v.location.map(|l| l.lng),
-            occurred,
-            cx.op.device_ms,
-            cx.now,
-            cx.effective(occurred)
-        ],
-    )?;
+    let row = [
+        Value::from(&v.id),
+        Value::from(&v.worker_id),
+        Value::from(&v.household_id),
+        Value::from(&v.grid_id),
+        Value::from(v.visit_type.code()),
+        Value::from(v.outcome.code()),
+        Value::from(serde_json::to_string(&needs).unwrap_or_default()),
+        Value::from(note),
+        Value::from(v.satisfaction),
+        Value::from(&v.case_id),
+        Value::from(v.location.map(|l| l.lat)),
+        Value::from(v.location.map(|l| l.lng)),
+        Value::from(occurred),
+        Value::from(cx.op.device_ms),
+        Value::from(cx.now),
+        Value::from(cx.effective(occurred)),
+    ];
+    cx.visits.add(&v.id, row);
     Ok(Outcome::Applied)
+}
+
+const VISIT_COLS: &[Col] = &[
+    Col::Text, // id
+    Col::Text, // worker_id
+    Col::Text, // household_id
+    Col::Text, // grid_id
+    Col::Text, // visit_type
+    Col::Text, // outcome
+    Col::Text, // needs
+    Col::Text, // note
+    Col::Int,  // satisfaction
+    Col::Text, // case_id
+    Col::Real, // lat
+    Col::Real, // lng
+    Col::Int,  // occurred_ms
+    Col::Int,  // device_ms
+    Col::Int,  // received_ms
+    Col::Int,  // effective_ms
+];
+
+/// The visits of one push. Their households and the visit ids HQ already has are looked up
+/// in one query each before the first op; the rows are written together (`flush`) after the
+/// last visit of a run, before any other command runs. Only `record_visit` reads the `visit`
+/// table while a push applies, and it reads through here, so it sees the buffered rows too.
+#[derive(Default)]
+pub struct VisitBatch {
+    /// Household id → its grid (`None`: no such household at HQ), for the ids looked up.
+    households: HashMap<String, Option<String>>,
+    /// Visit ids looked up, with whether HQ (or this push) has them.
+    ids: HashMap<String, bool>,
+    rows: Vec<Value>,
+}
+
+impl VisitBatch {
+    pub fn prefetch<'v>(tx: &mut dyn Tx, visits: impl Iterator<Item = &'v Visit>) -> Result<VisitBatch, ApiError> {
+        let visits: Vec<&Visit> = visits.collect();
+        let mut b = VisitBatch::default();
+        if visits.is_empty() {
+            return Ok(b);
+        }
+        let households = distinct(visits.iter().map(|v| v.household_id.as_str()));
+        for h in &households {
+            b.households.insert(h.to_string(), None);
+        }
+        for r in tx.select_in("SELECT id, grid_id FROM household", "id", &households)? {
+            b.households.insert(r.text(0)?, Some(r.text(1)?));
+        }
+        let ids = distinct(visits.iter().map(|v| v.id.as_str()));
+        let known = tx.existing("visit", "id", &ids)?;
+        for id in ids {
+            b.ids.insert(id.to_string(), known.contains(id));
+        }
+        Ok(b)
+    }
+
+    fn household_grid(&mut self, tx: &mut dyn Tx, id: &str) -> Result<Option<String>, ApiError> {
+        if let Some(g) = self.households.get(id) {
+            return Ok(g.clone());
+        }
+        let g = tx.query_opt("SELECT grid_id FROM household WHERE id = ?", p![id])?.map(|r| r.text(0)).transpose()?;
+        self.households.insert(id.to_string(), g.clone());
+        Ok(g)
+    }
+
+    fn exists(&mut self, tx: &mut dyn Tx, id: &str) -> Result<bool, ApiError> {
+        if let Some(e) = self.ids.get(id) {
+            return Ok(*e);
+        }
+        let e = tx.query_opt("SELECT 1 FROM visit WHERE id = ?", p![id])?.is_some();
+        self.ids.insert(id.to_string(), e);
+        Ok(e)
+    }
+
+    fn add(&mut self, id: &str, row: [Value; 16]) {
+        self.ids.insert(id.to_string(), true);
+        self.rows.extend(row);
+    }
+
+    /// Write the buffered rows.
+    pub fn flush(&mut self, tx: &mut dyn Tx) -> Result<(), ApiError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        tx.insert_rows(
+            "visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id,
+                    lat, lng, occurred_ms, device_ms, received_ms, effective_ms)",
+            VISIT_COLS,
+            &self.rows,
+            "",
+        )?;
+        self.rows.clear();
+        Ok(())
+    }
 }
 
 fn file_report(tx: &mut dyn Tx, cx: &mut Ctx<'_>, r: &Report) -> Step {
@@ -765,7 +856,7 @@ fn record_conflict(
             reason,
             hq_state,
             resolution,
-            cx.op.command.to_string(),
+            cx.op.command.get(),
             cx.now
         ],
     )?;

@@ -3,27 +3,61 @@
 //! a gap before the first new op is a 409 with the seq HQ expects, and nothing is applied;
 //! every new op is applied, rejected with a reason, or recorded as a conflict, and all three
 //! advance the cursor, so one bad record never wedges the queue.
+//!
+//! Cost per push, not per operation: the statements a push needs do not grow with its size
+//! where that can be avoided (one round trip to PostgreSQL costs more than the insert itself).
+//! Which mutation ids HQ has seen is one query for the whole batch; visits (the bulk of what
+//! phones send) look their households and ids up in one query each and are inserted together;
+//! the mutation rows are inserted together at the end. Every other command runs one by one,
+//! in sequence order, after the visits before it are written.
 
 use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use gridpatrol_protocol::records::Command;
 use gridpatrol_protocol::validate;
-use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushRequest, PushResponse, MAX_PUSH_OPS};
+use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushResponse, MAX_PUSH_OPS};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
-use super::apply::{self, Ctx, Outcome};
+use super::apply::{self, Ctx, Outcome, VisitBatch};
 use crate::auth;
 use crate::changes::Changes;
-use crate::db::Tx;
+use crate::db::{Col, Tx, Value};
 use crate::error::{ApiError, Result};
 use crate::http::{AppState, Bearer, JsonBody};
 use crate::{now_ms, p};
 
+/// `wire::PushRequest` as HQ reads it: the same JSON, but each command kept as its raw text
+/// and parsed once, straight into a `Command` (no intermediate `serde_json::Value`).
+#[derive(Debug, Deserialize)]
+pub struct PushIn {
+    pub device_id: String,
+    pub epoch: i64,
+    pub device_time_ms: i64,
+    /// Sent by protocol version 2; accepted, not used yet.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub device_hlc: Option<String>,
+    pub ops: Vec<OpIn>,
+}
+
+/// `wire::PushOp` as HQ reads it.
+#[derive(Debug, Deserialize)]
+pub struct OpIn {
+    pub seq: i64,
+    pub mutation_id: String,
+    pub hlc: String,
+    pub device_ms: i64,
+    pub command: Box<RawValue>,
+}
+
 pub async fn push(
     State(s): State<AppState>,
     bearer: Bearer,
-    JsonBody(req): JsonBody<PushRequest>,
+    JsonBody(req): JsonBody<PushIn>,
 ) -> Result<Json<PushResponse>> {
     check_shape(&req)?;
     let resp = s.db.write(move |tx| push_tx(tx, bearer.as_deref(), &req)).await?;
@@ -31,7 +65,7 @@ pub async fn push(
 }
 
 /// What can be refused before touching the database.
-fn check_shape(req: &PushRequest) -> Result<()> {
+fn check_shape(req: &PushIn) -> Result<()> {
     validate::id("device_id", &req.device_id)?;
     if req.epoch < 1 {
         return Err(ApiError::invalid("epoch", "must be 1 or more"));
@@ -57,7 +91,22 @@ fn check_shape(req: &PushRequest) -> Result<()> {
     Ok(())
 }
 
-fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushRequest) -> Result<PushResponse> {
+/// The `mutation` table's columns, as bulk-inserted at the end of a push.
+const MUTATION_COLS: &[Col] = &[
+    Col::Text, // mutation_id
+    Col::Text, // device_id
+    Col::Int,  // epoch
+    Col::Int,  // seq
+    Col::Text, // op
+    Col::Text, // status
+    Col::Text, // code
+    Col::Text, // reason
+    Col::Text, // hlc
+    Col::Int,  // device_ms
+    Col::Int,  // received_ms
+];
+
+fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn) -> Result<PushResponse> {
     let device = auth::device(tx, bearer)?;
     if device.device_id != req.device_id {
         return Err(ApiError::forbidden("this token belongs to another device"));
@@ -69,15 +118,13 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushRequest) -> Result<P
         )));
     }
     let now = now_ms();
-    tx.exec(
-        "INSERT INTO push_cursor (device_id, epoch, last_seq, updated_ms) VALUES (?, ?, 0, ?)
-         ON CONFLICT (device_id, epoch) DO NOTHING",
-        p![&req.device_id, req.epoch, now],
-    )?;
-    // The row lock serialises pushes of one device across HQ instances.
+    // Create the cursor on first use and lock it, in one statement: the row lock serialises
+    // pushes of one device across HQ instances (an upsert locks the row as FOR UPDATE does).
     let last = tx.query_i64(
-        "SELECT last_seq FROM push_cursor WHERE device_id = ? AND epoch = ? FOR UPDATE",
-        p![&req.device_id, req.epoch],
+        "INSERT INTO push_cursor (device_id, epoch, last_seq, updated_ms) VALUES (?, ?, 0, ?)
+         ON CONFLICT (device_id, epoch) DO UPDATE SET last_seq = push_cursor.last_seq
+         RETURNING last_seq",
+        p![&req.device_id, req.epoch, now],
     )?;
     if let Some(first_new) = req.ops.iter().find(|o| o.seq > last) {
         if first_new.seq != last + 1 {
@@ -96,54 +143,85 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushRequest) -> Result<P
         p![now, skew, now, &req.device_id],
     )?;
     let grids: HashSet<String> = auth::worker_grids(tx, &device.worker_id)?.into_iter().collect();
+
+    // The ops not settled yet (seqs are consecutive, so a suffix), parsed once.
+    let split = req.ops.iter().position(|o| o.seq > last).unwrap_or(req.ops.len());
+    let (old, new) = req.ops.split_at(split);
+    let ids: Vec<&str> = new.iter().map(|o| o.mutation_id.as_str()).collect();
+    // Mutation ids HQ already has (e.g. a restored outbox in a new epoch): not applied twice.
+    let mut seen = tx.existing("mutation", "mutation_id", &ids)?;
+    let commands: Vec<Result<Command, serde_json::Error>> =
+        new.iter().map(|o| serde_json::from_str::<Command>(o.command.get())).collect();
+    let mut visits = VisitBatch::prefetch(tx, commands.iter().filter_map(|c| match c {
+        Ok(Command::RecordVisit { visit }) => Some(visit),
+        _ => None,
+    }))?;
+
     let mut changes = Changes::default();
     let mut results = Vec::with_capacity(req.ops.len());
+    for op in old {
+        results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
+    }
+    let mut mutations: Vec<Value> = Vec::with_capacity(new.len() * MUTATION_COLS.len());
     let mut cursor = last;
-    for op in &req.ops {
-        if op.seq <= last {
-            results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
-            continue;
-        }
+    for (op, command) in new.iter().zip(commands) {
         cursor = op.seq;
-        let seen = tx.query_opt("SELECT 1 FROM mutation WHERE mutation_id = ?", p![&op.mutation_id])?.is_some();
-        if seen {
-            // Same mutation under another seq (e.g. restored outbox in a new epoch): not twice.
+        if !seen.insert(op.mutation_id.clone()) {
+            // Same mutation under another seq (or twice in this batch): not twice.
             results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
             continue;
         }
-        let mut cx = Ctx { device: &device, grids: &grids, now, skew, op, changes: &mut changes };
-        let outcome = apply::apply(tx, &mut cx)?;
+        let mut cx = Ctx { device: &device, grids: &grids, now, skew, op, changes: &mut changes, visits: &mut visits };
+        let (op_kind, outcome) = match command {
+            Ok(cmd) => (cmd.kind().to_string(), apply::apply(tx, &mut cx, &cmd)?),
+            Err(e) => (
+                unreadable_kind(op.command.get()),
+                Outcome::Rejected { code: codes::INVALID_INPUT, reason: format!("unreadable command: {e}") },
+            ),
+        };
         let (status, code, reason) = match outcome {
             Outcome::Applied => (OpStatus::Applied, None, None),
             Outcome::Rejected { code, reason } => (OpStatus::Rejected, Some(code.to_string()), Some(reason)),
             Outcome::Conflict { reason } => (OpStatus::Conflict, Some(codes::CONFLICT.to_string()), Some(reason)),
         };
-        let op_kind = op.command.get("op").and_then(|v| v.as_str()).unwrap_or("unknown");
-        tx.exec(
-            "INSERT INTO mutation (mutation_id, device_id, epoch, seq, op, status, code, reason, hlc, device_ms, received_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            p![
-                &op.mutation_id,
-                &req.device_id,
-                req.epoch,
-                op.seq,
-                op_kind.chars().take(32).collect::<String>(),
-                status_code(status),
-                &code,
-                &reason,
-                &op.hlc,
-                op.device_ms,
-                now
-            ],
-        )?;
+        mutations.extend([
+            Value::Text(op.mutation_id.clone()),
+            Value::Text(req.device_id.clone()),
+            Value::Int(req.epoch),
+            Value::Int(op.seq),
+            Value::Text(op_kind),
+            Value::Text(status_code(status).into()),
+            code.clone().into(),
+            reason.clone().into(),
+            Value::Text(op.hlc.clone()),
+            Value::Int(op.device_ms),
+            Value::Int(now),
+        ]);
         results.push(OpResult { seq: op.seq, status, code, reason });
     }
+    visits.flush(tx)?;
+    tx.insert_rows(
+        "mutation (mutation_id, device_id, epoch, seq, op, status, code, reason, hlc, device_ms, received_ms)",
+        MUTATION_COLS,
+        &mutations,
+        "",
+    )?;
     tx.exec(
         "UPDATE push_cursor SET last_seq = ?, updated_ms = ? WHERE device_id = ? AND epoch = ?",
         p![cursor, now, &req.device_id, req.epoch],
     )?;
     changes.flush(tx, now)?;
     Ok(PushResponse { server_time_ms: now, acked_through_seq: cursor, results })
+}
+
+/// The `op` a command HQ could not read says it is (kept with the rejection), at most 32 characters.
+fn unreadable_kind(raw: &str) -> String {
+    #[derive(Deserialize)]
+    struct Tag {
+        op: Option<serde_json::Value>,
+    }
+    let op = serde_json::from_str::<Tag>(raw).ok().and_then(|t| t.op);
+    op.as_ref().and_then(|v| v.as_str()).unwrap_or("unknown").chars().take(32).collect()
 }
 
 fn status_code(s: OpStatus) -> &'static str {
@@ -153,4 +231,11 @@ fn status_code(s: OpStatus) -> &'static str {
         OpStatus::Rejected => "rejected",
         OpStatus::Conflict => "conflict",
     }
+}
+
+/// Visit ids and household ids, deduplicated, for the prefetch queries.
+pub(super) fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
+    out.sort_unstable();
+    out
 }
