@@ -1,0 +1,25 @@
+//! GridPatrol's core for app developers: Kotlin (Android), Swift (iOS) and Python, generated
+//! by uniffi from these proc-macros. Everything here is a thin wrapper that forwards to
+//! `gridpatrol-core` — no domain logic: mirrors of the core's records and enums
+//! (`types`), the public error (`error`), and the `GridPatrolStore` object with the app's
+//! listeners (`store`). `cargo xtask bindings` builds the library and generates the sources;
+//! `cargo xtask test-bindings` runs the Kotlin, Swift and Python suites against a live HQ.
+//! See bindings/README.md.
+
+uniffi::setup_scaffolding!();
+
+pub mod error;
+pub mod store;
+pub mod types;
+
+pub use error::GridPatrolError;
+pub use store::{
+    DataChange, DataChangedListener, GridPatrolStore, RecordKind, SyncProgressListener, SyncReason, SyncScheduler,
+};
+pub use types::*;
+
+/// The version of the GridPatrol core these bindings wrap.
+#[uniffi::export]
+pub fn core_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}

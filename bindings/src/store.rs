@@ -1,0 +1,392 @@
+//! `GridPatrolStore`: the one object an app holds. Every method forwards to the core's
+//! `Store`; what is added here is only FFI plumbing: the owned runtime the network calls run
+//! on, one sync at a time per store, and the app's listeners.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use gridpatrol_core as core;
+use gridpatrol_core::sync::SyncOptions;
+
+use crate::error::GridPatrolError;
+use crate::types::*;
+
+type Result<T, E = GridPatrolError> = std::result::Result<T, E>;
+
+// ---------- listeners the app implements ----------
+
+/// Told how a running sync progresses (a progress bar). Called on a background thread.
+#[uniffi::export(with_foreign)]
+pub trait SyncProgressListener: Send + Sync {
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// Told when data a screen shows has changed: after each recording on this phone, and after
+/// a sync that sent records or brought tasks, case updates or reference data (so a screen
+/// refreshes after a background sync). Called on the thread that made the change; switch to
+/// the UI thread before touching views. Re-read the view state (`today()`, …) in response.
+#[uniffi::export(with_foreign)]
+pub trait DataChangedListener: Send + Sync {
+    fn on_data_changed(&self, change: DataChange);
+}
+
+/// Asked by the core to run a sync soon: implement it with the platform's scheduler (Android:
+/// enqueue unique WorkManager work with a network constraint; iOS: a `BGProcessingTask` or a
+/// `Task { try await store.sync(nil) }` while in the foreground). It should only schedule,
+/// not sync inline. See `GridPatrolStore::network_changed`.
+#[uniffi::export(with_foreign)]
+pub trait SyncScheduler: Send + Sync {
+    fn sync_wanted(&self, reason: SyncReason);
+}
+
+/// Why the core asks for a sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncReason {
+    /// The app reported the network back after it was down (or after HQ was unreachable).
+    NetworkRestored,
+    /// Something was recorded while the network is up: send it soon (the app may debounce).
+    RecordedWhileOnline,
+}
+
+/// What kind of record a recording call made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum RecordKind {
+    PatrolStarted,
+    TrackPoints,
+    CheckIn,
+    PatrolFinished,
+    Visit,
+    Report,
+    CaseStep,
+    TaskStep,
+}
+
+/// What changed, for `DataChangedListener`.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum DataChange {
+    /// The worker recorded something on this phone; `id` is the record's (or patrol's, for
+    /// track points) id.
+    Recorded { kind: RecordKind, id: String },
+    /// A sync finished and changed what the screens show.
+    Synced { report: SyncReport },
+    /// A sync failed: "today"'s last-sync line changed (records may have been sent before it
+    /// failed). Nothing recorded is lost.
+    SyncFailed,
+}
+
+// ---------- the runtime ----------
+
+/// The one tokio runtime the network calls run on (the core's HTTP is reqwest). Owned rather
+/// than borrowed from the caller: the sync's SQLite commits then never run on the app's UI
+/// thread or on Python's event loop, whatever executor awaits the result.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("gridpatrol-net")
+            .enable_all()
+            .build()
+            .expect("start the GridPatrol network runtime")
+    })
+}
+
+/// A spawned task that is aborted when the awaiting side goes away (a cancelled coroutine or
+/// Swift `Task`, a cancelled asyncio task). Aborting a sync is like losing the network: every
+/// step the core commits is atomic with its bookkeeping, and the next sync resumes.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn run_on_runtime<T: Send + 'static>(
+    fut: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    let mut task = AbortOnDrop(runtime().spawn(fut));
+    match (&mut task.0).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => Err(GridPatrolError::internal("a panic in the core during a network call")),
+        Err(_) => Err(GridPatrolError::internal("the network call was cancelled")),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Call into the app without letting its failure undo work that is already committed.
+fn call_app(f: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(f));
+}
+
+// ---------- the store ----------
+
+struct Listeners {
+    next_id: AtomicU64,
+    data: Mutex<Vec<(u64, Arc<dyn DataChangedListener>)>>,
+    scheduler: Mutex<Option<Arc<dyn SyncScheduler>>>,
+    /// The app's last connectivity hint: None until it gives one.
+    online: Mutex<Option<bool>>,
+}
+
+impl Listeners {
+    fn notify(&self, change: DataChange) {
+        let listeners: Vec<_> = lock(&self.data).iter().map(|(_, l)| l.clone()).collect();
+        for l in listeners {
+            let c = change.clone();
+            call_app(|| l.on_data_changed(c));
+        }
+    }
+
+    fn want_sync(&self, reason: SyncReason) {
+        let scheduler = lock(&self.scheduler).clone();
+        if let Some(s) = scheduler {
+            call_app(|| s.sync_wanted(reason));
+        }
+    }
+}
+
+struct ProgressAdapter(Option<Arc<dyn SyncProgressListener>>);
+
+impl core::sync::SyncProgress for ProgressAdapter {
+    fn on_progress(&self, progress: core::sync::Progress) {
+        if let Some(l) = &self.0 {
+            call_app(|| l.on_progress(progress.into()));
+        }
+    }
+}
+
+/// A worker's store on this phone: SQLite in a folder of the app's private storage, photos
+/// beside it. Every recording call is durable when it returns (one transaction with its
+/// outbox row). Safe to use from several threads at once; recording calls do disk I/O, so
+/// call them off the UI thread (Kotlin: `Dispatchers.IO`; Swift: a background `Task`).
+///
+/// Kotlin: `AutoCloseable` — `GridPatrolStore.open(dir, DeviceSettings()).use { … }`, or keep
+/// one for the app's lifetime and `close()` it at the end. Swift: released by `deinit` when
+/// the last reference goes. Python: released when garbage-collected.
+#[derive(uniffi::Object)]
+pub struct GridPatrolStore {
+    inner: Arc<core::Store>,
+    settings: DeviceSettings,
+    /// One sync at a time per store: a second `sync()` waits for the first, then runs.
+    sync_gate: Arc<tokio::sync::Mutex<()>>,
+    listeners: Arc<Listeners>,
+}
+
+fn store_options(s: &DeviceSettings) -> core::StoreOptions {
+    core::StoreOptions { tz_offset_minutes: s.tz_offset_minutes, ..core::StoreOptions::default() }
+}
+
+impl GridPatrolStore {
+    fn wrap(store: core::Store, settings: DeviceSettings) -> Arc<Self> {
+        Arc::new(GridPatrolStore {
+            inner: Arc::new(store),
+            settings,
+            sync_gate: Arc::new(tokio::sync::Mutex::new(())),
+            listeners: Arc::new(Listeners {
+                next_id: AtomicU64::new(1),
+                data: Mutex::new(Vec::new()),
+                scheduler: Mutex::new(None),
+                online: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// After a successful recording call: tell the screens, and ask for a sync when online.
+    fn recorded<T>(&self, kind: RecordKind, id: &str, value: T) -> T {
+        self.listeners.notify(DataChange::Recorded { kind, id: id.to_string() });
+        if *lock(&self.listeners.online) == Some(true) {
+            self.listeners.want_sync(SyncReason::RecordedWhileOnline);
+        }
+        value
+    }
+
+    fn sync_options(&self) -> SyncOptions {
+        SyncOptions {
+            timeout: Duration::from_millis(self.settings.sync_timeout_ms.max(1) as u64),
+            max_attempts: self.settings.sync_max_attempts.max(1),
+            ..SyncOptions::default()
+        }
+    }
+}
+
+#[uniffi::export]
+impl GridPatrolStore {
+    /// Open the store an earlier `enrol` created in `folder`. `NotInitialised` if there is none.
+    #[uniffi::constructor]
+    pub fn open(folder: String, settings: DeviceSettings) -> Result<Arc<Self>> {
+        let store = core::Store::open(&PathBuf::from(folder), store_options(&settings))?;
+        Ok(Self::wrap(store, settings))
+    }
+
+    /// Enrol this phone with HQ using the one-time code an HQ operator issued to the worker,
+    /// and create (or re-enrol) the store in `folder`. `EnrolmentCodeInvalid` for a wrong,
+    /// expired or used code; `HqUnreachable` without a network.
+    #[uniffi::constructor]
+    pub async fn enrol(folder: String, hq_url: String, code: String, settings: DeviceSettings) -> Result<Arc<Self>> {
+        let opts = store_options(&settings);
+        let device_id = settings.device_id.clone();
+        let store = run_on_runtime(async move {
+            core::Store::enrol_device(&PathBuf::from(folder), &hq_url, &code, device_id.as_deref(), opts)
+                .await
+                .map_err(GridPatrolError::from)
+        })
+        .await?;
+        Ok(Self::wrap(store, settings))
+    }
+
+    /// Who this device is.
+    pub fn device(&self) -> DeviceInfo {
+        self.inner.device().clone().into()
+    }
+
+    /// The checklist template new patrols start under (its item ids are what check-ins answer).
+    pub fn active_template(&self) -> ChecklistTemplate {
+        self.inner.active_template().into()
+    }
+
+    // ----- 巡查 patrols -----
+
+    /// Start a patrol in one of the worker's grids. One patrol at a time.
+    pub fn start_patrol(&self, grid_id: String, shift: PatrolShift) -> Result<Patrol> {
+        let p: Patrol = self.inner.start_patrol(&grid_id, shift.into())?.into();
+        Ok(self.recorded(RecordKind::PatrolStarted, &p.id.clone(), p))
+    }
+
+    /// Append GPS fixes (1..1000 per call) to the patrol in progress; returns its point count.
+    pub fn add_track_points(&self, patrol_id: String, points: Vec<TrackPoint>) -> Result<u32> {
+        let points: Vec<core::TrackPoint> = points.into_iter().map(Into::into).collect();
+        let n = self.inner.add_track_points(&patrol_id, &points)?;
+        Ok(self.recorded(RecordKind::TrackPoints, &patrol_id, n))
+    }
+
+    /// Check in with the checklist answers. Outside the grid it is recorded and flagged.
+    pub fn check_in(&self, patrol_id: String, input: CheckInInput) -> Result<Checkpoint> {
+        let c: Checkpoint = self.inner.check_in(&patrol_id, input.into())?.into();
+        Ok(self.recorded(RecordKind::CheckIn, &c.id.clone(), c))
+    }
+
+    /// Finish a patrol: "nothing found", or "findings" when reports were filed from it.
+    pub fn finish_patrol(&self, patrol_id: String, outcome: PatrolOutcome, note: Option<String>) -> Result<Patrol> {
+        let p: Patrol = self.inner.finish_patrol(&patrol_id, outcome.into(), note.as_deref())?.into();
+        Ok(self.recorded(RecordKind::PatrolFinished, &p.id.clone(), p))
+    }
+
+    // ----- 走访 visits, 上报 reports, cases, tasks -----
+
+    /// Record a visit to a household in one of the worker's grids.
+    pub fn record_visit(&self, input: VisitInput) -> Result<Visit> {
+        let v: Visit = self.inner.record_visit(input.into())?.into();
+        Ok(self.recorded(RecordKind::Visit, &v.id.clone(), v))
+    }
+
+    /// File a report with photos; it opens a case (`Report.case_id`).
+    pub fn file_report(&self, input: ReportInput) -> Result<Report> {
+        let r: Report = self.inner.file_report(input.into())?.into();
+        Ok(self.recorded(RecordKind::Report, &r.id.clone(), r))
+    }
+
+    /// Move a case one step. Closing needs the six clear items (`ClearItemsMissing` names
+    /// what is missing); closing straight from reported (即知即办) also needs a photo.
+    pub fn move_case(&self, input: CaseStepInput) -> Result<CaseEvent> {
+        let e: CaseEvent = self.inner.move_case(input.into())?.into();
+        Ok(self.recorded(RecordKind::CaseStep, &e.id.clone(), e))
+    }
+
+    /// Acknowledge, set off for, or complete (with a result) a task from HQ.
+    pub fn act_on_task(&self, input: TaskActionInput) -> Result<Task> {
+        let t: Task = self.inner.act_on_task(input.into())?.into();
+        Ok(self.recorded(RecordKind::TaskStep, &t.id.clone(), t))
+    }
+
+    // ----- view state -----
+
+    /// The home screen: tasks due, the patrol in progress, must-visit households, unsent work,
+    /// the last sync.
+    pub fn today(&self) -> Result<TodayView> {
+        Ok(self.inner.today()?.into())
+    }
+
+    /// A case's history, clear items and allowed next steps.
+    pub fn case_timeline(&self, case_id: String) -> Result<CaseTimeline> {
+        Ok(self.inner.case_timeline(&case_id)?.into())
+    }
+
+    /// What has not reached HQ yet (at most `limit` items, 1..1000).
+    pub fn pending_uploads(&self, limit: u32) -> Result<PendingUploads> {
+        Ok(self.inner.pending_uploads(limit)?.into())
+    }
+
+    /// All tasks assigned to this worker, open ones first.
+    pub fn tasks(&self) -> Result<Vec<Task>> {
+        Ok(self.inner.tasks()?.into_iter().map(Into::into).collect())
+    }
+
+    // ----- sync -----
+
+    /// Send the outbox, upload photos, receive tasks and case updates. Safe to call at any
+    /// time and from anywhere (connectivity back, a background job, the worker's button): calls
+    /// on one store run one after the other. `HqUnreachable` leaves everything queued.
+    /// Kotlin `suspend`, Swift `async throws`, Python `async`. Cancelling the caller stops the
+    /// sync at its next network wait, which is safe.
+    pub async fn sync(&self, progress: Option<Arc<dyn SyncProgressListener>>) -> Result<SyncReport> {
+        let store = self.inner.clone();
+        let gate = self.sync_gate.clone();
+        let options = self.sync_options();
+        let result = run_on_runtime(async move {
+            let _one_at_a_time = gate.lock().await;
+            store.sync(&options, &ProgressAdapter(progress)).await.map(SyncReport::from).map_err(GridPatrolError::from)
+        })
+        .await;
+        match &result {
+            Ok(report) if report.changed_data() => self.listeners.notify(DataChange::Synced { report: report.clone() }),
+            Ok(_) => {}
+            Err(e) => {
+                if matches!(e, GridPatrolError::HqUnreachable { .. }) {
+                    // The next "network is back" hint asks for a sync again.
+                    *lock(&self.listeners.online) = Some(false);
+                }
+                self.listeners.notify(DataChange::SyncFailed);
+            }
+        }
+        result
+    }
+
+    // ----- listeners -----
+
+    /// Register a listener for data changes; returns an id for `remove_data_changed_listener`.
+    pub fn add_data_changed_listener(&self, listener: Arc<dyn DataChangedListener>) -> u64 {
+        let id = self.listeners.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.listeners.data).push((id, listener));
+        id
+    }
+
+    pub fn remove_data_changed_listener(&self, id: u64) {
+        lock(&self.listeners.data).retain(|(i, _)| *i != id);
+    }
+
+    /// Set (or clear) the app's sync scheduler.
+    pub fn set_sync_scheduler(&self, scheduler: Option<Arc<dyn SyncScheduler>>) {
+        *lock(&self.listeners.scheduler) = scheduler;
+    }
+
+    /// The app's connectivity hint (Android `ConnectivityManager.NetworkCallback`, iOS
+    /// `NWPathMonitor`). When the network comes back after being down (or after a sync found HQ
+    /// unreachable), the core asks the `SyncScheduler` for a sync and returns true; repeated
+    /// "online" hints return false, so flapping callbacks do not pile up syncs. Apps without a
+    /// scheduler call `sync()` themselves when this returns true.
+    pub fn network_changed(&self, online: bool) -> bool {
+        let was = lock(&self.listeners.online).replace(online);
+        let restored = online && was != Some(true);
+        if restored {
+            self.listeners.want_sync(SyncReason::NetworkRestored);
+        }
+        restored
+    }
+}
