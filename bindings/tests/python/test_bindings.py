@@ -1,0 +1,404 @@
+"""GridPatrol's Python binding against a live HQ.
+
+Run by `cargo xtask test-bindings python` (PYTHONPATH holds the generated module and its
+library; GRIDPATROL_BIN is the `gridpatrol` binary HQ runs from).
+"""
+
+import asyncio
+import hashlib
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+import threading
+import unittest
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+from gridpatrol_ffi import (
+    Answer,
+    CaseState,
+    CaseStepInput,
+    ChecklistAnswer,
+    CheckInInput,
+    ClearItem,
+    ClearItems,
+    DataChange,
+    DataChangedListener,
+    DeviceSettings,
+    GeoPoint,
+    GridPatrolError,
+    GridPatrolStore,
+    PatrolOutcome,
+    PatrolShift,
+    ReportCategory,
+    ReportInput,
+    ReportSource,
+    SyncPhase,
+    SyncProgressListener,
+    SyncReason,
+    SyncScheduler,
+    TaskAction,
+    TaskActionInput,
+    TaskStatus,
+    VisitInput,
+    VisitOutcome,
+    VisitType,
+)
+
+ADMIN_TOKEN = "py-suite-admin-" + secrets.token_hex(16)
+INSIDE = GeoPoint(lat=31.232, lng=121.473)  # inside grid g-0101 of the sample config
+
+
+def tiny_jpeg(variant: int) -> bytes:
+    """A minimal well-formed baseline JPEG (8x8 grey) with a comment the store strips."""
+    j = bytearray([0xFF, 0xD8])
+    j += bytes([0xFF, 0xE0, 0x00, 0x10]) + b"JFIF" + bytes([0, 1, 1, 0, 0, 1, 0, 1, 0, 0])
+    com = b"private note: SECRETCAM"
+    j += bytes([0xFF, 0xFE, 0x00, len(com) + 2]) + com
+    j += bytes([0xFF, 0xDB, 0x00, 0x43, 0x00]) + bytes([1] * 64)
+    j += bytes([0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00])
+    j += bytes([0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01] + [0] * 15 + [0x00])
+    j += bytes([0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00])
+    j += bytes([0x12, 0x34, variant & 0xFF, 0x00, 0xFF, 0xD9])
+    return bytes(j)
+
+
+class Hq:
+    """A real `gridpatrol hq serve` on loopback with a temporary SQLite folder."""
+
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="gp-hq-")
+        env = dict(os.environ, GRIDPATROL_ADMIN_TOKEN=ADMIN_TOKEN)
+        self.proc = subprocess.Popen(
+            [os.environ["GRIDPATROL_BIN"], "hq", "serve", "--listen", "127.0.0.1:0", "--database", self.dir.name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+        )
+        self.url = None
+        for line in self.proc.stdout:
+            if "listening on " in line:
+                self.url = line.strip().split("listening on ", 1)[1]
+                break
+        if not self.url:
+            raise RuntimeError("HQ did not start")
+        # Keep draining its output so it never blocks on a full pipe.
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
+        sample = subprocess.run(
+            [os.environ["GRIDPATROL_BIN"], "device", "sample-config"], check=True, capture_output=True, text=True
+        ).stdout
+        self.post("/v1/admin/import", json.loads(sample))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.dir.cleanup()
+
+    def request(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Authorization", "Bearer " + ADMIN_TOKEN)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.read()
+
+    def get(self, path):
+        return json.loads(self.request("GET", path))
+
+    def post(self, path, body):
+        return json.loads(self.request("POST", path, body) or b"null")
+
+    def code(self, worker="w-001"):
+        return self.post(f"/v1/admin/workers/{worker}/enrolment-codes", {})["code"]
+
+    def ids(self, kind):
+        """Ids HQ holds for patrols, visits or reports (with repeats, if any)."""
+        rows = self.get(f"/v1/admin/{kind}?from=2000-01-01&to=2100-01-01")
+        rows = rows if isinstance(rows, list) else rows["rows"]
+        return [r["id"] for r in rows]
+
+
+HQ: Hq = None
+
+
+def setUpModule():
+    global HQ
+    HQ = Hq()
+
+
+def tearDownModule():
+    HQ.stop()
+
+
+class Progress(SyncProgressListener):
+    def __init__(self):
+        self.seen = []
+
+    def on_progress(self, progress):
+        self.seen.append(progress)
+
+
+class Changes(DataChangedListener):
+    def __init__(self):
+        self.seen = []
+        self.lock = threading.Lock()
+
+    def on_data_changed(self, change):
+        with self.lock:
+            self.seen.append(change)
+
+
+class Scheduler(SyncScheduler):
+    def __init__(self):
+        self.reasons = []
+
+    def sync_wanted(self, reason):
+        self.reasons.append(reason)
+
+
+class BindingsTest(unittest.IsolatedAsyncioTestCase):
+    async def asyncSetUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="gp-phone-")
+        self.store = await GridPatrolStore.enrol(
+            os.path.join(self.tmp.name, "store"), HQ.url, HQ.code(), DeviceSettings(sync_max_attempts=2)
+        )
+
+    async def asyncTearDown(self):
+        del self.store
+        self.tmp.cleanup()
+
+    def photo(self, variant):
+        path = os.path.join(self.tmp.name, f"photo-{variant}.jpg")
+        with open(path, "wb") as f:
+            f.write(tiny_jpeg(variant))
+        return path
+
+    def all_answers(self):
+        return [ChecklistAnswer(item_id=i.id, answer=Answer.OK) for i in self.store.active_template().checklist]
+
+    async def test_a_field_day_reaches_hq_exactly_once(self):
+        s = self.store
+        changes = Changes()
+        s.add_data_changed_listener(changes)
+        self.assertEqual(s.device().worker_id, "w-001")
+
+        # 巡查: a patrol with two check-ins and the checklist answered.
+        patrol = s.start_patrol("g-0101", PatrolShift.NIGHT)
+        for _ in range(2):
+            cp = s.check_in(patrol.id, CheckInInput(location=INSIDE, answers=self.all_answers()))
+            self.assertTrue(cp.inside_grid)
+        progress = s.today().patrol
+        self.assertEqual(progress.checkins, 2)
+        self.assertEqual(progress.checklist_answered, progress.checklist_total)
+        patrol = s.finish_patrol(patrol.id, PatrolOutcome.NOTHING_FOUND, None)
+        self.assertEqual(patrol.outcome, PatrolOutcome.NOTHING_FOUND)
+
+        # 上报: a safety hazard with a photo, closed on the spot (即知即办) with the six clear items.
+        report = s.file_report(
+            ReportInput(
+                grid_id="g-0101",
+                category=ReportCategory.SAFETY_HAZARD,
+                location=INSIDE,
+                description="电动车楼道充电 (e-bike charging in the stairwell)",
+                source=ReportSource.RESIDENT,
+                photos=[self.photo(1)],
+            )
+        )
+        self.assertEqual(len(report.photos), 1)
+        closed = s.move_case(
+            CaseStepInput(
+                case_id=report.case_id,
+                to=CaseState.CLOSED,
+                clear=ClearItems(
+                    facts="楼道内电动车充电",
+                    responsible_unit="物业 (property management)",
+                    deadline=datetime.now(timezone.utc) + timedelta(days=1),
+                    outcome="已移除 (removed)",
+                    feedback="居民满意",
+                    satisfaction=5,
+                    ledger_ref="TZ-PY-001",
+                ),
+                photos=[self.photo(2)],
+            )
+        )
+        self.assertEqual(closed.to, CaseState.CLOSED)
+        timeline = s.case_timeline(report.case_id)
+        self.assertEqual(timeline.state_label, "结案 (closed)")
+        self.assertTrue(all(c.done for c in timeline.clear))
+
+        # 回访: the follow-up visit of that case, with satisfaction.
+        visit = s.record_visit(
+            VisitInput(
+                household_id="h-0001",
+                visit_type=VisitType.FOLLOW_UP,
+                outcome=VisitOutcome.MET,
+                satisfaction=5,
+                case_id=report.case_id,
+            )
+        )
+
+        # 110 非警务分流: HQ dispatches a task; it arrives with the sync.
+        task_id = "t-py-" + secrets.token_hex(4)
+        HQ.post(
+            "/v1/admin/tasks",
+            {
+                "id": task_id,
+                "source": "diversion_110",
+                "title": "邻里噪音纠纷 (noise dispute)",
+                "description": "110 转派",
+                "target_unit": "人民调解 (mediation)",
+                "assignee_id": "w-001",
+                "grid_id": "g-0101",
+                "deadline": "2030-01-01T00:00:00Z",
+            },
+        )
+        listener = Progress()
+        first = await s.sync(listener)
+        self.assertTrue(listener.seen, "the progress listener was called")
+        self.assertEqual(listener.seen[-1].phase, SyncPhase.DONE)
+        self.assertGreaterEqual(first.tasks_received, 1)
+        self.assertEqual(first.photos_uploaded, 2)
+        task = next(t for t in s.tasks() if t.id == task_id)
+        self.assertEqual(task.status, TaskStatus.DISPATCHED)
+        s.act_on_task(TaskActionInput(task_id=task_id, action=TaskAction.ACKNOWLEDGE))
+        done = s.act_on_task(
+            TaskActionInput(task_id=task_id, action=TaskAction.COMPLETE, result="双方调解成功 (settled)")
+        )
+        self.assertEqual(done.status, TaskStatus.DONE)
+        second = await s.sync(None)
+        self.assertEqual(second.unsent_after, 0)
+        self.assertEqual(s.pending_uploads(100).unsent_records, 0)
+
+        # HQ holds every record exactly once, and the photo's bytes hash to its id.
+        self.assertEqual(HQ.ids("patrols").count(patrol.id), 1)
+        self.assertEqual(HQ.ids("visits").count(visit.id), 1)
+        self.assertEqual(HQ.ids("reports").count(report.id), 1)
+        self.assertEqual(HQ.get(f"/v1/admin/cases/{report.case_id}")["state"], "closed")
+        hq_task = next(t for t in HQ.get("/v1/admin/tasks") if t["id"] == task_id)
+        self.assertEqual(hq_task["status"], "done")
+        photo = HQ.request("GET", f"/v1/admin/attachments/{report.photos[0]}")
+        self.assertEqual(hashlib.sha256(photo).hexdigest(), report.photos[0])
+        self.assertNotIn(b"SECRETCAM", photo)
+
+        # The screens were told: each recording, and the syncs that changed data.
+        kinds = [type(c) for c in changes.seen]
+        self.assertIn(DataChange.RECORDED, kinds)
+        synced = [c for c in changes.seen if isinstance(c, DataChange.SYNCED)]
+        self.assertEqual(len(synced), 2)
+        self.assertGreaterEqual(synced[0].report.tasks_received, 1)
+
+    async def test_b_typed_errors(self):
+        s = self.store
+        patrol = s.start_patrol("g-0101", PatrolShift.DAY)
+        with self.assertRaises(GridPatrolError.InvalidInput) as bad:
+            s.check_in(patrol.id, CheckInInput(location=GeoPoint(lat=200.0, lng=121.0)))
+        self.assertEqual(bad.exception.field, "location.lat")
+        self.assertIn("-90", bad.exception.reason)
+
+        report = s.file_report(
+            ReportInput(
+                grid_id="g-0101",
+                category=ReportCategory.DISPUTE,
+                location=INSIDE,
+                description="邻里纠纷 (neighbours)",
+                source=ReportSource.PATROL,
+                patrol_id=patrol.id,
+            )
+        )
+        with self.assertRaises(GridPatrolError.IllegalTransition) as illegal:
+            s.move_case(CaseStepInput(case_id=report.case_id, to=CaseState.DISPATCHED))
+        self.assertEqual((illegal.exception._from, illegal.exception.to), (CaseState.REPORTED, CaseState.DISPATCHED))
+        s.move_case(CaseStepInput(case_id=report.case_id, to=CaseState.ACCEPTED))
+        s.move_case(CaseStepInput(case_id=report.case_id, to=CaseState.OPENED))
+        with self.assertRaises(GridPatrolError.NotFound) as missing:
+            s.case_timeline("no-such-case")
+        self.assertEqual(missing.exception.entity, "case")
+
+        with self.assertRaises(GridPatrolError.EnrolmentCodeInvalid):
+            await GridPatrolStore.enrol(os.path.join(self.tmp.name, "other"), HQ.url, "WRNG-CODE-0000", DeviceSettings())
+        with self.assertRaises(GridPatrolError.HqUnreachable) as unreachable:
+            await GridPatrolStore.enrol(
+                os.path.join(self.tmp.name, "other"), "http://127.0.0.1:9", HQ.code(), DeviceSettings()
+            )
+        self.assertTrue(unreachable.exception.reason)
+        with self.assertRaises(GridPatrolError.NotInitialised):
+            GridPatrolStore.open(os.path.join(self.tmp.name, "nothing-here"), DeviceSettings())
+
+        # Closing without the six clear items names what is missing.
+        other = s.file_report(
+            ReportInput(
+                grid_id="g-0101",
+                category=ReportCategory.RESIDENT_REQUEST,
+                location=INSIDE,
+                description="路灯不亮 (street light out)",
+                source=ReportSource.RESIDENT,
+            )
+        )
+        with self.assertRaises(GridPatrolError.ClearItemsMissing) as not_clear:
+            s.move_case(CaseStepInput(case_id=other.case_id, to=CaseState.CLOSED, photos=[self.photo(3)]))
+        self.assertIn(ClearItem.LEDGER, not_clear.exception.missing)
+        # Errors are exceptions of one family.
+        self.assertIsInstance(not_clear.exception, GridPatrolError)
+
+    async def test_c_two_threads_and_concurrent_syncs_share_one_store(self):
+        s = self.store
+        errors = []
+        ids = []
+        lock = threading.Lock()
+
+        def worker(household):
+            try:
+                for _ in range(15):
+                    v = s.record_visit(
+                        VisitInput(household_id=household, visit_type=VisitType.ROUTINE, outcome=VisitOutcome.MET)
+                    )
+                    s.today()
+                    with lock:
+                        ids.append(v.id)
+            except Exception as e:  # noqa: BLE001 - any error fails the test below
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(h,)) for h in ("h-0001", "h-0002")]
+        for t in threads:
+            t.start()
+        # Two syncs at once while the threads record: the store runs them one after the other.
+        reports = await asyncio.gather(s.sync(None), s.sync(None))
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(reports), 2)
+        await s.sync(None)
+        self.assertEqual(s.today().unsent.records, 0)
+        at_hq = HQ.ids("visits")
+        self.assertEqual(len(ids), 30)
+        self.assertTrue(all(at_hq.count(i) == 1 for i in ids))
+
+    async def test_d_connectivity_hint_asks_for_a_sync(self):
+        s = self.store
+        scheduler = Scheduler()
+        s.set_sync_scheduler(scheduler)
+        self.assertFalse(s.network_changed(False))
+        self.assertEqual(scheduler.reasons, [])
+        self.assertTrue(s.network_changed(True))
+        self.assertFalse(s.network_changed(True), "a repeated hint asks for nothing more")
+        self.assertEqual(scheduler.reasons, [SyncReason.NETWORK_RESTORED])
+        s.record_visit(VisitInput(household_id="h-0003", visit_type=VisitType.ROUTINE, outcome=VisitOutcome.NOT_HOME))
+        self.assertEqual(scheduler.reasons[-1], SyncReason.RECORDED_WHILE_ONLINE)
+        report = await s.sync(None)
+        self.assertEqual(report.unsent_after, 0)
+
+    def test_e_labels_are_chinese_and_english(self):
+        self.assertEqual(CaseState.CLOSED.label(), "结案 (closed)")
+        self.assertEqual(ReportCategory.SAFETY_HAZARD.zh(), "安全隐患")
+        self.assertEqual(TaskAction.ACKNOWLEDGE.code(), "acknowledge")
+        today = self.store.today()
+        self.assertIn("(", today.worker_role)
+        self.assertIn("(", today.unsent.message)
+
+
+if __name__ == "__main__":
+    unittest.main()
