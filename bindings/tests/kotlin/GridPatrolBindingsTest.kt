@@ -1,0 +1,365 @@
+// GridPatrol's Kotlin binding (the Android binding, on the JVM) against a live HQ.
+// Run by `cargo xtask test-bindings kotlin`: JNA finds libgridpatrol_ffi.so through
+// -Djna.library.path, GRIDPATROL_BIN is the `gridpatrol` binary HQ runs from.
+package org.gridpatrol.tests
+
+import java.io.File
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import java.security.MessageDigest
+import java.time.Duration
+import java.time.Instant
+import java.util.Collections
+import java.util.UUID
+import java.util.concurrent.TimeUnit
+import kotlin.concurrent.thread
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.runBlocking
+import org.gridpatrol.core.*
+import org.junit.After
+import org.junit.AfterClass
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.BeforeClass
+import org.junit.Test
+
+private val ADMIN_TOKEN = "kt-suite-admin-" + UUID.randomUUID().toString().replace("-", "")
+private val INSIDE = GeoPoint(lat = 31.232, lng = 121.473) // inside grid g-0101 of the sample config
+
+/** A minimal well-formed baseline JPEG (8x8 grey) with a comment the store strips. */
+fun tinyJpeg(variant: Int): ByteArray {
+    val b = mutableListOf(0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10)
+    b += "JFIF".map { it.code } + listOf(0, 1, 1, 0, 0, 1, 0, 1, 0, 0)
+    val com = "private note: SECRETCAM".map { it.code }
+    b += listOf(0xFF, 0xFE, 0x00, com.size + 2) + com
+    b += listOf(0xFF, 0xDB, 0x00, 0x43, 0x00) + List(64) { 1 }
+    b += listOf(0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00)
+    b += listOf(0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01) + List(15) { 0 } + listOf(0x00)
+    b += listOf(0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00)
+    b += listOf(0x12, 0x34, variant and 0xFF, 0x00, 0xFF, 0xD9)
+    return ByteArray(b.size) { b[it].toByte() }
+}
+
+fun sha256Hex(bytes: ByteArray): String =
+    MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
+
+/** A real `gridpatrol hq serve` on loopback with a temporary SQLite folder. */
+class Hq {
+    private val bin = System.getenv("GRIDPATROL_BIN") ?: error("GRIDPATROL_BIN is not set")
+    private val dir: File = Files.createTempDirectory("gp-hq-").toFile()
+    private val process: Process
+    private val http: HttpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()
+    val url: String
+
+    init {
+        val pb = ProcessBuilder(bin, "hq", "serve", "--listen", "127.0.0.1:0", "--database", dir.path)
+            .redirectErrorStream(true)
+        pb.environment()["GRIDPATROL_ADMIN_TOKEN"] = ADMIN_TOKEN
+        process = pb.start()
+        val out = process.inputStream.bufferedReader()
+        var found: String? = null
+        while (found == null) {
+            val line = out.readLine() ?: error("HQ exited before listening")
+            if ("listening on " in line) found = line.substringAfter("listening on ").trim()
+        }
+        url = found
+        thread(isDaemon = true) { out.forEachLine { } } // never let HQ block on a full pipe
+        val sample = ProcessBuilder(bin, "device", "sample-config").start().inputStream.readBytes().decodeToString()
+        post("/v1/admin/import", sample)
+    }
+
+    fun stop() {
+        process.destroy()
+        process.waitFor(10, TimeUnit.SECONDS)
+        dir.deleteRecursively()
+    }
+
+    private fun send(method: String, path: String, body: String?): ByteArray {
+        val req = HttpRequest.newBuilder(URI.create(url + path))
+            .header("Authorization", "Bearer $ADMIN_TOKEN")
+            .timeout(Duration.ofSeconds(10))
+            .method(
+                method,
+                if (body == null) HttpRequest.BodyPublishers.noBody() else HttpRequest.BodyPublishers.ofString(body),
+            )
+        if (body != null) req.header("Content-Type", "application/json")
+        val resp = http.send(req.build(), HttpResponse.BodyHandlers.ofByteArray())
+        check(resp.statusCode() in 200..299) { "$method $path: ${resp.statusCode()} ${resp.body().decodeToString()}" }
+        return resp.body()
+    }
+
+    fun get(path: String): String = send("GET", path, null).decodeToString()
+    fun bytes(path: String): ByteArray = send("GET", path, null)
+    fun post(path: String, json: String): String = send("POST", path, json).decodeToString()
+
+    fun code(worker: String = "w-001"): String =
+        Regex("\"code\":\"([^\"]+)\"").find(post("/v1/admin/workers/$worker/enrolment-codes", "{}"))!!.groupValues[1]
+
+    /** How many times HQ's list of patrols/visits/reports holds the record `id`. */
+    fun count(kind: String, id: String): Int =
+        Regex(Regex.escape("\"id\":\"$id\"")).findAll(get("/v1/admin/$kind?from=2000-01-01&to=2100-01-01")).count()
+}
+
+/** Expect `T` from `block` (which may suspend: the helper is inlined into the coroutine). */
+inline fun <reified T : Throwable> expect(block: () -> Unit): T {
+    try {
+        block()
+    } catch (e: Throwable) {
+        if (e is T) return e
+        throw AssertionError("expected ${T::class.simpleName}, got $e", e)
+    }
+    throw AssertionError("expected ${T::class.simpleName}, nothing was thrown")
+}
+
+class GridPatrolBindingsTest {
+    companion object {
+        lateinit var hq: Hq
+
+        @BeforeClass @JvmStatic fun startHq() {
+            hq = Hq()
+        }
+
+        @AfterClass @JvmStatic fun stopHq() {
+            hq.stop()
+        }
+    }
+
+    private lateinit var dir: File
+    private lateinit var store: GridPatrolStore
+
+    @Before fun enrol() = runBlocking<Unit> {
+        dir = Files.createTempDirectory("gp-phone-").toFile()
+        store = GridPatrolStore.enrol(File(dir, "store").path, hq.url, hq.code(), DeviceSettings(syncMaxAttempts = 2u))
+    }
+
+    @After fun close() {
+        store.close()
+        dir.deleteRecursively()
+    }
+
+    private fun photo(variant: Int): String = File(dir, "photo-$variant.jpg").apply { writeBytes(tinyJpeg(variant)) }.path
+
+    private fun allAnswers() = store.activeTemplate().checklist.map { ChecklistAnswer(itemId = it.id, answer = Answer.OK) }
+
+    @Test fun aFieldDayReachesHqExactlyOnce() = runBlocking<Unit> {
+        val changes = Collections.synchronizedList(mutableListOf<DataChange>())
+        store.addDataChangedListener(object : DataChangedListener {
+            override fun onDataChanged(change: DataChange) { changes += change }
+        })
+        assertEquals("w-001", store.device().workerId)
+
+        // 巡查: a patrol with two check-ins and the checklist answered.
+        var patrol = store.startPatrol("g-0101", PatrolShift.NIGHT)
+        repeat(2) {
+            val cp = store.checkIn(patrol.id, CheckInInput(location = INSIDE, answers = allAnswers()))
+            assertTrue(cp.insideGrid)
+        }
+        val progress = store.today().patrol!!
+        assertEquals(2u, progress.checkins)
+        assertEquals(progress.checklistTotal, progress.checklistAnswered)
+        patrol = store.finishPatrol(patrol.id, PatrolOutcome.NOTHING_FOUND, null)
+        assertEquals(PatrolOutcome.NOTHING_FOUND, patrol.outcome)
+
+        // 上报: a safety hazard with a photo, closed on the spot (即知即办) with the six clear items.
+        val report = store.fileReport(
+            ReportInput(
+                gridId = "g-0101",
+                category = ReportCategory.SAFETY_HAZARD,
+                location = INSIDE,
+                description = "电动车楼道充电 (e-bike charging in the stairwell)",
+                source = ReportSource.RESIDENT,
+                photos = listOf(photo(1)),
+            ),
+        )
+        assertEquals(1, report.photos.size)
+        val closed = store.moveCase(
+            CaseStepInput(
+                caseId = report.caseId,
+                to = CaseState.CLOSED,
+                clear = ClearItems(
+                    facts = "楼道内电动车充电",
+                    responsibleUnit = "物业 (property management)",
+                    deadline = Instant.now().plus(Duration.ofDays(1)),
+                    outcome = "已移除 (removed)",
+                    feedback = "居民满意",
+                    satisfaction = 5u,
+                    ledgerRef = "TZ-KT-001",
+                ),
+                photos = listOf(photo(2)),
+            ),
+        )
+        assertEquals(CaseState.CLOSED, closed.to)
+        val timeline = store.caseTimeline(report.caseId)
+        assertEquals("结案 (closed)", timeline.stateLabel)
+        assertTrue(timeline.clear.all { it.done })
+
+        // 回访: the follow-up visit of that case, with satisfaction.
+        val visit = store.recordVisit(
+            VisitInput(
+                householdId = "h-0001",
+                visitType = VisitType.FOLLOW_UP,
+                outcome = VisitOutcome.MET,
+                satisfaction = 5u,
+                caseId = report.caseId,
+            ),
+        )
+
+        // 110 非警务分流: HQ dispatches a task; it arrives with the sync.
+        val taskId = "t-kt-" + UUID.randomUUID().toString().take(8)
+        hq.post(
+            "/v1/admin/tasks",
+            """{"id":"$taskId","source":"diversion_110","title":"邻里噪音纠纷 (noise dispute)","description":"110 转派",
+               "target_unit":"人民调解 (mediation)","assignee_id":"w-001","grid_id":"g-0101","deadline":"2030-01-01T00:00:00Z"}""",
+        )
+        val seen = Collections.synchronizedList(mutableListOf<SyncProgress>())
+        val first = store.sync(object : SyncProgressListener {
+            override fun onProgress(progress: SyncProgress) { seen += progress }
+        })
+        assertTrue("the progress listener was called", seen.isNotEmpty())
+        assertEquals(SyncPhase.DONE, seen.last().phase)
+        assertTrue(first.tasksReceived >= 1uL)
+        assertEquals(2uL, first.photosUploaded)
+        assertEquals(TaskStatus.DISPATCHED, store.tasks().single { it.id == taskId }.status)
+        store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.ACKNOWLEDGE))
+        val done = store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.COMPLETE, result = "双方调解成功 (settled)"))
+        assertEquals(TaskStatus.DONE, done.status)
+        val second = store.sync(null)
+        assertEquals(0uL, second.unsentAfter)
+        assertEquals(0uL, store.pendingUploads(100u).unsentRecords)
+
+        // HQ holds every record exactly once, and the photo's bytes hash to its id.
+        assertEquals(1, hq.count("patrols", patrol.id))
+        assertEquals(1, hq.count("visits", visit.id))
+        assertEquals(1, hq.count("reports", report.id))
+        assertTrue(hq.get("/v1/admin/cases/${report.caseId}").contains("\"state\":\"closed\""))
+        val hqTask = Regex("\\{\"id\":\"${Regex.escape(taskId)}\"[^}]*\\}").find(hq.get("/v1/admin/tasks"))!!.value
+        assertTrue(hqTask, hqTask.contains("\"status\":\"done\""))
+        val bytes = hq.bytes("/v1/admin/attachments/${report.photos[0]}")
+        assertEquals(report.photos[0], sha256Hex(bytes))
+        assertFalse(bytes.decodeToString().contains("SECRETCAM"))
+
+        // The screens were told: each recording, and the syncs that changed data.
+        assertTrue(changes.any { it is DataChange.Recorded && it.kind == RecordKind.REPORT && it.id == report.id })
+        val synced = changes.filterIsInstance<DataChange.Synced>()
+        assertEquals(2, synced.size)
+        assertTrue(synced[0].report.tasksReceived >= 1uL)
+    }
+
+    @Test fun bTypedErrors() = runBlocking<Unit> {
+        val patrol = store.startPatrol("g-0101", PatrolShift.DAY)
+        val bad = expect<GridPatrolException.InvalidInput> {
+            store.checkIn(patrol.id, CheckInInput(location = GeoPoint(lat = 200.0, lng = 121.0)))
+        }
+        assertEquals("location.lat", bad.field)
+        assertTrue(bad.reason, bad.reason.contains("-90"))
+
+        val report = store.fileReport(
+            ReportInput(
+                gridId = "g-0101",
+                category = ReportCategory.DISPUTE,
+                location = INSIDE,
+                description = "邻里纠纷 (neighbours)",
+                source = ReportSource.PATROL,
+                patrolId = patrol.id,
+            ),
+        )
+        val illegal = expect<GridPatrolException.IllegalTransition> {
+            store.moveCase(CaseStepInput(caseId = report.caseId, to = CaseState.DISPATCHED))
+        }
+        assertEquals(CaseState.REPORTED, illegal.from)
+        assertEquals(CaseState.DISPATCHED, illegal.to)
+        assertEquals("case", expect<GridPatrolException.NotFound> { store.caseTimeline("no-such-case") }.entity)
+
+        expect<GridPatrolException.EnrolmentCodeInvalid> {
+            GridPatrolStore.enrol(File(dir, "other").path, hq.url, "WRNG-CODE-0000", DeviceSettings())
+        }
+        val unreachable = expect<GridPatrolException.HqUnreachable> {
+            GridPatrolStore.enrol(File(dir, "other").path, "http://127.0.0.1:9", hq.code(), DeviceSettings())
+        }
+        assertTrue(unreachable.reason.isNotEmpty())
+        expect<GridPatrolException.NotInitialised> {
+            GridPatrolStore.open(File(dir, "nothing-here").path, DeviceSettings())
+        }
+
+        // Closing without the six clear items names what is missing.
+        val other = store.fileReport(
+            ReportInput(
+                gridId = "g-0101",
+                category = ReportCategory.RESIDENT_REQUEST,
+                location = INSIDE,
+                description = "路灯不亮 (street light out)",
+                source = ReportSource.RESIDENT,
+            ),
+        )
+        val notClear = expect<GridPatrolException.ClearItemsMissing> {
+            store.moveCase(CaseStepInput(caseId = other.caseId, to = CaseState.CLOSED, photos = listOf(photo(3))))
+        }
+        assertTrue(ClearItem.LEDGER in notClear.missing)
+        // One sealed family: a `when` over GridPatrolException is exhaustive.
+        val described = when (val e: GridPatrolException = notClear) {
+            is GridPatrolException.ClearItemsMissing -> e.missing.joinToString { it.label() }
+            else -> "other"
+        }
+        assertTrue(described, described.contains("台账清 (archived in the ledger)"))
+    }
+
+    @Test fun cTwoThreadsAndConcurrentSyncsShareOneStore() = runBlocking<Unit> {
+        val ids = Collections.synchronizedList(mutableListOf<String>())
+        val recorders = listOf("h-0001", "h-0002").map { household ->
+            async(Dispatchers.IO) {
+                repeat(15) {
+                    ids += store.recordVisit(
+                        VisitInput(householdId = household, visitType = VisitType.ROUTINE, outcome = VisitOutcome.MET),
+                    ).id
+                    store.today()
+                }
+            }
+        }
+        // Two syncs at once while the threads record: the store runs them one after the other.
+        val syncs = List(2) { async(Dispatchers.IO) { store.sync(null) } }
+        recorders.awaitAll()
+        assertEquals(2, syncs.awaitAll().size)
+        store.sync(null)
+        assertEquals(0uL, store.today().unsent.records)
+        assertEquals(30, ids.size)
+        val atHq = hq.get("/v1/admin/visits?from=2000-01-01&to=2100-01-01")
+        for (id in ids) assertEquals(1, Regex(Regex.escape("\"id\":\"$id\"")).findAll(atHq).count())
+    }
+
+    @Test fun dConnectivityHintAsksForASync() = runBlocking<Unit> {
+        val reasons = Collections.synchronizedList(mutableListOf<SyncReason>())
+        store.setSyncScheduler(object : SyncScheduler {
+            override fun syncWanted(reason: SyncReason) { reasons += reason }
+        })
+        assertFalse(store.networkChanged(false))
+        assertTrue(reasons.isEmpty())
+        assertTrue(store.networkChanged(true))
+        assertFalse("a repeated hint asks for nothing more", store.networkChanged(true))
+        assertEquals(listOf(SyncReason.NETWORK_RESTORED), reasons.toList())
+        store.recordVisit(VisitInput(householdId = "h-0003", visitType = VisitType.ROUTINE, outcome = VisitOutcome.NOT_HOME))
+        assertEquals(SyncReason.RECORDED_WHILE_ONLINE, reasons.last())
+        assertEquals(0uL, store.sync(null).unsentAfter)
+    }
+
+    @Test fun eLabelsAreChineseAndEnglishAndStoresClose() {
+        assertEquals("结案 (closed)", CaseState.CLOSED.label())
+        assertEquals("安全隐患", ReportCategory.SAFETY_HAZARD.zh())
+        assertEquals("acknowledge", TaskAction.ACKNOWLEDGE.code())
+        val today = store.today()
+        assertTrue(today.workerRole.contains("("))
+        assertTrue(today.unsent.message.contains("("))
+        // AutoCloseable: a second handle on the same folder, closed by `use`.
+        GridPatrolStore.open(File(dir, "store").path, DeviceSettings()).use { again ->
+            assertNotNull(again.today())
+            assertEquals(store.device(), again.device())
+        }
+    }
+}
