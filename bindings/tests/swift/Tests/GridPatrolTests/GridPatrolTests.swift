@@ -1,0 +1,416 @@
+// GridPatrol's Swift binding (the iOS binding, minus UIKit) against a live HQ.
+// Run by `cargo xtask test-bindings swift`: `swift test` in the Debian-trixie chroot, linked
+// against libgridpatrol_ffi.so; GRIDPATROL_BIN is the `gridpatrol` binary HQ runs from.
+
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import GridPatrol
+import XCTest
+
+let adminToken = "swift-suite-admin-" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+let inside = GeoPoint(lat: 31.232, lng: 121.473) // inside grid g-0101 of the sample config
+
+/// A minimal well-formed baseline JPEG (8x8 grey) with a comment the store strips.
+func tinyJpeg(_ variant: UInt8) -> Data {
+    var b: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10]
+    b += Array("JFIF".utf8) + [0, 1, 1, 0, 0, 1, 0, 1, 0, 0]
+    let com = Array("private note: SECRETCAM".utf8)
+    b += [0xFF, 0xFE, 0x00, UInt8(com.count + 2)] + com
+    b += [0xFF, 0xDB, 0x00, 0x43, 0x00] + [UInt8](repeating: 1, count: 64)
+    b += [0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]
+    b += [0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01] + [UInt8](repeating: 0, count: 15) + [0x00]
+    b += [0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]
+    b += [0x12, 0x34, variant, 0x00, 0xFF, 0xD9]
+    return Data(b)
+}
+
+/// SHA-256 (FIPS 180-4), hex. CryptoKit is Apple-only and swift-crypto is not available here.
+func sha256Hex(_ data: Data) -> String {
+    let k: [UInt32] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    ]
+    var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+    var msg = [UInt8](data)
+    let bitLength = UInt64(msg.count) * 8
+    msg.append(0x80)
+    while msg.count % 64 != 56 { msg.append(0) }
+    for i in (0..<8).reversed() { msg.append(UInt8((bitLength >> (UInt64(i) * 8)) & 0xFF)) }
+    func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+    for chunk in stride(from: 0, to: msg.count, by: 64) {
+        var w = [UInt32](repeating: 0, count: 64)
+        for i in 0..<16 {
+            w[i] = (0..<4).reduce(UInt32(0)) { ($0 << 8) | UInt32(msg[chunk + i * 4 + $1]) }
+        }
+        for i in 16..<64 {
+            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
+            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+        }
+        var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
+        for i in 0..<64 {
+            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+            let t1 = hh &+ s1 &+ ((e & f) ^ (~e & g)) &+ k[i] &+ w[i]
+            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+            let t2 = s0 &+ ((a & b) ^ (a & c) ^ (b & c))
+            (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+        }
+        for (i, v) in [a, b, c, d, e, f, g, hh].enumerated() { h[i] = h[i] &+ v }
+    }
+    return h.map { String(format: "%08x", $0) }.joined()
+}
+
+/// A real `gridpatrol hq serve` on loopback with a temporary SQLite folder.
+final class Hq: @unchecked Sendable {
+    let url: String
+    private let process = Process()
+    private let dir: URL
+    private let bin: String
+
+    init() throws {
+        guard let bin = ProcessInfo.processInfo.environment["GRIDPATROL_BIN"] else {
+            throw NSError(domain: "GRIDPATROL_BIN is not set", code: 1)
+        }
+        self.bin = bin
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gp-hq-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        process.executableURL = URL(fileURLWithPath: bin)
+        process.arguments = ["hq", "serve", "--listen", "127.0.0.1:0", "--database", dir.path]
+        var env = ProcessInfo.processInfo.environment
+        env["GRIDPATROL_ADMIN_TOKEN"] = adminToken
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        var seen = ""
+        var found: String?
+        while found == nil {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { throw NSError(domain: "HQ exited before listening: \(seen)", code: 2) }
+            seen += String(decoding: chunk, as: UTF8.self)
+            if let line = seen.split(separator: "\n").first(where: { $0.contains("listening on ") }) {
+                found = line.components(separatedBy: "listening on ")[1].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        url = found!
+        // Keep draining HQ's output so it never blocks on a full pipe.
+        out.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        let sample = Process()
+        sample.executableURL = URL(fileURLWithPath: bin)
+        sample.arguments = ["device", "sample-config"]
+        let sampleOut = Pipe()
+        sample.standardOutput = sampleOut
+        try sample.run()
+        let config = sampleOut.fileHandleForReading.readDataToEndOfFile()
+        sample.waitUntilExit()
+        _ = try send("POST", "/v1/admin/import", config)
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// A blocking admin request (fine in a test).
+    func send(_ method: String, _ path: String, _ body: Data? = nil) throws -> Data {
+        var req = URLRequest(url: URL(string: url + path)!)
+        req.httpMethod = method
+        req.setValue("Bearer \(adminToken)", forHTTPHeaderField: "Authorization")
+        if let body = body {
+            req.httpBody = body
+            req.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<Data, Error> = .failure(NSError(domain: "no answer", code: 3))
+        URLSession.shared.dataTask(with: req) { data, response, error in
+            if let error = error {
+                result = .failure(error)
+            } else if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
+                let text = String(decoding: data ?? Data(), as: UTF8.self)
+                result = .failure(NSError(domain: "\(method) \(path): \(http.statusCode) \(text)", code: 4))
+            } else {
+                result = .success(data ?? Data())
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        return try result.get()
+    }
+
+    func json(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> Any {
+        let data = try send(method, path, body.map { try JSONSerialization.data(withJSONObject: $0) })
+        return try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+    }
+
+    func code(_ worker: String = "w-001") throws -> String {
+        let v = try json("POST", "/v1/admin/workers/\(worker)/enrolment-codes", [:]) as! [String: Any]
+        return v["code"] as! String
+    }
+
+    /// Ids in HQ's list of patrols, visits or reports (with repeats, if any).
+    func ids(_ kind: String) throws -> [String] {
+        let v = try json("GET", "/v1/admin/\(kind)?from=2000-01-01&to=2100-01-01")
+        let rows = (v as? [[String: Any]]) ?? ((v as? [String: Any])?["rows"] as? [[String: Any]]) ?? []
+        return rows.compactMap { $0["id"] as? String }
+    }
+}
+
+final class Recorder<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [T] = []
+    func add(_ item: T) { lock.lock(); items.append(item); lock.unlock() }
+    var all: [T] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+final class Progress: SyncProgressListener, @unchecked Sendable {
+    let seen = Recorder<SyncProgress>()
+    func onProgress(progress: SyncProgress) { seen.add(progress) }
+}
+
+final class Changes: DataChangedListener, @unchecked Sendable {
+    let seen = Recorder<DataChange>()
+    func onDataChanged(change: DataChange) { seen.add(change) }
+}
+
+final class Scheduler: SyncScheduler, @unchecked Sendable {
+    let reasons = Recorder<SyncReason>()
+    func syncWanted(reason: SyncReason) { reasons.add(reason) }
+}
+
+final class GridPatrolTests: XCTestCase {
+    nonisolated(unsafe) static var hq: Hq!
+    var hq: Hq { Self.hq }
+    var dir: URL!
+    var store: GridPatrolStore!
+
+    override class func setUp() {
+        super.setUp()
+        hq = try! Hq()
+    }
+
+    override class func tearDown() {
+        hq.stop()
+        super.tearDown()
+    }
+
+    override func setUp() async throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("gp-phone-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try await GridPatrolStore.enrol(
+            folder: dir.appendingPathComponent("store").path, hqUrl: hq.url, code: try hq.code(),
+            settings: DeviceSettings(syncMaxAttempts: 2))
+    }
+
+    override func tearDown() async throws {
+        store = nil // deinit releases the Rust object
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func photo(_ variant: UInt8) throws -> String {
+        let url = dir.appendingPathComponent("photo-\(variant).jpg")
+        try tinyJpeg(variant).write(to: url)
+        return url.path
+    }
+
+    func allAnswers() -> [ChecklistAnswer] {
+        store.activeTemplate().checklist.map { ChecklistAnswer(itemId: $0.id, answer: .ok) }
+    }
+
+    func testAFieldDayReachesHqExactlyOnce() async throws {
+        let changes = Changes()
+        _ = store.addDataChangedListener(listener: changes)
+        XCTAssertEqual(store.device().workerId, "w-001")
+
+        // 巡查: a patrol with two check-ins and the checklist answered.
+        var patrol = try store.startPatrol(gridId: "g-0101", shift: .night)
+        for _ in 0..<2 {
+            let cp = try store.checkIn(patrolId: patrol.id, input: CheckInInput(location: inside, answers: allAnswers()))
+            XCTAssertTrue(cp.insideGrid)
+        }
+        let progress = try XCTUnwrap(try store.today().patrol)
+        XCTAssertEqual(progress.checkins, 2)
+        XCTAssertEqual(progress.checklistAnswered, progress.checklistTotal)
+        patrol = try store.finishPatrol(patrolId: patrol.id, outcome: .nothingFound, note: nil)
+        XCTAssertEqual(patrol.outcome, .nothingFound)
+
+        // 上报: a safety hazard with a photo, closed on the spot (即知即办) with the six clear items.
+        let report = try store.fileReport(input: ReportInput(
+            gridId: "g-0101", category: .safetyHazard, location: inside,
+            description: "电动车楼道充电 (e-bike charging in the stairwell)", source: .resident,
+            photos: [try photo(1)]))
+        XCTAssertEqual(report.photos.count, 1)
+        let closed = try store.moveCase(input: CaseStepInput(
+            caseId: report.caseId, to: .closed,
+            clear: ClearItems(
+                facts: "楼道内电动车充电", responsibleUnit: "物业 (property management)",
+                deadline: Date().addingTimeInterval(86_400), outcome: "已移除 (removed)",
+                feedback: "居民满意", satisfaction: 5, ledgerRef: "TZ-SW-001"),
+            photos: [try photo(2)]))
+        XCTAssertEqual(closed.to, .closed)
+        let timeline = try store.caseTimeline(caseId: report.caseId)
+        XCTAssertEqual(timeline.stateLabel, "结案 (closed)")
+        XCTAssertTrue(timeline.clear.allSatisfy { $0.done })
+
+        // 回访: the follow-up visit of that case, with satisfaction.
+        let visit = try store.recordVisit(input: VisitInput(
+            householdId: "h-0001", visitType: .followUp, outcome: .met, satisfaction: 5, caseId: report.caseId))
+
+        // 110 非警务分流: HQ dispatches a task; it arrives with the sync.
+        let taskId = "t-sw-" + UUID().uuidString.prefix(8).lowercased()
+        _ = try hq.json("POST", "/v1/admin/tasks", [
+            "id": taskId, "source": "diversion_110", "title": "邻里噪音纠纷 (noise dispute)",
+            "description": "110 转派", "target_unit": "人民调解 (mediation)", "assignee_id": "w-001",
+            "grid_id": "g-0101", "deadline": "2030-01-01T00:00:00Z",
+        ])
+        let listener = Progress()
+        let first = try await store.sync(progress: listener)
+        XCTAssertFalse(listener.seen.all.isEmpty, "the progress listener was called")
+        XCTAssertEqual(listener.seen.all.last?.phase, .done)
+        XCTAssertGreaterThanOrEqual(first.tasksReceived, 1)
+        XCTAssertEqual(first.photosUploaded, 2)
+        XCTAssertEqual(try store.tasks().first { $0.id == taskId }?.status, .dispatched)
+        _ = try store.actOnTask(input: TaskActionInput(taskId: taskId, action: .acknowledge))
+        let done = try store.actOnTask(input: TaskActionInput(taskId: taskId, action: .complete, result: "双方调解成功 (settled)"))
+        XCTAssertEqual(done.status, .done)
+        let second = try await store.sync(progress: nil)
+        XCTAssertEqual(second.unsentAfter, 0)
+        XCTAssertEqual(try store.pendingUploads(limit: 100).unsentRecords, 0)
+
+        // HQ holds every record exactly once, and the photo's bytes hash to its id.
+        XCTAssertEqual(try hq.ids("patrols").filter { $0 == patrol.id }.count, 1)
+        XCTAssertEqual(try hq.ids("visits").filter { $0 == visit.id }.count, 1)
+        XCTAssertEqual(try hq.ids("reports").filter { $0 == report.id }.count, 1)
+        let hqCase = try hq.json("GET", "/v1/admin/cases/\(report.caseId)") as! [String: Any]
+        XCTAssertEqual(hqCase["state"] as? String, "closed")
+        let hqTasks = try hq.json("GET", "/v1/admin/tasks") as! [[String: Any]]
+        XCTAssertEqual(hqTasks.first { $0["id"] as? String == taskId }?["status"] as? String, "done")
+        let bytes = try hq.send("GET", "/v1/admin/attachments/\(report.photos[0])")
+        XCTAssertEqual(sha256Hex(bytes), report.photos[0])
+        XCTAssertNil(bytes.range(of: Data("SECRETCAM".utf8)))
+
+        // The screens were told: each recording, and the syncs that changed data.
+        XCTAssertTrue(changes.seen.all.contains(.recorded(kind: .report, id: report.id)))
+        let synced = changes.seen.all.compactMap { change -> SyncReport? in
+            if case let .synced(report) = change { return report }
+            return nil
+        }
+        XCTAssertEqual(synced.count, 2)
+        XCTAssertGreaterThanOrEqual(synced.first?.tasksReceived ?? 0, 1)
+    }
+
+    func testBTypedErrors() async throws {
+        let patrol = try store.startPatrol(gridId: "g-0101", shift: .day)
+        do {
+            _ = try store.checkIn(patrolId: patrol.id, input: CheckInInput(location: GeoPoint(lat: 200, lng: 121)))
+            XCTFail("lat 200 was accepted")
+        } catch GridPatrolError.InvalidInput(let field, let reason) {
+            XCTAssertEqual(field, "location.lat")
+            XCTAssertTrue(reason.contains("-90"), reason)
+        }
+
+        let report = try store.fileReport(input: ReportInput(
+            gridId: "g-0101", category: .dispute, location: inside, description: "邻里纠纷 (neighbours)",
+            source: .patrol, patrolId: patrol.id))
+        do {
+            _ = try store.moveCase(input: CaseStepInput(caseId: report.caseId, to: .dispatched))
+            XCTFail("reported → dispatched was accepted")
+        } catch GridPatrolError.IllegalTransition(let from, let to) {
+            XCTAssertEqual(from, .reported)
+            XCTAssertEqual(to, .dispatched)
+        }
+        XCTAssertThrowsError(try store.caseTimeline(caseId: "no-such-case")) { error in
+            XCTAssertEqual(error as? GridPatrolError, .NotFound(entity: "case", id: "no-such-case"))
+        }
+
+        do {
+            _ = try await GridPatrolStore.enrol(
+                folder: dir.appendingPathComponent("other").path, hqUrl: hq.url, code: "WRNG-CODE-0000",
+                settings: DeviceSettings())
+            XCTFail("a wrong code was accepted")
+        } catch GridPatrolError.EnrolmentCodeInvalid {}
+        do {
+            _ = try await GridPatrolStore.enrol(
+                folder: dir.appendingPathComponent("other").path, hqUrl: "http://127.0.0.1:9", code: try hq.code(),
+                settings: DeviceSettings())
+            XCTFail("enrolled without HQ")
+        } catch GridPatrolError.HqUnreachable(let reason) {
+            XCTAssertFalse(reason.isEmpty)
+        }
+        XCTAssertThrowsError(try GridPatrolStore.open(
+            folder: dir.appendingPathComponent("nothing-here").path, settings: DeviceSettings())) { error in
+            XCTAssertEqual(error as? GridPatrolError, .NotInitialised)
+        }
+
+        // Closing without the six clear items names what is missing.
+        let other = try store.fileReport(input: ReportInput(
+            gridId: "g-0101", category: .residentRequest, location: inside,
+            description: "路灯不亮 (street light out)", source: .resident))
+        do {
+            _ = try store.moveCase(input: CaseStepInput(caseId: other.caseId, to: .closed, photos: [try photo(3)]))
+            XCTFail("closed without the six clear items")
+        } catch GridPatrolError.ClearItemsMissing(let missing) {
+            XCTAssertTrue(missing.contains(.ledger))
+            XCTAssertEqual(ClearItem.ledger.label(), "台账清 (archived in the ledger)")
+        }
+    }
+
+    func testCTwoTasksAndConcurrentSyncsShareOneStore() async throws {
+        let store = self.store!
+        let ids = Recorder<String>()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for household in ["h-0001", "h-0002"] {
+                group.addTask {
+                    for _ in 0..<15 {
+                        let v = try store.recordVisit(input: VisitInput(
+                            householdId: household, visitType: .routine, outcome: .met))
+                        ids.add(v.id)
+                        _ = try store.today()
+                    }
+                }
+            }
+            // Two syncs at once while the tasks record: the store runs them one after the other.
+            for _ in 0..<2 {
+                group.addTask { _ = try await store.sync(progress: nil) }
+            }
+            try await group.waitForAll()
+        }
+        _ = try await store.sync(progress: nil)
+        XCTAssertEqual(try store.today().unsent.records, 0)
+        XCTAssertEqual(ids.all.count, 30)
+        let atHq = try hq.ids("visits")
+        for id in ids.all { XCTAssertEqual(atHq.filter { $0 == id }.count, 1) }
+    }
+
+    func testDConnectivityHintAsksForASync() async throws {
+        let scheduler = Scheduler()
+        store.setSyncScheduler(scheduler: scheduler)
+        XCTAssertFalse(store.networkChanged(online: false))
+        XCTAssertTrue(scheduler.reasons.all.isEmpty)
+        XCTAssertTrue(store.networkChanged(online: true))
+        XCTAssertFalse(store.networkChanged(online: true), "a repeated hint asks for nothing more")
+        XCTAssertEqual(scheduler.reasons.all, [.networkRestored])
+        _ = try store.recordVisit(input: VisitInput(householdId: "h-0003", visitType: .routine, outcome: .notHome))
+        XCTAssertEqual(scheduler.reasons.all.last, .recordedWhileOnline)
+        let report = try await store.sync(progress: nil)
+        XCTAssertEqual(report.unsentAfter, 0)
+    }
+
+    func testELabelsAreChineseAndEnglish() throws {
+        XCTAssertEqual(CaseState.closed.label(), "结案 (closed)")
+        XCTAssertEqual(ReportCategory.safetyHazard.zh(), "安全隐患")
+        XCTAssertEqual(TaskAction.acknowledge.code(), "acknowledge")
+        let today = try store.today()
+        XCTAssertTrue(today.workerRole.contains("("))
+        XCTAssertTrue(today.unsent.message.contains("("))
+    }
+}
