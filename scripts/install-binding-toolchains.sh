@@ -3,7 +3,8 @@
 #   - JNA and JUnit 4 from Debian (Kotlin on the JVM),
 #   - the Kotlin compiler from the npm package `kotlin-compiler` (cached under $TOOLS),
 #   - a Debian trixie chroot with `swiftlang` (Swift 6 + XCTest) under $SWIFT_ROOT.
-# Prints nothing on success but the paths it settled on.
+# Prints nothing on success but the paths it settled on ("kotlinc: …", "swift chroot: …"),
+# which `cargo xtask test-bindings` reads. Needs root (apt-get, debootstrap, mount, chroot).
 set -euo pipefail
 TOOLS=${GRIDPATROL_TOOLS:-/var/cache/gridpatrol/tools}
 SWIFT_ROOT=${GRIDPATROL_SWIFT_ROOT:-/var/cache/gridpatrol/swift-trixie}
@@ -15,6 +16,8 @@ apt_missing=()
 [ -f /usr/share/java/junit4.jar ] || apt_missing+=(junit4)
 command -v java >/dev/null || apt_missing+=(default-jdk-headless)
 command -v debootstrap >/dev/null || apt_missing+=(debootstrap)
+command -v python3 >/dev/null || apt_missing+=(python3)
+[ -x "$TOOLS/kotlinc/bin/kotlinc" ] || command -v npm >/dev/null || apt_missing+=(npm)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
@@ -34,10 +37,13 @@ if [ ! -x "$SWIFT_ROOT/usr/bin/swift" ]; then
     mkdir -p "$SWIFT_ROOT"
     debootstrap --variant=minbase trixie "$SWIFT_ROOT" http://deb.debian.org/debian >/dev/null
   fi
-  mountpoint -q "$SWIFT_ROOT/proc" || mount -t proc proc "$SWIFT_ROOT/proc"
+  # swiftc needs /proc; unmount it again however this ends (a failed apt-get included).
+  if ! mountpoint -q "$SWIFT_ROOT/proc"; then
+    mount -t proc proc "$SWIFT_ROOT/proc"
+    trap 'umount "$SWIFT_ROOT/proc" 2>/dev/null || umount -l "$SWIFT_ROOT/proc" 2>/dev/null || true' EXIT
+  fi
   chroot "$SWIFT_ROOT" apt-get update -qq
   chroot "$SWIFT_ROOT" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq swiftlang >/dev/null
   chroot "$SWIFT_ROOT" apt-get clean
-  umount "$SWIFT_ROOT/proc" || true
 fi
 echo "swift chroot: $SWIFT_ROOT"
