@@ -390,3 +390,69 @@ impl GridPatrolStore {
         restored
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Seen<T>(Mutex<Vec<T>>);
+    impl DataChangedListener for Seen<DataChange> {
+        fn on_data_changed(&self, change: DataChange) {
+            lock(&self.0).push(change);
+        }
+    }
+    impl SyncScheduler for Seen<SyncReason> {
+        fn sync_wanted(&self, reason: SyncReason) {
+            lock(&self.0).push(reason);
+        }
+    }
+    struct Panics;
+    impl DataChangedListener for Panics {
+        fn on_data_changed(&self, _: DataChange) {
+            panic!("an app listener that fails");
+        }
+    }
+
+    /// A store initialised from the sample configuration (no HQ: the suites cover that).
+    fn store(dir: &std::path::Path) -> Arc<GridPatrolStore> {
+        let cfg = core::GridConfig::sample();
+        core::Store::init(dir, &cfg, "w-001", core::StoreOptions::default()).unwrap();
+        GridPatrolStore::open(dir.display().to_string(), DeviceSettings::default()).unwrap()
+    }
+
+    #[test]
+    fn listeners_hear_recordings_and_a_failing_listener_undoes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let seen = Arc::new(Seen(Mutex::new(Vec::new())));
+        s.add_data_changed_listener(Arc::new(Panics));
+        let id = s.add_data_changed_listener(seen.clone());
+        let p = s.start_patrol("g-0101".into(), PatrolShift::Day).unwrap();
+        assert_eq!(
+            lock(&seen.0).as_slice(),
+            [DataChange::Recorded { kind: RecordKind::PatrolStarted, id: p.id.clone() }]
+        );
+        assert!(s.today().unwrap().patrol.is_some(), "the recording stands although a listener panicked");
+        s.remove_data_changed_listener(id);
+        s.finish_patrol(p.id, PatrolOutcome::NothingFound, None).unwrap();
+        assert_eq!(lock(&seen.0).len(), 1);
+    }
+
+    #[test]
+    fn network_back_asks_once_and_unenrolled_sync_is_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let reasons = Arc::new(Seen(Mutex::new(Vec::new())));
+        s.set_sync_scheduler(Some(reasons.clone()));
+        assert!(!s.network_changed(false));
+        assert!(s.network_changed(true));
+        assert!(!s.network_changed(true));
+        assert_eq!(lock(&reasons.0).as_slice(), [SyncReason::NetworkRestored]);
+        let changes = Arc::new(Seen(Mutex::new(Vec::new())));
+        s.add_data_changed_listener(changes.clone());
+        // A store made from a configuration file was never enrolled with HQ.
+        let err = runtime().block_on(s.sync(None)).unwrap_err();
+        assert!(matches!(err, GridPatrolError::NotEnrolled), "{err:?}");
+        assert_eq!(lock(&changes.0).as_slice(), [DataChange::SyncFailed]);
+    }
+}
