@@ -1,7 +1,8 @@
 //! GridPatrol's build tasks (the matrix-rust-sdk `xtask` idea: Rust instead of shell scripts).
 //!
 //! - `cargo xtask bindings [--release]`: build `libgridpatrol_ffi` and generate the Kotlin,
-//!   Swift and Python sources into `build/bindings/{kotlin,swift,python}` (never committed).
+//!   Swift and Python sources into `build/bindings/{kotlin,swift,python}` (never committed),
+//!   plus `build/bindings/kotlin-android` (the same API with Android's object cleaner).
 //! - `cargo xtask test-bindings [kotlin|swift|python …]`: install the toolchains if missing
 //!   (scripts/install-binding-toolchains.sh), build the `gridpatrol` binary the suites run HQ
 //!   with, generate the bindings, and run the suites in bindings/tests/ — Python unittest,
@@ -102,23 +103,36 @@ impl Ctx {
         let dir = self.target.join(self.profile);
         let cdylib = dir.join(format!("lib{LIB}.so"));
         let bindgen = dir.join("uniffi-bindgen");
-        for lang in SUITES {
-            let out = self.out.join(lang);
+        // The JVM flavour of Kotlin is the one tested here; the Android flavour differs only in
+        // how objects are freed (bindings/uniffi-android.toml).
+        let android_config = self.root.join("bindings/uniffi-android.toml");
+        let flavours: [(&str, &str, Option<&Path>); 4] = [
+            ("kotlin", "kotlin", None),
+            ("kotlin-android", "kotlin", Some(&android_config)),
+            ("swift", "swift", None),
+            ("python", "python", None),
+        ];
+        for (folder, lang, config) in flavours {
+            let out = self.out.join(folder);
             if out.exists() {
                 fs::remove_dir_all(&out).map_err(|e| format!("clean {}: {e}", out.display()))?;
             }
-            run(Command::new(&bindgen)
-                .args(["generate", "--no-format", "--language", lang, "--library"])
-                .arg(&cdylib)
+            let mut c = Command::new(&bindgen);
+            c.args(["generate", "--no-format", "--language", lang]);
+            if let Some(config) = config {
+                c.arg("--config").arg(config);
+            }
+            run(c
                 .arg("--out-dir")
                 .arg(&out)
+                .arg(&cdylib)
                 .current_dir(self.root.join("bindings"))
                 .stdout(Stdio::null()))?;
         }
         // The generated Python module loads the library from its own folder.
         copy_if_changed(&cdylib, &self.out.join("python").join(format!("lib{LIB}.so")))?;
         println!(
-            "bindings: {} → {}/{{kotlin,swift,python}} ({:.1} s)",
+            "bindings: {} → {}/{{kotlin,kotlin-android,swift,python}} ({:.1} s)",
             rel(&self.root, &cdylib),
             rel(&self.root, &self.out),
             t.elapsed().as_secs_f64()
