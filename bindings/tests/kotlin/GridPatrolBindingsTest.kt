@@ -239,8 +239,14 @@ class GridPatrolBindingsTest {
         assertEquals(1, hq.count("patrols", patrol.id))
         assertEquals(1, hq.count("visits", visit.id))
         assertEquals(1, hq.count("reports", report.id))
-        assertTrue(hq.get("/v1/admin/cases/${report.caseId}").contains("\"state\":\"closed\""))
-        val hqTask = Regex("\\{\"id\":\"${Regex.escape(taskId)}\"[^}]*\\}").find(hq.get("/v1/admin/tasks"))!!.value
+        val hqPatrol = Regex("\\{[^{}]*\"id\":\"${Regex.escape(patrol.id)}\"[^{}]*\\}") // rows are flat objects
+            .find(hq.get("/v1/admin/patrols?from=2000-01-01&to=2100-01-01"))!!.value
+        assertTrue(hqPatrol, Regex("\"checkins\":2\\b").containsMatchIn(hqPatrol))
+        val hqCase = hq.get("/v1/admin/cases/${report.caseId}")
+        assertTrue(hqCase.contains("\"state\":\"closed\""))
+        assertEquals(1, Regex(Regex.escape("\"id\":\"${closed.id}\"")).findAll(hqCase).count())
+        assertEquals(2, Regex("\"to\":\"").findAll(hqCase).count()) // events: reported, closed
+        val hqTask = Regex("\\{[^{}]*\"id\":\"${Regex.escape(taskId)}\"[^{}]*\\}").find(hq.get("/v1/admin/tasks"))!!.value
         assertTrue(hqTask, hqTask.contains("\"status\":\"done\""))
         val bytes = hq.bytes("/v1/admin/attachments/${report.photos[0]}")
         assertEquals(report.photos[0], sha256Hex(bytes))

@@ -115,11 +115,14 @@ class Hq:
     def code(self, worker="w-001"):
         return self.post(f"/v1/admin/workers/{worker}/enrolment-codes", {})["code"]
 
+    def rows(self, kind):
+        """HQ's rows of patrols, visits or reports."""
+        rows = self.get(f"/v1/admin/{kind}?from=2000-01-01&to=2100-01-01")
+        return rows if isinstance(rows, list) else rows["rows"]
+
     def ids(self, kind):
         """Ids HQ holds for patrols, visits or reports (with repeats, if any)."""
-        rows = self.get(f"/v1/admin/{kind}?from=2000-01-01&to=2100-01-01")
-        rows = rows if isinstance(rows, list) else rows["rows"]
-        return [r["id"] for r in rows]
+        return [r["id"] for r in self.rows(kind)]
 
 
 HQ: Hq = None
@@ -277,7 +280,12 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(HQ.ids("patrols").count(patrol.id), 1)
         self.assertEqual(HQ.ids("visits").count(visit.id), 1)
         self.assertEqual(HQ.ids("reports").count(report.id), 1)
-        self.assertEqual(HQ.get(f"/v1/admin/cases/{report.case_id}")["state"], "closed")
+        hq_patrol = next(r for r in HQ.rows("patrols") if r["id"] == patrol.id)
+        self.assertEqual(hq_patrol["checkins"], 2)
+        hq_case = HQ.get(f"/v1/admin/cases/{report.case_id}")
+        self.assertEqual(hq_case["state"], "closed")
+        self.assertEqual([e["id"] for e in hq_case["events"]].count(closed.id), 1)
+        self.assertEqual(len(hq_case["events"]), 2)  # reported, closed
         hq_task = next(t for t in HQ.get("/v1/admin/tasks") if t["id"] == task_id)
         self.assertEqual(hq_task["status"], "done")
         photo = HQ.request("GET", f"/v1/admin/attachments/{report.photos[0]}")

@@ -157,11 +157,15 @@ final class Hq: @unchecked Sendable {
         return v["code"] as! String
     }
 
+    /// HQ's rows of patrols, visits or reports.
+    func rows(_ kind: String) throws -> [[String: Any]] {
+        let v = try json("GET", "/v1/admin/\(kind)?from=2000-01-01&to=2100-01-01")
+        return (v as? [[String: Any]]) ?? ((v as? [String: Any])?["rows"] as? [[String: Any]]) ?? []
+    }
+
     /// Ids in HQ's list of patrols, visits or reports (with repeats, if any).
     func ids(_ kind: String) throws -> [String] {
-        let v = try json("GET", "/v1/admin/\(kind)?from=2000-01-01&to=2100-01-01")
-        let rows = (v as? [[String: Any]]) ?? ((v as? [String: Any])?["rows"] as? [[String: Any]]) ?? []
-        return rows.compactMap { $0["id"] as? String }
+        try rows(kind).compactMap { $0["id"] as? String }
     }
 }
 
@@ -290,8 +294,13 @@ final class GridPatrolTests: XCTestCase {
         XCTAssertEqual(try hq.ids("patrols").filter { $0 == patrol.id }.count, 1)
         XCTAssertEqual(try hq.ids("visits").filter { $0 == visit.id }.count, 1)
         XCTAssertEqual(try hq.ids("reports").filter { $0 == report.id }.count, 1)
+        let hqPatrol = try hq.rows("patrols").first { $0["id"] as? String == patrol.id }
+        XCTAssertEqual(hqPatrol?["checkins"] as? Int, 2)
         let hqCase = try hq.json("GET", "/v1/admin/cases/\(report.caseId)") as! [String: Any]
         XCTAssertEqual(hqCase["state"] as? String, "closed")
+        let events = try XCTUnwrap(hqCase["events"] as? [[String: Any]])
+        XCTAssertEqual(events.count, 2) // reported, closed
+        XCTAssertEqual(events.filter { $0["id"] as? String == closed.id }.count, 1)
         let hqTasks = try hq.json("GET", "/v1/admin/tasks") as! [[String: Any]]
         XCTAssertEqual(hqTasks.first { $0["id"] as? String == taskId }?["status"] as? String, "done")
         let bytes = try hq.send("GET", "/v1/admin/attachments/\(report.photos[0])")
