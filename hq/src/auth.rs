@@ -133,6 +133,25 @@ pub fn device(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Device> {
     Err(ApiError::unauthorized())
 }
 
+/// `device`, and in the same statement (one round trip) the device's last-seen time and
+/// clock skew recorded. Any refusal falls back to `device` for its exact reason; the update
+/// is undone with the transaction whenever the caller fails.
+pub fn touch_device(tx: &mut dyn Tx, bearer: Option<&str>, now_ms: i64, skew_ms: i64) -> Result<Device> {
+    if let Some(token) = bearer.filter(|t| t.starts_with(DEVICE_TOKEN_PREFIX)) {
+        let row = tx.query_opt(
+            "UPDATE device SET last_seen_ms = ?, clock_skew_ms = ?, skew_at_ms = ?
+             WHERE token_hash = ? AND revoked_ms IS NULL
+             RETURNING device_id, worker_id, epoch",
+            p![now_ms, skew_ms, now_ms, sha256_hex(token)],
+        )?;
+        if let Some(r) = row {
+            return Ok(Device { device_id: r.text(0)?, worker_id: r.text(1)?, epoch: r.i64(2)? });
+        }
+    }
+    device(tx, bearer)?;
+    Err(ApiError::unauthorized())
+}
+
 /// The operator behind a bearer token. Phones get 403.
 pub fn operator(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Operator> {
     let token = bearer.ok_or_else(ApiError::unauthorized)?;

@@ -170,6 +170,18 @@ pub enum Col {
     Real,
 }
 
+/// One key lookup of `Tx::lookup`: `SELECT out.0, out.1 FROM table WHERE key IN keys`, each
+/// output column text (or NULL).
+pub struct Lookup<'a> {
+    pub table: &'a str,
+    pub key: &'a str,
+    pub out: (&'a str, Option<&'a str>),
+    pub keys: &'a [&'a str],
+}
+
+/// A lookup's answer: (first column, second column) per row found.
+pub type Found = Vec<(String, Option<String>)>;
+
 /// A database transaction. Business logic sees only this.
 pub trait Tx {
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
@@ -186,6 +198,22 @@ pub trait Tx {
     /// The rows of `select` (a query without WHERE) whose `column` is one of `keys`.
     /// PostgreSQL: one query with `= ANY($1)`; SQLite: one indexed probe per key.
     fn select_in(&mut self, select: &str, column: &str, keys: &[&str]) -> Result<Vec<Row>>;
+
+    /// Several key lookups at once: PostgreSQL answers them all in one round trip (one
+    /// `UNION ALL` query); SQLite probes its indexes key by key.
+    fn lookup(&mut self, lookups: &[Lookup<'_>]) -> Result<Vec<Found>> {
+        let mut out = Vec::with_capacity(lookups.len());
+        for l in lookups {
+            let rows = if l.keys.is_empty() {
+                Vec::new()
+            } else {
+                let select = format!("SELECT {}, {} FROM {}", l.out.0, l.out.1.unwrap_or("NULL"), l.table);
+                self.select_in(&select, l.key, l.keys)?
+            };
+            out.push(rows.iter().map(|r| Ok((r.text(0)?, r.opt_text(1)?))).collect::<Result<Found>>()?);
+        }
+        Ok(out)
+    }
 
     /// Which of `keys` are present in `table.column`.
     fn existing(&mut self, table: &str, column: &str, keys: &[&str]) -> Result<HashSet<String>> {
@@ -291,6 +319,10 @@ impl AsyncDb {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        let _turn = match &*self.0 {
+            Db::Sqlite(db) => return db.write_async(f).await,
+            Db::Postgres(db) => db.turn().await?,
+        };
         let db = self.0.clone();
         tokio::task::spawn_blocking(move || db.write(f)).await.map_err(|e| ApiError::internal(format!("task: {e}")))?
     }
@@ -299,6 +331,10 @@ impl AsyncDb {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        let _turn = match &*self.0 {
+            Db::Postgres(db) => Some(db.turn().await?),
+            Db::Sqlite(_) => None,
+        };
         let db = self.0.clone();
         tokio::task::spawn_blocking(move || db.read(f)).await.map_err(|e| ApiError::internal(format!("task: {e}")))?
     }

@@ -15,8 +15,8 @@ use gridpatrol_protocol::{geo, validate, InvalidValue};
 
 use crate::auth::Device;
 use crate::changes::Changes;
-use super::push::{distinct, OpIn};
-use crate::db::{Col, Tx, Value};
+use super::push::OpIn;
+use crate::db::{Col, Found, Tx, Value};
 use crate::error::ApiError;
 use crate::{new_id, p, reference};
 
@@ -391,25 +391,15 @@ pub struct VisitBatch {
 }
 
 impl VisitBatch {
-    pub fn prefetch<'v>(tx: &mut dyn Tx, visits: impl Iterator<Item = &'v Visit>) -> Result<VisitBatch, ApiError> {
-        let visits: Vec<&Visit> = visits.collect();
+    /// From the lookups made for the whole push: `households` and `ids` were looked up,
+    /// `found_*` is what HQ has of them.
+    pub fn new(households: &[&str], found_households: Found, ids: &[&str], found_ids: Found) -> VisitBatch {
         let mut b = VisitBatch::default();
-        if visits.is_empty() {
-            return Ok(b);
-        }
-        let households = distinct(visits.iter().map(|v| v.household_id.as_str()));
-        for h in &households {
-            b.households.insert(h.to_string(), None);
-        }
-        for r in tx.select_in("SELECT id, grid_id FROM household", "id", &households)? {
-            b.households.insert(r.text(0)?, Some(r.text(1)?));
-        }
-        let ids = distinct(visits.iter().map(|v| v.id.as_str()));
-        let known = tx.existing("visit", "id", &ids)?;
-        for id in ids {
-            b.ids.insert(id.to_string(), known.contains(id));
-        }
-        Ok(b)
+        b.households.extend(households.iter().map(|h| (h.to_string(), None)));
+        b.households.extend(found_households.into_iter().map(|(h, g)| (h, g)));
+        b.ids.extend(ids.iter().map(|v| (v.to_string(), false)));
+        b.ids.extend(found_ids.into_iter().map(|(v, _)| (v, true)));
+        b
     }
 
     fn household_grid(&mut self, tx: &mut dyn Tx, id: &str) -> Result<Option<String>, ApiError> {

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gridpatrol_protocol::records::Command;
+use gridpatrol_protocol::records::{Command, Visit};
 use gridpatrol_protocol::validate;
 use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushResponse, MAX_PUSH_OPS};
 use serde::Deserialize;
@@ -25,7 +25,7 @@ use serde_json::value::RawValue;
 use super::apply::{self, Ctx, Outcome, VisitBatch};
 use crate::auth;
 use crate::changes::Changes;
-use crate::db::{Col, Tx, Value};
+use crate::db::{Col, Found, Lookup, Tx, Value};
 use crate::error::{ApiError, Result};
 use crate::http::{AppState, Bearer, JsonBody};
 use crate::{now_ms, p};
@@ -107,7 +107,9 @@ const MUTATION_COLS: &[Col] = &[
 ];
 
 fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn) -> Result<PushResponse> {
-    let device = auth::device(tx, bearer)?;
+    let now = now_ms();
+    let skew = req.device_time_ms.saturating_sub(now);
+    let device = auth::touch_device(tx, bearer, now, skew)?;
     if device.device_id != req.device_id {
         return Err(ApiError::forbidden("this token belongs to another device"));
     }
@@ -117,7 +119,6 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn) -> Result<PushRe
             device.epoch
         )));
     }
-    let now = now_ms();
     // Create the cursor on first use and lock it, in one statement: the row lock serialises
     // pushes of one device across HQ instances (an upsert locks the row as FOR UPDATE does).
     let last = tx.query_i64(
@@ -137,25 +138,37 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn) -> Result<PushRe
             return Err(e);
         }
     }
-    let skew = req.device_time_ms.saturating_sub(now);
-    tx.exec(
-        "UPDATE device SET last_seen_ms = ?, clock_skew_ms = ?, skew_at_ms = ? WHERE device_id = ?",
-        p![now, skew, now, &req.device_id],
-    )?;
-    let grids: HashSet<String> = auth::worker_grids(tx, &device.worker_id)?.into_iter().collect();
 
     // The ops not settled yet (seqs are consecutive, so a suffix), parsed once.
     let split = req.ops.iter().position(|o| o.seq > last).unwrap_or(req.ops.len());
     let (old, new) = req.ops.split_at(split);
-    let ids: Vec<&str> = new.iter().map(|o| o.mutation_id.as_str()).collect();
-    // Mutation ids HQ already has (e.g. a restored outbox in a new epoch): not applied twice.
-    let mut seen = tx.existing("mutation", "mutation_id", &ids)?;
     let commands: Vec<Result<Command, serde_json::Error>> =
         new.iter().map(|o| serde_json::from_str::<Command>(o.command.get())).collect();
-    let mut visits = VisitBatch::prefetch(tx, commands.iter().filter_map(|c| match c {
-        Ok(Command::RecordVisit { visit }) => Some(visit),
-        _ => None,
-    }))?;
+    let visits: Vec<&Visit> = commands
+        .iter()
+        .filter_map(|c| match c {
+            Ok(Command::RecordVisit { visit }) => Some(visit),
+            _ => None,
+        })
+        .collect();
+    // Everything the batch needs to look up, in one round trip: the worker's grids at HQ now,
+    // the mutation ids HQ already has (e.g. a restored outbox in a new epoch: not applied
+    // twice), and for the visits their households and the visit ids HQ already has.
+    let mutation_ids: Vec<&str> = new.iter().map(|o| o.mutation_id.as_str()).collect();
+    let households = distinct(visits.iter().map(|v| v.household_id.as_str()));
+    let visit_ids = distinct(visits.iter().map(|v| v.id.as_str()));
+    let worker = [device.worker_id.as_str()];
+    let found = tx.lookup(&[
+        Lookup { table: "worker_grid", key: "worker_id", out: ("grid_id", None), keys: &worker },
+        Lookup { table: "mutation", key: "mutation_id", out: ("mutation_id", None), keys: &mutation_ids },
+        Lookup { table: "household", key: "id", out: ("id", Some("grid_id")), keys: &households },
+        Lookup { table: "visit", key: "id", out: ("id", None), keys: &visit_ids },
+    ])?;
+    let [grids, seen, found_households, found_visits]: [Found; 4] =
+        found.try_into().map_err(|_| ApiError::internal("lookup answers"))?;
+    let grids: HashSet<String> = grids.into_iter().map(|(g, _)| g).collect();
+    let mut seen: HashSet<String> = seen.into_iter().map(|(m, _)| m).collect();
+    let mut visits = VisitBatch::new(&households, found_households, &visit_ids, found_visits);
 
     let mut changes = Changes::default();
     let mut results = Vec::with_capacity(req.ops.len());
