@@ -2,10 +2,12 @@
 //! `Store`; what is added here is only FFI plumbing: the owned runtime the network calls run
 //! on, one sync at a time per store, and the app's listeners.
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use gridpatrol_core as core;
@@ -162,21 +164,60 @@ impl core::sync::SyncProgress for ProgressAdapter {
     }
 }
 
+/// What every handle on one folder shares in this process: the core's store (one writer
+/// for the folder, so the outbox numbering cannot diverge between handles), the sync gate and
+/// the listeners — so a screen listening on the UI's handle also hears a sync that a
+/// background job ran through its own handle.
+struct Shared {
+    /// Swapped when the folder is enrolled again (say after `DeviceRevoked`): every open
+    /// handle then uses the re-enrolled store.
+    store: RwLock<Arc<core::Store>>,
+    /// One sync at a time per folder: a second `sync()` waits for the first, then runs.
+    sync_gate: Arc<tokio::sync::Mutex<()>>,
+    listeners: Listeners,
+}
+
+impl Shared {
+    fn new(store: core::Store) -> Arc<Shared> {
+        Arc::new(Shared {
+            store: RwLock::new(Arc::new(store)),
+            sync_gate: Arc::new(tokio::sync::Mutex::new(())),
+            listeners: Listeners {
+                next_id: AtomicU64::new(1),
+                data: Mutex::new(Vec::new()),
+                scheduler: Mutex::new(None),
+                online: Mutex::new(None),
+            },
+        })
+    }
+}
+
+/// Open folders of this process, by canonical path.
+fn registry() -> MutexGuard<'static, HashMap<PathBuf, Weak<Shared>>> {
+    static OPEN: OnceLock<Mutex<HashMap<PathBuf, Weak<Shared>>>> = OnceLock::new();
+    let mut reg = lock(OPEN.get_or_init(Default::default));
+    reg.retain(|_, w| w.strong_count() > 0);
+    reg
+}
+
+fn folder_key(folder: &Path) -> PathBuf {
+    std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf())
+}
+
 /// A worker's store on this phone: SQLite in a folder of the app's private storage, photos
 /// beside it. Every recording call is durable when it returns (one transaction with its
 /// outbox row). Safe to use from several threads at once; recording calls do disk I/O, so
 /// call them off the UI thread (Kotlin: `Dispatchers.IO`; Swift: a background `Task`).
+/// Handles opened on the same folder in one process share one store, one sync at a time and
+/// their listeners; the first handle's time zone applies.
 ///
 /// Kotlin: `AutoCloseable` — `GridPatrolStore.open(dir, DeviceSettings()).use { … }`, or keep
 /// one for the app's lifetime and `close()` it at the end. Swift: released by `deinit` when
 /// the last reference goes. Python: released when garbage-collected.
 #[derive(uniffi::Object)]
 pub struct GridPatrolStore {
-    inner: Arc<core::Store>,
+    shared: Arc<Shared>,
     settings: DeviceSettings,
-    /// One sync at a time per store: a second `sync()` waits for the first, then runs.
-    sync_gate: Arc<tokio::sync::Mutex<()>>,
-    listeners: Arc<Listeners>,
 }
 
 fn store_options(s: &DeviceSettings) -> core::StoreOptions {
@@ -184,25 +225,19 @@ fn store_options(s: &DeviceSettings) -> core::StoreOptions {
 }
 
 impl GridPatrolStore {
-    fn wrap(store: core::Store, settings: DeviceSettings) -> Arc<Self> {
-        Arc::new(GridPatrolStore {
-            inner: Arc::new(store),
-            settings,
-            sync_gate: Arc::new(tokio::sync::Mutex::new(())),
-            listeners: Arc::new(Listeners {
-                next_id: AtomicU64::new(1),
-                data: Mutex::new(Vec::new()),
-                scheduler: Mutex::new(None),
-                online: Mutex::new(None),
-            }),
-        })
+    fn inner(&self) -> Arc<core::Store> {
+        self.shared.store.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn listeners(&self) -> &Listeners {
+        &self.shared.listeners
     }
 
     /// After a successful recording call: tell the screens, and ask for a sync when online.
     fn recorded<T>(&self, kind: RecordKind, id: &str, value: T) -> T {
-        self.listeners.notify(DataChange::Recorded { kind, id: id.to_string() });
-        if *lock(&self.listeners.online) == Some(true) {
-            self.listeners.want_sync(SyncReason::RecordedWhileOnline);
+        self.listeners().notify(DataChange::Recorded { kind, id: id.to_string() });
+        if *lock(&self.listeners().online) == Some(true) {
+            self.listeners().want_sync(SyncReason::RecordedWhileOnline);
         }
         value
     }
@@ -221,60 +256,90 @@ impl GridPatrolStore {
     /// Open the store an earlier `enrol` created in `folder`. `NotInitialised` if there is none.
     #[uniffi::constructor]
     pub fn open(folder: String, settings: DeviceSettings) -> Result<Arc<Self>> {
-        let store = core::Store::open(&PathBuf::from(folder), store_options(&settings))?;
-        Ok(Self::wrap(store, settings))
+        let folder = PathBuf::from(folder);
+        let key = folder_key(&folder);
+        let mut reg = registry();
+        let shared = match reg.get(&key).and_then(Weak::upgrade) {
+            Some(shared) => shared,
+            None => {
+                let shared = Shared::new(core::Store::open(&folder, store_options(&settings))?);
+                reg.insert(key, Arc::downgrade(&shared));
+                shared
+            }
+        };
+        Ok(Arc::new(GridPatrolStore { shared, settings }))
     }
 
     /// Enrol this phone with HQ using the one-time code an HQ operator issued to the worker,
     /// and create (or re-enrol) the store in `folder`. `EnrolmentCodeInvalid` for a wrong,
-    /// expired or used code; `HqUnreachable` without a network.
+    /// expired or used code; `HqUnreachable` without a network. Handles already open on the
+    /// folder continue with the re-enrolled store.
     #[uniffi::constructor]
     pub async fn enrol(folder: String, hq_url: String, code: String, settings: DeviceSettings) -> Result<Arc<Self>> {
+        let folder = PathBuf::from(folder);
+        let existing = registry().get(&folder_key(&folder)).and_then(Weak::upgrade);
+        let gate = existing.as_ref().map(|s| s.sync_gate.clone());
         let opts = store_options(&settings);
         let device_id = settings.device_id.clone();
+        let dir = folder.clone();
         let store = run_on_runtime(async move {
-            core::Store::enrol_device(&PathBuf::from(folder), &hq_url, &code, device_id.as_deref(), opts)
+            // Not while a sync of the same folder runs.
+            let _no_sync = match gate {
+                Some(g) => Some(g.lock_owned().await),
+                None => None,
+            };
+            core::Store::enrol_device(&dir, &hq_url, &code, device_id.as_deref(), opts)
                 .await
                 .map_err(GridPatrolError::from)
         })
         .await?;
-        Ok(Self::wrap(store, settings))
+        let mut reg = registry();
+        let key = folder_key(&folder);
+        let shared = match existing.or_else(|| reg.get(&key).and_then(Weak::upgrade)) {
+            Some(shared) => {
+                *shared.store.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(store);
+                shared
+            }
+            None => Shared::new(store),
+        };
+        reg.insert(key, Arc::downgrade(&shared));
+        Ok(Arc::new(GridPatrolStore { shared, settings }))
     }
 
     /// Who this device is.
     pub fn device(&self) -> DeviceInfo {
-        self.inner.device().clone().into()
+        self.inner().device().clone().into()
     }
 
     /// The checklist template new patrols start under (its item ids are what check-ins answer).
     pub fn active_template(&self) -> ChecklistTemplate {
-        self.inner.active_template().into()
+        self.inner().active_template().into()
     }
 
     // ----- 巡查 patrols -----
 
     /// Start a patrol in one of the worker's grids. One patrol at a time.
     pub fn start_patrol(&self, grid_id: String, shift: PatrolShift) -> Result<Patrol> {
-        let p: Patrol = self.inner.start_patrol(&grid_id, shift.into())?.into();
+        let p: Patrol = self.inner().start_patrol(&grid_id, shift.into())?.into();
         Ok(self.recorded(RecordKind::PatrolStarted, &p.id.clone(), p))
     }
 
     /// Append GPS fixes (1..1000 per call) to the patrol in progress; returns its point count.
     pub fn add_track_points(&self, patrol_id: String, points: Vec<TrackPoint>) -> Result<u32> {
         let points: Vec<core::TrackPoint> = points.into_iter().map(Into::into).collect();
-        let n = self.inner.add_track_points(&patrol_id, &points)?;
+        let n = self.inner().add_track_points(&patrol_id, &points)?;
         Ok(self.recorded(RecordKind::TrackPoints, &patrol_id, n))
     }
 
     /// Check in with the checklist answers. Outside the grid it is recorded and flagged.
     pub fn check_in(&self, patrol_id: String, input: CheckInInput) -> Result<Checkpoint> {
-        let c: Checkpoint = self.inner.check_in(&patrol_id, input.into())?.into();
+        let c: Checkpoint = self.inner().check_in(&patrol_id, input.into())?.into();
         Ok(self.recorded(RecordKind::CheckIn, &c.id.clone(), c))
     }
 
     /// Finish a patrol: "nothing found", or "findings" when reports were filed from it.
     pub fn finish_patrol(&self, patrol_id: String, outcome: PatrolOutcome, note: Option<String>) -> Result<Patrol> {
-        let p: Patrol = self.inner.finish_patrol(&patrol_id, outcome.into(), note.as_deref())?.into();
+        let p: Patrol = self.inner().finish_patrol(&patrol_id, outcome.into(), note.as_deref())?.into();
         Ok(self.recorded(RecordKind::PatrolFinished, &p.id.clone(), p))
     }
 
@@ -282,26 +347,26 @@ impl GridPatrolStore {
 
     /// Record a visit to a household in one of the worker's grids.
     pub fn record_visit(&self, input: VisitInput) -> Result<Visit> {
-        let v: Visit = self.inner.record_visit(input.into())?.into();
+        let v: Visit = self.inner().record_visit(input.into())?.into();
         Ok(self.recorded(RecordKind::Visit, &v.id.clone(), v))
     }
 
     /// File a report with photos; it opens a case (`Report.case_id`).
     pub fn file_report(&self, input: ReportInput) -> Result<Report> {
-        let r: Report = self.inner.file_report(input.into())?.into();
+        let r: Report = self.inner().file_report(input.into())?.into();
         Ok(self.recorded(RecordKind::Report, &r.id.clone(), r))
     }
 
     /// Move a case one step. Closing needs the six clear items (`ClearItemsMissing` names
     /// what is missing); closing straight from reported (即知即办) also needs a photo.
     pub fn move_case(&self, input: CaseStepInput) -> Result<CaseEvent> {
-        let e: CaseEvent = self.inner.move_case(input.into())?.into();
+        let e: CaseEvent = self.inner().move_case(input.into())?.into();
         Ok(self.recorded(RecordKind::CaseStep, &e.id.clone(), e))
     }
 
     /// Acknowledge, set off for, or complete (with a result) a task from HQ.
     pub fn act_on_task(&self, input: TaskActionInput) -> Result<Task> {
-        let t: Task = self.inner.act_on_task(input.into())?.into();
+        let t: Task = self.inner().act_on_task(input.into())?.into();
         Ok(self.recorded(RecordKind::TaskStep, &t.id.clone(), t))
     }
 
@@ -310,22 +375,22 @@ impl GridPatrolStore {
     /// The home screen: tasks due, the patrol in progress, must-visit households, unsent work,
     /// the last sync.
     pub fn today(&self) -> Result<TodayView> {
-        Ok(self.inner.today()?.into())
+        Ok(self.inner().today()?.into())
     }
 
     /// A case's history, clear items and allowed next steps.
     pub fn case_timeline(&self, case_id: String) -> Result<CaseTimeline> {
-        Ok(self.inner.case_timeline(&case_id)?.into())
+        Ok(self.inner().case_timeline(&case_id)?.into())
     }
 
     /// What has not reached HQ yet (at most `limit` items, 1..1000).
     pub fn pending_uploads(&self, limit: u32) -> Result<PendingUploads> {
-        Ok(self.inner.pending_uploads(limit)?.into())
+        Ok(self.inner().pending_uploads(limit)?.into())
     }
 
     /// All tasks assigned to this worker, open ones first.
     pub fn tasks(&self) -> Result<Vec<Task>> {
-        Ok(self.inner.tasks()?.into_iter().map(Into::into).collect())
+        Ok(self.inner().tasks()?.into_iter().map(Into::into).collect())
     }
 
     // ----- sync -----
@@ -336,8 +401,8 @@ impl GridPatrolStore {
     /// Kotlin `suspend`, Swift `async throws`, Python `async`. Cancelling the caller stops the
     /// sync at its next network wait, which is safe.
     pub async fn sync(&self, progress: Option<Arc<dyn SyncProgressListener>>) -> Result<SyncReport> {
-        let store = self.inner.clone();
-        let gate = self.sync_gate.clone();
+        let store = self.inner();
+        let gate = self.shared.sync_gate.clone();
         let options = self.sync_options();
         let result = run_on_runtime(async move {
             let _one_at_a_time = gate.lock().await;
@@ -345,14 +410,16 @@ impl GridPatrolStore {
         })
         .await;
         match &result {
-            Ok(report) if report.changed_data() => self.listeners.notify(DataChange::Synced { report: report.clone() }),
+            Ok(report) if report.changed_data() => {
+                self.listeners().notify(DataChange::Synced { report: report.clone() })
+            }
             Ok(_) => {}
             Err(e) => {
                 if matches!(e, GridPatrolError::HqUnreachable { .. }) {
                     // The next "network is back" hint asks for a sync again.
-                    *lock(&self.listeners.online) = Some(false);
+                    *lock(&self.listeners().online) = Some(false);
                 }
-                self.listeners.notify(DataChange::SyncFailed);
+                self.listeners().notify(DataChange::SyncFailed);
             }
         }
         result
@@ -362,18 +429,18 @@ impl GridPatrolStore {
 
     /// Register a listener for data changes; returns an id for `remove_data_changed_listener`.
     pub fn add_data_changed_listener(&self, listener: Arc<dyn DataChangedListener>) -> u64 {
-        let id = self.listeners.next_id.fetch_add(1, Ordering::Relaxed);
-        lock(&self.listeners.data).push((id, listener));
+        let id = self.listeners().next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.listeners().data).push((id, listener));
         id
     }
 
     pub fn remove_data_changed_listener(&self, id: u64) {
-        lock(&self.listeners.data).retain(|(i, _)| *i != id);
+        lock(&self.listeners().data).retain(|(i, _)| *i != id);
     }
 
     /// Set (or clear) the app's sync scheduler.
     pub fn set_sync_scheduler(&self, scheduler: Option<Arc<dyn SyncScheduler>>) {
-        *lock(&self.listeners.scheduler) = scheduler;
+        *lock(&self.listeners().scheduler) = scheduler;
     }
 
     /// The app's connectivity hint (Android `ConnectivityManager.NetworkCallback`, iOS
@@ -382,10 +449,10 @@ impl GridPatrolStore {
     /// "online" hints return false, so flapping callbacks do not pile up syncs. Apps without a
     /// scheduler call `sync()` themselves when this returns true.
     pub fn network_changed(&self, online: bool) -> bool {
-        let was = lock(&self.listeners.online).replace(online);
+        let was = lock(&self.listeners().online).replace(online);
         let restored = online && was != Some(true);
         if restored {
-            self.listeners.want_sync(SyncReason::NetworkRestored);
+            self.listeners().want_sync(SyncReason::NetworkRestored);
         }
         restored
     }
@@ -436,6 +503,34 @@ mod tests {
         s.remove_data_changed_listener(id);
         s.finish_patrol(p.id, PatrolOutcome::NothingFound, None).unwrap();
         assert_eq!(lock(&seen.0).len(), 1);
+    }
+
+    #[test]
+    fn handles_on_one_folder_share_the_store_and_the_listeners() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = store(dir.path());
+        let seen = Arc::new(Seen(Mutex::new(Vec::new())));
+        first.add_data_changed_listener(seen.clone());
+        let second = GridPatrolStore::open(format!("{}/.", dir.path().display()), DeviceSettings::default()).unwrap();
+        // Alternating writers: with two core stores the outbox numbering would collide.
+        for h in [&first, &second, &first, &second] {
+            h.record_visit(VisitInput {
+                household_id: "h-0001".into(),
+                visit_type: VisitType::Routine,
+                outcome: VisitOutcome::Met,
+                needs: vec![],
+                note: None,
+                satisfaction: None,
+                case_id: None,
+                location: None,
+                occurred_at: None,
+            })
+            .unwrap();
+        }
+        assert_eq!(lock(&seen.0).len(), 4, "the first handle's listener hears the second's recordings");
+        assert_eq!(second.today().unwrap().unsent.records, 4);
+        drop((first, second));
+        assert!(!registry().contains_key(&folder_key(dir.path())), "closed handles leave nothing behind");
     }
 
     #[test]

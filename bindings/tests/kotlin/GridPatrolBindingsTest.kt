@@ -25,7 +25,6 @@ import org.junit.After
 import org.junit.AfterClass
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
-import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.BeforeClass
@@ -355,17 +354,27 @@ class GridPatrolBindingsTest {
         assertEquals(0uL, store.sync(null).unsentAfter)
     }
 
-    @Test fun eLabelsAreChineseAndEnglishAndStoresClose() {
+    @Test fun eLabelsAndASecondHandleSharingTheStore() {
         assertEquals("结案 (closed)", CaseState.CLOSED.label())
         assertEquals("安全隐患", ReportCategory.SAFETY_HAZARD.zh())
         assertEquals("acknowledge", TaskAction.ACKNOWLEDGE.code())
         val today = store.today()
         assertTrue(today.workerRole.contains("("))
         assertTrue(today.unsent.message.contains("("))
-        // AutoCloseable: a second handle on the same folder, closed by `use`.
+        // AutoCloseable: a second handle on the same folder, closed by `use`. Handles on one
+        // folder share the store and its listeners.
+        val changes = Collections.synchronizedList(mutableListOf<DataChange>())
+        store.addDataChangedListener(object : DataChangedListener {
+            override fun onDataChanged(change: DataChange) { changes += change }
+        })
         GridPatrolStore.open(File(dir, "store").path, DeviceSettings()).use { again ->
-            assertNotNull(again.today())
             assertEquals(store.device(), again.device())
+            var last = ""
+            for (handle in listOf(again, store, again)) {
+                last = handle.recordVisit(VisitInput(householdId = "h-0002", visitType = VisitType.ROUTINE, outcome = VisitOutcome.MET)).id
+            }
+            assertTrue(changes.any { it is DataChange.Recorded && it.id == last })
         }
+        assertEquals(3uL, store.today().unsent.records)
     }
 }

@@ -407,6 +407,19 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         self.assertIn("(", today.worker_role)
         self.assertIn("(", today.unsent.message)
 
+    def test_f_a_second_handle_shares_the_store_and_its_listeners(self):
+        changes = Changes()
+        self.store.add_data_changed_listener(changes)
+        again = GridPatrolStore.open(os.path.join(self.tmp.name, "store"), DeviceSettings())
+        self.assertEqual(again.device(), self.store.device())
+        for handle in (again, self.store, again):
+            v = handle.record_visit(
+                VisitInput(household_id="h-0002", visit_type=VisitType.ROUTINE, outcome=VisitOutcome.MET)
+            )
+        self.assertIn(v.id, [c.id for c in changes.seen if isinstance(c, DataChange.RECORDED)])
+        self.assertEqual(self.store.today().unsent.records, 3)
+        del again
+
 
 if __name__ == "__main__":
     unittest.main()

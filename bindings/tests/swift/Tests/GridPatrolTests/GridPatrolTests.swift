@@ -422,4 +422,19 @@ final class GridPatrolTests: XCTestCase {
         XCTAssertTrue(today.workerRole.contains("("))
         XCTAssertTrue(today.unsent.message.contains("("))
     }
+
+    func testFASecondHandleSharesTheStoreAndItsListeners() throws {
+        let changes = Changes()
+        _ = store.addDataChangedListener(listener: changes)
+        var again: GridPatrolStore? = try GridPatrolStore.open(
+            folder: dir.appendingPathComponent("store").path, settings: DeviceSettings())
+        XCTAssertEqual(again?.device(), store.device())
+        var last = ""
+        for handle in [again!, store!, again!] {
+            last = try handle.recordVisit(input: VisitInput(householdId: "h-0002", visitType: .routine, outcome: .met)).id
+        }
+        XCTAssertTrue(changes.seen.all.contains(.recorded(kind: .visit, id: last)))
+        again = nil // deinit
+        XCTAssertEqual(try store.today().unsent.records, 3)
+    }
 }
