@@ -30,7 +30,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("bindings") => {
             let release = args.iter().any(|a| a == "--release");
-            Ctx::new(release).and_then(|cx| cx.bindings().map(|_| ()))
+            Ctx::new(release).and_then(|cx| {
+                let _one_at_a_time = cx.lock_out_dir()?;
+                cx.bindings().map(|_| ())
+            })
         }
         Some("test-bindings") => {
             let release = args.iter().any(|a| a == "--release");
@@ -41,7 +44,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
-            Ctx::new(release).and_then(|cx| cx.test_bindings(if only.is_empty() { &SUITES } else { &only }))
+            Ctx::new(release).and_then(|cx| {
+                let _one_at_a_time = cx.lock_out_dir()?;
+                cx.test_bindings(if only.is_empty() { &SUITES } else { &only })
+            })
         }
         _ => {
             eprintln!(
@@ -83,6 +89,18 @@ impl Ctx {
         };
         let profile = if release { "release" } else { "debug" };
         Ok(Ctx { out: root.join("build").join("bindings"), root, target, profile, release })
+    }
+
+    /// Runs in one checkout share build/bindings and the chroot's mounts: one at a time.
+    fn lock_out_dir(&self) -> Result<fs::File> {
+        fs::create_dir_all(&self.out).map_err(|e| format!("{}: {e}", self.out.display()))?;
+        let path = self.out.join(".xtask.lock");
+        let f = fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if f.try_lock().is_err() {
+            println!("waiting for another `cargo xtask` run in this checkout…");
+            f.lock().map_err(|e| format!("lock {}: {e}", path.display()))?;
+        }
+        Ok(f)
     }
 
     fn cargo(&self, args: &[&str]) -> Result<()> {
