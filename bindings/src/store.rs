@@ -1,11 +1,11 @@
 //! `GridPatrolStore`: the one object an app holds. Every method forwards to the core's
 //! `Store`; what is added here is only FFI plumbing: the owned runtime the network calls run
-//! on, one sync at a time per store, and the app's listeners.
+//! on, one core store and one sync at a time per folder (however many handles the app
+//! opens), and the app's listeners.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 use std::time::Duration;
