@@ -82,22 +82,22 @@ fn invalid(msg: impl Into<String>) -> Refusal {
 type Step = Result<Outcome, Refusal>;
 
 /// Apply one command (parsed by the caller; one HQ cannot read is rejected there).
-pub fn apply(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cmd: &Command) -> Result<Outcome, ApiError> {
+pub fn apply(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cmd: Command) -> Result<Outcome, ApiError> {
     if !matches!(cmd, Command::RecordVisit { .. }) {
         // Every other command sees the database as if each earlier op had been written alone.
         cx.visits.flush(tx)?;
     }
     let step = match cmd {
-        Command::StartPatrol { patrol } => start_patrol(tx, cx, patrol),
-        Command::AddTrackPoints { patrol_id, first_n, points } => add_track_points(tx, cx, patrol_id, *first_n, points),
-        Command::CheckIn { checkpoint } => check_in(tx, cx, checkpoint),
+        Command::StartPatrol { patrol } => start_patrol(tx, cx, &patrol),
+        Command::AddTrackPoints { patrol_id, first_n, points } => add_track_points(tx, cx, &patrol_id, first_n, &points),
+        Command::CheckIn { checkpoint } => check_in(tx, cx, &checkpoint),
         Command::FinishPatrol { patrol_id, outcome, note, finished_at } => {
-            finish_patrol(tx, cx, patrol_id, *outcome, note.as_deref(), finished_at.timestamp_millis())
+            finish_patrol(tx, cx, &patrol_id, outcome, note.as_deref(), finished_at.timestamp_millis())
         }
         Command::RecordVisit { visit } => record_visit(tx, cx, visit),
-        Command::FileReport { report } => file_report(tx, cx, report),
-        Command::CaseStep { event } => case_step(tx, cx, event),
-        Command::TaskStep { event } => task_step(tx, cx, event),
+        Command::FileReport { report } => file_report(tx, cx, &report),
+        Command::CaseStep { event } => case_step(tx, cx, &event),
+        Command::TaskStep { event } => task_step(tx, cx, &event),
     };
     match step {
         Ok(o) => Ok(o),
@@ -312,7 +312,7 @@ fn finish_patrol(
     Ok(Outcome::Applied)
 }
 
-fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: &Visit) -> Step {
+fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: Visit) -> Step {
     validate::id("visit.id", &v.id)?;
     validate::id("visit.household_id", &v.household_id)?;
     own_worker(cx, &v.worker_id)?;
@@ -336,17 +336,18 @@ fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: &Visit) -> Step {
     }
     let needs: Vec<&str> = v.needs.iter().map(|n| n.code()).collect();
     let occurred = v.occurred_at.timestamp_millis();
+    cx.visits.seen(&v.id);
     let row = [
-        Value::from(&v.id),
-        Value::from(&v.worker_id),
-        Value::from(&v.household_id),
-        Value::from(&v.grid_id),
+        Value::from(v.id),
+        Value::from(v.worker_id),
+        Value::from(v.household_id),
+        Value::from(v.grid_id),
         Value::from(v.visit_type.code()),
         Value::from(v.outcome.code()),
         Value::from(serde_json::to_string(&needs).unwrap_or_default()),
         Value::from(note),
         Value::from(v.satisfaction),
-        Value::from(&v.case_id),
+        Value::from(v.case_id),
         Value::from(v.location.map(|l| l.lat)),
         Value::from(v.location.map(|l| l.lng)),
         Value::from(occurred),
@@ -354,7 +355,7 @@ fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: &Visit) -> Step {
         Value::from(cx.now),
         Value::from(cx.effective(occurred)),
     ];
-    cx.visits.add(&v.id, row);
+    cx.visits.add(row);
     Ok(Outcome::Applied)
 }
 
@@ -420,8 +421,16 @@ impl VisitBatch {
         Ok(e)
     }
 
-    fn add(&mut self, id: &str, row: [Value; 16]) {
-        self.ids.insert(id.to_string(), true);
+    /// This push has a visit with this id now.
+    fn seen(&mut self, id: &str) {
+        if let Some(known) = self.ids.get_mut(id) {
+            *known = true;
+        } else {
+            self.ids.insert(id.to_string(), true);
+        }
+    }
+
+    fn add(&mut self, row: [Value; 16]) {
         self.rows.extend(row);
     }
 
