@@ -3,13 +3,27 @@
 
 use gridpatrol_protocol::case_flow::ClearItems;
 use gridpatrol_protocol::records::Task;
-use gridpatrol_protocol::wire::{OpStatus, PullResponse, PushOp, PushResponse};
+use gridpatrol_protocol::wire::{OpStatus, PullResponse, PushResponse};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::{CoreError, Result};
 
+/// `wire::PushOp` as the phone sends it: the same JSON, with the command sent as the very
+/// text the outbox stored (it was written by `serde_json` from a `Command`), not parsed into a
+/// `serde_json::Value` and printed again.
+#[derive(Debug, Serialize)]
+pub(super) struct OutOp {
+    pub seq: i64,
+    pub mutation_id: String,
+    pub hlc: String,
+    pub device_ms: i64,
+    pub command: Box<RawValue>,
+}
+
 /// The next consecutive outbox rows after HQ's cursor, bounded in count and JSON bytes.
-pub(super) fn next_batch(c: &Connection, acked: i64, max_ops: usize, max_bytes: usize) -> Result<Vec<PushOp>> {
+pub(super) fn next_batch(c: &Connection, acked: i64, max_ops: usize, max_bytes: usize) -> Result<Vec<OutOp>> {
     let mut stmt = c.prepare_cached(
         "SELECT seq, mutation_id, hlc, device_ms, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
@@ -30,7 +44,7 @@ pub(super) fn next_batch(c: &Connection, acked: i64, max_ops: usize, max_bytes: 
         if !out.is_empty() && bytes > max_bytes {
             break; // always at least one row, however large, so the queue moves
         }
-        out.push(PushOp { seq, mutation_id, hlc, device_ms, command: serde_json::from_str(&payload)? });
+        out.push(OutOp { seq, mutation_id, hlc, device_ms, command: RawValue::from_string(payload)? });
     }
     Ok(out)
 }

@@ -74,17 +74,24 @@ impl Transport {
         path: &str,
         body: &Req,
     ) -> std::result::Result<Resp, Failure> {
-        let json = serde_json::to_vec(body).map_err(|e| fatal(CoreError::Corrupt(format!("encode: {e}"))))?;
-        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
-        gz.write_all(&json).map_err(|e| fatal(CoreError::Io(e)))?;
-        let compressed = gz.finish().map_err(|e| fatal(CoreError::Io(e)))?;
+        let compressed = encode(body).map_err(fatal)?;
+        self.post_encoded(path, compressed).await
+    }
+
+    /// POST a body already made by `encode`.
+    pub async fn post_encoded<Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        compressed: Vec<u8>,
+    ) -> std::result::Result<Resp, Failure> {
+        let len = compressed.len() as u64;
         let req = self
             .client
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/json")
             .header("content-encoding", "gzip")
-            .body(compressed.clone());
-        self.send(req, compressed.len() as u64).await
+            .body(compressed);
+        self.send(req, len).await
     }
 
     /// GET a JSON answer.
@@ -185,6 +192,14 @@ impl Transport {
         let expected_seq = detail.and_then(|d| d.expected_seq).filter(|_| code == codes::SEQ_GAP);
         Err(Failure { error, retryable: retryable && expected_seq.is_none(), retry_after, expected_seq })
     }
+}
+
+/// A request body as sent: JSON, gzip-compressed.
+pub(crate) fn encode<Req: Serialize>(body: &Req) -> Result<Vec<u8>> {
+    let json = serde_json::to_vec(body).map_err(|e| CoreError::Corrupt(format!("encode: {e}")))?;
+    let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
+    gz.write_all(&json)?;
+    Ok(gz.finish()?)
 }
 
 fn fatal(error: CoreError) -> Failure {

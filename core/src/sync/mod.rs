@@ -189,46 +189,60 @@ impl Store {
         progress: &dyn SyncProgress,
         report: &mut SyncReport,
     ) -> Result<()> {
-        // 1. Push the outbox, oldest first, in bounded batches.
+        // 1. Push the outbox, oldest first, in bounded batches. One push is in flight at a
+        // time, and its flight time does the local work around it: the previous push's
+        // acknowledgement is written, and the next batch is read and encoded (assuming this
+        // push is acknowledged whole, as it nearly always is; if not, it is read again from
+        // HQ's cursor). Acknowledgements are written in order, each in one transaction as
+        // before; one not yet written when the app dies only means those records are sent
+        // again and HQ answers "duplicate".
         let total = self.read(|c| crate::store::unsent_records(c))?;
-        loop {
-            let batch = self.read(|c| apply::next_batch(c, link.acked_through, o.batch_ops, o.batch_bytes))?;
-            if batch.is_empty() {
-                break;
-            }
-            let req = PushRequest {
-                device_id: self.device().device_id.clone(),
-                epoch: self.device().epoch,
-                device_time_ms: self.now_ms(),
-                device_hlc: Some(self.current_hlc().to_string()),
-                ops: batch,
+        let mut unwritten: Option<PushResponse> = None;
+        let mut next = self.prepare_push(link.acked_through, o)?;
+        while let Some(push) = next.take() {
+            let send = retrying(o, || t.post_encoded::<PushResponse>("/v1/push", push.body.clone()));
+            let mut send = std::pin::pin!(send);
+            let early = poll_once(send.as_mut()).await;
+            let local = (|| {
+                if let Some(resp) = unwritten.take() {
+                    self.write_push_results(&resp, report)?;
+                }
+                self.prepare_push(push.last_seq, o)
+            })();
+            let result = match early {
+                Some(r) => r,
+                None => send.await,
             };
-            match retrying(o, || t.post::<_, PushResponse>("/v1/push", &req)).await {
+            let speculative = local?;
+            match result {
                 Ok(resp) => {
                     self.observe_hq_time(resp.server_time_ms);
-                    let counts = self.write_tx(|tx| apply::push_results(tx, &resp, self.now_ms()))?;
-                    report.pushed += req.ops.len() as u64;
-                    report.applied += counts.applied;
-                    report.duplicates += counts.duplicates;
-                    report.rejected += counts.rejected;
-                    report.conflicts += counts.conflicts;
-                    if resp.acked_through_seq <= link.acked_through {
+                    report.pushed += push.ops as u64;
+                    let acked = resp.acked_through_seq;
+                    if acked <= link.acked_through {
+                        self.write_push_results(&resp, report)?;
                         return Err(CoreError::HqRefused {
                             status: 200,
                             code: "no_progress".into(),
                             message: "HQ acknowledged nothing new".into(),
                         });
                     }
-                    link.acked_through = resp.acked_through_seq;
+                    link.acked_through = acked;
+                    unwritten = Some(resp);
+                    next = if acked == push.last_seq { speculative } else { self.prepare_push(acked, o)? };
                 }
                 // HQ has everything before `expected_seq` (say HQ was restored from a backup, or
                 // acknowledged more than we recorded): continue from there.
                 Err(Failure { expected_seq: Some(expected), .. }) => {
                     link.acked_through = self.write_tx(|tx| apply::rewind_to(tx, expected - 1))?;
+                    next = self.prepare_push(link.acked_through, o)?;
                 }
                 Err(f) => return Err(f.error),
             }
             progress.on_progress(Progress { phase: SyncPhase::Pushing, done: report.pushed.min(total), total });
+        }
+        if let Some(resp) = unwritten.take() {
+            self.write_push_results(&resp, report)?;
         }
 
         // 2. Photos, on their own queue so they never hold back the records above.
@@ -263,6 +277,32 @@ impl Store {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// The next batch after `after`, as the request body to send; None when there is none.
+    fn prepare_push(&self, after: i64, o: &SyncOptions) -> Result<Option<PreparedPush>> {
+        let ops = self.read(|c| apply::next_batch(c, after, o.batch_ops, o.batch_bytes))?;
+        let Some(last) = ops.last() else { return Ok(None) };
+        let last_seq = last.seq;
+        let hlc = self.current_hlc().to_string();
+        let req = PushOut {
+            device_id: &self.device().device_id,
+            epoch: self.device().epoch,
+            device_time_ms: self.now_ms(),
+            device_hlc: Some(&hlc),
+            ops: &ops,
+        };
+        Ok(Some(PreparedPush { last_seq, ops: ops.len(), body: http::encode(&req)? }))
+    }
+
+    /// Settle one push's answer locally (one transaction: results and HQ's cursor).
+    fn write_push_results(&self, resp: &PushResponse, report: &mut SyncReport) -> Result<()> {
+        let counts = self.write_tx(|tx| apply::push_results(tx, resp, self.now_ms()))?;
+        report.applied += counts.applied;
+        report.duplicates += counts.duplicates;
+        report.rejected += counts.rejected;
+        report.conflicts += counts.conflicts;
         Ok(())
     }
 
@@ -348,6 +388,36 @@ fn plain_words(e: &CoreError) -> String {
         CoreError::RateLimited { retry_after_s } => format!("指挥中心繁忙，{retry_after_s} 秒后重试 (HQ busy; retrying in {retry_after_s} s)"),
         other => format!("同步出错 (sync error): {other}"),
     }
+}
+
+/// `wire::PushRequest` as the phone sends it (the same JSON; see `apply::OutOp`).
+#[derive(Serialize)]
+struct PushOut<'a> {
+    device_id: &'a str,
+    epoch: i64,
+    device_time_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_hlc: Option<&'a str>,
+    ops: &'a [apply::OutOp],
+}
+
+/// A push ready to go: its body encoded, and what it covers.
+struct PreparedPush {
+    last_seq: i64,
+    ops: usize,
+    body: Vec<u8>,
+}
+
+/// Poll a future once: its output if it is already done. Starting a request this way hands
+/// it to the HTTP client's connection task, which sends it while this task does other work.
+async fn poll_once<F: std::future::Future>(mut f: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match f.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
 }
 
 /// Run a request up to `max_attempts` times with full-jitter backoff, honouring Retry-After.

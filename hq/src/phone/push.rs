@@ -60,7 +60,9 @@ pub async fn push(
     JsonBody(req): JsonBody<PushIn>,
 ) -> Result<Json<PushResponse>> {
     check_shape(&req)?;
-    let resp = s.db.write(move |tx| push_tx(tx, bearer.as_deref(), &req)).await?;
+    // Parsed here, off the database writer (SQLite has one): pure work, needing no database.
+    let commands: Vec<Parsed> = req.ops.iter().map(|o| parse_command(o.command.get())).collect();
+    let resp = s.db.write(move |tx| push_tx(tx, bearer.as_deref(), &req, commands)).await?;
     Ok(Json(resp))
 }
 
@@ -106,7 +108,10 @@ const MUTATION_COLS: &[Col] = &[
     Col::Int,  // received_ms
 ];
 
-fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn) -> Result<PushResponse> {
+/// A command as parsed from its JSON text (one HQ cannot read is rejected on its own).
+type Parsed = Result<Command, serde_json::Error>;
+
+fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Vec<Parsed>) -> Result<PushResponse> {
     let now = now_ms();
     let skew = req.device_time_ms.saturating_sub(now);
     let device = auth::touch_device(tx, bearer, now, skew)?;
@@ -139,10 +144,10 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn) -> Result<PushRe
         }
     }
 
-    // The ops not settled yet (seqs are consecutive, so a suffix), parsed once.
+    // The ops not settled yet (seqs are consecutive, so a suffix).
     let split = req.ops.iter().position(|o| o.seq > last).unwrap_or(req.ops.len());
     let (old, new) = req.ops.split_at(split);
-    let commands: Vec<Result<Command, serde_json::Error>> = new.iter().map(|o| parse_command(o.command.get())).collect();
+    let commands = commands.split_off(split);
     let visits: Vec<&Visit> = commands
         .iter()
         .filter_map(|c| match c {
