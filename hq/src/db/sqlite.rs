@@ -370,14 +370,16 @@ impl Tx for SqliteTx<'_> {
         let mut chunks = rows.chunks_exact(width * INSERT_CHUNK);
         if chunks.len() > 0 {
             let many = vec![one.as_str(); INSERT_CHUNK].join(", ");
-            let mut stmt = self.conn.prepare_cached(&format!("INSERT INTO {into} VALUES {many} {tail}")).map_err(db_err)?;
+            let mut stmt =
+                self.conn.prepare_cached(&format!("INSERT INTO {into} VALUES {many} {tail}")).map_err(db_err)?;
             for chunk in &mut chunks {
                 n += stmt.execute(rusqlite::params_from_iter(chunk.iter())).map_err(db_err)?;
             }
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut stmt = self.conn.prepare_cached(&format!("INSERT INTO {into} VALUES {one} {tail}")).map_err(db_err)?;
+            let mut stmt =
+                self.conn.prepare_cached(&format!("INSERT INTO {into} VALUES {one} {tail}")).map_err(db_err)?;
             for row in rest.chunks(width) {
                 n += stmt.execute(rusqlite::params_from_iter(row.iter())).map_err(db_err)?;
             }
@@ -390,7 +392,8 @@ impl Tx for SqliteTx<'_> {
         for l in lookups {
             let mut found = Found::new();
             if !l.keys.is_empty() {
-                let sql = format!("SELECT {}, {} FROM {} WHERE {} = ?", l.out.0, l.out.1.unwrap_or("NULL"), l.table, l.key);
+                let sql =
+                    format!("SELECT {}, {} FROM {} WHERE {} = ?", l.out.0, l.out.1.unwrap_or("NULL"), l.table, l.key);
                 let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
                 for k in l.keys {
                     let mut rows = stmt.query([k]).map_err(db_err)?;
@@ -411,5 +414,112 @@ impl Tx for SqliteTx<'_> {
             out.extend(self.query(&sql, &[Value::Text(k.to_string())])?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::p;
+
+    fn open() -> (tempfile::TempDir, Arc<SqliteDb>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDb::open(dir.path()).unwrap();
+        db.write(|tx| tx.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)", p![]).map(|_| ())).unwrap();
+        (dir, Arc::new(db))
+    }
+
+    fn insert(k: &str) -> impl FnOnce(&mut dyn Tx) -> Result<()> + Send + 'static {
+        let k = k.to_string();
+        move |tx| tx.exec("INSERT INTO t (k, v) VALUES (?, 1)", p![k]).map(|_| ())
+    }
+
+    fn keys(db: &SqliteDb) -> Vec<String> {
+        db.read(|tx| tx.query("SELECT k FROM t ORDER BY k", p![])?.iter().map(|r| r.text(0)).collect()).unwrap()
+    }
+
+    /// Transactions queued behind a busy writer commit together; each one's failure (an
+    /// error after it wrote, or a panic) undoes only its own writes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_keeps_each_transaction_all_or_nothing() {
+        let (_dir, db) = open();
+        let (started, wait) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write_async(move |tx| {
+                    tx.exec("INSERT INTO t (k, v) VALUES ('a', 1)", p![])?;
+                    started.send(()).unwrap();
+                    // Hold the writer while the others queue up behind.
+                    std::thread::sleep(Duration::from_millis(200));
+                    Ok(())
+                })
+                .await
+            })
+        };
+        wait.recv().unwrap();
+        let mut others = Vec::new();
+        for (i, kind) in ["ok", "fail", "ok", "panic", "ok"].into_iter().enumerate() {
+            let db = db.clone();
+            let k = format!("b{i}");
+            others.push(tokio::spawn(async move {
+                db.write_async(move |tx| {
+                    insert(&k)(tx)?;
+                    match kind {
+                        "fail" => Err(ApiError::conflict("refused after writing")),
+                        "panic" => panic!("a bug after writing"),
+                        _ => Ok(()),
+                    }
+                })
+                .await
+            }));
+            // Keep the queue in this order.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(first.await.unwrap().is_ok());
+        let results: Vec<bool> = futures_ok(others).await;
+        assert_eq!(results, [true, false, true, false, true]);
+        assert_eq!(keys(&db), ["a", "b0", "b2", "b4"]);
+    }
+
+    /// The first transaction of a group failing is rolled back alone; those queued behind it
+    /// still apply.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_first_transaction_does_not_take_the_queue_with_it() {
+        let (_dir, db) = open();
+        let (started, wait) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write_async(move |tx| {
+                    tx.exec("INSERT INTO t (k, v) VALUES ('a', 1)", p![])?;
+                    started.send(()).unwrap();
+                    std::thread::sleep(Duration::from_millis(200));
+                    Err::<(), _>(ApiError::conflict("no"))
+                })
+                .await
+            })
+        };
+        wait.recv().unwrap();
+        let mut others = Vec::new();
+        for k in ["b", "c"] {
+            let db = db.clone();
+            others.push(tokio::spawn(async move { db.write_async(insert(k)).await }));
+        }
+        assert!(first.await.unwrap().is_err());
+        assert_eq!(futures_ok(others).await, [true, true]);
+        assert_eq!(keys(&db), ["b", "c"]);
+        // A duplicate key (a constraint failure inside SQLite) is that transaction's error only.
+        assert!(db.write_async(insert("b")).await.is_err());
+        assert!(db.write_async(insert("d")).await.is_ok());
+        assert_eq!(keys(&db), ["b", "c", "d"]);
+    }
+
+    async fn futures_ok(handles: Vec<tokio::task::JoinHandle<Result<()>>>) -> Vec<bool> {
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap().is_ok());
+        }
+        out
     }
 }

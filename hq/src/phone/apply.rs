@@ -13,9 +13,9 @@ use gridpatrol_protocol::records::*;
 use gridpatrol_protocol::wire::codes;
 use gridpatrol_protocol::{geo, validate, InvalidValue};
 
+use super::push::OpIn;
 use crate::auth::Device;
 use crate::changes::Changes;
-use super::push::OpIn;
 use crate::db::{Col, Found, Tx, Value};
 use crate::error::ApiError;
 use crate::{new_id, p, reference};
@@ -89,7 +89,9 @@ pub fn apply(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cmd: Command) -> Result<Outcome,
     }
     let step = match cmd {
         Command::StartPatrol { patrol } => start_patrol(tx, cx, &patrol),
-        Command::AddTrackPoints { patrol_id, first_n, points } => add_track_points(tx, cx, &patrol_id, first_n, &points),
+        Command::AddTrackPoints { patrol_id, first_n, points } => {
+            add_track_points(tx, cx, &patrol_id, first_n, &points)
+        }
         Command::CheckIn { checkpoint } => check_in(tx, cx, &checkpoint),
         Command::FinishPatrol { patrol_id, outcome, note, finished_at } => {
             finish_patrol(tx, cx, &patrol_id, outcome, note.as_deref(), finished_at.timestamp_millis())

@@ -12,7 +12,9 @@ both!(
     push_applied_then_duplicate_on_resend,
     push_gap_is_409_with_expected_seq,
     one_bad_op_is_rejected_rest_apply,
-    new_epoch_after_reenrol_starts_at_seq_1
+    new_epoch_after_reenrol_starts_at_seq_1,
+    a_batch_settles_as_one_by_one_would,
+    concurrent_pushes_each_settle_alone
 );
 
 async fn count(hq: &Hq, list: &str) -> usize {
@@ -175,4 +177,92 @@ async fn new_epoch_after_reenrol_starts_at_seq_1(hq: &Hq) {
     // The old token is dead.
     let (s, _) = phone.send("/v1/pull", &json!({ "cursors": {} })).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// HQ looks a push's ids up and writes its visits and mutation rows in bulk; the outcome is
+/// what applying the operations one by one gives.
+async fn a_batch_settles_as_one_by_one_would(hq: &Hq) {
+    use gridpatrol_protocol::records::{Command, TrackPoint};
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let patrol = new_id();
+    let first = visit("w-001", "h-0001", "g-0101", VisitType::Routine);
+    let point = TrackPoint { lat: 31.2301, lng: 121.4701, accuracy_m: Some(5.0), at: now() };
+    let mut ops = phone.ops(&[
+        first.clone(),
+        // The same visit id again, in the same push.
+        first.clone(),
+        visit("w-001", "h-9999", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0004", "g-0102", VisitType::Routine),
+        start_patrol("w-001", "g-0101", &patrol),
+        visit("w-001", "h-0002", "g-0101", VisitType::Routine),
+        Command::AddTrackPoints { patrol_id: patrol.clone(), first_n: 0, points: vec![point.clone(), point.clone()] },
+        // Overlapping point numbers are kept once.
+        Command::AddTrackPoints { patrol_id: patrol.clone(), first_n: 1, points: vec![point.clone(), point] },
+        visit("w-001", "h-0003", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0001", "g-0101", VisitType::MustVisit),
+    ]);
+    // The same mutation twice in one push: the second is a duplicate, not applied.
+    ops[8].mutation_id = ops[5].mutation_id.clone();
+    let req = phone.request(ops);
+    let r = phone.push_req(&req).await;
+    use OpStatus::*;
+    assert_eq!(
+        statuses(&r),
+        vec![Applied, Rejected, Rejected, Rejected, Applied, Applied, Applied, Applied, Duplicate, Applied],
+        "{r:?}"
+    );
+    assert_eq!(r.results[1].code.as_deref(), Some("invalid_input"));
+    assert!(r.results[1].reason.as_deref().unwrap().contains("already exists"), "{:?}", r.results[1]);
+    assert_eq!(r.results[2].code.as_deref(), Some("not_found"));
+    assert_eq!(r.results[3].code.as_deref(), Some("forbidden"));
+    assert_eq!(r.acked_through_seq, 10);
+    assert_eq!(count(hq, "visits").await, 3);
+    assert_eq!(count(hq, "patrols").await, 1);
+    // A visit id HQ already has, in a later push: refused.
+    let again = phone.push(&[first]).await;
+    assert_eq!(statuses(&again), vec![Rejected]);
+    assert_eq!(count(hq, "visits").await, 3);
+    // The whole first batch once more (its response was "lost"): duplicates only.
+    let resend = phone.push_req(&req).await;
+    assert_eq!(statuses(&resend), vec![Duplicate; 10]);
+    assert_eq!(resend.acked_through_seq, 11);
+}
+
+/// Many phones at once (on SQLite their transactions share commits): each push settles on its
+/// own; one refused (a gap) takes nothing else with it and applies nothing itself.
+async fn concurrent_pushes_each_settle_alone(hq: &Hq) {
+    hq.seed().await;
+    let mut phones = Vec::new();
+    for _ in 0..8 {
+        phones.push(Phone::enrol(hq, "w-001", &new_id(), 0).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, mut phone) in phones.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let mut applied = 0;
+            for round in 0..4 {
+                let cmds: Vec<_> = (0..20).map(|_| visit("w-001", "h-0002", "g-0101", VisitType::Routine)).collect();
+                if i == 3 && round == 2 {
+                    // Seqs skipped: refused whole.
+                    phone.next_seq += 5;
+                    let ops = phone.ops(&cmds);
+                    let (s, v) = phone.send("/v1/push", &phone.request(ops)).await;
+                    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+                    phone.next_seq -= 25;
+                    continue;
+                }
+                let r = phone.push(&cmds).await;
+                assert_eq!(statuses(&r), vec![OpStatus::Applied; 20]);
+                applied += 20;
+            }
+            applied
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    assert_eq!(total, 8 * 4 * 20 - 20);
+    assert_eq!(count(hq, "visits").await, total);
 }
