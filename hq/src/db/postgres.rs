@@ -16,7 +16,19 @@ use postgres::{IsolationLevel, NoTls, Statement};
 use super::{to_dollar_params, Backend, Col, Found, Lookup, Row, Tx, Value};
 use crate::error::{ApiError, Result};
 
-const POOL_SIZE: u32 = 8;
+/// Connections per HQ instance: `GRIDPATROL_PG_POOL_SIZE`, else twice this machine's cores
+/// (at least 4, at most 16). PostgreSQL's backends are busy, not waiting, once a push is a
+/// handful of statements; more connections than that only add contention (on 2 cores, 200
+/// phones pushing: 4 connections 75k records/s, p99 325 ms; 8: 68k, 405 ms; 16: 63k, 470 ms).
+pub const POOL_SIZE_ENV: &str = "GRIDPATROL_PG_POOL_SIZE";
+
+fn pool_size() -> u32 {
+    if let Some(n) = std::env::var(POOL_SIZE_ENV).ok().and_then(|v| v.trim().parse::<u32>().ok()) {
+        return n.clamp(1, 256);
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    (2 * cores).clamp(4, 16)
+}
 
 pub struct PgConn {
     client: postgres::Client,
@@ -82,13 +94,14 @@ pub(crate) fn db_err(e: postgres::Error) -> ApiError {
 impl PgDb {
     pub fn open(url: &str) -> Result<PgDb, String> {
         let config: postgres::Config = url.parse().map_err(|e| format!("bad PostgreSQL URL: {e}"))?;
+        let size = pool_size();
         let pool = r2d2::Pool::builder()
-            .max_size(POOL_SIZE)
+            .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(std::time::Duration::from_secs(10))
             .build(Manager { config })
             .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
-        Ok(PgDb { pool: Some(pool), gate: tokio::sync::Semaphore::new(POOL_SIZE as usize) })
+        Ok(PgDb { pool: Some(pool), gate: tokio::sync::Semaphore::new(size as usize) })
     }
 
     /// Wait for a connection's turn (see `gate`); hold the permit for the transaction.
