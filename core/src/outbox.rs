@@ -88,8 +88,12 @@ pub(crate) fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntr
     })
 }
 
-pub(crate) const SELECT_COLUMNS: &str =
-    "seq, device_id, epoch, mutation_id, hlc, op, entity_id, payload, device_ms, state, attempts, last_error";
+/// `state` as stored, except that a `pending` row at or below HQ's cursor is `acked` (the
+/// sync acknowledges by moving the cursor, without touching each row).
+pub(crate) const SELECT_COLUMNS: &str = "seq, device_id, epoch, mutation_id, hlc, op, entity_id, payload, device_ms,
+     CASE WHEN state = 'pending' AND seq <= (SELECT acked_through_seq FROM sync_state WHERE id = 1)
+          THEN 'acked' ELSE state END,
+     attempts, last_error";
 
 /// Outbox rows from `after_seq` on, in order.
 pub(crate) fn list(conn: &rusqlite::Connection, after_seq: i64, limit: u32) -> Result<Vec<OutboxEntry>> {

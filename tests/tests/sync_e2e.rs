@@ -190,6 +190,9 @@ async fn one_bad_operation_is_rejected_and_the_rest_goes_through(db: Db) {
     assert_eq!((item.state, item.seq), (UploadState::Rejected, Some(3)));
     assert!(item.reason.as_deref().is_some_and(|r| !r.is_empty()), "the worker sees why: {item:?}");
     assert!(phone.store.today().unwrap().unsent.message.contains("rejected"));
+    // The outbox shows each row as HQ settled it.
+    let states: Vec<String> = phone.store.outbox(0, 10).unwrap().into_iter().map(|e| e.state).collect();
+    assert_eq!(states, ["acked", "acked", "rejected", "acked", "acked"]);
     let mut expected: Vec<String> = visits.iter().map(|v| v.id.clone()).filter(|id| *id != visits[2].id).collect();
     expected.sort();
     assert_eq!(hq.ids("visits").await, expected);

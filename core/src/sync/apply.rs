@@ -5,48 +5,57 @@ use gridpatrol_protocol::case_flow::ClearItems;
 use gridpatrol_protocol::records::Task;
 use gridpatrol_protocol::wire::{OpStatus, PullResponse, PushResponse};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::{CoreError, Result};
 
-/// `wire::PushOp` as the phone sends it: the same JSON, with the command sent as the very
-/// text the outbox stored (it was written by `serde_json` from a `Command`), not parsed into a
-/// `serde_json::Value` and printed again.
-#[derive(Debug, Serialize)]
-pub(super) struct OutOp {
-    pub seq: i64,
-    pub mutation_id: String,
-    pub hlc: String,
-    pub device_ms: i64,
-    pub command: Box<RawValue>,
-}
-
-/// The next consecutive outbox rows after HQ's cursor, bounded in count and JSON bytes.
-pub(super) fn next_batch(c: &Connection, acked: i64, max_ops: usize, max_bytes: usize) -> Result<Vec<OutOp>> {
+/// The next consecutive outbox rows after HQ's cursor, bounded in count and JSON bytes,
+/// written to `out` as the JSON array of `wire::PushOp`s; returns how many and the last seq.
+/// Each command goes out as the very text the outbox stored (written by `serde_json` from a
+/// `Command`), not parsed into a `serde_json::Value` and printed again.
+pub(super) fn next_batch(
+    c: &Connection,
+    acked: i64,
+    max_ops: usize,
+    max_bytes: usize,
+    out: &mut Vec<u8>,
+) -> Result<Option<(usize, i64)>> {
     let mut stmt = c.prepare_cached(
         "SELECT seq, mutation_id, hlc, device_ms, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![acked, max_ops as i64], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    let mut bytes = 0;
-    for row in rows {
-        let (seq, mutation_id, hlc, device_ms, payload) = row?;
+    let mut rows = stmt.query(params![acked, max_ops as i64])?;
+    let (mut n, mut last, mut bytes) = (0, 0, 0);
+    out.push(b'[');
+    while let Some(r) = rows.next()? {
+        let payload = text(r, 4)?;
         bytes += payload.len() + 96;
-        if !out.is_empty() && bytes > max_bytes {
+        if n > 0 && bytes > max_bytes {
             break; // always at least one row, however large, so the queue moves
         }
-        out.push(OutOp { seq, mutation_id, hlc, device_ms, command: RawValue::from_string(payload)? });
+        let seq: i64 = r.get(0)?;
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"seq\":");
+        out.extend_from_slice(seq.to_string().as_bytes());
+        out.extend_from_slice(b",\"mutation_id\":");
+        serde_json::to_writer(&mut *out, text(r, 1)?)?;
+        out.extend_from_slice(b",\"hlc\":");
+        serde_json::to_writer(&mut *out, text(r, 2)?)?;
+        out.extend_from_slice(b",\"device_ms\":");
+        out.extend_from_slice(r.get::<_, i64>(3)?.to_string().as_bytes());
+        out.extend_from_slice(b",\"command\":");
+        out.extend_from_slice(payload.as_bytes());
+        out.push(b'}');
+        n += 1;
+        last = seq;
     }
-    Ok(out)
+    out.push(b']');
+    Ok((n > 0).then_some((n, last)))
+}
+
+/// A text column, borrowed from SQLite's row.
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str> {
+    r.get_ref(i)?.as_str().map_err(|e| CoreError::Corrupt(format!("outbox column {i}: {e}")))
 }
 
 #[derive(Debug, Default)]
@@ -61,8 +70,8 @@ pub(super) struct PushCounts {
 /// outbox with HQ's reason, for the worker to see; they no longer hold the queue.
 pub(super) fn push_results(tx: &Transaction<'_>, resp: &PushResponse, now_ms: i64) -> Result<PushCounts> {
     let mut counts = PushCounts::default();
-    // The common case, applied or duplicate, is settled below by one range update; only
-    // rejections and conflicts carry a per-row reason.
+    // The common case, applied or duplicate, is settled by HQ's cursor alone; only rejections
+    // and conflicts carry a per-row reason.
     let mut stmt =
         tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, attempts = attempts + 1 WHERE seq = ?1")?;
     for r in &resp.results {
@@ -85,13 +94,9 @@ pub(super) fn push_results(tx: &Transaction<'_>, resp: &PushResponse, now_ms: i6
         }
     }
     drop(stmt);
-    // Everything this batch covered up to HQ's cursor and not rejected is acknowledged: one
-    // range walk over the rowid from the batch's first seq, not a scan from seq 1.
-    let from = resp.results.iter().map(|r| r.seq).min().unwrap_or(resp.acked_through_seq);
-    tx.execute(
-        "UPDATE outbox SET state = 'acked' WHERE seq BETWEEN ?1 AND ?2 AND state = 'pending'",
-        params![from.min(resp.acked_through_seq), resp.acked_through_seq],
-    )?;
+    // Everything up to HQ's cursor and not rejected is acknowledged: that is HQ's cursor,
+    // below, not a mark on each row (rewriting a thousand rows with their payloads cost more
+    // than the rest of the push; `outbox::SELECT_COLUMNS` shows such rows as `acked`).
     tx.execute(
         "UPDATE sync_state SET acked_through_seq = MAX(acked_through_seq, ?1), clock_skew_ms = ?2 WHERE id = 1",
         params![resp.acked_through_seq, now_ms - resp.server_time_ms],

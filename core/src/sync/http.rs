@@ -197,8 +197,13 @@ impl Transport {
 /// A request body as sent: JSON, gzip-compressed.
 pub(crate) fn encode<Req: Serialize>(body: &Req) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(body).map_err(|e| CoreError::Corrupt(format!("encode: {e}")))?;
+    gzip(&json)
+}
+
+/// JSON already written, compressed as sent.
+pub(crate) fn gzip(json: &[u8]) -> Result<Vec<u8>> {
     let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
-    gz.write_all(&json)?;
+    gz.write_all(json)?;
     Ok(gz.finish()?)
 }
 

@@ -281,19 +281,24 @@ impl Store {
     }
 
     /// The next batch after `after`, as the request body to send; None when there is none.
+    /// The body is `wire::PushRequest`'s JSON, written directly (see `apply::next_batch`).
     fn prepare_push(&self, after: i64, o: &SyncOptions) -> Result<Option<PreparedPush>> {
-        let ops = self.read(|c| apply::next_batch(c, after, o.batch_ops, o.batch_bytes))?;
-        let Some(last) = ops.last() else { return Ok(None) };
-        let last_seq = last.seq;
-        let hlc = self.current_hlc().to_string();
-        let req = PushOut {
-            device_id: &self.device().device_id,
-            epoch: self.device().epoch,
-            device_time_ms: self.now_ms(),
-            device_hlc: Some(&hlc),
-            ops: &ops,
+        let mut json = Vec::with_capacity(o.batch_bytes.min(4 << 20) + 256);
+        json.extend_from_slice(b"{\"device_id\":");
+        serde_json::to_writer(&mut json, &self.device().device_id)?;
+        json.extend_from_slice(
+            format!(",\"epoch\":{},\"device_time_ms\":{}", self.device().epoch, self.now_ms()).as_bytes(),
+        );
+        json.extend_from_slice(b",\"device_hlc\":");
+        serde_json::to_writer(&mut json, &self.current_hlc().to_string())?;
+        json.extend_from_slice(b",\"ops\":");
+        let Some((ops, last_seq)) =
+            self.read(|c| apply::next_batch(c, after, o.batch_ops, o.batch_bytes, &mut json))?
+        else {
+            return Ok(None);
         };
-        Ok(Some(PreparedPush { last_seq, ops: ops.len(), body: http::encode(&req)? }))
+        json.push(b'}');
+        Ok(Some(PreparedPush { last_seq, ops, body: http::gzip(&json)? }))
     }
 
     /// Settle one push's answer locally (one transaction: results and HQ's cursor).
@@ -388,17 +393,6 @@ fn plain_words(e: &CoreError) -> String {
         CoreError::RateLimited { retry_after_s } => format!("指挥中心繁忙，{retry_after_s} 秒后重试 (HQ busy; retrying in {retry_after_s} s)"),
         other => format!("同步出错 (sync error): {other}"),
     }
-}
-
-/// `wire::PushRequest` as the phone sends it (the same JSON; see `apply::OutOp`).
-#[derive(Serialize)]
-struct PushOut<'a> {
-    device_id: &'a str,
-    epoch: i64,
-    device_time_ms: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    device_hlc: Option<&'a str>,
-    ops: &'a [apply::OutOp],
 }
 
 /// A push ready to go: its body encoded, and what it covers.
