@@ -31,11 +31,17 @@ pub struct AppState {
     pub db: AsyncDb,
     pub config: Arc<HqConfig>,
     pub limiter: Arc<RateLimiter>,
+    pub push_order: Arc<crate::phone::push::PushOrder>,
 }
 
 impl AppState {
     pub fn new(db: AsyncDb, config: HqConfig) -> AppState {
-        AppState { db, config: Arc::new(config), limiter: Arc::new(RateLimiter::new()) }
+        AppState {
+            db,
+            config: Arc::new(config),
+            limiter: Arc::new(RateLimiter::new()),
+            push_order: Arc::new(Default::default()),
+        }
     }
 }
 

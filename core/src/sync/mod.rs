@@ -8,6 +8,7 @@ mod apply;
 mod backoff;
 mod http;
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub struct SyncOptions {
     pub max_attempts: u32,
     pub backoff: Backoff,
     pub timeout: Duration,
+    /// Most pushes on the wire at once (1: each waits for the answer to the one before).
+    pub in_flight: usize,
 }
 
 impl Default for SyncOptions {
@@ -50,6 +53,7 @@ impl Default for SyncOptions {
             max_attempts: 4,
             backoff: Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(30) },
             timeout: Duration::from_secs(30),
+            in_flight: 3,
         }
     }
 }
@@ -189,35 +193,45 @@ impl Store {
         progress: &dyn SyncProgress,
         report: &mut SyncReport,
     ) -> Result<()> {
-        // 1. Push the outbox, oldest first, in bounded batches. One push is in flight at a
-        // time, and its flight time does the local work around it: the previous push's
-        // acknowledgement is written, and the next batch is read and encoded (assuming this
-        // push is acknowledged whole, as it nearly always is; if not, it is read again from
-        // HQ's cursor). Acknowledgements are written in order, each in one transaction as
-        // before; one not yet written when the app dies only means those records are sent
-        // again and HQ answers "duplicate".
+        // 1. Push the outbox, oldest first, in bounded batches. Up to `o.in_flight` pushes are
+        // on the wire at once (HQ puts racing pushes of one phone back in sequence order; its
+        // cursor check stays the rule), and their flight time does the local work: the
+        // previous answer is written, the next batches are read and encoded. That assumes each
+        // push is acknowledged whole, as nearly always; when one is not, or HQ answers
+        // `seq_gap` to a push sent behind another, everything in flight is dropped and the
+        // pushes go again from HQ's cursor, one at a time until an answer is as expected.
+        // Answers are written in order, each in one transaction as before; one not yet
+        // written when the app dies only means those records go again and HQ answers
+        // "duplicate".
         let total = self.read(|c| crate::store::unsent_records(c))?;
         let mut unwritten: Option<PushResponse> = None;
+        let mut in_flight: VecDeque<InFlight<'_>> = VecDeque::new();
         let mut next = self.prepare_push(link.acked_through, o)?;
-        while let Some(push) = next.take() {
-            let send = retrying(o, || t.post_encoded::<PushResponse>("/v1/push", push.body.clone()));
-            let mut send = std::pin::pin!(send);
-            let early = poll_once(send.as_mut()).await;
-            let local = (|| {
-                if let Some(resp) = unwritten.take() {
-                    self.write_push_results(&resp, report)?;
-                }
-                self.prepare_push(push.last_seq, o)
-            })();
-            let result = match early {
+        let mut in_step = false;
+        loop {
+            let limit = if in_step { o.in_flight.max(1) } else { 1 };
+            while in_flight.len() < limit {
+                let Some(push) = next.take() else { break };
+                let body = push.body.clone();
+                let mut answer: PushAnswer<'_> =
+                    Box::pin(retrying(o, move || t.post_encoded::<PushResponse>("/v1/push", body.to_vec())));
+                let early = poll_once(answer.as_mut()).await;
+                let after = push.last_seq;
+                in_flight.push_back(InFlight { overlapped: !in_flight.is_empty(), push, early, answer });
+                next = self.prepare_push(after, o)?;
+            }
+            let Some(mut sent) = in_flight.pop_front() else { break };
+            if let Some(resp) = unwritten.take() {
+                self.write_push_results(&resp, report)?;
+            }
+            let result = match sent.early.take() {
                 Some(r) => r,
-                None => send.await,
+                None => sent.answer.await,
             };
-            let speculative = local?;
             match result {
                 Ok(resp) => {
                     self.observe_hq_time(resp.server_time_ms);
-                    report.pushed += push.ops as u64;
+                    report.pushed += sent.push.ops as u64;
                     let acked = resp.acked_through_seq;
                     if acked <= link.acked_through {
                         self.write_push_results(&resp, report)?;
@@ -229,11 +243,23 @@ impl Store {
                     }
                     link.acked_through = acked;
                     unwritten = Some(resp);
-                    next = if acked == push.last_seq { speculative } else { self.prepare_push(acked, o)? };
+                    in_step = acked == sent.push.last_seq;
+                    if !in_step {
+                        in_flight.clear();
+                        next = self.prepare_push(acked, o)?;
+                    }
+                }
+                // Sent behind another push, it may only have overtaken that one: again, alone.
+                Err(Failure { expected_seq: Some(_), .. }) if sent.overlapped => {
+                    in_flight.clear();
+                    in_step = false;
+                    next = self.prepare_push(link.acked_through, o)?;
                 }
                 // HQ has everything before `expected_seq` (say HQ was restored from a backup, or
                 // acknowledged more than we recorded): continue from there.
                 Err(Failure { expected_seq: Some(expected), .. }) => {
+                    in_flight.clear();
+                    in_step = false;
                     link.acked_through = self.write_tx(|tx| apply::rewind_to(tx, expected - 1))?;
                     next = self.prepare_push(link.acked_through, o)?;
                 }
@@ -298,7 +324,7 @@ impl Store {
             return Ok(None);
         };
         json.push(b'}');
-        Ok(Some(PreparedPush { last_seq, ops, body: http::gzip(&json)? }))
+        Ok(Some(PreparedPush { last_seq, ops, body: std::sync::Arc::new(http::gzip(&json)?) }))
     }
 
     /// Settle one push's answer locally (one transaction: results and HQ's cursor).
@@ -399,12 +425,26 @@ fn plain_words(e: &CoreError) -> String {
 struct PreparedPush {
     last_seq: i64,
     ops: usize,
-    body: Vec<u8>,
+    body: std::sync::Arc<Vec<u8>>,
+}
+
+/// HQ's answer to a push, on its way.
+type PushAnswer<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<PushResponse, Failure>> + Send + 'a>>;
+
+/// A push on the wire.
+struct InFlight<'a> {
+    push: PreparedPush,
+    /// Sent while an earlier push was still unanswered.
+    overlapped: bool,
+    /// The answer, when it came with the first poll.
+    early: Option<std::result::Result<PushResponse, Failure>>,
+    answer: PushAnswer<'a>,
 }
 
 /// Poll a future once: its output if it is already done. Starting a request this way hands
 /// it to the HTTP client's connection task, which sends it while this task does other work.
-async fn poll_once<F: std::future::Future>(mut f: std::pin::Pin<&mut F>) -> Option<F::Output> {
+async fn poll_once<F: std::future::Future + ?Sized>(mut f: std::pin::Pin<&mut F>) -> Option<F::Output> {
     std::future::poll_fn(|cx| {
         std::task::Poll::Ready(match f.as_mut().poll(cx) {
             std::task::Poll::Ready(v) => Some(v),

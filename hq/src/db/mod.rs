@@ -327,6 +327,22 @@ impl AsyncDb {
         tokio::task::spawn_blocking(move || db.write(f)).await.map_err(|e| ApiError::internal(format!("task: {e}")))?
     }
 
+    /// `write`, with its place in line taken now: the bool says whether write transactions
+    /// started after this call run after this one (SQLite: it is in the writer's queue);
+    /// otherwise (PostgreSQL, where transactions run side by side) only once it is done.
+    pub fn write_in_line<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> (bool, std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'static>>) {
+        match &*self.0 {
+            Db::Sqlite(db) => (true, Box::pin(db.submit(f))),
+            Db::Postgres(_) => {
+                let db = self.clone();
+                (false, Box::pin(async move { db.write(f).await }))
+            }
+        }
+    }
+
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,

@@ -254,11 +254,25 @@ impl SqliteDb {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.submit(f).await
+    }
+
+    /// Put a write transaction in the writer's queue now (transactions submitted later run
+    /// after it); the future is its result.
+    pub fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T>> + Send + 'static {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Box<dyn Job> = Box::new(TypedJob { f: Some(f), out: None, reply });
-        let jobs = self.jobs.as_ref().ok_or_else(|| ApiError::internal("database closed"))?;
-        jobs.send(job).map_err(|_| ApiError::internal("database writer stopped"))?;
-        answer.await.map_err(|_| ApiError::internal("write transaction panicked"))?
+        let sent = match self.jobs.as_ref() {
+            None => Err(ApiError::internal("database closed")),
+            Some(jobs) => jobs.send(job).map_err(|_| ApiError::internal("database writer stopped")),
+        };
+        async move {
+            sent?;
+            answer.await.map_err(|_| ApiError::internal("write transaction panicked"))?
+        }
     }
 
     /// A write transaction on the calling thread (start-up), outside any group.

@@ -11,7 +11,8 @@
 //! the mutation rows are inserted together at the end. Every other command runs one by one,
 //! in sequence order, after the visits before it are written.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -62,8 +63,89 @@ pub async fn push(
     check_shape(&req)?;
     // Parsed here, off the database writer (SQLite has one): pure work, needing no database.
     let commands: Vec<Parsed> = req.ops.iter().map(|o| parse_command(o.command.get())).collect();
-    let resp = s.db.write(move |tx| push_tx(tx, bearer.as_deref(), &req, commands)).await?;
-    Ok(Json(resp))
+    let seqs = req.ops.first().zip(req.ops.last()).map(|(a, b)| (a.seq, b.seq));
+    let slot = match (bearer.as_deref(), seqs) {
+        (Some(token), Some((first, _))) => {
+            let slot = s.push_order.slot(token);
+            slot.wait_turn(first).await;
+            Some(slot)
+        }
+        _ => None,
+    };
+    let (in_line, tx) = {
+        let mut next = slot.as_ref().map(|s| s.next.lock().unwrap_or_else(|p| p.into_inner()));
+        let (in_line, tx) = s.db.write_in_line(move |tx| push_tx(tx, bearer.as_deref(), &req, commands));
+        if let (true, Some(next), Some((_, last))) = (in_line, next.as_mut(), seqs) {
+            **next = (**next).max(last + 1);
+        }
+        (in_line, tx)
+    };
+    if in_line {
+        if let Some(slot) = &slot {
+            slot.turn.notify_waiters();
+        }
+    }
+    let resp = tx.await;
+    if let (false, Some(slot), Some((_, last))) = (in_line, &slot, seqs) {
+        slot.advance(last + 1);
+    }
+    Ok(Json(resp?))
+}
+
+/// The order of a phone's pushes, in this HQ instance. A phone may send its next push before
+/// the answer to the previous one has come back (`SyncOptions::in_flight`); the two then race
+/// to HQ on separate connections. A push that starts past the seq this instance has handed to
+/// the database so far waits (at most `PUSH_ORDER_WAIT`) for the pushes before it, so that the
+/// database sees them in sequence order. This is only about speed: the database's cursor
+/// check stays the rule (a push still out of order after the wait gets the usual `seq_gap`,
+/// and the phone resends from HQ's cursor), and nothing here is trusted for exactly-once.
+/// Keyed by the bearer token's hash, so only the phone itself can affect its own order.
+#[derive(Default)]
+pub struct PushOrder {
+    slots: std::sync::Mutex<HashMap<String, Arc<PushSlot>>>,
+}
+
+pub const PUSH_ORDER_WAIT: std::time::Duration = std::time::Duration::from_millis(1000);
+
+#[derive(Default)]
+pub struct PushSlot {
+    /// The first seq after every push handed to the database (0: none seen yet).
+    next: std::sync::Mutex<i64>,
+    turn: tokio::sync::Notify,
+}
+
+impl PushOrder {
+    fn slot(&self, token: &str) -> Arc<PushSlot> {
+        let key = auth::sha256_hex(token);
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(key).or_default().clone()
+    }
+}
+
+impl PushSlot {
+    /// Until the pushes before `first` are in the database's hands (or the wait is over).
+    async fn wait_turn(&self, first: i64) {
+        let deadline = tokio::time::Instant::now() + PUSH_ORDER_WAIT;
+        loop {
+            let notified = self.turn.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let next = *self.next.lock().unwrap_or_else(|p| p.into_inner());
+            if next == 0 || next >= first {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn advance(&self, next: i64) {
+        let mut n = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        *n = (*n).max(next);
+        drop(n);
+        self.turn.notify_waiters();
+    }
 }
 
 /// What can be refused before touching the database.

@@ -14,7 +14,8 @@ both!(
     one_bad_op_is_rejected_rest_apply,
     new_epoch_after_reenrol_starts_at_seq_1,
     a_batch_settles_as_one_by_one_would,
-    concurrent_pushes_each_settle_alone
+    concurrent_pushes_each_settle_alone,
+    a_push_that_overtakes_the_one_before_waits_for_it
 );
 
 async fn count(hq: &Hq, list: &str) -> usize {
@@ -265,4 +266,45 @@ async fn concurrent_pushes_each_settle_alone(hq: &Hq) {
     }
     assert_eq!(total, 8 * 4 * 20 - 20);
     assert_eq!(count(hq, "visits").await, total);
+}
+
+/// A phone with two pushes on the wire: the second arriving first waits for the first, and
+/// both apply; one whose predecessor never comes still gets `seq_gap` (after the wait).
+async fn a_push_that_overtakes_the_one_before_waits_for_it(hq: &Hq) {
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let r = phone.push(&[visit("w-001", "h-0001", "g-0101", VisitType::Routine)]).await;
+    assert_eq!(r.acked_through_seq, 1);
+    let ops = phone.ops(&[
+        visit("w-001", "h-0001", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0002", "g-0101", VisitType::Routine),
+    ]);
+    let first = phone.request(ops);
+    let ops = phone.ops(&[visit("w-001", "h-0003", "g-0101", VisitType::Routine)]);
+    let second = phone.request(ops);
+    let phone = std::sync::Arc::new(phone);
+    let overtaking = {
+        let phone = phone.clone();
+        tokio::spawn(async move { phone.send("/v1/push", &second).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let r1 = phone.push_req(&first).await;
+    assert_eq!(statuses(&r1), vec![OpStatus::Applied; 2]);
+    let (s, v) = overtaking.await.unwrap();
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["acked_through_seq"], 4);
+    assert_eq!(count(hq, "visits").await, 4);
+    // A gap nothing fills: refused after the wait, nothing applied.
+    let mut lonely = phone.request(vec![]);
+    lonely.ops = {
+        let mut p = Phone::enrol(hq, "w-001", &new_id(), 0).await;
+        p.next_seq = 10;
+        p.ops(&[visit("w-001", "h-0001", "g-0101", VisitType::Routine)])
+    };
+    let t = std::time::Instant::now();
+    let (s, v) = phone.send("/v1/push", &lonely).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["expected_seq"], 5);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(count(hq, "visits").await, 4);
 }
