@@ -14,7 +14,6 @@ mod sqlite;
 /// The SQLite database file inside an HQ data folder.
 pub use sqlite::DB_FILE as SQLITE_DB_FILE;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -191,37 +190,13 @@ pub trait Tx {
     /// Insert many rows at once: `into` is `table (col, …)`, `cols` the columns' types,
     /// `rows` the values row after row, `tail` what follows (`ON CONFLICT … DO NOTHING`, or
     /// nothing). PostgreSQL: one statement (`SELECT * FROM unnest(…)` over one array per
-    /// column), so one round trip however many rows; SQLite: one prepared statement stepped
-    /// per row (no round trips to save there).
+    /// column), so one round trip however many rows; SQLite: prepared multi-row statements
+    /// (no round trips to save there, but fewer steps).
     fn insert_rows(&mut self, into: &str, cols: &[Col], rows: &[Value], tail: &str) -> Result<u64>;
 
-    /// The rows of `select` (a query without WHERE) whose `column` is one of `keys`.
-    /// PostgreSQL: one query with `= ANY($1)`; SQLite: one indexed probe per key.
-    fn select_in(&mut self, select: &str, column: &str, keys: &[&str]) -> Result<Vec<Row>>;
-
-    /// Several key lookups at once: PostgreSQL answers them all in one round trip (one
-    /// `UNION ALL` query); SQLite probes its indexes key by key.
-    fn lookup(&mut self, lookups: &[Lookup<'_>]) -> Result<Vec<Found>> {
-        let mut out = Vec::with_capacity(lookups.len());
-        for l in lookups {
-            let rows = if l.keys.is_empty() {
-                Vec::new()
-            } else {
-                let select = format!("SELECT {}, {} FROM {}", l.out.0, l.out.1.unwrap_or("NULL"), l.table);
-                self.select_in(&select, l.key, l.keys)?
-            };
-            out.push(rows.iter().map(|r| Ok((r.text(0)?, r.opt_text(1)?))).collect::<Result<Found>>()?);
-        }
-        Ok(out)
-    }
-
-    /// Which of `keys` are present in `table.column`.
-    fn existing(&mut self, table: &str, column: &str, keys: &[&str]) -> Result<HashSet<String>> {
-        if keys.is_empty() {
-            return Ok(HashSet::new());
-        }
-        self.select_in(&format!("SELECT {column} FROM {table}"), column, keys)?.iter().map(|r| r.text(0)).collect()
-    }
+    /// Several key lookups at once: PostgreSQL answers them all in one round trip; SQLite
+    /// probes its indexes key by key with one prepared statement per lookup.
+    fn lookup(&mut self, lookups: &[Lookup<'_>]) -> Result<Vec<Found>>;
 
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
         Ok(self.query(sql, params)?.into_iter().next())

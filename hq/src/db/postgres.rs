@@ -343,14 +343,4 @@ impl Tx for PgTx<'_> {
         }
         Ok(out)
     }
-
-    fn select_in(&mut self, select: &str, column: &str, keys: &[&str]) -> Result<Vec<Row>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let stmt = self.statement(&format!("{select} WHERE {column} = ANY($1)"))?;
-        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
-        let rows = tx.query(&stmt, &[&keys]).map_err(db_err)?;
-        rows.iter().map(read_row).collect()
-    }
 }

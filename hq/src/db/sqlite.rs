@@ -420,15 +420,6 @@ impl Tx for SqliteTx<'_> {
         }
         Ok(out)
     }
-
-    fn select_in(&mut self, select: &str, column: &str, keys: &[&str]) -> Result<Vec<Row>> {
-        let sql = format!("{select} WHERE {column} = ?");
-        let mut out = Vec::new();
-        for k in keys {
-            out.extend(self.query(&sql, &[Value::Text(k.to_string())])?);
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
