@@ -177,7 +177,7 @@ impl Store {
         report.requests = stats.requests;
         report.bytes_sent = stats.bytes_sent;
         report.bytes_received = stats.bytes_received;
-        report.unsent_after = self.read(|c| crate::store::unsent_records(c))?;
+        report.unsent_after = self.read(crate::store::unsent_records)?;
         self.note_sync_outcome(result.as_ref().err())?;
         result.map(|()| {
             progress.on_progress(Progress { phase: SyncPhase::Done, done: 1, total: 1 });
@@ -203,7 +203,7 @@ impl Store {
         // Answers are written in order, each in one transaction as before; one not yet
         // written when the app dies only means those records go again and HQ answers
         // "duplicate".
-        let total = self.read(|c| crate::store::unsent_records(c))?;
+        let total = self.read(crate::store::unsent_records)?;
         let mut unwritten: Option<PushResponse> = None;
         let mut in_flight: VecDeque<InFlight<'_>> = VecDeque::new();
         let mut next = self.prepare_push(link.acked_through, o)?;

@@ -278,7 +278,7 @@ impl Tx for PgTx<'_> {
         if rows.is_empty() {
             return Ok(0);
         }
-        if cols.is_empty() || rows.len() % cols.len() != 0 {
+        if cols.is_empty() || !rows.len().is_multiple_of(cols.len()) {
             return Err(ApiError::internal("bulk insert: rows do not match the columns"));
         }
         let arrays: Vec<String> = cols

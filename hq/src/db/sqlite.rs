@@ -373,7 +373,7 @@ impl Tx for SqliteTx<'_> {
         if rows.is_empty() {
             return Ok(0);
         }
-        if cols.is_empty() || rows.len() % cols.len() != 0 {
+        if cols.is_empty() || !rows.len().is_multiple_of(cols.len()) {
             return Err(ApiError::internal("bulk insert: rows do not match the columns"));
         }
         // Full chunks of INSERT_CHUNK rows in one statement (fewer steps and resets), the rest

@@ -399,7 +399,7 @@ impl VisitBatch {
     pub fn new(households: &[&str], found_households: Found, ids: &[&str], found_ids: Found) -> VisitBatch {
         let mut b = VisitBatch::default();
         b.households.extend(households.iter().map(|h| (h.to_string(), None)));
-        b.households.extend(found_households.into_iter().map(|(h, g)| (h, g)));
+        b.households.extend(found_households);
         b.ids.extend(ids.iter().map(|v| (v.to_string(), false)));
         b.ids.extend(found_ids.into_iter().map(|(v, _)| (v, true)));
         b

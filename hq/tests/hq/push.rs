@@ -197,9 +197,9 @@ async fn a_batch_settles_as_one_by_one_would(hq: &Hq) {
         visit("w-001", "h-0004", "g-0102", VisitType::Routine),
         start_patrol("w-001", "g-0101", &patrol),
         visit("w-001", "h-0002", "g-0101", VisitType::Routine),
-        Command::AddTrackPoints { patrol_id: patrol.clone(), first_n: 0, points: vec![point.clone(), point.clone()] },
+        Command::AddTrackPoints { patrol_id: patrol.clone(), first_n: 0, points: vec![point, point] },
         // Overlapping point numbers are kept once.
-        Command::AddTrackPoints { patrol_id: patrol.clone(), first_n: 1, points: vec![point.clone(), point] },
+        Command::AddTrackPoints { patrol_id: patrol.clone(), first_n: 1, points: vec![point, point] },
         visit("w-001", "h-0003", "g-0101", VisitType::Routine),
         visit("w-001", "h-0001", "g-0101", VisitType::MustVisit),
     ]);
