@@ -10,6 +10,11 @@ use crate::records::{CaseEvent, Task};
 pub const PROTOCOL_VERSION: u32 = 2;
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
 pub const PROTOCOL_HEADER: &str = "x-gridpatrol-protocol";
+/// Optional on `POST /v1/push`: the last seq of the phone's previous push, still unanswered
+/// when this one was sent. HQ then briefly holds this push back until that one is in hand,
+/// so that racing pushes reach its database in sequence order. Without it (older phones, one
+/// push at a time) HQ never waits. HQ's cursor check decides either way.
+pub const FOLLOWS_HEADER: &str = "x-gridpatrol-follows";
 
 /// Most operations in one push; the client also bounds a batch's bytes.
 pub const MAX_PUSH_OPS: usize = 1000;

@@ -84,14 +84,26 @@ impl Transport {
         path: &str,
         compressed: Vec<u8>,
     ) -> std::result::Result<Resp, Failure> {
+        self.post_encoded_with(path, compressed, &[]).await
+    }
+
+    /// `post_encoded` with extra headers.
+    pub async fn post_encoded_with<Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        compressed: Vec<u8>,
+        headers: &[(&str, String)],
+    ) -> std::result::Result<Resp, Failure> {
         let len = compressed.len() as u64;
-        let req = self
+        let mut req = self
             .client
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/json")
-            .header("content-encoding", "gzip")
-            .body(compressed);
-        self.send(req, len).await
+            .header("content-encoding", "gzip");
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        self.send(req.body(compressed), len).await
     }
 
     /// GET a JSON answer.

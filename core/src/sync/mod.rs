@@ -208,16 +208,30 @@ impl Store {
         let mut in_flight: VecDeque<InFlight<'_>> = VecDeque::new();
         let mut next = self.prepare_push(link.acked_through, o)?;
         let mut in_step = false;
+        let mut slow = false;
         loop {
-            let limit = if in_step { o.in_flight.max(1) } else { 1 };
+            // More than one on the wire only while answers come back quickly: on a slow link
+            // the pushes would only share its bandwidth, and one overtaken could cost a resend.
+            let limit = if in_step && !slow { o.in_flight.max(1) } else { 1 };
             while in_flight.len() < limit {
                 let Some(push) = next.take() else { break };
                 let body = push.body.clone();
-                let mut answer: PushAnswer<'_> =
-                    Box::pin(retrying(o, move || t.post_encoded::<PushResponse>("/v1/push", body.to_vec())));
+                let follows = in_flight.back().map(|f: &InFlight<'_>| f.push.last_seq);
+                let headers: Vec<(&str, String)> =
+                    follows.map(|s| (FOLLOWS_HEADER, s.to_string())).into_iter().collect();
+                let mut answer: PushAnswer<'_> = Box::pin(retrying(o, move || {
+                    let (body, headers) = (body.to_vec(), headers.clone());
+                    async move { t.post_encoded_with::<PushResponse>("/v1/push", body, &headers).await }
+                }));
                 let early = poll_once(answer.as_mut()).await;
                 let after = push.last_seq;
-                in_flight.push_back(InFlight { overlapped: !in_flight.is_empty(), push, early, answer });
+                in_flight.push_back(InFlight {
+                    overlapped: follows.is_some(),
+                    push,
+                    early,
+                    answer,
+                    sent: std::time::Instant::now(),
+                });
                 next = self.prepare_push(after, o)?;
             }
             let Some(mut sent) = in_flight.pop_front() else { break };
@@ -228,6 +242,7 @@ impl Store {
                 Some(r) => r,
                 None => sent.answer.await,
             };
+            slow = sent.sent.elapsed() > SLOW_PUSH;
             match result {
                 Ok(resp) => {
                     self.observe_hq_time(resp.server_time_ms);
@@ -440,7 +455,11 @@ struct InFlight<'a> {
     /// The answer, when it came with the first poll.
     early: Option<std::result::Result<PushResponse, Failure>>,
     answer: PushAnswer<'a>,
+    sent: std::time::Instant,
 }
+
+/// A push answered later than this keeps the next ones to one at a time.
+const SLOW_PUSH: Duration = Duration::from_secs(1);
 
 /// Poll a future once: its output if it is already done. Starting a request this way hands
 /// it to the HTTP client's connection task, which sends it while this task does other work.

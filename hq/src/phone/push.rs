@@ -15,11 +15,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use gridpatrol_protocol::records::{Command, Visit};
 use gridpatrol_protocol::validate;
-use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushResponse, MAX_PUSH_OPS};
+use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushResponse, FOLLOWS_HEADER, MAX_PUSH_OPS};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -58,16 +58,20 @@ pub struct OpIn {
 pub async fn push(
     State(s): State<AppState>,
     bearer: Bearer,
+    headers: HeaderMap,
     JsonBody(req): JsonBody<PushIn>,
 ) -> Result<Json<PushResponse>> {
     check_shape(&req)?;
     // Parsed here, off the database writer (SQLite has one): pure work, needing no database.
     let commands: Vec<Parsed> = req.ops.iter().map(|o| parse_command(o.command.get())).collect();
     let seqs = req.ops.first().zip(req.ops.last()).map(|(a, b)| (a.seq, b.seq));
+    let follows = headers.get(FOLLOWS_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
     let slot = match (bearer.as_deref(), seqs) {
-        (Some(token), Some((first, _))) => {
+        (Some(token), Some(_)) => {
             let slot = s.push_order.slot(token);
-            slot.wait_turn(first).await;
+            if let Some(before) = follows {
+                slot.wait_turn(before.saturating_add(1)).await;
+            }
             Some(slot)
         }
         _ => None,
@@ -94,9 +98,10 @@ pub async fn push(
 
 /// The order of a phone's pushes, in this HQ instance. A phone may send its next push before
 /// the answer to the previous one has come back (`SyncOptions::in_flight`); the two then race
-/// to HQ on separate connections. A push that starts past the seq this instance has handed to
-/// the database so far waits (at most `PUSH_ORDER_WAIT`) for the pushes before it, so that the
-/// database sees them in sequence order. This is only about speed: the database's cursor
+/// to HQ on separate connections. Such a push names the last seq of the one before it
+/// (`wire::FOLLOWS_HEADER`) and waits (at most `PUSH_ORDER_WAIT`) until this instance has
+/// handed that one to the database, so that the database sees them in sequence order; a push
+/// without the header never waits. This is only about speed: the database's cursor
 /// check stays the rule (a push still out of order after the wait gets the usual `seq_gap`,
 /// and the phone resends from HQ's cursor), and nothing here is trusted for exactly-once.
 /// Keyed by the bearer token's hash, so only the phone itself can affect its own order.
@@ -124,6 +129,7 @@ impl PushOrder {
 
 impl PushSlot {
     /// Until the pushes before `first` are in the database's hands (or the wait is over).
+    /// Nothing seen of this phone yet (a fresh HQ): no wait.
     async fn wait_turn(&self, first: i64) {
         let deadline = tokio::time::Instant::now() + PUSH_ORDER_WAIT;
         loop {

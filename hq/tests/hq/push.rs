@@ -2,7 +2,7 @@
 //! operation rejected with a reason while the rest apply, a new epoch after re-enrolment.
 
 use gridpatrol_protocol::domain::*;
-use gridpatrol_protocol::wire::{OpStatus, PushOp};
+use gridpatrol_protocol::wire::{OpStatus, PushOp, FOLLOWS_HEADER, PROTOCOL_HEADER};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -284,8 +284,19 @@ async fn a_push_that_overtakes_the_one_before_waits_for_it(hq: &Hq) {
     let second = phone.request(ops);
     let phone = std::sync::Arc::new(phone);
     let overtaking = {
-        let phone = phone.clone();
-        tokio::spawn(async move { phone.send("/v1/push", &second).await })
+        let (phone, url) = (phone.clone(), hq.url.clone());
+        tokio::spawn(async move {
+            let resp = client()
+                .post(format!("{url}/v1/push"))
+                .bearer_auth(&phone.token)
+                .header(PROTOCOL_HEADER, "2")
+                .header(FOLLOWS_HEADER, "3")
+                .json(&second)
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<serde_json::Value>().await.unwrap())
+        })
     };
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let r1 = phone.push_req(&first).await;
@@ -294,7 +305,8 @@ async fn a_push_that_overtakes_the_one_before_waits_for_it(hq: &Hq) {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["acked_through_seq"], 4);
     assert_eq!(count(hq, "visits").await, 4);
-    // A gap nothing fills: refused after the wait, nothing applied.
+    // A gap nothing fills: refused (after the wait, when it said it follows a push), nothing
+    // applied.
     let mut lonely = phone.request(vec![]);
     lonely.ops = {
         let mut p = Phone::enrol(hq, "w-001", &new_id(), 0).await;
@@ -302,9 +314,27 @@ async fn a_push_that_overtakes_the_one_before_waits_for_it(hq: &Hq) {
         p.ops(&[visit("w-001", "h-0001", "g-0101", VisitType::Routine)])
     };
     let t = std::time::Instant::now();
-    let (s, v) = phone.send("/v1/push", &lonely).await;
+    let resp = client()
+        .post(format!("{}/v1/push", hq.url))
+        .bearer_auth(&phone.token)
+        .header(PROTOCOL_HEADER, "2")
+        .header(FOLLOWS_HEADER, "9")
+        .json(&lonely)
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = (resp.status(), resp.json::<serde_json::Value>().await.unwrap());
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["error"]["expected_seq"], 5);
-    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    let waited = t.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(900) && waited < std::time::Duration::from_secs(5),
+        "{waited:?}"
+    );
+    // Without the header, a gap is refused at once.
+    let t = std::time::Instant::now();
+    let (s, _) = phone.send("/v1/push", &lonely).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(t.elapsed() < std::time::Duration::from_millis(900));
     assert_eq!(count(hq, "visits").await, 4);
 }
