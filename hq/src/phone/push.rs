@@ -129,7 +129,6 @@ impl PushOrder {
 
 impl PushSlot {
     /// Until the pushes before `first` are in the database's hands (or the wait is over).
-    /// Nothing seen of this phone yet (a fresh HQ): no wait.
     async fn wait_turn(&self, first: i64) {
         let deadline = tokio::time::Instant::now() + PUSH_ORDER_WAIT;
         loop {
@@ -137,7 +136,7 @@ impl PushSlot {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let next = *self.next.lock().unwrap_or_else(|p| p.into_inner());
-            if next == 0 || next >= first {
+            if next >= first {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
