@@ -145,14 +145,13 @@ fn run_group(c: &Connection, first: Box<dyn Job>, jobs: &mpsc::Receiver<Box<dyn 
         group.pop()?.finish(None);
         return jobs.try_recv().ok();
     }
-    let mut failure = None;
-    while group.len() < MAX_GROUP && opened.elapsed() < MAX_GROUP_AGE {
+    let mut failure = rolled_back(c);
+    while failure.is_none() && group.len() < MAX_GROUP && opened.elapsed() < MAX_GROUP_AGE {
         let Ok(mut j) = jobs.try_recv() else { break };
-        let outcome = run_member(c, j.as_mut());
+        let outcome = run_member(c, j.as_mut()).and_then(|()| rolled_back(c).map_or(Ok(()), Err));
         group.push(j);
         if let Err(e) = outcome {
             failure = Some(e);
-            break;
         }
     }
     if failure.is_none() {
@@ -165,6 +164,12 @@ fn run_group(c: &Connection, first: Box<dyn Job>, jobs: &mpsc::Receiver<Box<dyn 
         j.finish(failure.clone());
     }
     None
+}
+
+/// SQLite ends the whole transaction by itself on some errors (disk full, I/O): whatever the
+/// members' own results, nothing of the group then stands.
+fn rolled_back(c: &Connection) -> Option<ApiError> {
+    c.is_autocommit().then(|| ApiError::internal("sqlite: the transaction was rolled back"))
 }
 
 /// Run a job's work; a panic counts as a failure (its reply then says so).
