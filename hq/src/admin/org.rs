@@ -266,6 +266,12 @@ struct GridRow {
     ring: Ring,
 }
 
+impl From<GridRow> for GridOut {
+    fn from(g: GridRow) -> GridOut {
+        GridOut { boundary: GeoJsonPolygon::from_ring(&g.ring), id: g.id, code: g.code, community_id: g.community_id, name: g.name }
+    }
+}
+
 fn check_grid(tx: &mut dyn Tx, g: &GridRow) -> Result<()> {
     validate::id("id", &g.id)?;
     validate::area_code("code", &g.code, 15)?;
@@ -348,13 +354,7 @@ pub async fn create_grid(
             check_grid(tx, &g)?;
             write_grid(tx, &g, false)?;
             audit(tx, &op.id, "grid.create", &g.id)?;
-            Ok(GridOut {
-                boundary: GeoJsonPolygon::from_ring(&g.ring),
-                id: g.id,
-                code: g.code,
-                community_id: g.community_id,
-                name: g.name,
-            })
+            Ok(GridOut::from(g))
         })
         .await?,
     ))
@@ -380,13 +380,7 @@ pub async fn update_grid(
             check_grid(tx, &g)?;
             write_grid(tx, &g, true)?;
             audit(tx, &op.id, "grid.update", &g.id)?;
-            Ok(GridOut {
-                boundary: GeoJsonPolygon::from_ring(&g.ring),
-                id: g.id,
-                code: g.code,
-                community_id: g.community_id,
-                name: g.name,
-            })
+            Ok(GridOut::from(g))
         })
         .await?,
     ))
