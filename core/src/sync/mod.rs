@@ -170,7 +170,7 @@ impl Store {
     pub async fn sync(&self, options: &SyncOptions, progress: &dyn SyncProgress) -> Result<SyncReport> {
         let link = self.link()?;
         self.note_sync_attempt()?;
-        let t = Transport::new(&link.hq_url, Some(link.token.clone()), options.timeout)?;
+        let t = std::sync::Arc::new(Transport::new(&link.hq_url, Some(link.token.clone()), options.timeout)?);
         let mut report = SyncReport::default();
         let result = self.sync_inner(&t, link, options, progress, &mut report).await;
         let stats = t.stats();
@@ -187,7 +187,7 @@ impl Store {
 
     async fn sync_inner(
         &self,
-        t: &Transport,
+        t: &std::sync::Arc<Transport>,
         mut link: Link,
         o: &SyncOptions,
         progress: &dyn SyncProgress,
@@ -205,7 +205,7 @@ impl Store {
         // "duplicate".
         let total = self.read(crate::store::unsent_records)?;
         let mut unwritten: Option<PushResponse> = None;
-        let mut in_flight: VecDeque<InFlight<'_>> = VecDeque::new();
+        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut next = self.prepare_push(link.acked_through, o)?;
         let mut in_step = false;
         let mut slow = false;
@@ -215,20 +215,24 @@ impl Store {
             let limit = if in_step && !slow { o.in_flight.max(1) } else { 1 };
             while in_flight.len() < limit {
                 let Some(push) = next.take() else { break };
-                let body = push.body.clone();
-                let follows = in_flight.back().map(|f: &InFlight<'_>| f.push.last_seq);
-                let headers: Vec<(&str, String)> =
+                let follows = in_flight.back().map(|f: &InFlight| f.push.last_seq);
+                let headers: Vec<(&'static str, String)> =
                     follows.map(|s| (FOLLOWS_HEADER, s.to_string())).into_iter().collect();
-                let mut answer: PushAnswer<'_> = Box::pin(retrying(o, move || {
-                    let (body, headers) = (body.to_vec(), headers.clone());
-                    async move { t.post_encoded_with::<PushResponse>("/v1/push", body, &headers).await }
+                // A task of its own, so that the request travels (connection, body, answer)
+                // while this task reads and encodes the next batch.
+                let (t, o2, body) = (t.clone(), o.clone(), push.body.clone());
+                let answer = Spawned(tokio::spawn(async move {
+                    retrying(&o2, move || {
+                        let (body, headers) = (body.to_vec(), headers.clone());
+                        let t = t.clone();
+                        async move { t.post_encoded_with::<PushResponse>("/v1/push", body, &headers).await }
+                    })
+                    .await
                 }));
-                let early = poll_once(answer.as_mut()).await;
                 let after = push.last_seq;
                 in_flight.push_back(InFlight {
                     overlapped: follows.is_some(),
                     push,
-                    early,
                     answer,
                     sent: std::time::Instant::now(),
                 });
@@ -238,10 +242,7 @@ impl Store {
             if let Some(resp) = unwritten.take() {
                 self.write_push_results(&resp, report)?;
             }
-            let result = match sent.early.take() {
-                Some(r) => r,
-                None => sent.answer.await,
-            };
+            let result = (&mut sent.answer).await;
             slow = sent.sent.elapsed() > SLOW_PUSH;
             match result {
                 Ok(resp) => {
@@ -444,34 +445,42 @@ struct PreparedPush {
 }
 
 /// HQ's answer to a push, on its way.
-type PushAnswer<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<PushResponse, Failure>> + Send + 'a>>;
-
 /// A push on the wire.
-struct InFlight<'a> {
+struct InFlight {
     push: PreparedPush,
     /// Sent while an earlier push was still unanswered.
     overlapped: bool,
-    /// The answer, when it came with the first poll.
-    early: Option<std::result::Result<PushResponse, Failure>>,
-    answer: PushAnswer<'a>,
+    answer: Spawned,
     sent: std::time::Instant,
+}
+
+/// A push answer's task; dropping it (the pushes in flight are abandoned) cancels the request.
+struct Spawned(tokio::task::JoinHandle<std::result::Result<PushResponse, Failure>>);
+
+impl std::future::Future for Spawned {
+    type Output = std::result::Result<PushResponse, Failure>;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.unwrap_or_else(|e| {
+                Err(Failure {
+                    error: CoreError::HqUnreachable { reason: format!("push task: {e}") },
+                    retryable: false,
+                    retry_after: None,
+                    expected_seq: None,
+                })
+            })
+        })
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A push answered later than this keeps the next ones to one at a time.
 const SLOW_PUSH: Duration = Duration::from_secs(1);
-
-/// Poll a future once: its output if it is already done. Starting a request this way hands
-/// it to the HTTP client's connection task, which sends it while this task does other work.
-async fn poll_once<F: std::future::Future + ?Sized>(mut f: std::pin::Pin<&mut F>) -> Option<F::Output> {
-    std::future::poll_fn(|cx| {
-        std::task::Poll::Ready(match f.as_mut().poll(cx) {
-            std::task::Poll::Ready(v) => Some(v),
-            std::task::Poll::Pending => None,
-        })
-    })
-    .await
-}
 
 /// Run a request up to `max_attempts` times with full-jitter backoff, honouring Retry-After.
 async fn retrying<T, F, Fut>(o: &SyncOptions, mut call: F) -> std::result::Result<T, Failure>
