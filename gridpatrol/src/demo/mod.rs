@@ -387,11 +387,15 @@ fn compare(phones: &[SimPhone], hq_dir: &std::path::Path) -> DemoResult<bool> {
         hq_dir.join(gridpatrol_hq::db::SQLITE_DB_FILE),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )?;
-    let mutations: HashSet<String> = {
-        let mut stmt = hq.prepare("SELECT mutation_id FROM mutation")?;
+    // The operations HQ holds: its mutation log, and the visits (which carry their own).
+    let held: Vec<String> = {
+        let mut stmt = hq.prepare(
+            "SELECT mutation_id FROM mutation UNION ALL SELECT mutation_id FROM visit WHERE mutation_id IS NOT NULL",
+        )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
+    let mutations: HashSet<String> = held.iter().cloned().collect();
     let (mut recorded, mut at_hq, mut rejected) = (0u64, 0u64, 0u64);
     let mut phone_entities: std::collections::HashMap<&str, HashSet<String>> = Default::default();
     for p in phones {
@@ -416,6 +420,7 @@ fn compare(phones: &[SimPhone], hq_dir: &std::path::Path) -> DemoResult<bool> {
     // Doubles: operations HQ holds that no phone sent once, and observation rows (patrols,
     // check-ins, visits, reports: only phones make them) beyond the distinct records made.
     let mut duplicates = mutations.len() as u64 - at_hq.min(mutations.len() as u64);
+    duplicates += (held.len() - mutations.len()) as u64;
     for (table, ids) in &phone_entities {
         let rows: i64 = hq.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
         duplicates += (rows as u64).saturating_sub(ids.len() as u64);

@@ -6,10 +6,16 @@ use super::{Backend, Tx};
 use crate::error::{ApiError, Result};
 use crate::p;
 
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("../../sql/sqlite/001_init.sql"))];
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../../sql/postgres/001_init.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../../sql/sqlite/001_init.sql")),
+    (2, include_str!("../../sql/sqlite/002_visit_carries_mutation.sql")),
+];
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../../sql/postgres/001_init.sql")),
+    (2, include_str!("../../sql/postgres/002_visit_carries_mutation.sql")),
+];
 
 /// Any fixed number: the advisory lock that serialises migrations across HQ instances.
 const MIGRATION_LOCK: i64 = 0x6770_6871; // "gphq"
@@ -55,17 +61,94 @@ fn statements(ddl: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    /// The two DDL files describe the same tables and indexes.
+    /// The tables and indexes (with the table each indexes) that a list of DDL files leaves,
+    /// following CREATE, DROP and RENAME; other statements change no names.
+    fn objects(steps: &[(i64, &str)]) -> std::collections::BTreeSet<(String, String)> {
+        let mut objects = std::collections::BTreeSet::new();
+        for (_, ddl) in steps {
+            for stmt in statements(ddl) {
+                let w: Vec<String> = stmt.split(|c: char| c.is_whitespace() || c == '(').map(str::to_string).collect();
+                let w: Vec<&str> = w.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+                match w.as_slice() {
+                    ["CREATE", "TABLE", t, ..] => {
+                        objects.insert(("table".into(), t.to_string()));
+                    }
+                    ["CREATE", "INDEX", i, "ON", t, ..] => {
+                        objects.insert((format!("index on {t}"), i.to_string()));
+                    }
+                    ["DROP", "TABLE", t, ..] => {
+                        objects.retain(|(kind, name)| name != t && kind != &format!("index on {t}"));
+                    }
+                    ["ALTER", "TABLE", from, "RENAME", "TO", to, ..] => {
+                        let renamed = objects
+                            .iter()
+                            .filter(|(_, n)| n == from)
+                            .chain(objects.iter().filter(|(k, _)| k == &format!("index on {from}")))
+                            .cloned()
+                            .collect::<Vec<_>>();
+                        for (kind, name) in renamed {
+                            objects.remove(&(kind.clone(), name.clone()));
+                            if name == *from {
+                                objects.insert((kind, to.to_string()));
+                            } else {
+                                objects.insert((format!("index on {to}"), name));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        objects
+    }
+
+    /// Both backends' DDL files, version by version, leave the same tables and indexes, and
+    /// both end at `SCHEMA_VERSION`.
     #[test]
     fn backends_have_the_same_objects() {
-        let names = |ddl: &str| -> Vec<String> {
-            statements(ddl).iter().map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).collect()
-        };
-        for ((v1, a), (v2, b)) in SQLITE.iter().zip(POSTGRES) {
-            assert_eq!(v1, v2);
-            assert_eq!(names(a), names(b));
+        assert_eq!(SQLITE.iter().map(|s| s.0).collect::<Vec<_>>(), POSTGRES.iter().map(|s| s.0).collect::<Vec<_>>());
+        for n in 1..=SQLITE.len() {
+            assert_eq!(objects(&SQLITE[..n]), objects(&POSTGRES[..n]), "after version {n}");
         }
         assert_eq!(SQLITE.last().unwrap().0, SCHEMA_VERSION);
-        assert!(statements(SQLITE[0].1).len() > 30);
+        let all = objects(SQLITE);
+        assert!(all.len() > 30);
+        assert!(all.contains(&("table".to_string(), "visit".to_string())));
+        assert!(all.contains(&("index on visit".to_string(), "visit_household".to_string())));
+        assert!(!all.iter().any(|(_, n)| n.ends_with("_v2")));
+    }
+
+    /// A version-1 SQLite database with records in it is upgraded at start-up: its visits and
+    /// mutation rows survive the tables' rebuild, and the new column is there.
+    #[test]
+    fn sqlite_version_1_with_data_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = rusqlite::Connection::open(dir.path().join(super::super::sqlite::DB_FILE)).unwrap();
+            c.execute_batch("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)")
+                .unwrap();
+            for stmt in statements(SQLITE[0].1) {
+                c.execute_batch(&stmt).unwrap();
+            }
+            c.execute_batch(
+                "INSERT INTO schema_version VALUES (1, 0);
+                 INSERT INTO visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, occurred_ms,
+                                    device_ms, received_ms, effective_ms)
+                   VALUES ('v-1', 'w-1', 'h-1', 'g-1', 'routine', 'met', '[]', 1, 2, 3, 4);
+                 INSERT INTO mutation VALUES ('m-1', 'd-1', 1, 1, 'record_visit', 'applied', NULL, NULL, 'h', 2, 3);",
+            )
+            .unwrap();
+        }
+        let db = super::super::Db::open(&super::super::DatabaseUrl::Sqlite(dir.path().to_path_buf())).unwrap();
+        let (visit, mutation, version) = db
+            .write(|tx| {
+                let v = tx.query_opt("SELECT id, effective_ms, mutation_id FROM visit", p![])?.unwrap();
+                let m = tx.query_i64("SELECT seq FROM mutation WHERE mutation_id = 'm-1'", p![])?;
+                let version = tx.query_i64("SELECT MAX(version) FROM schema_version", p![])?;
+                Ok(((v.text(0)?, v.i64(1)?, v.opt_text(2)?), m, version))
+            })
+            .unwrap();
+        assert_eq!(visit, ("v-1".to_string(), 4, None));
+        assert_eq!((mutation, version), (1, SCHEMA_VERSION));
     }
 }

@@ -47,6 +47,11 @@ impl Ctx<'_> {
 #[derive(Debug)]
 pub enum Outcome {
     Applied,
+    /// Applied, and the record written carries the mutation id itself (a visit): no separate
+    /// row in `mutation` is needed to know it later.
+    AppliedInRecord,
+    /// This very mutation was applied before (in another epoch, say): nothing is done again.
+    AlreadyApplied,
     Rejected { code: &'static str, reason: String },
     Conflict { reason: String },
 }
@@ -333,12 +338,14 @@ fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: Visit) -> Step {
     }
     let hh = cx.visits.household_grid(tx, &v.household_id)?.ok_or_else(|| not_found("household"))?;
     own_grid(cx, &hh)?;
-    if cx.visits.exists(tx, &v.id)? {
-        return Err(invalid("visit.id: a visit with this id already exists"));
+    match cx.visits.recorded_by(tx, &v.id)? {
+        Known::Absent => {}
+        Known::By(Some(m)) if m == cx.op.mutation_id => return Ok(Outcome::AlreadyApplied),
+        Known::By(_) => return Err(invalid("visit.id: a visit with this id already exists")),
     }
     let needs: Vec<&str> = v.needs.iter().map(|n| n.code()).collect();
     let occurred = v.occurred_at.timestamp_millis();
-    cx.visits.seen(&v.id);
+    cx.visits.seen(&v.id, &cx.op.mutation_id);
     let row = [
         Value::from(v.id),
         Value::from(v.worker_id),
@@ -356,9 +363,10 @@ fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: Visit) -> Step {
         Value::from(cx.op.device_ms),
         Value::from(cx.now),
         Value::from(cx.effective(occurred)),
+        Value::from(cx.op.mutation_id.as_str()),
     ];
     cx.visits.add(row);
-    Ok(Outcome::Applied)
+    Ok(Outcome::AppliedInRecord)
 }
 
 const VISIT_COLS: &[Col] = &[
@@ -378,6 +386,7 @@ const VISIT_COLS: &[Col] = &[
     Col::Int,  // device_ms
     Col::Int,  // received_ms
     Col::Int,  // effective_ms
+    Col::Text, // mutation_id
 ];
 
 /// The visits of one push. Their households and the visit ids HQ already has are looked up
@@ -388,20 +397,28 @@ const VISIT_COLS: &[Col] = &[
 pub struct VisitBatch {
     /// Household id → its grid (`None`: no such household at HQ), for the ids looked up.
     households: HashMap<String, Option<String>>,
-    /// Visit ids looked up, with whether HQ (or this push) has them.
-    ids: HashMap<String, bool>,
+    /// Visit ids looked up, with whether HQ (or this push) has them, and by which mutation.
+    ids: HashMap<String, Known>,
     rows: Vec<Value>,
+}
+
+/// Whether HQ has a visit, and the mutation that recorded it (`None` for visits recorded
+/// before HQ kept that in the row: their mutation rows say it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Known {
+    Absent,
+    By(Option<String>),
 }
 
 impl VisitBatch {
     /// From the lookups made for the whole push: `households` and `ids` were looked up,
-    /// `found_*` is what HQ has of them.
+    /// `found_*` is what HQ has of them (`found_ids`: visit id and mutation id).
     pub fn new(households: &[&str], found_households: Found, ids: &[&str], found_ids: Found) -> VisitBatch {
         let mut b = VisitBatch::default();
         b.households.extend(households.iter().map(|h| (h.to_string(), None)));
         b.households.extend(found_households);
-        b.ids.extend(ids.iter().map(|v| (v.to_string(), false)));
-        b.ids.extend(found_ids.into_iter().map(|(v, _)| (v, true)));
+        b.ids.extend(ids.iter().map(|v| (v.to_string(), Known::Absent)));
+        b.ids.extend(found_ids.into_iter().map(|(v, m)| (v, Known::By(m))));
         b
     }
 
@@ -414,25 +431,24 @@ impl VisitBatch {
         Ok(g)
     }
 
-    fn exists(&mut self, tx: &mut dyn Tx, id: &str) -> Result<bool, ApiError> {
-        if let Some(e) = self.ids.get(id) {
-            return Ok(*e);
+    fn recorded_by(&mut self, tx: &mut dyn Tx, id: &str) -> Result<Known, ApiError> {
+        if let Some(k) = self.ids.get(id) {
+            return Ok(k.clone());
         }
-        let e = tx.query_opt("SELECT 1 FROM visit WHERE id = ?", p![id])?.is_some();
-        self.ids.insert(id.to_string(), e);
-        Ok(e)
+        let k = match tx.query_opt("SELECT mutation_id FROM visit WHERE id = ?", p![id])? {
+            Some(r) => Known::By(r.opt_text(0)?),
+            None => Known::Absent,
+        };
+        self.ids.insert(id.to_string(), k.clone());
+        Ok(k)
     }
 
-    /// This push has a visit with this id now.
-    fn seen(&mut self, id: &str) {
-        if let Some(known) = self.ids.get_mut(id) {
-            *known = true;
-        } else {
-            self.ids.insert(id.to_string(), true);
-        }
+    /// This push has a visit with this id now, recorded by `mutation_id`.
+    fn seen(&mut self, id: &str, mutation_id: &str) {
+        self.ids.insert(id.to_string(), Known::By(Some(mutation_id.to_string())));
     }
 
-    fn add(&mut self, row: [Value; 16]) {
+    fn add(&mut self, row: [Value; 17]) {
         self.rows.extend(row);
     }
 
@@ -443,7 +459,7 @@ impl VisitBatch {
         }
         tx.insert_rows(
             "visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id,
-                    lat, lng, occurred_ms, device_ms, received_ms, effective_ms)",
+                    lat, lng, occurred_ms, device_ms, received_ms, effective_ms, mutation_id)",
             VISIT_COLS,
             &self.rows,
             "",

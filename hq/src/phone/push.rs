@@ -7,8 +7,9 @@
 //! Cost per push, not per operation: the statements a push needs do not grow with its size
 //! where that can be avoided (one round trip to PostgreSQL costs more than the insert itself).
 //! Which mutation ids HQ has seen is one query for the whole batch; visits (the bulk of what
-//! phones send) look their households and ids up in one query each and are inserted together;
-//! the mutation rows are inserted together at the end. Every other command runs one by one,
+//! phones send) look their households and ids up in one query each and are inserted together,
+//! each carrying its mutation id (so an applied visit needs no row in `mutation`); the other
+//! mutation rows are inserted together at the end. Every other command runs one by one,
 //! in sequence order, after the visits before it are written.
 
 use std::collections::{HashMap, HashSet};
@@ -62,6 +63,7 @@ pub async fn push(
     JsonBody(req): JsonBody<PushIn>,
 ) -> Result<Json<PushResponse>> {
     check_shape(&req)?;
+if std::env::var_os("GP_TRACE").is_some() { eprintln!("T {} {}", { let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap(); t.as_micros() % 100_000_000 }, format!("hq handler {:?}", req.ops.last().map(|o| o.seq))); }
     // Parsed here, off the database writer (SQLite has one): pure work, needing no database.
     let commands: Vec<Parsed> = req.ops.iter().map(|o| parse_command(o.command.get())).collect();
     let seqs = req.ops.first().zip(req.ops.last()).map(|(a, b)| (a.seq, b.seq));
@@ -90,6 +92,7 @@ pub async fn push(
         }
     }
     let resp = tx.await;
+if std::env::var_os("GP_TRACE").is_some() { eprintln!("T {} {}", { let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap(); t.as_micros() % 100_000_000 }, format!("hq done {:?}", seqs)); }
     if let (false, Some(slot), Some((_, last))) = (in_line, &slot, seqs) {
         slot.advance(last + 1);
     }
@@ -199,6 +202,7 @@ const MUTATION_COLS: &[Col] = &[
 type Parsed = Result<Command, serde_json::Error>;
 
 fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Vec<Parsed>) -> Result<PushResponse> {
+if std::env::var_os("GP_TRACE").is_some() { eprintln!("T {} {}", { let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap(); t.as_micros() % 100_000_000 }, format!("writer job {:?}", req.ops.last().map(|o| o.seq))); }
     let now = now_ms();
     let skew = req.device_time_ms.saturating_sub(now);
     let device = auth::touch_device(tx, bearer, now, skew)?;
@@ -253,7 +257,7 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Ve
         Lookup { table: "worker_grid", key: "worker_id", out: ("grid_id", None), keys: &worker },
         Lookup { table: "mutation", key: "mutation_id", out: ("mutation_id", None), keys: &mutation_ids },
         Lookup { table: "household", key: "id", out: ("id", Some("grid_id")), keys: &households },
-        Lookup { table: "visit", key: "id", out: ("id", None), keys: &visit_ids },
+        Lookup { table: "visit", key: "id", out: ("id", Some("mutation_id")), keys: &visit_ids },
     ])?;
     let [grids, seen, found_households, found_visits]: [Found; 4] =
         found.try_into().map_err(|_| ApiError::internal("lookup answers"))?;
@@ -285,6 +289,15 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Ve
         };
         let (status, code, reason) = match outcome {
             Outcome::Applied => (OpStatus::Applied, None, None),
+            // The row written (or found) carries the mutation id: no mutation row.
+            Outcome::AppliedInRecord => {
+                results.push(OpResult { seq: op.seq, status: OpStatus::Applied, code: None, reason: None });
+                continue;
+            }
+            Outcome::AlreadyApplied => {
+                results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
+                continue;
+            }
             Outcome::Rejected { code, reason } => (OpStatus::Rejected, Some(code.to_string()), Some(reason)),
             Outcome::Conflict { reason } => (OpStatus::Conflict, Some(codes::CONFLICT.to_string()), Some(reason)),
         };

@@ -155,13 +155,14 @@ async fn new_epoch_after_reenrol_starts_at_seq_1(hq: &Hq) {
     hq.seed().await;
     let device = new_id();
     let mut phone = Phone::enrol(hq, "w-001", &device, 0).await;
-    let r = phone
-        .push(&[
-            visit("w-001", "h-0001", "g-0101", VisitType::Routine),
-            visit("w-001", "h-0002", "g-0101", VisitType::Routine),
-        ])
-        .await;
-    assert_eq!(r.acked_through_seq, 2);
+    let patrol = new_id();
+    let sent = phone.ops(&[
+        visit("w-001", "h-0001", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0002", "g-0101", VisitType::Routine),
+        start_patrol("w-001", "g-0101", &patrol),
+    ]);
+    let r = phone.push_req(&phone.request(sent.clone())).await;
+    assert_eq!(r.acked_through_seq, 3);
     // Reinstalled: a new store, epoch 0 asked, seq numbering restarts at 1.
     let mut again = Phone::enrol(hq, "w-001", &device, 0).await;
     assert_eq!(again.epoch, 2);
@@ -169,6 +170,14 @@ async fn new_epoch_after_reenrol_starts_at_seq_1(hq: &Hq) {
     assert_eq!(statuses(&r), vec![OpStatus::Applied]);
     assert_eq!(r.acked_through_seq, 1);
     assert_eq!(count(hq, "visits").await, 3);
+    // A backup of the old outbox restored into the new epoch: the same mutations under new
+    // seqs are known (the visits by their own rows, the patrol by its mutation row).
+    let restored: Vec<PushOp> =
+        sent.iter().enumerate().map(|(i, op)| PushOp { seq: 2 + i as i64, ..op.clone() }).collect();
+    let r = again.push_req(&again.request(restored)).await;
+    assert_eq!(statuses(&r), vec![OpStatus::Duplicate; 3], "{r:?}");
+    assert_eq!(r.acked_through_seq, 4);
+    assert_eq!((count(hq, "visits").await, count(hq, "patrols").await), (3, 1));
     // The old epoch is over for this device.
     let ops: Vec<PushOp> = phone.ops(&[visit("w-001", "h-0003", "g-0101", VisitType::Routine)]);
     let mut req = again.request(ops);
