@@ -8,9 +8,7 @@ fn the_demo_day_ends_with_nothing_lost_or_doubled() {
     let last = text.lines().last().unwrap();
     assert!(last.starts_with("demo: devices=12 recorded="), "{last}");
     assert!(last.contains(" duplicates=0 lost=0"), "{last}");
-    let field = |k: &str| -> u64 {
-        last.split_whitespace().find_map(|w| w.strip_prefix(k)).unwrap().parse().unwrap()
-    };
+    let field = |k: &str| -> u64 { last.split_whitespace().find_map(|w| w.strip_prefix(k)).unwrap().parse().unwrap() };
     assert_eq!(field("recorded="), field("at_hq="));
     assert!(field("recorded=") > 100);
     assert!(text.contains("三零 communities: 11 of 12"), "{text}");

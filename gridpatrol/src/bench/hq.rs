@@ -27,7 +27,11 @@ fn street(phones: usize) -> GridConfig {
         template: None,
     };
     for k in 0..communities {
-        c.communities.push(Community { id: format!("bc-{k}"), code: format!("310101003{:03}", k + 1), name: format!("社区{k}") });
+        c.communities.push(Community {
+            id: format!("bc-{k}"),
+            code: format!("310101003{:03}", k + 1),
+            name: format!("社区{k}"),
+        });
     }
     for i in 0..phones {
         let (k, g) = (i / per, i % per);
@@ -39,7 +43,12 @@ fn street(phones: usize) -> GridConfig {
             name: format!("网格{i}"),
             boundary: vec![[lng, lat], [lng + 0.01, lat], [lng + 0.01, lat + 0.01], [lng, lat + 0.01]],
         });
-        c.workers.push(Worker { id: format!("bw-{i}"), name: format!("网格员{i}"), role: WorkerRole::FullTime, grid_ids: vec![format!("bg-{i}")] });
+        c.workers.push(Worker {
+            id: format!("bw-{i}"),
+            name: format!("网格员{i}"),
+            role: WorkerRole::FullTime,
+            grid_ids: vec![format!("bg-{i}")],
+        });
         c.households.push(Household {
             id: format!("bh-{i}"),
             grid_id: format!("bg-{i}"),
@@ -71,7 +80,11 @@ pub async fn run(phones: usize, per_phone: usize, pg: Option<String>) -> Result<
         })
         .await??;
         let sep = if url.contains('?') { '&' } else { '?' };
-        backends.push(("postgres", DatabaseUrl::Postgres(format!("{url}{sep}options=-c%20search_path%3D{schema}")), Some((url, schema))));
+        backends.push((
+            "postgres",
+            DatabaseUrl::Postgres(format!("{url}{sep}options=-c%20search_path%3D{schema}")),
+            Some((url, schema)),
+        ));
     } else {
         println!("hq postgres: skipped (give --pg postgres://… ; scripts/bench.sh does)");
     }
@@ -90,7 +103,12 @@ pub async fn run(phones: usize, per_phone: usize, pg: Option<String>) -> Result<
     Ok(())
 }
 
-async fn one_backend(name: &str, db: DatabaseUrl, phones: usize, per_phone: usize) -> Result<(), Box<dyn std::error::Error>> {
+async fn one_backend(
+    name: &str,
+    db: DatabaseUrl,
+    phones: usize,
+    per_phone: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     let admin = format!("bench-{}", new_id().replace('-', ""));
     let mut config = HqConfig::new("127.0.0.1:0".parse()?, db);
     config.bootstrap_admin_token = Some(admin.clone());
@@ -120,7 +138,12 @@ async fn one_backend(name: &str, db: DatabaseUrl, phones: usize, per_phone: usiz
             .json()
             .await?;
         let device_id = new_id();
-        let req = EnrolRequest { code: code["code"].as_str().unwrap_or_default().into(), device_id: device_id.clone(), epoch: 0, app_version: "bench".into() };
+        let req = EnrolRequest {
+            code: code["code"].as_str().unwrap_or_default().into(),
+            device_id: device_id.clone(),
+            epoch: 0,
+            app_version: "bench".into(),
+        };
         let resp: EnrolResponse =
             client.post(format!("{url}/v1/enrol")).json(&req).send().await?.error_for_status()?.json().await?;
         devices.push((i, device_id, resp.epoch, resp.device_token));
@@ -159,7 +182,13 @@ async fn one_backend(name: &str, db: DatabaseUrl, phones: usize, per_phone: usiz
                         }
                     })
                     .collect();
-                let body = PushRequest { device_id: device_id.clone(), epoch, device_time_ms: now.timestamp_millis(), device_hlc: None, ops };
+                let body = PushRequest {
+                    device_id: device_id.clone(),
+                    epoch,
+                    device_time_ms: now.timestamp_millis(),
+                    device_hlc: None,
+                    ops,
+                };
                 let bytes = gzip(&serde_json::to_vec(&body).expect("json"));
                 let t = Instant::now();
                 let resp = client

@@ -102,7 +102,22 @@ fn photo_bytes(variant: u8, community: usize) -> Vec<u8> {
     j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
     j.extend_from_slice(&[1u8; 64]);
     j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
-    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, variant, community as u8, 0xFF, 0xD9]);
+    j.extend_from_slice(&[
+        0xFF,
+        0xDA,
+        0x00,
+        0x08,
+        0x01,
+        0x01,
+        0x00,
+        0x00,
+        0x3F,
+        0x00,
+        variant,
+        community as u8,
+        0xFF,
+        0xD9,
+    ]);
     j
 }
 
@@ -264,7 +279,12 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                 let (lat, lng) = street::inside(c, 0, k);
                 s.check_in(
                     &patrol.id,
-                    CheckInInput { location: GeoPoint { lat, lng }, accuracy_m: Some(6.0), place_name: None, answers: answers.clone() },
+                    CheckInInput {
+                        location: GeoPoint { lat, lng },
+                        accuracy_m: Some(6.0),
+                        place_name: None,
+                        answers: answers.clone(),
+                    },
                 )?;
             }
             if c % 3 == 0 {
@@ -315,7 +335,9 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
         for t in s.tasks()? {
             let action = match t.status {
                 TaskStatus::Dispatched => Some((TaskAction::Acknowledge, None)),
-                TaskStatus::Acknowledged => Some((TaskAction::Complete, Some("已上门调解，双方和解 (mediated on site)".to_string()))),
+                TaskStatus::Acknowledged => {
+                    Some((TaskAction::Complete, Some("已上门调解，双方和解 (mediated on site)".to_string())))
+                }
                 _ => None,
             };
             if let Some((action, result)) = action {
@@ -365,7 +387,8 @@ fn print_figures(f: &Value) {
         "社区 community", "巡查完成 patrols", "必访覆盖 visits", "上报 rpt", "按期结案 on-time", "三零"
     );
     for c in f["communities"].as_array().into_iter().flatten() {
-        let reports: i64 = c["reports_by_category"].as_object().map(|m| m.values().filter_map(|v| v.as_i64()).sum()).unwrap_or(0);
+        let reports: i64 =
+            c["reports_by_category"].as_object().map(|m| m.values().filter_map(|v| v.as_i64()).sum()).unwrap_or(0);
         println!(
             "{:<28} {:>16} {:>16} {:>8} {:>16} {:>6}",
             c["community"].as_str().unwrap_or(""),

@@ -11,8 +11,10 @@ const HOUSEHOLDS_PER_GRID: usize = 8;
 
 const NAMES: [&str; 12] =
     ["东湖", "西岭", "南苑", "北塘", "金桥", "银杏", "梅园", "竹林", "松风", "桃源", "荷塘", "枫林"];
-const ROMAN: [&str; 12] =
-    ["Donghu", "Xiling", "Nanyuan", "Beitang", "Jinqiao", "Yinxing", "Meiyuan", "Zhulin", "Songfeng", "Taoyuan", "Hetang", "Fenglin"];
+const ROMAN: [&str; 12] = [
+    "Donghu", "Xiling", "Nanyuan", "Beitang", "Jinqiao", "Yinxing", "Meiyuan", "Zhulin", "Songfeng", "Taoyuan",
+    "Hetang", "Fenglin",
+];
 
 /// Grids per community: five each, the last community four (12 × 5 − 1 = 59).
 pub fn grids_in(c: usize) -> usize {
