@@ -242,7 +242,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        // Fastest: answers (push results, pull pages) are repetitive JSON that compresses well
+        // at any level, and HQ's CPU is better spent on the database.
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .layer(middleware::from_fn(log_request))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)

@@ -53,7 +53,7 @@ impl Default for SyncOptions {
             max_attempts: 4,
             backoff: Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(30) },
             timeout: Duration::from_secs(30),
-            in_flight: 3,
+            in_flight: 4,
         }
     }
 }
@@ -206,7 +206,9 @@ impl Store {
         let total = self.read(crate::store::unsent_records)?;
         let mut unwritten: Option<PushResponse> = None;
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-        let mut next = self.prepare_push(link.acked_through, o)?;
+        // The first push is small: its answer says quickly whether the link is fast enough
+        // to keep several on the wire, and HQ starts writing sooner.
+        let mut next = self.prepare_push(link.acked_through, o, o.batch_ops.min(FIRST_PUSH_OPS))?;
         let mut in_step = false;
         let mut slow = false;
         loop {
@@ -236,7 +238,7 @@ impl Store {
                     answer,
                     sent: std::time::Instant::now(),
                 });
-                next = self.prepare_push(after, o)?;
+                next = self.prepare_push(after, o, o.batch_ops)?;
             }
             let Some(mut sent) = in_flight.pop_front() else { break };
             if let Some(resp) = unwritten.take() {
@@ -262,14 +264,14 @@ impl Store {
                     in_step = acked == sent.push.last_seq;
                     if !in_step {
                         in_flight.clear();
-                        next = self.prepare_push(acked, o)?;
+                        next = self.prepare_push(acked, o, o.batch_ops)?;
                     }
                 }
                 // Sent behind another push, it may only have overtaken that one: again, alone.
                 Err(Failure { expected_seq: Some(_), .. }) if sent.overlapped => {
                     in_flight.clear();
                     in_step = false;
-                    next = self.prepare_push(link.acked_through, o)?;
+                    next = self.prepare_push(link.acked_through, o, o.batch_ops)?;
                 }
                 // HQ has everything before `expected_seq` (say HQ was restored from a backup, or
                 // acknowledged more than we recorded): continue from there.
@@ -277,7 +279,7 @@ impl Store {
                     in_flight.clear();
                     in_step = false;
                     link.acked_through = self.write_tx(|tx| apply::rewind_to(tx, expected - 1))?;
-                    next = self.prepare_push(link.acked_through, o)?;
+                    next = self.prepare_push(link.acked_through, o, o.batch_ops)?;
                 }
                 Err(f) => return Err(f.error),
             }
@@ -324,7 +326,7 @@ impl Store {
 
     /// The next batch after `after`, as the request body to send; None when there is none.
     /// The body is `wire::PushRequest`'s JSON, written directly (see `apply::next_batch`).
-    fn prepare_push(&self, after: i64, o: &SyncOptions) -> Result<Option<PreparedPush>> {
+    fn prepare_push(&self, after: i64, o: &SyncOptions, max_ops: usize) -> Result<Option<PreparedPush>> {
         let mut json = Vec::with_capacity(o.batch_bytes.min(4 << 20) + 256);
         json.extend_from_slice(b"{\"device_id\":");
         serde_json::to_writer(&mut json, &self.device().device_id)?;
@@ -334,8 +336,7 @@ impl Store {
         json.extend_from_slice(b",\"device_hlc\":");
         serde_json::to_writer(&mut json, &self.current_hlc().to_string())?;
         json.extend_from_slice(b",\"ops\":");
-        let Some((ops, last_seq)) =
-            self.read(|c| apply::next_batch(c, after, o.batch_ops, o.batch_bytes, &mut json))?
+        let Some((ops, last_seq)) = self.read(|c| apply::next_batch(c, after, max_ops, o.batch_bytes, &mut json))?
         else {
             return Ok(None);
         };
@@ -478,6 +479,9 @@ impl Drop for Spawned {
         self.0.abort();
     }
 }
+
+/// Most operations in a run's first push (see `sync_inner`).
+const FIRST_PUSH_OPS: usize = 100;
 
 /// A push answered later than this keeps the next ones to one at a time.
 const SLOW_PUSH: Duration = Duration::from_secs(1);

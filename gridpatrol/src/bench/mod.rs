@@ -35,6 +35,9 @@ enum Which {
         /// Pending record counts to time, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
         n: Vec<usize>,
+        /// Rounds per size (sync, then the raw upload, each round); the medians are printed.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// Many phones pushing at once to one HQ, on SQLite and (with --pg) PostgreSQL.
     Hq {
@@ -51,7 +54,7 @@ enum Which {
 pub fn run(args: BenchArgs) -> i32 {
     let result = match args.which {
         Which::Record { n, big, dir } => record::run(n, big, dir),
-        Which::Sync { n } => in_runtime(|dir| async move { sync::run(&n, &dir).await }),
+        Which::Sync { n, rounds } => in_runtime(|dir| async move { sync::run(&n, rounds, &dir).await }),
         Which::Hq { phones, per_phone, pg } => in_runtime(|_| async move { hq::run(phones, per_phone, pg).await }),
     };
     match result {

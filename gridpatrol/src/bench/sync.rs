@@ -1,6 +1,8 @@
 //! `bench sync`: one phone with N pending records syncs to HQ on loopback (HQ on SQLite, as
 //! shipped), against the limit of a minimal batched HTTP upload into SQLite measured in the
-//! same run. Also what a no-op sync costs.
+//! same run. Also what a no-op sync costs. Each size runs several rounds, a sync then a raw
+//! upload each, fresh databases every time; the medians are printed (one round on a 2-core
+//! machine varies by ±15%).
 
 use std::path::Path;
 use std::time::Instant;
@@ -11,10 +13,47 @@ use gridpatrol_hq::{DatabaseUrl, HqConfig};
 
 use super::raw_upload;
 
-pub async fn run(sizes: &[usize], dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn run(sizes: &[usize], rounds: usize, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut noop = None;
     for &n in sizes {
-        let here = dir.join(format!("n{n}"));
+        let (mut ours, mut raws, mut last) = (Vec::new(), Vec::new(), None);
+        for round in 0..rounds.max(1) {
+            let here = dir.join(format!("n{n}-{round}"));
+            let (rps, report, noop_now) = sync_once(n, &here, noop.is_none()).await?;
+            noop = noop.or(noop_now);
+            ours.push(rps);
+            raws.push(raw_upload::measure(&here, n).await?);
+            std::fs::remove_dir_all(&here)?;
+            last = Some(report);
+        }
+        let report = last.ok_or("no rounds")?;
+        let (ours, raw) = (median(&mut ours), median(&mut raws));
+        let wire = (report.bytes_sent + report.bytes_received) as f64 / n as f64;
+        println!(
+            "sync: n={n} rps={ours:.0} requests={} wire_bytes_per_record={wire:.0} | raw: rps={raw:.0} | ratio={:.2}",
+            report.requests,
+            ours / raw
+        );
+    }
+    if let Some((requests, bytes)) = noop {
+        println!("noop sync: requests={requests} bytes={bytes} (targets: ratio>=0.8, <=150 B/record, noop <=2 requests, <=2048 B)");
+    }
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// One sync of `n` pending records to a fresh HQ: records per second, the sync's report, and
+/// (when asked) a no-op sync's requests and bytes right after.
+async fn sync_once(
+    n: usize,
+    here: &Path,
+    with_noop: bool,
+) -> Result<(f64, gridpatrol_core::sync::SyncReport, Option<(u64, u64)>), Box<dyn std::error::Error>> {
+    {
         let mut config = HqConfig::new("127.0.0.1:0".parse()?, DatabaseUrl::Sqlite(here.join("hq")));
         let admin = format!("bench-{}", new_id().replace('-', ""));
         config.bootstrap_admin_token = Some(admin.clone());
@@ -25,8 +64,11 @@ pub async fn run(sizes: &[usize], dir: &Path) -> Result<(), Box<dyn std::error::
             client.post(format!("{}{path}", hq.url())).bearer_auth(&admin).json(&body).send()
         };
         post("/v1/admin/import", serde_json::to_value(GridConfig::sample())?).await?.error_for_status()?;
-        let code: serde_json::Value =
-            post("/v1/admin/workers/w-001/enrolment-codes", serde_json::json!({})).await?.error_for_status()?.json().await?;
+        let code: serde_json::Value = post("/v1/admin/workers/w-001/enrolment-codes", serde_json::json!({}))
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
         let phone_dir = here.join("phone");
         let code = code["code"].as_str().ok_or("no enrolment code")?;
         drop(Store::enrol(&phone_dir, &hq.url(), code, StoreOptions::default()).await?);
@@ -57,24 +99,14 @@ pub async fn run(sizes: &[usize], dir: &Path) -> Result<(), Box<dyn std::error::
         if report.unsent_after != 0 || report.applied != n as u64 {
             return Err(format!("sync left {} unsent, applied {}", report.unsent_after, report.applied).into());
         }
-        let ours = n as f64 / secs;
-        let wire = (report.bytes_sent + report.bytes_received) as f64 / n as f64;
-        if noop.is_none() {
+        let rps = n as f64 / secs;
+        let mut noop = None;
+        if with_noop {
             let again = store.sync(&options, &NoProgress).await?;
             noop = Some((again.requests, again.bytes_sent + again.bytes_received));
         }
         drop(store);
         hq.stop().await?;
-
-        let raw = raw_upload::measure(&here, n).await?;
-        println!(
-            "sync: n={n} rps={ours:.0} requests={} wire_bytes_per_record={wire:.0} | raw: rps={raw:.0} | ratio={:.2}",
-            report.requests,
-            ours / raw
-        );
+        Ok((rps, report, noop))
     }
-    if let Some((requests, bytes)) = noop {
-        println!("noop sync: requests={requests} bytes={bytes} (targets: ratio>=0.8, <=150 B/record, noop <=2 requests, <=2048 B)");
-    }
-    Ok(())
 }

@@ -268,7 +268,13 @@ struct GridRow {
 
 impl From<GridRow> for GridOut {
     fn from(g: GridRow) -> GridOut {
-        GridOut { boundary: GeoJsonPolygon::from_ring(&g.ring), id: g.id, code: g.code, community_id: g.community_id, name: g.name }
+        GridOut {
+            boundary: GeoJsonPolygon::from_ring(&g.ring),
+            id: g.id,
+            code: g.code,
+            community_id: g.community_id,
+            name: g.name,
+        }
     }
 }
 

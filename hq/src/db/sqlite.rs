@@ -28,10 +28,13 @@ use crate::error::{ApiError, Result};
 
 pub const DB_FILE: &str = "hq.db";
 const MAX_IDLE_READERS: usize = 8;
-/// Most transactions committed together, and the longest a group stays open for more.
+/// Most transactions committed together, and the longest a group stays open for more. Short:
+/// the answers of a group wait for its commit, and a phone keeping several pushes in flight
+/// sends its next ones only as answers come back; a group that swallowed them all would leave
+/// the writer idle until they arrive.
 const MAX_GROUP: usize = 64;
-const MAX_GROUP_AGE: Duration = Duration::from_millis(20);
-/// Rows per multi-row INSERT statement (16 columns × 32 rows stays far below SQLite's
+const MAX_GROUP_AGE: Duration = Duration::from_millis(5);
+/// Rows per multi-row INSERT statement (17 columns × 32 rows stays far below SQLite's
 /// parameter limit).
 const INSERT_CHUNK: usize = 32;
 /// Prepared statements kept per connection (bulk inserts and lookups add a few each).
@@ -382,15 +385,19 @@ impl Tx for SqliteTx<'_> {
             return Err(ApiError::internal("bulk insert: rows do not match the columns"));
         }
         // Full chunks of INSERT_CHUNK rows in one statement (fewer steps and resets), the rest
-        // one row at a time; two cached statements per table.
+        // one row at a time; two cached statements per table. OR FAIL: a constraint failure
+        // fails the caller's whole transaction anyway, so SQLite need not keep a statement
+        // journal to undo half a statement (a copy of every page the statement touches).
         let width = cols.len();
         let one = format!("({})", vec!["?"; width].join(", "));
         let mut n = 0;
         let mut chunks = rows.chunks_exact(width * INSERT_CHUNK);
         if chunks.len() > 0 {
             let many = vec![one.as_str(); INSERT_CHUNK].join(", ");
-            let mut stmt =
-                self.conn.prepare_cached(&format!("INSERT INTO {into} VALUES {many} {tail}")).map_err(db_err)?;
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!("INSERT OR FAIL INTO {into} VALUES {many} {tail}"))
+                .map_err(db_err)?;
             for chunk in &mut chunks {
                 n += stmt.execute(rusqlite::params_from_iter(chunk.iter())).map_err(db_err)?;
             }
@@ -398,7 +405,7 @@ impl Tx for SqliteTx<'_> {
         let rest = chunks.remainder();
         if !rest.is_empty() {
             let mut stmt =
-                self.conn.prepare_cached(&format!("INSERT INTO {into} VALUES {one} {tail}")).map_err(db_err)?;
+                self.conn.prepare_cached(&format!("INSERT OR FAIL INTO {into} VALUES {one} {tail}")).map_err(db_err)?;
             for row in rest.chunks(width) {
                 n += stmt.execute(rusqlite::params_from_iter(row.iter())).map_err(db_err)?;
             }

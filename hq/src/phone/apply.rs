@@ -13,7 +13,7 @@ use gridpatrol_protocol::records::*;
 use gridpatrol_protocol::wire::codes;
 use gridpatrol_protocol::{geo, validate, InvalidValue};
 
-use super::push::OpIn;
+use super::push_body::OpIn;
 use crate::auth::Device;
 use crate::changes::Changes;
 use crate::db::{Col, Found, Tx, Value};
@@ -52,8 +52,13 @@ pub enum Outcome {
     AppliedInRecord,
     /// This very mutation was applied before (in another epoch, say): nothing is done again.
     AlreadyApplied,
-    Rejected { code: &'static str, reason: String },
-    Conflict { reason: String },
+    Rejected {
+        code: &'static str,
+        reason: String,
+    },
+    Conflict {
+        reason: String,
+    },
 }
 
 /// Why an operation did not apply: a refusal for the phone, or HQ's own failure (which aborts
@@ -167,7 +172,7 @@ struct PatrolRow {
 }
 
 fn own_patrol(tx: &mut dyn Tx, cx: &Ctx<'_>, patrol_id: &str) -> Result<PatrolRow, Refusal> {
-    validate::id("patrol_id", patrol_id)?;
+    validate::check_id("patrol_id", patrol_id)?;
     let r = tx
         .query_opt(
             "SELECT worker_id, grid_id, template_id, template_version, finished_ms FROM patrol WHERE id = ? FOR UPDATE",
@@ -187,7 +192,7 @@ fn own_patrol(tx: &mut dyn Tx, cx: &Ctx<'_>, patrol_id: &str) -> Result<PatrolRo
 }
 
 fn start_patrol(tx: &mut dyn Tx, cx: &mut Ctx<'_>, p: &Patrol) -> Step {
-    validate::id("patrol.id", &p.id)?;
+    validate::check_id("patrol.id", &p.id)?;
     own_worker(cx, &p.worker_id)?;
     own_grid(cx, &p.grid_id)?;
     if reference::template(tx, &p.template_id, p.template_version.into())?.is_none() {
@@ -252,7 +257,7 @@ fn add_track_points(tx: &mut dyn Tx, cx: &mut Ctx<'_>, patrol_id: &str, first_n:
 }
 
 fn check_in(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cp: &Checkpoint) -> Step {
-    validate::id("checkpoint.id", &cp.id)?;
+    validate::check_id("checkpoint.id", &cp.id)?;
     cp.location.validate("checkpoint.location")?;
     check_accuracy("checkpoint.accuracy_m", cp.accuracy_m)?;
     let place = validate::optional_text("checkpoint.place_name", cp.place_name.as_deref(), 200)?;
@@ -320,8 +325,8 @@ fn finish_patrol(
 }
 
 fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: Visit) -> Step {
-    validate::id("visit.id", &v.id)?;
-    validate::id("visit.household_id", &v.household_id)?;
+    validate::check_id("visit.id", &v.id)?;
+    validate::check_id("visit.household_id", &v.household_id)?;
     own_worker(cx, &v.worker_id)?;
     own_grid(cx, &v.grid_id)?;
     let note = validate::optional_text("visit.note", v.note.as_deref(), 1000)?;
@@ -334,7 +339,7 @@ fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: Visit) -> Step {
         }
     }
     if let Some(c) = &v.case_id {
-        validate::id("visit.case_id", c)?;
+        validate::check_id("visit.case_id", c)?;
     }
     let hh = cx.visits.household_grid(tx, &v.household_id)?.ok_or_else(|| not_found("household"))?;
     own_grid(cx, &hh)?;
@@ -470,8 +475,8 @@ impl VisitBatch {
 }
 
 fn file_report(tx: &mut dyn Tx, cx: &mut Ctx<'_>, r: &Report) -> Step {
-    validate::id("report.id", &r.id)?;
-    validate::id("report.case_id", &r.case_id)?;
+    validate::check_id("report.id", &r.id)?;
+    validate::check_id("report.case_id", &r.case_id)?;
     own_worker(cx, &r.worker_id)?;
     own_grid(cx, &r.grid_id)?;
     r.location.validate("report.location")?;
@@ -482,7 +487,7 @@ fn file_report(tx: &mut dyn Tx, cx: &mut Ctx<'_>, r: &Report) -> Step {
     }
     for (f, id) in [("report.patrol_id", &r.patrol_id), ("report.visit_id", &r.visit_id)] {
         if let Some(id) = id {
-            validate::id(f, id)?;
+            validate::check_id(f, id)?;
         }
     }
     check_photos("report.photos", &r.photos)?;
@@ -712,8 +717,8 @@ pub fn next_case_n(tx: &mut dyn Tx, case_id: &str) -> Result<i64, ApiError> {
 }
 
 fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
-    validate::id("event.id", &ev.id)?;
-    validate::id("event.case_id", &ev.case_id)?;
+    validate::check_id("event.id", &ev.id)?;
+    validate::check_id("event.case_id", &ev.case_id)?;
     own_worker(cx, &ev.actor_id)?;
     let note = validate::optional_text("event.note", ev.note.as_deref(), 1000)?;
     let patch = validate_clear(&ev.clear)?;
@@ -733,7 +738,16 @@ fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
             case.state.label(),
             ev.to.label()
         );
-        record_conflict(tx, cx, "case", &ev.case_id, Some(&case.grid_id), &reason, case.state.code(), "not_applied")?;
+        let payload = as_json(Command::CaseStep { event: ev.clone() });
+        record_conflict(
+            tx,
+            cx,
+            ("case", &ev.case_id, Some(&case.grid_id)),
+            &reason,
+            case.state.code(),
+            "not_applied",
+            &payload,
+        )?;
         return Ok(Outcome::Conflict { reason });
     }
     let (clear, patch) = match step_requirements(tx, &case, ev.to, &patch, &ev.photos)? {
@@ -765,7 +779,16 @@ fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
             case.state.label(),
             ev.to.label()
         );
-        record_conflict(tx, cx, "case", &ev.case_id, Some(&case.grid_id), &reason, case.state.code(), "applied")?;
+        let payload = as_json(Command::CaseStep { event: ev.clone() });
+        record_conflict(
+            tx,
+            cx,
+            ("case", &ev.case_id, Some(&case.grid_id)),
+            &reason,
+            case.state.code(),
+            "applied",
+            &payload,
+        )?;
         return Ok(Outcome::Conflict { reason });
     }
     Ok(Outcome::Applied)
@@ -782,8 +805,8 @@ pub fn task_transition(from: TaskStatus, action: TaskAction) -> Option<TaskStatu
 }
 
 fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
-    validate::id("event.id", &ev.id)?;
-    validate::id("event.task_id", &ev.task_id)?;
+    validate::check_id("event.id", &ev.id)?;
+    validate::check_id("event.task_id", &ev.task_id)?;
     let result = validate::optional_text("event.result", ev.result.as_deref(), 2000)?;
     check_photos("event.photos", &ev.photos)?;
     if ev.action == TaskAction::Complete && result.is_none() {
@@ -809,7 +832,8 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
             return Err(forbidden("the task is assigned to another worker"));
         }
         let reason = "HQ reassigned this task to another worker; the step was not applied".to_string();
-        record_conflict(tx, cx, "task", &ev.task_id, None, &reason, status.code(), "not_applied")?;
+        let payload = as_json(Command::TaskStep { event: ev.clone() });
+        record_conflict(tx, cx, ("task", &ev.task_id, None), &reason, status.code(), "not_applied", &payload)?;
         return Ok(Outcome::Conflict { reason });
     }
     let Some(to) = task_transition(status, ev.action) else {
@@ -817,7 +841,8 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
             return Err(invalid(format!("cannot {} a task that is {}", ev.action.label(), status.label())));
         }
         let reason = format!("HQ had moved the task to {}; {} was not applied", status.label(), ev.action.label());
-        record_conflict(tx, cx, "task", &ev.task_id, None, &reason, status.code(), "not_applied")?;
+        let payload = as_json(Command::TaskStep { event: ev.clone() });
+        record_conflict(tx, cx, ("task", &ev.task_id, None), &reason, status.code(), "not_applied", &payload)?;
         return Ok(Outcome::Conflict { reason });
     };
     let at_ms = ev.at.timestamp_millis();
@@ -847,16 +872,20 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
     Ok(Outcome::Applied)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A command as JSON, kept with a conflict for the street office to see what the phone sent.
+fn as_json(c: Command) -> String {
+    serde_json::to_string(&c).unwrap_or_default()
+}
+
+/// Keep a conflict: `what` is the kind, the entity and its grid; `payload` the command's JSON.
 fn record_conflict(
     tx: &mut dyn Tx,
     cx: &Ctx<'_>,
-    kind: &str,
-    entity_id: &str,
-    grid_id: Option<&str>,
+    (kind, entity_id, grid_id): (&str, &str, Option<&str>),
     reason: &str,
     hq_state: &str,
     resolution: &str,
+    payload: &str,
 ) -> Result<(), ApiError> {
     tx.exec(
         "INSERT INTO conflict (id, kind, entity_id, grid_id, device_id, worker_id, mutation_id, reason, hq_state,
@@ -873,7 +902,7 @@ fn record_conflict(
             reason,
             hq_state,
             resolution,
-            cx.op.command.get(),
+            payload,
             cx.now
         ],
     )?;

@@ -5,3 +5,4 @@ pub mod attachments;
 pub mod enrol;
 pub mod pull;
 pub mod push;
+pub mod push_body;

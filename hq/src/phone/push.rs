@@ -21,51 +21,26 @@ use axum::Json;
 use gridpatrol_protocol::records::{Command, Visit};
 use gridpatrol_protocol::validate;
 use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushResponse, FOLLOWS_HEADER, MAX_PUSH_OPS};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::apply::{self, Ctx, Outcome, VisitBatch};
+use super::push_body::{self, Parsed, PushIn};
 use crate::auth;
 use crate::changes::Changes;
 use crate::db::{Col, Found, Lookup, Tx, Value};
 use crate::error::{ApiError, Result};
-use crate::http::{AppState, Bearer, JsonBody};
+use crate::http::{AppState, Bearer, RawBody};
 use crate::{now_ms, p};
-
-/// `wire::PushRequest` as HQ reads it: the same JSON, but each command kept as its raw text
-/// and parsed once, straight into a `Command` (no intermediate `serde_json::Value`).
-#[derive(Debug, Deserialize)]
-pub struct PushIn {
-    pub device_id: String,
-    pub epoch: i64,
-    pub device_time_ms: i64,
-    /// Sent by protocol version 2; accepted, not used yet.
-    #[serde(default)]
-    #[allow(dead_code)]
-    pub device_hlc: Option<String>,
-    pub ops: Vec<OpIn>,
-}
-
-/// `wire::PushOp` as HQ reads it.
-#[derive(Debug, Deserialize)]
-pub struct OpIn {
-    pub seq: i64,
-    pub mutation_id: String,
-    pub hlc: String,
-    pub device_ms: i64,
-    pub command: Box<RawValue>,
-}
 
 pub async fn push(
     State(s): State<AppState>,
     bearer: Bearer,
     headers: HeaderMap,
-    JsonBody(req): JsonBody<PushIn>,
+    RawBody(body): RawBody,
 ) -> Result<Json<PushResponse>> {
-    check_shape(&req)?;
-if std::env::var_os("GP_TRACE").is_some() { eprintln!("T {} {}", { let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap(); t.as_micros() % 100_000_000 }, format!("hq handler {:?}", req.ops.last().map(|o| o.seq))); }
     // Parsed here, off the database writer (SQLite has one): pure work, needing no database.
-    let commands: Vec<Parsed> = req.ops.iter().map(|o| parse_command(o.command.get())).collect();
+    let (req, commands) = push_body::read(&body)?;
+    drop(body);
+    check_shape(&req)?;
     let seqs = req.ops.first().zip(req.ops.last()).map(|(a, b)| (a.seq, b.seq));
     let follows = headers.get(FOLLOWS_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
     let slot = match (bearer.as_deref(), seqs) {
@@ -92,7 +67,6 @@ if std::env::var_os("GP_TRACE").is_some() { eprintln!("T {} {}", { let t = std::
         }
     }
     let resp = tx.await;
-if std::env::var_os("GP_TRACE").is_some() { eprintln!("T {} {}", { let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap(); t.as_micros() % 100_000_000 }, format!("hq done {:?}", seqs)); }
     if let (false, Some(slot), Some((_, last))) = (in_line, &slot, seqs) {
         slot.advance(last + 1);
     }
@@ -158,7 +132,7 @@ impl PushSlot {
 
 /// What can be refused before touching the database.
 fn check_shape(req: &PushIn) -> Result<()> {
-    validate::id("device_id", &req.device_id)?;
+    validate::check_id("device_id", &req.device_id)?;
     if req.epoch < 1 {
         return Err(ApiError::invalid("epoch", "must be 1 or more"));
     }
@@ -175,7 +149,10 @@ fn check_shape(req: &PushIn) -> Result<()> {
                 "operations must be consecutive, in sequence order",
             ));
         }
-        validate::id(&format!("ops[{i}].mutation_id"), &op.mutation_id)?;
+        if validate::check_id("mutation_id", &op.mutation_id).is_err() {
+            // The field's name with its index, made only when it is needed.
+            validate::check_id(&format!("ops[{i}].mutation_id"), &op.mutation_id)?;
+        }
         if op.hlc.len() > 64 {
             return Err(ApiError::invalid(format!("ops[{i}].hlc"), "at most 64 characters"));
         }
@@ -198,11 +175,7 @@ const MUTATION_COLS: &[Col] = &[
     Col::Int,  // received_ms
 ];
 
-/// A command as parsed from its JSON text (one HQ cannot read is rejected on its own).
-type Parsed = Result<Command, serde_json::Error>;
-
 fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Vec<Parsed>) -> Result<PushResponse> {
-if std::env::var_os("GP_TRACE").is_some() { eprintln!("T {} {}", { let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap(); t.as_micros() % 100_000_000 }, format!("writer job {:?}", req.ops.last().map(|o| o.seq))); }
     let now = now_ms();
     let skew = req.device_time_ms.saturating_sub(now);
     let device = auth::touch_device(tx, bearer, now, skew)?;
@@ -282,10 +255,7 @@ if std::env::var_os("GP_TRACE").is_some() { eprintln!("T {} {}", { let t = std::
         let mut cx = Ctx { device: &device, grids: &grids, now, skew, op, changes: &mut changes, visits: &mut visits };
         let (op_kind, outcome) = match command {
             Ok(cmd) => (cmd.kind().to_string(), apply::apply(tx, &mut cx, cmd)?),
-            Err(e) => (
-                unreadable_kind(op.command.get()),
-                Outcome::Rejected { code: codes::INVALID_INPUT, reason: format!("unreadable command: {e}") },
-            ),
+            Err(u) => (u.kind, Outcome::Rejected { code: codes::INVALID_INPUT, reason: u.reason }),
         };
         let (status, code, reason) = match outcome {
             Outcome::Applied => (OpStatus::Applied, None, None),
@@ -329,40 +299,6 @@ if std::env::var_os("GP_TRACE").is_some() { eprintln!("T {} {}", { let t = std::
     )?;
     changes.flush(tx, now)?;
     Ok(PushResponse { server_time_ms: now, acked_through_seq: cursor, results })
-}
-
-/// A command from its JSON text. The bulk of what phones send (visits) is read straight into
-/// its struct; `Command`'s own internally-tagged decoding first buffers the whole object into
-/// an intermediate tree, which cost more than inserting the rows. Anything else, and anything
-/// the direct path refuses, goes through `Command` itself (so its errors are the messages).
-fn parse_command(raw: &str) -> Result<Command, serde_json::Error> {
-    #[derive(Deserialize)]
-    struct Tag<'a> {
-        #[serde(borrow)]
-        op: Option<std::borrow::Cow<'a, str>>,
-    }
-    #[derive(Deserialize)]
-    struct RecordVisit {
-        visit: Visit,
-    }
-    if let Ok(Tag { op: Some(op) }) = serde_json::from_str::<Tag<'_>>(raw) {
-        if op == "record_visit" {
-            if let Ok(v) = serde_json::from_str::<RecordVisit>(raw) {
-                return Ok(Command::RecordVisit { visit: v.visit });
-            }
-        }
-    }
-    serde_json::from_str::<Command>(raw)
-}
-
-/// The `op` a command HQ could not read says it is (kept with the rejection), at most 32 characters.
-fn unreadable_kind(raw: &str) -> String {
-    #[derive(Deserialize)]
-    struct Tag {
-        op: Option<serde_json::Value>,
-    }
-    let op = serde_json::from_str::<Tag>(raw).ok().and_then(|t| t.op);
-    op.as_ref().and_then(|v| v.as_str()).unwrap_or("unknown").chars().take(32).collect()
 }
 
 fn status_code(s: OpStatus) -> &'static str {
