@@ -207,14 +207,22 @@ impl Store {
         let mut unwritten: Option<PushResponse> = None;
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         // The first push is small: its answer says quickly whether the link is fast enough
-        // to keep several on the wire, and HQ starts writing sooner.
+        // to keep several on the wire, and HQ starts writing sooner. One full push follows it
+        // at once (no more than a single push would cost a slow link).
         let mut next = self.prepare_push(link.acked_through, o, o.batch_ops.min(FIRST_PUSH_OPS))?;
         let mut in_step = false;
         let mut slow = false;
+        let mut probing = o.in_flight > 1;
         loop {
             // More than one on the wire only while answers come back quickly: on a slow link
             // the pushes would only share its bandwidth, and one overtaken could cost a resend.
-            let limit = if in_step && !slow { o.in_flight.max(1) } else { 1 };
+            let limit = if in_step && !slow {
+                o.in_flight.max(1)
+            } else if probing {
+                2
+            } else {
+                1
+            };
             while in_flight.len() < limit {
                 let Some(push) = next.take() else { break };
                 let follows = in_flight.back().map(|f: &InFlight| f.push.last_seq);
@@ -246,6 +254,7 @@ impl Store {
             }
             let result = (&mut sent.answer).await;
             slow = sent.sent.elapsed() > SLOW_PUSH;
+            probing = false;
             match result {
                 Ok(resp) => {
                     self.observe_hq_time(resp.server_time_ms);

@@ -35,8 +35,8 @@ enum Which {
         /// Pending record counts to time, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
         n: Vec<usize>,
-        /// Rounds per size (sync, then the raw upload, each round); the medians are printed.
-        #[arg(long, default_value_t = 5)]
+        /// Rounds per size (a sync, then the raw upload, each round); medians are printed.
+        #[arg(long, default_value_t = 7)]
         rounds: usize,
     },
     /// Many phones pushing at once to one HQ, on SQLite and (with --pg) PostgreSQL.

@@ -1,8 +1,9 @@
 //! `bench sync`: one phone with N pending records syncs to HQ on loopback (HQ on SQLite, as
 //! shipped), against the limit of a minimal batched HTTP upload into SQLite measured in the
 //! same run. Also what a no-op sync costs. Each size runs several rounds, a sync then a raw
-//! upload each, fresh databases every time; the medians are printed (one round on a 2-core
-//! machine varies by ±15%).
+//! upload each, fresh databases every time; the medians are printed, the ratio being the
+//! median of each round's own ratio (a round on a shared 2-core machine varies by ±15%,
+//! the baseline as much as the sync; the two halves of one round see the same machine).
 
 use std::path::Path;
 use std::time::Instant;
@@ -16,23 +17,24 @@ use super::raw_upload;
 pub async fn run(sizes: &[usize], rounds: usize, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut noop = None;
     for &n in sizes {
-        let (mut ours, mut raws, mut last) = (Vec::new(), Vec::new(), None);
+        let (mut ours, mut raws, mut ratios, mut last) = (Vec::new(), Vec::new(), Vec::new(), None);
         for round in 0..rounds.max(1) {
             let here = dir.join(format!("n{n}-{round}"));
             let (rps, report, noop_now) = sync_once(n, &here, noop.is_none()).await?;
             noop = noop.or(noop_now);
+            let raw = raw_upload::measure(&here, n).await?;
             ours.push(rps);
-            raws.push(raw_upload::measure(&here, n).await?);
+            raws.push(raw);
+            ratios.push(rps / raw);
             std::fs::remove_dir_all(&here)?;
             last = Some(report);
         }
         let report = last.ok_or("no rounds")?;
-        let (ours, raw) = (median(&mut ours), median(&mut raws));
+        let (ours, raw, ratio) = (median(&mut ours), median(&mut raws), median(&mut ratios));
         let wire = (report.bytes_sent + report.bytes_received) as f64 / n as f64;
         println!(
             "sync: n={n} rps={ours:.0} requests={} wire_bytes_per_record={wire:.0} | raw: rps={raw:.0} | ratio={:.2}",
-            report.requests,
-            ours / raw
+            report.requests, ratio
         );
     }
     if let Some((requests, bytes)) = noop {
