@@ -119,7 +119,7 @@ mod tests {
     }
 
     /// A version-1 SQLite database with records in it is upgraded at start-up: its visits and
-    /// mutation rows survive the tables' rebuild, and the new column is there.
+    /// mutation rows are kept, and visits have the new column (empty for the old ones).
     #[test]
     fn sqlite_version_1_with_data_is_upgraded() {
         let dir = tempfile::tempdir().unwrap();
