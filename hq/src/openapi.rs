@@ -156,6 +156,9 @@ pub fn document() -> Value {
         if phone {
             params.push(json!({ "$ref": "#/components/parameters/Protocol" }));
         }
+        if r.path == "/v1/push" {
+            params.push(json!({ "$ref": "#/components/parameters/Follows" }));
+        }
         if r.body == Body::Bytes {
             params.push(json!({ "name": "Content-Range", "in": "header", "required": true,
                 "schema": { "type": "string", "example": "bytes 0-1048575/2500000" } }));
@@ -213,7 +216,10 @@ pub fn document() -> Value {
                 "Protocol": { "name": gridpatrol_protocol::wire::PROTOCOL_HEADER, "in": "header", "required": false,
                     "description": format!("protocol version {}..={} (missing means 1)",
                         gridpatrol_protocol::wire::MIN_PROTOCOL_VERSION, gridpatrol_protocol::wire::PROTOCOL_VERSION),
-                    "schema": { "type": "integer" } }
+                    "schema": { "type": "integer" } },
+                "Follows": { "name": gridpatrol_protocol::wire::FOLLOWS_HEADER, "in": "header", "required": false,
+                    "description": "sent with a push made before the answer to the one before it came back: that push's last seq. HQ waits (at most a second) until it has handed that push to the database, so that pushes racing on separate connections are settled in sequence order. Only speed depends on it: the seq check stays the rule.",
+                    "schema": { "type": "integer", "format": "int64" } }
             },
             "schemas": schemas()
         }

@@ -82,10 +82,16 @@ pub async fn push(
 /// check stays the rule (a push still out of order after the wait gets the usual `seq_gap`,
 /// and the phone resends from HQ's cursor), and nothing here is trusted for exactly-once.
 /// Keyed by the bearer token's hash, so only the phone itself can affect its own order.
+/// A device's slot lives while it is in use or was used in the last `SLOT_IDLE`; slots are
+/// pruned when there are more than `SLOTS_BEFORE_PRUNING` (one per device token ever seen
+/// would otherwise pile up for as long as HQ runs).
 #[derive(Default)]
 pub struct PushOrder {
-    slots: std::sync::Mutex<HashMap<String, Arc<PushSlot>>>,
+    slots: std::sync::Mutex<HashMap<String, (Arc<PushSlot>, std::time::Instant)>>,
 }
+
+const SLOT_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+const SLOTS_BEFORE_PRUNING: usize = 1024;
 
 pub const PUSH_ORDER_WAIT: std::time::Duration = std::time::Duration::from_millis(1000);
 
@@ -99,8 +105,20 @@ pub struct PushSlot {
 impl PushOrder {
     fn slot(&self, token: &str) -> Arc<PushSlot> {
         let key = auth::sha256_hex(token);
+        let now = std::time::Instant::now();
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.entry(key).or_default().clone()
+        if slots.len() >= SLOTS_BEFORE_PRUNING && !slots.contains_key(&key) {
+            slots.retain(|_, (slot, used)| Arc::strong_count(slot) > 1 || now.duration_since(*used) < SLOT_IDLE);
+        }
+        let (slot, used) = slots.entry(key).or_insert_with(|| (Arc::default(), now));
+        *used = now;
+        slot.clone()
+    }
+
+    /// Slots held now.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 
@@ -315,4 +333,28 @@ pub(super) fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut out: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
     out.sort_unstable();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Slots of devices gone quiet are dropped once there are many; one in use never is.
+    #[test]
+    fn idle_slots_are_pruned_and_busy_ones_kept() {
+        let order = PushOrder::default();
+        let busy = order.slot("gpd_busy");
+        for i in 0..SLOTS_BEFORE_PRUNING + 10 {
+            order.slot(&format!("gpd_{i}"));
+        }
+        assert_eq!(order.len(), SLOTS_BEFORE_PRUNING + 11, "recently used slots stay");
+        // Make every slot but the busy one look idle for longer than SLOT_IDLE.
+        let long_ago = std::time::Instant::now() - SLOT_IDLE - std::time::Duration::from_secs(1);
+        for (_, used) in order.slots.lock().unwrap().values_mut() {
+            *used = long_ago;
+        }
+        order.slot("gpd_new");
+        assert_eq!(order.len(), 2, "the busy slot and the new one");
+        assert!(Arc::ptr_eq(&busy, &order.slot("gpd_busy")));
+    }
 }

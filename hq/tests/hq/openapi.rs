@@ -28,6 +28,22 @@ async fn openapi_matches_the_router(hq: &Hq) {
         }
     }
     assert!(operations >= 50, "{operations}");
+    // The headers HQ reads from phones are documented, on the operations that read them.
+    use gridpatrol_protocol::wire::{FOLLOWS_HEADER, PROTOCOL_HEADER};
+    let headers = &doc["components"]["parameters"];
+    assert_eq!(
+        (headers["Protocol"]["name"].as_str(), headers["Protocol"]["in"].as_str()),
+        (Some(PROTOCOL_HEADER), Some("header"))
+    );
+    assert_eq!(
+        (headers["Follows"]["name"].as_str(), headers["Follows"]["in"].as_str()),
+        (Some(FOLLOWS_HEADER), Some("header"))
+    );
+    let push = doc["paths"]["/v1/push"]["post"]["parameters"].to_string();
+    assert!(
+        push.contains("#/components/parameters/Follows") && push.contains("#/components/parameters/Protocol"),
+        "{push}"
+    );
     // Not documented, not routed.
     for p in ["/v1/admin/nothing", "/v2/push", "/v1/admin/export/everything.csv", "/"] {
         let (s, v) = hq.call(Method::GET, p, None, None).await;
