@@ -56,7 +56,8 @@ CREATE TABLE device (
 );
 CREATE INDEX device_worker ON device (worker_id);
 
--- Push bookkeeping: the last settled seq per device and epoch, and every mutation id seen.
+-- Push bookkeeping: the last settled seq per device and epoch, and every mutation id seen
+-- (from version 2, an applied visit's mutation id is kept in its `visit` row instead).
 CREATE TABLE push_cursor (
     device_id TEXT NOT NULL, epoch INTEGER NOT NULL, last_seq INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
     PRIMARY KEY (device_id, epoch)
