@@ -219,7 +219,7 @@ pub(crate) fn gzip(json: &[u8]) -> Result<Vec<u8>> {
     Ok(gz.finish()?)
 }
 
-fn fatal(error: CoreError) -> Failure {
+pub(crate) fn fatal(error: CoreError) -> Failure {
     Failure { error, retryable: false, retry_after: None, expected_seq: None }
 }
 

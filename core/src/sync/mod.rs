@@ -454,7 +454,6 @@ struct PreparedPush {
     body: std::sync::Arc<Vec<u8>>,
 }
 
-/// HQ's answer to a push, on its way.
 /// A push on the wire.
 struct InFlight {
     push: PreparedPush,
@@ -471,14 +470,7 @@ impl std::future::Future for Spawned {
     type Output = std::result::Result<PushResponse, Failure>;
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| {
-            joined.unwrap_or_else(|e| {
-                Err(Failure {
-                    error: CoreError::HqUnreachable { reason: format!("push task: {e}") },
-                    retryable: false,
-                    retry_after: None,
-                    expected_seq: None,
-                })
-            })
+            joined.unwrap_or_else(|e| Err(http::fatal(CoreError::HqUnreachable { reason: format!("push task: {e}") })))
         })
     }
 }

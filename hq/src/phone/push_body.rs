@@ -60,9 +60,7 @@ pub fn read(body: &[u8]) -> Result<(PushIn, Vec<Parsed>)> {
         ApiError::bad_request(format!("malformed JSON body: {e}"))
     })?;
     Ok(split(push, |raw| {
-        serde_json::from_str::<Typed>(raw.get())
-            .map(|c| c.0)
-            .or_else(|_| serde_json::from_str::<Command>(raw.get()))
+        serde_json::from_str::<Command>(raw.get())
             .map_err(|e| Unreadable { reason: format!("unreadable command: {e}"), kind: claimed_kind(raw.get()) })
     }))
 }
