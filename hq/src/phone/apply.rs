@@ -5,7 +5,7 @@
 //! and a step HQ can no longer take (because HQ moved the record meanwhile) is kept as a
 //! visible conflict, never dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use gridpatrol_protocol::case_flow::{self, ClearItems};
 use gridpatrol_protocol::domain::{CaseState, GeoPoint, TaskAction, TaskStatus};
@@ -16,7 +16,7 @@ use gridpatrol_protocol::{geo, validate, InvalidValue};
 use super::push_body::OpIn;
 use crate::auth::Device;
 use crate::changes::Changes;
-use crate::db::{Col, Found, Tx, Value};
+use crate::db::{Col, Tx, Value};
 use crate::error::ApiError;
 use crate::{new_id, p, reference};
 
@@ -31,7 +31,6 @@ pub struct Ctx<'a> {
     pub skew: i64,
     pub op: &'a OpIn,
     pub changes: &'a mut Changes,
-    pub visits: &'a mut VisitBatch,
 }
 
 impl Ctx<'_> {
@@ -63,7 +62,7 @@ pub enum Outcome {
 
 /// Why an operation did not apply: a refusal for the phone, or HQ's own failure (which aborts
 /// the whole push so that the phone retries it).
-enum Refusal {
+pub(super) enum Refusal {
     Reject(&'static str, String),
     Fail(ApiError),
 }
@@ -79,38 +78,37 @@ impl From<InvalidValue> for Refusal {
     }
 }
 
-fn forbidden(msg: &str) -> Refusal {
+pub(super) fn forbidden(msg: &str) -> Refusal {
     Refusal::Reject(codes::FORBIDDEN, msg.to_string())
 }
-fn not_found(what: &str) -> Refusal {
+pub(super) fn not_found(what: &str) -> Refusal {
     Refusal::Reject(codes::NOT_FOUND, format!("no such {what} at HQ"))
 }
 fn invalid(msg: impl Into<String>) -> Refusal {
     Refusal::Reject(codes::INVALID_INPUT, msg.into())
 }
 
-type Step = Result<Outcome, Refusal>;
+pub(super) type Step = Result<Outcome, Refusal>;
 
-/// Apply one command (parsed by the caller; one HQ cannot read is rejected there).
-pub fn apply(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cmd: Command) -> Result<Outcome, ApiError> {
-    if !matches!(cmd, Command::RecordVisit { .. }) {
-        // Every other command sees the database as if each earlier op had been written alone.
-        cx.visits.flush(tx)?;
-    }
-    let step = match cmd {
-        Command::StartPatrol { patrol } => start_patrol(tx, cx, &patrol),
-        Command::AddTrackPoints { patrol_id, first_n, points } => {
-            add_track_points(tx, cx, &patrol_id, first_n, &points)
-        }
-        Command::CheckIn { checkpoint } => check_in(tx, cx, &checkpoint),
+/// Apply one command (parsed by the caller; one HQ cannot read is rejected there). Visits are
+/// settled apart (`visits::VisitBatch`), and the caller writes those before anything else.
+pub fn apply(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cmd: &Command) -> Result<Outcome, ApiError> {
+    settled(match cmd {
+        Command::StartPatrol { patrol } => start_patrol(tx, cx, patrol),
+        Command::AddTrackPoints { patrol_id, first_n, points } => add_track_points(tx, cx, patrol_id, *first_n, points),
+        Command::CheckIn { checkpoint } => check_in(tx, cx, checkpoint),
         Command::FinishPatrol { patrol_id, outcome, note, finished_at } => {
-            finish_patrol(tx, cx, &patrol_id, outcome, note.as_deref(), finished_at.timestamp_millis())
+            finish_patrol(tx, cx, patrol_id, *outcome, note.as_deref(), finished_at.timestamp_millis())
         }
-        Command::RecordVisit { visit } => record_visit(tx, cx, visit),
-        Command::FileReport { report } => file_report(tx, cx, &report),
-        Command::CaseStep { event } => case_step(tx, cx, &event),
-        Command::TaskStep { event } => task_step(tx, cx, &event),
-    };
+        Command::RecordVisit { .. } => Err(Refusal::Fail(ApiError::internal("a visit reached apply"))),
+        Command::FileReport { report } => file_report(tx, cx, report),
+        Command::CaseStep { event } => case_step(tx, cx, event),
+        Command::TaskStep { event } => task_step(tx, cx, event),
+    })
+}
+
+/// A step's result as the push records it: a refusal is an outcome, HQ's failure an error.
+pub(super) fn settled(step: Step) -> Result<Outcome, ApiError> {
     match step {
         Ok(o) => Ok(o),
         Err(Refusal::Reject(code, reason)) => Ok(Outcome::Rejected { code, reason }),
@@ -118,7 +116,7 @@ pub fn apply(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cmd: Command) -> Result<Outcome,
     }
 }
 
-fn own_worker(cx: &Ctx<'_>, worker_id: &str) -> Result<(), Refusal> {
+pub(super) fn own_worker(cx: &Ctx<'_>, worker_id: &str) -> Result<(), Refusal> {
     if worker_id == cx.worker() {
         Ok(())
     } else {
@@ -126,7 +124,7 @@ fn own_worker(cx: &Ctx<'_>, worker_id: &str) -> Result<(), Refusal> {
     }
 }
 
-fn own_grid(cx: &Ctx<'_>, grid_id: &str) -> Result<(), Refusal> {
+pub(super) fn own_grid(cx: &Ctx<'_>, grid_id: &str) -> Result<(), Refusal> {
     if cx.grids.contains(grid_id) {
         Ok(())
     } else {
@@ -322,156 +320,6 @@ fn finish_patrol(
         p![finished_ms, outcome.code(), note, cx.now, patrol_id],
     )?;
     Ok(Outcome::Applied)
-}
-
-fn record_visit(tx: &mut dyn Tx, cx: &mut Ctx<'_>, v: Visit) -> Step {
-    validate::check_id("visit.id", &v.id)?;
-    validate::check_id("visit.household_id", &v.household_id)?;
-    own_worker(cx, &v.worker_id)?;
-    own_grid(cx, &v.grid_id)?;
-    let note = validate::optional_text("visit.note", v.note.as_deref(), 1000)?;
-    if let Some(l) = v.location {
-        l.validate("visit.location")?;
-    }
-    if let Some(s) = v.satisfaction {
-        if !(1..=5).contains(&s) {
-            return Err(invalid("visit.satisfaction: must be 1..5"));
-        }
-    }
-    if let Some(c) = &v.case_id {
-        validate::check_id("visit.case_id", c)?;
-    }
-    let hh = cx.visits.household_grid(tx, &v.household_id)?.ok_or_else(|| not_found("household"))?;
-    own_grid(cx, &hh)?;
-    match cx.visits.recorded_by(tx, &v.id)? {
-        Known::Absent => {}
-        Known::By(Some(m)) if m == cx.op.mutation_id => return Ok(Outcome::AlreadyApplied),
-        Known::By(_) => return Err(invalid("visit.id: a visit with this id already exists")),
-    }
-    let needs: Vec<&str> = v.needs.iter().map(|n| n.code()).collect();
-    let occurred = v.occurred_at.timestamp_millis();
-    cx.visits.seen(&v.id, &cx.op.mutation_id);
-    let row = [
-        Value::from(v.id),
-        Value::from(v.worker_id),
-        Value::from(v.household_id),
-        Value::from(v.grid_id),
-        Value::from(v.visit_type.code()),
-        Value::from(v.outcome.code()),
-        Value::from(serde_json::to_string(&needs).unwrap_or_default()),
-        Value::from(note),
-        Value::from(v.satisfaction),
-        Value::from(v.case_id),
-        Value::from(v.location.map(|l| l.lat)),
-        Value::from(v.location.map(|l| l.lng)),
-        Value::from(occurred),
-        Value::from(cx.op.device_ms),
-        Value::from(cx.now),
-        Value::from(cx.effective(occurred)),
-        Value::from(cx.op.mutation_id.as_str()),
-    ];
-    cx.visits.add(row);
-    Ok(Outcome::AppliedInRecord)
-}
-
-const VISIT_COLS: &[Col] = &[
-    Col::Text, // id
-    Col::Text, // worker_id
-    Col::Text, // household_id
-    Col::Text, // grid_id
-    Col::Text, // visit_type
-    Col::Text, // outcome
-    Col::Text, // needs
-    Col::Text, // note
-    Col::Int,  // satisfaction
-    Col::Text, // case_id
-    Col::Real, // lat
-    Col::Real, // lng
-    Col::Int,  // occurred_ms
-    Col::Int,  // device_ms
-    Col::Int,  // received_ms
-    Col::Int,  // effective_ms
-    Col::Text, // mutation_id
-];
-
-/// The visits of one push. Their households and the visit ids HQ already has are looked up
-/// in one query each before the first op; the rows are written together (`flush`) after the
-/// last visit of a run, before any other command runs. Only `record_visit` reads the `visit`
-/// table while a push applies, and it reads through here, so it sees the buffered rows too.
-#[derive(Default)]
-pub struct VisitBatch {
-    /// Household id → its grid (`None`: no such household at HQ), for the ids looked up.
-    households: HashMap<String, Option<String>>,
-    /// Visit ids looked up, with whether HQ (or this push) has them, and by which mutation.
-    ids: HashMap<String, Known>,
-    rows: Vec<Value>,
-}
-
-/// Whether HQ has a visit, and the mutation that recorded it (`None` for visits recorded
-/// before HQ kept that in the row: their mutation rows say it).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Known {
-    Absent,
-    By(Option<String>),
-}
-
-impl VisitBatch {
-    /// From the lookups made for the whole push: `households` and `ids` were looked up,
-    /// `found_*` is what HQ has of them (`found_ids`: visit id and mutation id).
-    pub fn new(households: &[&str], found_households: Found, ids: &[&str], found_ids: Found) -> VisitBatch {
-        let mut b = VisitBatch::default();
-        b.households.extend(households.iter().map(|h| (h.to_string(), None)));
-        b.households.extend(found_households);
-        b.ids.extend(ids.iter().map(|v| (v.to_string(), Known::Absent)));
-        b.ids.extend(found_ids.into_iter().map(|(v, m)| (v, Known::By(m))));
-        b
-    }
-
-    fn household_grid(&mut self, tx: &mut dyn Tx, id: &str) -> Result<Option<String>, ApiError> {
-        if let Some(g) = self.households.get(id) {
-            return Ok(g.clone());
-        }
-        let g = tx.query_opt("SELECT grid_id FROM household WHERE id = ?", p![id])?.map(|r| r.text(0)).transpose()?;
-        self.households.insert(id.to_string(), g.clone());
-        Ok(g)
-    }
-
-    fn recorded_by(&mut self, tx: &mut dyn Tx, id: &str) -> Result<Known, ApiError> {
-        if let Some(k) = self.ids.get(id) {
-            return Ok(k.clone());
-        }
-        let k = match tx.query_opt("SELECT mutation_id FROM visit WHERE id = ?", p![id])? {
-            Some(r) => Known::By(r.opt_text(0)?),
-            None => Known::Absent,
-        };
-        self.ids.insert(id.to_string(), k.clone());
-        Ok(k)
-    }
-
-    /// This push has a visit with this id now, recorded by `mutation_id`.
-    fn seen(&mut self, id: &str, mutation_id: &str) {
-        self.ids.insert(id.to_string(), Known::By(Some(mutation_id.to_string())));
-    }
-
-    fn add(&mut self, row: [Value; 17]) {
-        self.rows.extend(row);
-    }
-
-    /// Write the buffered rows.
-    pub fn flush(&mut self, tx: &mut dyn Tx) -> Result<(), ApiError> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        tx.insert_rows(
-            "visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id,
-                    lat, lng, occurred_ms, device_ms, received_ms, effective_ms, mutation_id)",
-            VISIT_COLS,
-            &self.rows,
-            "",
-        )?;
-        self.rows.clear();
-        Ok(())
-    }
 }
 
 fn file_report(tx: &mut dyn Tx, cx: &mut Ctx<'_>, r: &Report) -> Step {

@@ -6,3 +6,4 @@ pub mod enrol;
 pub mod pull;
 pub mod push;
 pub mod push_body;
+mod visits;

@@ -18,12 +18,13 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use gridpatrol_protocol::records::{Command, Visit};
+use gridpatrol_protocol::records::Command;
 use gridpatrol_protocol::validate;
 use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushResponse, FOLLOWS_HEADER, MAX_PUSH_OPS};
 
-use super::apply::{self, Ctx, Outcome, VisitBatch};
-use super::push_body::{self, Parsed, PushIn};
+use super::apply::{self, Ctx, Outcome};
+use super::push_body::{self, Parsed, PushIn, Unreadable};
+use super::visits::{self, Received, VisitBatch, VisitRows};
 use crate::auth;
 use crate::changes::Changes;
 use crate::db::{Col, Found, Lookup, Tx, Value};
@@ -37,11 +38,14 @@ pub async fn push(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<PushResponse>> {
-    // Parsed here, off the database writer (SQLite has one): pure work, needing no database.
+    // Everything that needs no database is done here, on the request's own task (SQLite has
+    // one writer): the body parsed, its shape checked, the visits checked and laid out as rows.
     let (req, commands) = push_body::read(&body)?;
     drop(body);
     check_shape(&req)?;
     let seqs = req.ops.first().zip(req.ops.last()).map(|(a, b)| (a.seq, b.seq));
+    // Shared with the writer, which only reads it; the last holder, here, frees it.
+    let batch = Arc::new(Batch::new(req, commands, now_ms()));
     let follows = headers.get(FOLLOWS_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
     let slot = match (bearer.as_deref(), seqs) {
         (Some(token), Some(_)) => {
@@ -55,7 +59,8 @@ pub async fn push(
     };
     let (in_line, tx) = {
         let mut next = slot.as_ref().map(|s| s.next.lock().unwrap_or_else(|p| p.into_inner()));
-        let (in_line, tx) = s.db.write_in_line(move |tx| push_tx(tx, bearer.as_deref(), &req, commands));
+        let b = batch.clone();
+        let (in_line, tx) = s.db.write_in_line(move |tx| push_tx(tx, bearer.as_deref(), &b));
         if let (true, Some(next), Some((_, last))) = (in_line, next.as_mut(), seqs) {
             **next = (**next).max(last + 1);
         }
@@ -70,7 +75,48 @@ pub async fn push(
     if let (false, Some(slot), Some((_, last))) = (in_line, &slot, seqs) {
         slot.advance(last + 1);
     }
+    drop(batch);
     Ok(Json(resp?))
+}
+
+/// One push as the writer settles it: the request, each operation's command (visits already
+/// checked and laid out as rows), and HQ's clock when it arrived (the push's one `now`).
+struct Batch {
+    req: PushIn,
+    commands: Vec<OpCommand>,
+    visits: VisitRows,
+    now: i64,
+    /// Device clock minus HQ clock at this push.
+    skew: i64,
+}
+
+enum OpCommand {
+    Visit(visits::Prepared),
+    /// Boxed: visits, the common case, are a row index.
+    Other(Box<Command>),
+    Unreadable(Unreadable),
+}
+
+impl Batch {
+    fn new(req: PushIn, commands: Vec<Parsed>, now: i64) -> Batch {
+        let skew = req.device_time_ms.saturating_sub(now);
+        let mut visits = VisitRows::default();
+        let commands = req
+            .ops
+            .iter()
+            .zip(commands)
+            .map(|(op, c)| match c {
+                Ok(Command::RecordVisit { visit }) => {
+                    let at = Received { now, skew, device_ms: op.device_ms, mutation_id: &op.mutation_id };
+                    OpCommand::Visit(visits.prepare(visit, &at))
+                }
+                Ok(other) => OpCommand::Other(Box::new(other)),
+                Err(u) => OpCommand::Unreadable(u),
+            })
+            .collect();
+        visits.finish();
+        Batch { req, commands, visits, now, skew }
+    }
 }
 
 /// The order of a phone's pushes, in this HQ instance. A phone may send its next push before
@@ -193,9 +239,8 @@ const MUTATION_COLS: &[Col] = &[
     Col::Int,  // received_ms
 ];
 
-fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Vec<Parsed>) -> Result<PushResponse> {
-    let now = now_ms();
-    let skew = req.device_time_ms.saturating_sub(now);
+fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushResponse> {
+    let (req, now, skew) = (&batch.req, batch.now, batch.skew);
     let device = auth::touch_device(tx, bearer, now, skew)?;
     if device.device_id != req.device_id {
         return Err(ApiError::forbidden("this token belongs to another device"));
@@ -229,20 +274,11 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Ve
     // The ops not settled yet (seqs are consecutive, so a suffix).
     let split = req.ops.iter().position(|o| o.seq > last).unwrap_or(req.ops.len());
     let (old, new) = req.ops.split_at(split);
-    let commands = commands.split_off(split);
-    let visits: Vec<&Visit> = commands
-        .iter()
-        .filter_map(|c| match c {
-            Ok(Command::RecordVisit { visit }) => Some(visit),
-            _ => None,
-        })
-        .collect();
     // Everything the batch needs to look up, in one round trip: the worker's grids at HQ now,
     // the mutation ids HQ already has (e.g. a restored outbox in a new epoch: not applied
     // twice), and for the visits their households and the visit ids HQ already has.
     let mutation_ids: Vec<&str> = new.iter().map(|o| o.mutation_id.as_str()).collect();
-    let households = distinct(visits.iter().map(|v| v.household_id.as_str()));
-    let visit_ids = distinct(visits.iter().map(|v| v.id.as_str()));
+    let (households, visit_ids) = batch.visits.lookup_keys();
     let worker = [device.worker_id.as_str()];
     let found = tx.lookup(&[
         Lookup { table: "worker_grid", key: "worker_id", out: ("grid_id", None), keys: &worker },
@@ -250,30 +286,38 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Ve
         Lookup { table: "household", key: "id", out: ("id", Some("grid_id")), keys: &households },
         Lookup { table: "visit", key: "id", out: ("id", Some("mutation_id")), keys: &visit_ids },
     ])?;
-    let [grids, seen, found_households, found_visits]: [Found; 4] =
+    let [grids, at_hq, found_households, found_visits]: [Found; 4] =
         found.try_into().map_err(|_| ApiError::internal("lookup answers"))?;
     let grids: HashSet<String> = grids.into_iter().map(|(g, _)| g).collect();
-    let mut seen: HashSet<String> = seen.into_iter().map(|(m, _)| m).collect();
-    let mut visits = VisitBatch::new(&households, found_households, &visit_ids, found_visits);
+    let at_hq: HashSet<String> = at_hq.into_iter().map(|(m, _)| m).collect();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(new.len());
+    let mut visits = VisitBatch::new(&batch.visits, found_households, found_visits);
 
     let mut changes = Changes::default();
     let mut results = Vec::with_capacity(req.ops.len());
     for op in old {
         results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
     }
-    let mut mutations: Vec<Value> = Vec::with_capacity(new.len() * MUTATION_COLS.len());
+    let mut mutations: Vec<Value> = Vec::new();
     let mut cursor = last;
-    for (op, command) in new.iter().zip(commands) {
+    for (op, command) in new.iter().zip(&batch.commands[split..]) {
         cursor = op.seq;
-        if !seen.insert(op.mutation_id.clone()) {
+        if at_hq.contains(&op.mutation_id) || !seen.insert(&op.mutation_id) {
             // Same mutation under another seq (or twice in this batch): not twice.
             results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
             continue;
         }
-        let mut cx = Ctx { device: &device, grids: &grids, now, skew, op, changes: &mut changes, visits: &mut visits };
+        let mut cx = Ctx { device: &device, grids: &grids, now, skew, op, changes: &mut changes };
         let (op_kind, outcome) = match command {
-            Ok(cmd) => (cmd.kind().to_string(), apply::apply(tx, &mut cx, cmd)?),
-            Err(u) => (u.kind, Outcome::Rejected { code: codes::INVALID_INPUT, reason: u.reason }),
+            OpCommand::Visit(prepared) => ("record_visit", apply::settled(visits.settle(&cx, prepared))?),
+            OpCommand::Other(cmd) => {
+                // Every other command sees the database as if each earlier op had been written alone.
+                visits.flush(tx)?;
+                (cmd.kind(), apply::apply(tx, &mut cx, cmd)?)
+            }
+            OpCommand::Unreadable(u) => {
+                (u.kind.as_str(), Outcome::Rejected { code: codes::INVALID_INPUT, reason: u.reason.clone() })
+            }
         };
         let (status, code, reason) = match outcome {
             Outcome::Applied => (OpStatus::Applied, None, None),
@@ -294,7 +338,7 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Ve
             Value::Text(req.device_id.clone()),
             Value::Int(req.epoch),
             Value::Int(op.seq),
-            Value::Text(op_kind),
+            Value::Text(op_kind.to_string()),
             Value::Text(status_code(status).into()),
             code.clone().into(),
             reason.clone().into(),
@@ -316,7 +360,7 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PushIn, mut commands: Ve
         p![cursor, now, &req.device_id, req.epoch],
     )?;
     changes.flush(tx, now)?;
-    Ok(PushResponse { server_time_ms: now, acked_through_seq: cursor, results })
+    Ok(PushResponse { server_time_ms: now_ms(), acked_through_seq: cursor, results })
 }
 
 fn status_code(s: OpStatus) -> &'static str {
@@ -326,13 +370,6 @@ fn status_code(s: OpStatus) -> &'static str {
         OpStatus::Rejected => "rejected",
         OpStatus::Conflict => "conflict",
     }
-}
-
-/// Visit ids and household ids, deduplicated, for the prefetch queries.
-pub(super) fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut out: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
-    out.sort_unstable();
-    out
 }
 
 #[cfg(test)]

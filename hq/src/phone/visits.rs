@@ -1,0 +1,242 @@
+//! Visits, the bulk of what phones push, settled in two halves. SQLite has one writer, so
+//! what can be done before it is time it can write:
+//! - on the request's own task (`VisitRows::prepare`, no database needed): each visit is
+//!   checked and turned into its `visit` row, every row of the push in one buffer that the
+//!   writer only reads (and that is freed back on the request's task);
+//! - on the writer (`VisitBatch`): only what needs HQ's data — the worker's grids, the
+//!   household, whether HQ has the visit id already — and then the rows of the visits
+//!   accepted go in together, each carrying its mutation id (no `mutation` row for it).
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use gridpatrol_protocol::records::Visit;
+use gridpatrol_protocol::validate;
+use gridpatrol_protocol::wire::codes;
+
+use super::apply::{not_found, own_grid, own_worker, Ctx, Outcome, Refusal, Step};
+use crate::db::{Col, Found, Tx, Value};
+use crate::error::ApiError;
+
+/// The `visit` table's columns, in the order of a prepared row.
+const VISIT_COLS: &[Col] = &[
+    Col::Text, // id
+    Col::Text, // worker_id
+    Col::Text, // household_id
+    Col::Text, // grid_id
+    Col::Text, // visit_type
+    Col::Text, // outcome
+    Col::Text, // needs
+    Col::Text, // note
+    Col::Int,  // satisfaction
+    Col::Text, // case_id
+    Col::Real, // lat
+    Col::Real, // lng
+    Col::Int,  // occurred_ms
+    Col::Int,  // device_ms
+    Col::Int,  // received_ms
+    Col::Int,  // effective_ms
+    Col::Text, // mutation_id
+];
+const WIDTH: usize = VISIT_COLS.len();
+const ID: usize = 0;
+const WORKER: usize = 1;
+const HOUSEHOLD: usize = 2;
+const GRID: usize = 3;
+const MUTATION: usize = 16;
+
+/// Why a visit is refused: a stable code and a reason for the worker.
+pub type Refused = (&'static str, String);
+
+/// A visit as the writer gets it: its row in `VisitRows`, or why it was refused already.
+pub type Prepared = Result<usize, Refused>;
+
+/// The rows of one push's visits, `WIDTH` values each, in operation order.
+#[derive(Default)]
+pub struct VisitRows {
+    rows: Vec<Value>,
+    /// Rows with the first occurrence of each household id / visit id (the writer's lookups).
+    distinct_households: Vec<usize>,
+    distinct_ids: Vec<usize>,
+}
+
+/// What a visit's row needs besides the visit: when HQ received it and the push's clock skew
+/// (device clock minus HQ's), to place its capture time on HQ's clock.
+pub struct Received<'a> {
+    pub now: i64,
+    pub skew: i64,
+    pub device_ms: i64,
+    pub mutation_id: &'a str,
+}
+
+impl VisitRows {
+    /// Check a visit on its own (everything that needs no database) and lay out its row.
+    pub fn prepare(&mut self, v: Visit, at: &Received<'_>) -> Prepared {
+        validate::check_id("visit.id", &v.id).map_err(invalid)?;
+        validate::check_id("visit.household_id", &v.household_id).map_err(invalid)?;
+        let note = validate::optional_text("visit.note", v.note.as_deref(), 1000).map_err(invalid)?;
+        if let Some(l) = v.location {
+            l.validate("visit.location").map_err(invalid)?;
+        }
+        if let Some(s) = v.satisfaction {
+            if !(1..=5).contains(&s) {
+                return Err((codes::INVALID_INPUT, "visit.satisfaction: must be 1..5".into()));
+            }
+        }
+        if let Some(c) = &v.case_id {
+            validate::check_id("visit.case_id", c).map_err(invalid)?;
+        }
+        let needs: Vec<&str> = v.needs.iter().map(|n| n.code()).collect();
+        let occurred = v.occurred_at.timestamp_millis();
+        // A capture time moved onto HQ's clock with this push's skew (never in the future).
+        let effective = occurred.saturating_sub(at.skew).min(at.now);
+        let at_row = self.rows.len() / WIDTH;
+        self.rows.extend([
+            Value::from(v.id),
+            Value::from(v.worker_id),
+            Value::from(v.household_id),
+            Value::from(v.grid_id),
+            Value::from(v.visit_type.code()),
+            Value::from(v.outcome.code()),
+            Value::from(serde_json::to_string(&needs).unwrap_or_default()),
+            Value::from(note),
+            Value::from(v.satisfaction),
+            Value::from(v.case_id),
+            Value::from(v.location.map(|l| l.lat)),
+            Value::from(v.location.map(|l| l.lng)),
+            Value::from(occurred),
+            Value::from(at.device_ms),
+            Value::from(at.now),
+            Value::from(effective),
+            Value::from(at.mutation_id),
+        ]);
+        Ok(at_row)
+    }
+
+    /// After the last `prepare`: note which rows the writer's lookups need.
+    pub fn finish(&mut self) {
+        self.distinct_households = self.first_of_each(HOUSEHOLD);
+        self.distinct_ids = self.first_of_each(ID);
+    }
+
+    fn first_of_each(&self, col: usize) -> Vec<usize> {
+        let mut seen = std::collections::HashSet::new();
+        (0..self.rows.len() / WIDTH).filter(|&i| seen.insert(self.text(i, col))).collect()
+    }
+
+    fn text(&self, row: usize, col: usize) -> &str {
+        match &self.rows[row * WIDTH + col] {
+            Value::Text(s) => s,
+            _ => "",
+        }
+    }
+
+    /// The household ids and visit ids to look up (each once).
+    pub fn lookup_keys(&self) -> (Vec<&str>, Vec<&str>) {
+        let keys = |rows: &[usize], col| rows.iter().map(|&i| self.text(i, col)).collect();
+        (keys(&self.distinct_households, HOUSEHOLD), keys(&self.distinct_ids, ID))
+    }
+}
+
+fn invalid(e: gridpatrol_protocol::InvalidValue) -> Refused {
+    (codes::INVALID_INPUT, e.to_string())
+}
+
+/// Whether HQ has a visit id: not at all, recorded at HQ before (`found_ids[i]`, with the
+/// mutation that recorded it, `None` for visits from before HQ kept that in the row: their
+/// mutation rows say it), or accepted earlier in this push (its row).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Known {
+    Absent,
+    AtHq(usize),
+    ThisPush(usize),
+}
+
+/// The writer's half for one push: what HQ has of the push's households and visit ids (looked
+/// up for the whole push before its first operation), and the rows accepted so far. The rows
+/// are written (`flush`) after the last visit of a run, before any other command runs; only
+/// visits read the `visit` table while a push applies, and they read through here, so they
+/// see the rows accepted but not yet written too.
+pub struct VisitBatch<'a> {
+    rows: &'a VisitRows,
+    /// Household id → its grid at HQ (`None`: no such household).
+    households: HashMap<&'a str, Option<String>>,
+    ids: HashMap<&'a str, Known>,
+    /// HQ's (visit id, mutation id) for the ids it has.
+    found_ids: Found,
+    /// Accepted rows not written yet, as runs of consecutive rows.
+    pending: Vec<Range<usize>>,
+}
+
+impl<'a> VisitBatch<'a> {
+    /// From the lookups of `rows.lookup_keys()`: `found_households` (id, grid) and
+    /// `found_ids` (visit id, mutation id) are what HQ has of them.
+    pub fn new(rows: &'a VisitRows, found_households: Found, found_ids: Found) -> VisitBatch<'a> {
+        let (households, ids) = rows.lookup_keys();
+        let mut households: HashMap<&str, Option<String>> = households.into_iter().map(|h| (h, None)).collect();
+        for (h, grid) in found_households {
+            if let Some(slot) = households.get_mut(h.as_str()) {
+                *slot = grid;
+            }
+        }
+        let mut ids: HashMap<&str, Known> = ids.into_iter().map(|v| (v, Known::Absent)).collect();
+        for (i, (v, _)) in found_ids.iter().enumerate() {
+            if let Some(slot) = ids.get_mut(v.as_str()) {
+                *slot = Known::AtHq(i);
+            }
+        }
+        VisitBatch { rows, households, ids, found_ids, pending: Vec::new() }
+    }
+
+    /// The writer's checks of a prepared visit, given the worker's own grid check: accepted
+    /// (`AppliedInRecord`, written at the next `flush`), recorded by this very mutation before
+    /// (`AlreadyApplied`), or refused.
+    pub fn settle(&mut self, cx: &Ctx<'_>, prepared: &Prepared) -> Step {
+        let row = match prepared {
+            Ok(row) => *row,
+            Err((code, reason)) => return Err(Refusal::Reject(code, reason.clone())),
+        };
+        let rows = self.rows;
+        own_worker(cx, rows.text(row, WORKER))?;
+        own_grid(cx, rows.text(row, GRID))?;
+        // Every household and visit id of the push was looked up before its first operation.
+        let household = self.households.get(rows.text(row, HOUSEHOLD)).and_then(|g| g.as_deref());
+        own_grid(cx, household.ok_or_else(|| not_found("household"))?)?;
+        let (id, mutation) = (rows.text(row, ID), rows.text(row, MUTATION));
+        let by = match self.ids.get(id).copied().unwrap_or(Known::Absent) {
+            Known::Absent => None,
+            Known::AtHq(i) => Some(self.found_ids[i].1.as_deref()),
+            Known::ThisPush(r) => Some(Some(rows.text(r, MUTATION))),
+        };
+        match by {
+            None => {}
+            Some(Some(m)) if m == mutation => return Ok(Outcome::AlreadyApplied),
+            Some(_) => {
+                return Err(Refusal::Reject(
+                    codes::INVALID_INPUT,
+                    "visit.id: a visit with this id already exists".into(),
+                ))
+            }
+        }
+        self.ids.insert(id, Known::ThisPush(row));
+        match self.pending.last_mut() {
+            Some(run) if run.end == row => run.end += 1,
+            _ => self.pending.push(row..row + 1),
+        }
+        Ok(Outcome::AppliedInRecord)
+    }
+
+    /// Write the accepted rows.
+    pub fn flush(&mut self, tx: &mut dyn Tx) -> Result<(), ApiError> {
+        for run in self.pending.drain(..) {
+            tx.insert_rows(
+                "visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id,
+                        lat, lng, occurred_ms, device_ms, received_ms, effective_ms, mutation_id)",
+                VISIT_COLS,
+                &self.rows.rows[run.start * WIDTH..run.end * WIDTH],
+                "",
+            )?;
+        }
+        Ok(())
+    }
+}
