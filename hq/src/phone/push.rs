@@ -38,25 +38,24 @@ pub async fn push(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<PushResponse>> {
+    // A push sent right behind another one of the same phone waits until that one is in the
+    // database's hands (see `PushOrder`) before its own work starts: the pushes of one phone
+    // are then read one after the other, each while the writer settles the one before, instead
+    // of all at once with the one the writer needs next finishing last.
+    let follows = headers.get(FOLLOWS_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    let slot = bearer.as_deref().map(|token| s.push_order.slot(token));
+    if let (Some(slot), Some(before)) = (&slot, follows) {
+        slot.wait_turn(before.saturating_add(1)).await;
+    }
     // Everything that needs no database is done here, on the request's own task (SQLite has
     // one writer): the body parsed, its shape checked, the visits checked and laid out as rows.
     let (req, commands) = push_body::read(&body)?;
     drop(body);
     check_shape(&req)?;
     let seqs = req.ops.first().zip(req.ops.last()).map(|(a, b)| (a.seq, b.seq));
+    let slot = slot.filter(|_| seqs.is_some());
     // Shared with the writer, which only reads it; the last holder, here, frees it.
     let batch = Arc::new(Batch::new(req, commands, now_ms()));
-    let follows = headers.get(FOLLOWS_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
-    let slot = match (bearer.as_deref(), seqs) {
-        (Some(token), Some(_)) => {
-            let slot = s.push_order.slot(token);
-            if let Some(before) = follows {
-                slot.wait_turn(before.saturating_add(1)).await;
-            }
-            Some(slot)
-        }
-        _ => None,
-    };
     let (in_line, tx) = {
         let mut next = slot.as_ref().map(|s| s.next.lock().unwrap_or_else(|p| p.into_inner()));
         let b = batch.clone();
