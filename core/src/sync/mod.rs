@@ -53,7 +53,7 @@ impl Default for SyncOptions {
             max_attempts: 4,
             backoff: Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(30) },
             timeout: Duration::from_secs(30),
-            in_flight: 4,
+            in_flight: 8,
         }
     }
 }

@@ -11,6 +11,7 @@
 mod migrate;
 mod postgres;
 mod sqlite;
+mod wal_sync;
 /// The SQLite database file inside an HQ data folder.
 pub use sqlite::DB_FILE as SQLITE_DB_FILE;
 

@@ -1,10 +1,11 @@
-//! SQLite backend: one database file in the data folder, WAL, `synchronous=FULL`; one writer
-//! connection whose transactions are `BEGIN IMMEDIATE` (no read-to-write upgrade deadlocks)
-//! and a small set of reader connections that never block it.
+//! SQLite backend: one database file in the data folder, WAL; one writer connection whose
+//! transactions are `BEGIN IMMEDIATE` (no read-to-write upgrade deadlocks) and a small set of
+//! reader connections that never block it. Every commit is on disk before anyone hears of it
+//! or reads it (`wal_sync`: the fsync runs on a thread of its own, off the writer's path).
 //!
-//! Group commit. SQLite has one writer, and with `synchronous=FULL` each commit waits for the
-//! disk (about 1 ms here), so with many phones pushing at once the fsyncs, not the work, set
-//! the pace. HQ's write transactions therefore go, in arrival order, to one writer thread that
+//! Group commit. SQLite has one writer, and each commit waits for the disk (about 1 ms here),
+//! so with many phones pushing at once the fsyncs, not the work, would set the pace. HQ's
+//! write transactions therefore go, in arrival order, to one writer thread that
 //! runs every transaction already waiting inside one SQLite transaction, each after the first
 //! in its own SAVEPOINT, and commits once for all of them (at most `MAX_GROUP` transactions or
 //! `MAX_GROUP_AGE` per group). Nothing changes for a caller: its transaction is all or nothing
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use super::wal_sync::WalSync;
 use super::{Backend, Col, Found, Lookup, Row, Tx, Value};
 use crate::error::{ApiError, Result};
 
@@ -46,6 +48,8 @@ pub struct SqliteDb {
     /// To the group-commit writer thread; `None` once closing.
     jobs: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    wal: Arc<WalSync>,
+    syncer: Option<std::thread::JoinHandle<()>>,
     /// Closing this stops the checkpointer thread.
     stop_checkpoints: Option<mpsc::Sender<()>>,
     checkpointer: Option<std::thread::JoinHandle<()>>,
@@ -54,11 +58,11 @@ pub struct SqliteDb {
 
 impl Drop for SqliteDb {
     fn drop(&mut self) {
-        // The threads end when their channels close; wait for them so that the database is
-        // closed when this returns (a new HQ may open it right after).
+        // The threads end when their channels close (the syncer's with the writer); wait for
+        // them so that the database is closed when this returns (a new HQ may open it right after).
         self.jobs.take();
         self.stop_checkpoints.take();
-        for t in [self.thread.take(), self.checkpointer.take()].into_iter().flatten() {
+        for t in [self.thread.take(), self.syncer.take(), self.checkpointer.take()].into_iter().flatten() {
             let _ = t.join();
         }
     }
@@ -74,7 +78,7 @@ const WRITER_AUTOCHECKPOINT_PAGES: i64 = 20_000;
 /// past 1,000 pages copies them into the database file and fsyncs it (about 6 ms here, every
 /// ~7th push of 1,000 records). Here a thread of its own does that (PASSIVE: it never blocks
 /// the writer or readers). Durability is unchanged: every commit is on disk in the WAL
-/// (`synchronous=FULL`) before anyone hears of it; a checkpoint only moves committed pages.
+/// (`wal_sync`) before anyone hears of it; a checkpoint only moves committed pages.
 fn checkpoint_loop(path: PathBuf, stop: mpsc::Receiver<()>) {
     let Ok(conn) = Connection::open(&path) else { return };
     let _ = conn.busy_timeout(Duration::from_millis(100));
@@ -121,20 +125,62 @@ impl<T: Send, F: FnOnce(&mut dyn Tx) -> Result<T> + Send> Job for TypedJob<T, F>
     }
 }
 
+/// A group whose COMMIT was attempted, numbered for `WalSync`, on its way to the syncer.
+struct Committed {
+    n: u64,
+    group: Vec<Box<dyn Job>>,
+    failure: Option<ApiError>,
+}
+
 /// The writer thread: one group after another, each in arrival order.
-fn writer_loop(conn: Arc<Mutex<Connection>>, jobs: mpsc::Receiver<Box<dyn Job>>) {
+fn writer_loop(conn: Arc<Mutex<Connection>>, jobs: mpsc::Receiver<Box<dyn Job>>, w: Writer) {
     while let Ok(first) = jobs.recv() {
         let c = lock(&conn);
         let mut next = Some(first);
         while let Some(job) = next.take() {
-            next = run_group(&c, job, &jobs);
+            next = run_group(&c, job, &jobs, &w);
+        }
+    }
+}
+
+/// What the writer thread hands committed groups to.
+struct Writer {
+    wal: Arc<WalSync>,
+    syncer: mpsc::Sender<Committed>,
+}
+
+/// The syncer thread: fsync the WAL for every group committed meanwhile, then answer them.
+fn syncer_loop(wal: Arc<WalSync>, committed: mpsc::Receiver<Committed>) {
+    while let Ok(first) = committed.recv() {
+        let mut batch = vec![first];
+        batch.extend(committed.try_iter());
+        let through = batch.iter().map(|c| c.n).max().unwrap_or(0);
+        let synced = if batch.iter().any(|c| c.failure.is_none()) {
+            wal.sync_through(through).map_err(|e| {
+                tracing::error!(error = %e.kind(), "fsync of the WAL failed; the writes are answered with an error");
+                ApiError::internal("the database could not be written to disk")
+            })
+        } else {
+            wal.settled(through);
+            Ok(())
+        };
+        for c in batch {
+            let failure = c.failure.or_else(|| synced.clone().err());
+            for j in c.group {
+                j.finish(failure.clone());
+            }
         }
     }
 }
 
 /// One group: `first`, then whatever else is waiting. Returns a job to start the next group
 /// with when `first` failed on its own (its transaction was rolled back alone).
-fn run_group(c: &Connection, first: Box<dyn Job>, jobs: &mpsc::Receiver<Box<dyn Job>>) -> Option<Box<dyn Job>> {
+fn run_group(
+    c: &Connection,
+    first: Box<dyn Job>,
+    jobs: &mpsc::Receiver<Box<dyn Job>>,
+    w: &Writer,
+) -> Option<Box<dyn Job>> {
     let mut group = vec![first];
     if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
         group.pop()?.finish(Some(db_err(e)));
@@ -157,14 +203,19 @@ fn run_group(c: &Connection, first: Box<dyn Job>, jobs: &mpsc::Receiver<Box<dyn 
             failure = Some(e);
         }
     }
+    let n = w.wal.begin();
     if failure.is_none() {
         failure = c.execute_batch("COMMIT").err().map(db_err);
     }
     if failure.is_some() {
         let _ = c.execute_batch("ROLLBACK");
     }
-    for j in group {
-        j.finish(failure.clone());
+    // Answered once the commit is on disk, while this thread goes on with the next group.
+    if let Err(mpsc::SendError(c)) = w.syncer.send(Committed { n, group, failure }) {
+        w.wal.settled(n);
+        for j in c.group {
+            j.finish(Some(ApiError::internal("database syncer stopped")));
+        }
     }
     None
 }
@@ -223,8 +274,9 @@ impl SqliteDb {
             if mode != "wal" {
                 return Err(rusqlite::Error::InvalidQuery);
             }
-            // FULL: a push acknowledged to a phone is on disk (the phone then drops its copy).
-            writer.pragma_update(None, "synchronous", "FULL")?;
+            // NORMAL: COMMIT does not wait for the disk; `wal_sync` does, before anyone hears
+            // of it (a push acknowledged to a phone is on disk: the phone then drops its copy).
+            writer.pragma_update(None, "synchronous", "NORMAL")?;
             writer.pragma_update(None, "foreign_keys", false)?;
             writer.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
             // Savepoints of a group keep their undo pages in memory, not in a temporary file.
@@ -234,11 +286,19 @@ impl SqliteDb {
         };
         setup().map_err(|e| format!("cannot set up {}: {e}", path.display()))?;
         let writer = Arc::new(Mutex::new(writer));
+        let wal = Arc::new(WalSync::new(&path));
+        let (to_syncer, committed) = mpsc::channel();
+        let w = wal.clone();
+        let syncer = std::thread::Builder::new()
+            .name("hq-sqlite-sync".into())
+            .spawn(move || syncer_loop(w, committed))
+            .map_err(|e| format!("cannot start the sync thread: {e}"))?;
         let (jobs, queue) = mpsc::channel();
         let conn = writer.clone();
+        let w = Writer { wal: wal.clone(), syncer: to_syncer };
         let thread = std::thread::Builder::new()
             .name("hq-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, queue))
+            .spawn(move || writer_loop(conn, queue, w))
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
         let (stop_checkpoints, stop) = mpsc::channel();
         let at = path.clone();
@@ -251,6 +311,8 @@ impl SqliteDb {
             writer,
             jobs: Some(jobs),
             thread: Some(thread),
+            wal,
+            syncer: Some(syncer),
             stop_checkpoints: Some(stop_checkpoints),
             checkpointer: Some(checkpointer),
             readers: Mutex::new(Vec::new()),
@@ -283,12 +345,18 @@ impl SqliteDb {
         }
     }
 
-    /// A write transaction on the calling thread (start-up), outside any group.
+    /// A write transaction on the calling thread (start-up), outside any group; on disk when
+    /// it returns.
     pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
         let out = f(&mut SqliteTx { conn: &tx })?;
-        tx.commit().map_err(db_err)?;
+        let n = self.wal.begin();
+        if let Err(e) = tx.commit() {
+            self.wal.settled(n);
+            return Err(db_err(e));
+        }
+        self.wal.sync_through(n).map_err(|e| ApiError::internal(format!("fsync: {}", e.kind())))?;
         Ok(out)
     }
 
@@ -314,8 +382,11 @@ impl SqliteDb {
         if pool.len() < MAX_IDLE_READERS {
             pool.push(conn);
         }
+        drop(pool);
         let out = out?;
         end?;
+        // What this read saw leaves HQ only once it is on disk.
+        self.wal.wait_for_begun();
         Ok(out)
     }
 }
@@ -537,6 +608,20 @@ mod tests {
         assert!(db.write_async(insert("b")).await.is_err());
         assert!(db.write_async(insert("d")).await.is_ok());
         assert_eq!(keys(&db), ["b", "c", "d"]);
+    }
+
+    /// A push is acknowledged only once its commit is on disk: when the WAL's fsync fails
+    /// (fault injected), the transactions of that commit are answered with an error (the phone
+    /// keeps its records and sends them again); the next ones are answered as usual.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fault_injected_failed_fsync_answers_with_an_error() {
+        let (_dir, db) = open();
+        db.wal.fail_next_sync();
+        let e = db.write_async(insert("a")).await.unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(db.write_async(insert("b")).await.is_ok());
+        // Readers are not held up by the failed sync.
+        assert_eq!(keys(&db).last().map(String::as_str), Some("b"));
     }
 
     async fn futures_ok(handles: Vec<tokio::task::JoinHandle<Result<()>>>) -> Vec<bool> {
