@@ -269,6 +269,26 @@ impl Store {
         Ok(out)
     }
 
+    /// `write_tx` for what HQ can say again should it be lost (its acknowledgements, pulled
+    /// pages, the sync's own times): committed without waiting for the disk. An app crash
+    /// keeps it (it is in the WAL); only a power cut right after can undo it, and the next sync
+    /// then redoes it (HQ answers a resend as "duplicate"). Recorded work never goes this way.
+    pub(crate) fn write_tx_lazy<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        if self.opts.durability != Durability::Full {
+            return self.write_tx(f);
+        }
+        let mut guard = lock(&self.writer);
+        guard.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let out = (|| {
+            let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        guard.conn.pragma_update(None, "synchronous", "FULL")?;
+        out
+    }
+
     /// Reload the cached reference data after HQ replaced it.
     pub(crate) fn reload_refdata(&self) -> Result<()> {
         let fresh = self.read(|c| load_refdata(c, &self.device.worker_id))?;

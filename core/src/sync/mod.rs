@@ -316,7 +316,7 @@ impl Store {
             let worker = self.device().worker_id.clone();
             let acked = link.acked_through;
             let changed_reference = resp.reference.is_some();
-            self.write_tx(|tx| apply::pull_page(tx, &worker, acked, &resp, self.now_ms()))?;
+            self.write_tx_lazy(|tx| apply::pull_page(tx, &worker, acked, &resp, self.now_ms()))?;
             if changed_reference {
                 self.reload_refdata()?;
                 report.reference_updated = true;
@@ -353,9 +353,13 @@ impl Store {
         Ok(Some(PreparedPush { last_seq, ops, body: std::sync::Arc::new(http::gzip(&json)?) }))
     }
 
-    /// Settle one push's answer locally (one transaction: results and HQ's cursor).
+    /// Settle one push's answer locally (one transaction: results and HQ's cursor). An answer
+    /// that only acknowledges need not wait for the disk (lost, the records go again and HQ
+    /// answers "duplicate"); one with a refusal or a conflict must: the worker is to see it.
     fn write_push_results(&self, resp: &PushResponse, report: &mut SyncReport) -> Result<()> {
-        let counts = self.write_tx(|tx| apply::push_results(tx, resp, self.now_ms()))?;
+        let write = |tx: &rusqlite::Transaction<'_>| apply::push_results(tx, resp, self.now_ms());
+        let only_acks = resp.results.iter().all(|r| matches!(r.status, OpStatus::Applied | OpStatus::Duplicate));
+        let counts = if only_acks { self.write_tx_lazy(write)? } else { self.write_tx(write)? };
         report.applied += counts.applied;
         report.duplicates += counts.duplicates;
         report.rejected += counts.rejected;
@@ -415,7 +419,7 @@ impl Store {
 
     fn note_sync_attempt(&self) -> Result<()> {
         let now = self.now_ms();
-        self.write_tx(|tx| {
+        self.write_tx_lazy(|tx| {
             tx.execute("UPDATE sync_state SET last_attempt_ms = ?1 WHERE id = 1", [now])?;
             Ok(())
         })
@@ -424,7 +428,7 @@ impl Store {
     fn note_sync_outcome(&self, error: Option<&CoreError>) -> Result<()> {
         let now = self.now_ms();
         let message = error.map(plain_words);
-        self.write_tx(|tx| {
+        self.write_tx_lazy(|tx| {
             match &message {
                 None => tx.execute(
                     "UPDATE sync_state SET last_success_ms = ?1, last_error = NULL WHERE id = 1",

@@ -11,6 +11,8 @@
 //! operations are unreadable and why.
 
 use gridpatrol_protocol::records::{Command, Visit};
+use std::borrow::Cow;
+
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -107,21 +109,59 @@ impl<'de> Visitor<'de> for TypedVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Typed, A::Error> {
         let mut fields = serde_json::Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let is_visit = fields.len() == 1
-                && key == "visit"
-                && fields.get("op").and_then(|v| v.as_str()) == Some("record_visit");
-            if is_visit {
-                let visit: Visit = map.next_value()?;
-                if map.next_key::<IgnoredAny>()?.is_some() {
-                    return Err(de::Error::custom("unexpected field after `visit`"));
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            if fields.is_empty() && key == "op" {
+                let Text(op) = map.next_value::<Text<'de>>()?;
+                if op == "record_visit" {
+                    match map.next_key::<Text<'de>>()? {
+                        Some(Text(k)) if k == "visit" => {
+                            let visit: Visit = map.next_value()?;
+                            if map.next_key::<IgnoredAny>()?.is_some() {
+                                return Err(de::Error::custom("unexpected field after `visit`"));
+                            }
+                            return Ok(Typed(Command::RecordVisit { visit }));
+                        }
+                        Some(Text(k)) => {
+                            fields.insert("op".into(), op.into_owned().into());
+                            fields.insert(k.into_owned(), map.next_value()?);
+                            continue;
+                        }
+                        None => {}
+                    }
                 }
-                return Ok(Typed(Command::RecordVisit { visit }));
+                fields.insert("op".into(), op.into_owned().into());
+                continue;
             }
             let value: serde_json::Value = map.next_value()?;
-            fields.insert(key, value);
+            fields.insert(key.into_owned(), value);
         }
         serde_json::from_value::<Command>(serde_json::Value::Object(fields)).map(Typed).map_err(de::Error::custom)
+    }
+}
+
+/// A JSON string borrowed from the body when it can be (no escapes): the keys of every
+/// command and the `op` of the common ones are read without allocating.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -169,6 +209,19 @@ mod tests {
         let bad = mixed[1].as_ref().unwrap_err();
         assert_eq!(bad.kind, "record_visit");
         assert!(bad.reason.starts_with("unreadable command"), "{}", bad.reason);
+    }
+
+    /// Keys written with escapes, and a visit's `op` followed by something else than its
+    /// `visit`, read as serde reads them.
+    #[test]
+    fn escaped_keys_and_odd_orders_read_as_serde_would() {
+        let escaped = VISIT.replace(r#""op":"record_visit","visit""#, r#""o\u0070":"record\u005fvisit","vis\u0069t""#);
+        let (_, parsed) = read(&body(&[&escaped])).unwrap();
+        assert!(matches!(&parsed[0], Ok(Command::RecordVisit { visit }) if visit.id == "v-1"), "{parsed:?}");
+        let odd = r#"{"op":"record_visit","extra":1,"visit":{}}"#;
+        let (_, parsed) = read(&body(&[odd, VISIT])).unwrap();
+        assert_eq!(parsed[0].as_ref().unwrap_err().kind, "record_visit");
+        assert!(parsed[1].is_ok());
     }
 
     /// A body that is not a push at all is the client's mistake, said in words.
