@@ -81,9 +81,15 @@ pub struct Visit {
     pub visit_type: VisitType,
     pub outcome: VisitOutcome,
     pub needs: Vec<NeedTag>,
+    // Absent rather than null when empty: visits are most of what phones store and send, and
+    // a reader takes a missing optional field as none (every protocol version does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub satisfaction: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<GeoPoint>,
     pub occurred_at: DateTime<Utc>,
 }
