@@ -36,7 +36,7 @@ enum Which {
         #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
         n: Vec<usize>,
         /// Rounds per size (a sync, then the raw upload, each round); medians are printed.
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = 15)]
         rounds: usize,
     },
     /// Many phones pushing at once to one HQ, on SQLite and (with --pg) PostgreSQL.
