@@ -1,7 +1,8 @@
 //! The store: one SQLite database in a folder (plus the photos beside it), one writer
 //! connection and one reader connection, each behind a mutex. Every recording operation
 //! runs in one `BEGIN IMMEDIATE` transaction that also appends its outbox row, and commits
-//! with `synchronous=FULL`, so a worker's action is on disk when the call returns.
+//! with `synchronous=FULL`, so a worker's action is on disk when the call returns (only the
+//! sync's own bookkeeping, which HQ can say again, skips the wait: `write_tx_lazy`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
