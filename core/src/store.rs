@@ -540,3 +540,36 @@ fn load_refdata(conn: &Connection, worker_id: &str) -> Result<RefData> {
         templates,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(s: &Store) -> i64 {
+        lock(&s.writer).conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
+    }
+
+    /// A lazy write (sync bookkeeping) leaves the writer at FULL again, whether it committed or
+    /// failed: the next recording still waits for the disk.
+    #[test]
+    fn lazy_writes_leave_recording_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::init(dir.path(), &crate::GridConfig::sample(), "w-001", StoreOptions::default()).unwrap();
+        assert_eq!(synchronous(&s), 2, "FULL");
+        s.write_tx_lazy(|tx| {
+            tx.execute("UPDATE sync_state SET last_attempt_ms = 1 WHERE id = 1", [])?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(synchronous(&s), 2);
+        let failed: Result<()> = s.write_tx_lazy(|tx| {
+            tx.execute("UPDATE sync_state SET last_attempt_ms = 2 WHERE id = 1", [])?;
+            Err(CoreError::invalid("x", "refused"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(synchronous(&s), 2);
+        let kept: i64 =
+            s.read(|c| Ok(c.query_row("SELECT last_attempt_ms FROM sync_state", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(kept, 1, "the failed lazy write left nothing");
+    }
+}
