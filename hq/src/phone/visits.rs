@@ -133,6 +133,7 @@ impl VisitRows {
 
     /// The household ids and visit ids to look up (each once).
     pub fn lookup_keys(&self) -> (Vec<&str>, Vec<&str>) {
+        debug_assert!(self.rows.is_empty() || !self.distinct_ids.is_empty(), "`finish` was not called");
         let keys = |rows: &[usize], col| rows.iter().map(|&i| self.text(i, col)).collect();
         (keys(&self.distinct_households, HOUSEHOLD), keys(&self.distinct_ids, ID))
     }
