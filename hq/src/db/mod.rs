@@ -28,6 +28,9 @@ pub enum Value {
     Int(i64),
     Real(f64),
     Text(String),
+    /// A fixed text of the program's own (a code such as `must_visit`, never user data): bound
+    /// like `Text`, without allocating a copy per row.
+    Code(&'static str),
     Bytes(Vec<u8>),
 }
 
@@ -141,6 +144,7 @@ impl Row {
         match self.at(i)? {
             Value::Null => Ok(None),
             Value::Text(v) => Ok(Some(v.clone())),
+            Value::Code(v) => Ok(Some(v.to_string())),
             _ => Err(col_err(i, "text")),
         }
     }

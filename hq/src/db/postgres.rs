@@ -148,7 +148,7 @@ impl std::fmt::Debug for Param<'_> {
             Value::Null => "Null",
             Value::Int(_) => "Int",
             Value::Real(_) => "Real",
-            Value::Text(_) => "Text",
+            Value::Text(_) | Value::Code(_) => "Text",
             Value::Bytes(_) => "Bytes",
         })
     }
@@ -172,6 +172,7 @@ impl ToSql for Param<'_> {
                 _ => v.to_sql(ty, out),
             },
             Value::Text(v) => v.as_str().to_sql(ty, out),
+            Value::Code(v) => v.to_sql(ty, out),
             Value::Bytes(v) => v.as_slice().to_sql(ty, out),
         }
     }
@@ -224,6 +225,7 @@ impl<'a> Column<'a> {
             (Column::Int(c), Value::Null) => c.push(None),
             (Column::Real(c), Value::Null) => c.push(None),
             (Column::Text(c), Value::Text(s)) => c.push(Some(s.as_str())),
+            (Column::Text(c), Value::Code(s)) => c.push(Some(s)),
             (Column::Int(c), Value::Int(i)) => c.push(Some(*i)),
             (Column::Real(c), Value::Real(f)) => c.push(Some(*f)),
             (Column::Real(c), Value::Int(i)) => c.push(Some(*i as f64)),

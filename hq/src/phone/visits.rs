@@ -86,7 +86,18 @@ impl VisitRows {
         if let Some(c) = &v.case_id {
             validate::check_id("visit.case_id", c).map_err(invalid)?;
         }
-        let needs: Vec<&str> = v.needs.iter().map(|n| n.code()).collect();
+        // The needs as a JSON array of codes (codes are plain ASCII words: no escaping).
+        let mut needs = String::with_capacity(2 + v.needs.len() * 12);
+        needs.push('[');
+        for (i, n) in v.needs.iter().enumerate() {
+            if i > 0 {
+                needs.push(',');
+            }
+            needs.push('"');
+            needs.push_str(n.code());
+            needs.push('"');
+        }
+        needs.push(']');
         let occurred = v.occurred_at.timestamp_millis();
         // A capture time moved onto HQ's clock with this push's skew (never in the future).
         let effective = occurred.saturating_sub(at.skew).min(at.now);
@@ -96,9 +107,9 @@ impl VisitRows {
             Value::from(v.worker_id),
             Value::from(v.household_id),
             Value::from(v.grid_id),
-            Value::from(v.visit_type.code()),
-            Value::from(v.outcome.code()),
-            Value::from(serde_json::to_string(&needs).unwrap_or_default()),
+            Value::Code(v.visit_type.code()),
+            Value::Code(v.outcome.code()),
+            Value::Text(needs),
             Value::from(note),
             Value::from(v.satisfaction),
             Value::from(v.case_id),
@@ -239,5 +250,47 @@ impl<'a> VisitBatch<'a> {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridpatrol_protocol::domain::{NeedTag, VisitOutcome, VisitType};
+
+    /// A prepared row holds what the `visit` table always held: the needs as a JSON array of
+    /// their codes (as serde writes it), the capture time moved by the skew and never later
+    /// than HQ's clock.
+    #[test]
+    fn a_prepared_row_is_the_visit_row() {
+        let mut rows = VisitRows::default();
+        let visit = |needs: Vec<NeedTag>| Visit {
+            id: "v-1".into(),
+            worker_id: "w-1".into(),
+            household_id: "h-1".into(),
+            grid_id: "g-1".into(),
+            visit_type: VisitType::MustVisit,
+            outcome: VisitOutcome::Met,
+            needs,
+            note: None,
+            satisfaction: Some(4),
+            case_id: None,
+            location: None,
+            occurred_at: chrono::DateTime::from_timestamp_millis(10_000).unwrap(),
+        };
+        let at = Received { now: 9_000, skew: 500, device_ms: 7, mutation_id: "m-1" };
+        for needs in [vec![], vec![NeedTag::Living], NeedTag::ALL.to_vec()] {
+            let codes: Vec<&str> = needs.iter().map(|n| n.code()).collect();
+            let row = rows.prepare(visit(needs), &at).unwrap();
+            let r = &rows.rows[row * WIDTH..(row + 1) * WIDTH];
+            assert_eq!(r[6], Value::Text(serde_json::to_string(&codes).unwrap()));
+            assert_eq!((&r[4], &r[5]), (&Value::Code("must_visit"), &Value::Code("met")));
+            assert_eq!(
+                (&r[12], &r[14], &r[15], &r[16]),
+                (&Value::Int(10_000), &Value::Int(9_000), &Value::Int(9_000), &Value::from("m-1"))
+            );
+        }
+        let refused = rows.prepare(Visit { satisfaction: Some(9), ..visit(vec![]) }, &at).unwrap_err();
+        assert_eq!(refused.0, codes::INVALID_INPUT);
     }
 }
