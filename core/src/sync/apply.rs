@@ -1,6 +1,8 @@
 //! The sync client's database side: which outbox rows go next, what HQ's answers change, and
 //! how a pulled page lands — each in one transaction with the cursor it moves.
 
+use std::io::Write;
+
 use gridpatrol_protocol::case_flow::ClearItems;
 use gridpatrol_protocol::records::Task;
 use gridpatrol_protocol::wire::{OpStatus, PullResponse, PushResponse};
@@ -35,14 +37,13 @@ pub(super) fn next_batch(
         if n > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(b"{\"seq\":");
-        out.extend_from_slice(seq.to_string().as_bytes());
+        // Numbers written in place (`write!` into the buffer): no string per row.
+        write!(out, "{{\"seq\":{seq}")?;
         out.extend_from_slice(b",\"mutation_id\":");
         serde_json::to_writer(&mut *out, text(r, 1)?)?;
         out.extend_from_slice(b",\"hlc\":");
         serde_json::to_writer(&mut *out, text(r, 2)?)?;
-        out.extend_from_slice(b",\"device_ms\":");
-        out.extend_from_slice(r.get::<_, i64>(3)?.to_string().as_bytes());
+        write!(out, ",\"device_ms\":{}", r.get::<_, i64>(3)?)?;
         out.extend_from_slice(b",\"command\":");
         out.extend_from_slice(payload.as_bytes());
         out.push(b'}');
