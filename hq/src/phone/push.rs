@@ -87,6 +87,8 @@ struct Batch {
     now: i64,
     /// Device clock minus HQ clock at this push.
     skew: i64,
+    /// Some mutation id appears twice in the push (a phone's bug, or a hostile client).
+    repeats_mutation: bool,
 }
 
 enum OpCommand {
@@ -114,7 +116,9 @@ impl Batch {
             })
             .collect();
         visits.finish();
-        Batch { req, commands, visits, now, skew }
+        let mut mutations = HashSet::with_capacity(req.ops.len());
+        let repeats_mutation = !req.ops.iter().all(|o| mutations.insert(o.mutation_id.as_str()));
+        Batch { req, commands, visits, now, skew, repeats_mutation }
     }
 }
 
@@ -289,7 +293,8 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
         found.try_into().map_err(|_| ApiError::internal("lookup answers"))?;
     let grids: HashSet<String> = grids.into_iter().map(|(g, _)| g).collect();
     let at_hq: HashSet<String> = at_hq.into_iter().map(|(m, _)| m).collect();
-    let mut seen: HashSet<&str> = HashSet::with_capacity(new.len());
+    // Only needed when the push names some mutation id twice (`Batch::repeats_mutation`).
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut visits = VisitBatch::new(&batch.visits, found_households, found_visits);
 
     let mut changes = Changes::default();
@@ -301,7 +306,7 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
     let mut cursor = last;
     for (op, command) in new.iter().zip(&batch.commands[split..]) {
         cursor = op.seq;
-        if at_hq.contains(&op.mutation_id) || !seen.insert(&op.mutation_id) {
+        if at_hq.contains(&op.mutation_id) || (batch.repeats_mutation && !seen.insert(&op.mutation_id)) {
             // Same mutation under another seq (or twice in this batch): not twice.
             results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
             continue;

@@ -173,7 +173,10 @@ pub struct VisitBatch<'a> {
     rows: &'a VisitRows,
     /// Household id → its grid at HQ (`None`: no such household).
     households: HashMap<&'a str, Option<String>>,
+    /// Empty, and not kept, when HQ has none of the push's visit ids and the push names each
+    /// once (nearly always): every visit is then new, with no map to fill and probe.
     ids: HashMap<&'a str, Known>,
+    track_ids: bool,
     /// HQ's (visit id, mutation id) for the ids it has.
     found_ids: Found,
     /// Accepted rows not written yet, as runs of consecutive rows.
@@ -191,13 +194,15 @@ impl<'a> VisitBatch<'a> {
                 *slot = grid;
             }
         }
-        let mut ids: HashMap<&str, Known> = ids.into_iter().map(|v| (v, Known::Absent)).collect();
+        let track_ids = !found_ids.is_empty() || ids.len() < rows.rows.len() / WIDTH;
+        let mut ids: HashMap<&str, Known> =
+            if track_ids { ids.into_iter().map(|v| (v, Known::Absent)).collect() } else { HashMap::new() };
         for (i, (v, _)) in found_ids.iter().enumerate() {
             if let Some(slot) = ids.get_mut(v.as_str()) {
                 *slot = Known::AtHq(i);
             }
         }
-        VisitBatch { rows, households, ids, found_ids, pending: Vec::new() }
+        VisitBatch { rows, households, ids, track_ids, found_ids, pending: Vec::new() }
     }
 
     /// The writer's checks of a prepared visit, given the worker's own grid check: accepted
@@ -230,7 +235,9 @@ impl<'a> VisitBatch<'a> {
                 ))
             }
         }
-        self.ids.insert(id, Known::ThisPush(row));
+        if self.track_ids {
+            self.ids.insert(id, Known::ThisPush(row));
+        }
         match self.pending.last_mut() {
             Some(run) if run.end == row => run.end += 1,
             _ => self.pending.push(row..row + 1),
