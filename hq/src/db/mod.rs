@@ -263,6 +263,13 @@ impl Db {
         };
         db.write(|tx| migrate::migrate(tx))
             .map_err(|e| format!("schema migration failed: {}", e.detail.unwrap_or(e.message)))?;
+        if let Db::Sqlite(sqlite) = &db {
+            // One reader opened now, its schema read, and kept in the pool: the first request
+            // (a phone's pull, say) does not pay for it.
+            sqlite
+                .read(|tx| tx.query_i64("SELECT COUNT(*) FROM schema_version", crate::p![]))
+                .map_err(|e| format!("cannot read the database: {}", e.detail.unwrap_or(e.message)))?;
+        }
         Ok(db)
     }
 
