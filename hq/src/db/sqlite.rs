@@ -240,6 +240,11 @@ fn run_member(c: &Connection, job: &mut dyn Job) -> Result<()> {
     c.execute_batch("RELEASE member").map_err(db_err)
 }
 
+/// One of the backend's own threads, named for `top` and the logs.
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<std::thread::JoinHandle<()>, String> {
+    std::thread::Builder::new().name(name.into()).spawn(f).map_err(|e| format!("cannot start thread {name}: {e}"))
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic mid-transaction leaves nothing half-written (SQLite rolls back); carry on.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -289,23 +294,14 @@ impl SqliteDb {
         let wal = Arc::new(WalSync::new(&path));
         let (to_syncer, committed) = mpsc::channel();
         let w = wal.clone();
-        let syncer = std::thread::Builder::new()
-            .name("hq-sqlite-sync".into())
-            .spawn(move || syncer_loop(w, committed))
-            .map_err(|e| format!("cannot start the sync thread: {e}"))?;
+        let syncer = spawn("hq-sqlite-sync", move || syncer_loop(w, committed))?;
         let (jobs, queue) = mpsc::channel();
         let conn = writer.clone();
         let w = Writer { wal: wal.clone(), syncer: to_syncer };
-        let thread = std::thread::Builder::new()
-            .name("hq-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, queue, w))
-            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+        let thread = spawn("hq-sqlite-writer", move || writer_loop(conn, queue, w))?;
         let (stop_checkpoints, stop) = mpsc::channel();
         let at = path.clone();
-        let checkpointer = std::thread::Builder::new()
-            .name("hq-sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(at, stop))
-            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?;
+        let checkpointer = spawn("hq-sqlite-checkpoint", move || checkpoint_loop(at, stop))?;
         Ok(SqliteDb {
             path,
             writer,

@@ -586,17 +586,8 @@ fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
             case.state.label(),
             ev.to.label()
         );
-        let payload = as_json(Command::CaseStep { event: ev.clone() });
-        record_conflict(
-            tx,
-            cx,
-            ("case", &ev.case_id, Some(&case.grid_id)),
-            &reason,
-            case.state.code(),
-            "not_applied",
-            &payload,
-        )?;
-        return Ok(Outcome::Conflict { reason });
+        let what = ("case", ev.case_id.as_str(), Some(case.grid_id.as_str()), case.state.code());
+        return conflict(tx, cx, what, "not_applied", Command::CaseStep { event: ev.clone() }, reason);
     }
     let (clear, patch) = match step_requirements(tx, &case, ev.to, &patch, &ev.photos)? {
         Ok(v) => v,
@@ -627,17 +618,8 @@ fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
             case.state.label(),
             ev.to.label()
         );
-        let payload = as_json(Command::CaseStep { event: ev.clone() });
-        record_conflict(
-            tx,
-            cx,
-            ("case", &ev.case_id, Some(&case.grid_id)),
-            &reason,
-            case.state.code(),
-            "applied",
-            &payload,
-        )?;
-        return Ok(Outcome::Conflict { reason });
+        let what = ("case", ev.case_id.as_str(), Some(case.grid_id.as_str()), case.state.code());
+        return conflict(tx, cx, what, "applied", Command::CaseStep { event: ev.clone() }, reason);
     }
     Ok(Outcome::Applied)
 }
@@ -680,18 +662,16 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
             return Err(forbidden("the task is assigned to another worker"));
         }
         let reason = "HQ reassigned this task to another worker; the step was not applied".to_string();
-        let payload = as_json(Command::TaskStep { event: ev.clone() });
-        record_conflict(tx, cx, ("task", &ev.task_id, None), &reason, status.code(), "not_applied", &payload)?;
-        return Ok(Outcome::Conflict { reason });
+        let what = ("task", ev.task_id.as_str(), None, status.code());
+        return conflict(tx, cx, what, "not_applied", Command::TaskStep { event: ev.clone() }, reason);
     }
     let Some(to) = task_transition(status, ev.action) else {
         if ev.from == status {
             return Err(invalid(format!("cannot {} a task that is {}", ev.action.label(), status.label())));
         }
         let reason = format!("HQ had moved the task to {}; {} was not applied", status.label(), ev.action.label());
-        let payload = as_json(Command::TaskStep { event: ev.clone() });
-        record_conflict(tx, cx, ("task", &ev.task_id, None), &reason, status.code(), "not_applied", &payload)?;
-        return Ok(Outcome::Conflict { reason });
+        let what = ("task", ev.task_id.as_str(), None, status.code());
+        return conflict(tx, cx, what, "not_applied", Command::TaskStep { event: ev.clone() }, reason);
     };
     let at_ms = ev.at.timestamp_millis();
     tx.exec(
@@ -720,21 +700,17 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
     Ok(Outcome::Applied)
 }
 
-/// A command as JSON, kept with a conflict for the street office to see what the phone sent.
-fn as_json(c: Command) -> String {
-    serde_json::to_string(&c).unwrap_or_default()
-}
-
-/// Keep a conflict: `what` is the kind, the entity and its grid; `payload` the command's JSON.
-fn record_conflict(
+/// Keep a conflict and say so: `what` is the kind, the entity, its grid and HQ's state of it;
+/// the command the phone sent is kept as JSON for the street office to see.
+fn conflict(
     tx: &mut dyn Tx,
     cx: &Ctx<'_>,
-    (kind, entity_id, grid_id): (&str, &str, Option<&str>),
-    reason: &str,
-    hq_state: &str,
+    (kind, entity_id, grid_id, hq_state): (&str, &str, Option<&str>, &str),
     resolution: &str,
-    payload: &str,
-) -> Result<(), ApiError> {
+    command: Command,
+    reason: String,
+) -> Step {
+    let payload = serde_json::to_string(&command).unwrap_or_default();
     tx.exec(
         "INSERT INTO conflict (id, kind, entity_id, grid_id, device_id, worker_id, mutation_id, reason, hq_state,
                                resolution, payload, created_ms)
@@ -747,12 +723,12 @@ fn record_conflict(
             &cx.device.device_id,
             cx.worker(),
             &cx.op.mutation_id,
-            reason,
+            &reason,
             hq_state,
             resolution,
             payload,
             cx.now
         ],
     )?;
-    Ok(())
+    Ok(Outcome::Conflict { reason })
 }
