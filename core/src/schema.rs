@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::{CoreError, Result};
 
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// The current schema, as a fresh install creates it.
 const CURRENT: &str = r#"
@@ -15,7 +15,10 @@ CREATE TABLE device (
     device_id TEXT NOT NULL,
     epoch INTEGER NOT NULL,
     worker_id TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    installation_id TEXT,
+    seq_base INTEGER NOT NULL DEFAULT 0,
+    needs_identity INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE community (id TEXT PRIMARY KEY, code TEXT NOT NULL, name TEXT NOT NULL);
 CREATE TABLE grid (
@@ -122,7 +125,8 @@ CREATE TABLE sync_state (
     reference_version INTEGER NOT NULL DEFAULT 0,
     tasks_cursor INTEGER NOT NULL DEFAULT 0,
     cases_cursor INTEGER NOT NULL DEFAULT 0,
-    clock_skew_ms INTEGER
+    clock_skew_ms INTEGER,
+    reconciled_ms INTEGER
 );
 INSERT INTO sync_state (id) VALUES (1);
 "#;
@@ -260,6 +264,17 @@ ALTER TABLE sync_state ADD COLUMN cases_cursor INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sync_state ADD COLUMN clock_skew_ms INTEGER;
 "#;
 
+/// Version 4: device identity (docs/SYNC.md). The installation id the store belongs to (a copy
+/// notices it is one at open), the offset from the outbox's own numbering to the seqs of the
+/// current identity (a new epoch sends the unsent rows again, numbered from 1), whether the
+/// store must take an identity of its own before its next push, and when it last did.
+const V3_TO_V4: &str = r#"
+ALTER TABLE device ADD COLUMN installation_id TEXT;
+ALTER TABLE device ADD COLUMN seq_base INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE device ADD COLUMN needs_identity INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_state ADD COLUMN reconciled_ms INTEGER;
+"#;
+
 /// Bring the database to `VERSION`. Runs inside one IMMEDIATE transaction so a crash during
 /// a migration leaves the old version intact.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -293,6 +308,7 @@ fn upgrade_from(conn: &Connection, v: i64) -> Result<()> {
     match v {
         1 => conn.execute_batch(V1_TO_V2)?,
         2 => conn.execute_batch(V2_TO_V3)?,
+        3 => conn.execute_batch(V3_TO_V4)?,
         other => return Err(CoreError::Corrupt(format!("no migration from schema version {other}"))),
     }
     Ok(())

@@ -38,11 +38,24 @@ pub struct StoreOptions {
     /// Offset of the worker's local time from UTC, for "today" (default +08:00).
     pub tz_offset_minutes: i32,
     pub durability: Durability,
+    /// This installation's id, kept by the shell where backups and file copies do not reach
+    /// (Android: a file in `noBackupFilesDir`; iOS: a Keychain item with
+    /// `kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly`), made once at random (16..64
+    /// characters of letters, digits, `-`, `_`, `.`). A store opened with an id other than the
+    /// one it was made with is a copy (a cloned phone, a restored backup): it takes a device
+    /// identity of its own at its next sync, before pushing anything (docs/SYNC.md). `None`: the
+    /// store keeps an id of its own, and only HQ's fork rule notices copies.
+    pub installation_id: Option<String>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { clock: Arc::new(SystemClock), tz_offset_minutes: 8 * 60, durability: Durability::Full }
+        StoreOptions {
+            clock: Arc::new(SystemClock),
+            tz_offset_minutes: 8 * 60,
+            durability: Durability::Full,
+            installation_id: None,
+        }
     }
 }
 
@@ -107,7 +120,8 @@ pub struct Store {
     dir: PathBuf,
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
-    device: DeviceInfo,
+    /// Changes only when the store takes a new identity (enrolment, a fork).
+    device: RwLock<DeviceInfo>,
     refdata: RwLock<Arc<RefData>>,
     pub(crate) opts: StoreOptions,
 }
@@ -188,6 +202,7 @@ impl Store {
         }
         let mut conn = open_conn(&path, opts.durability)?;
         schema::migrate(&mut conn)?;
+        check_installation(&mut conn, opts.installation_id.as_deref())?;
         let device = read_device(&conn)?.ok_or(CoreError::NotInitialised)?;
         let refdata = load_refdata(&conn, &device.worker_id)?;
         let (last_seq, hlc) = outbox::last_seq_and_hlc(&conn)?;
@@ -196,7 +211,7 @@ impl Store {
             dir: dir.to_path_buf(),
             writer: Mutex::new(Writer { conn, next_seq: last_seq + 1, hlc }),
             reader: Mutex::new(reader),
-            device,
+            device: RwLock::new(device),
             refdata: RwLock::new(Arc::new(refdata)),
             opts,
         })
@@ -206,8 +221,14 @@ impl Store {
         &self.dir
     }
 
-    pub fn device(&self) -> &DeviceInfo {
-        &self.device
+    /// Who this store is now (a copy of the cached identity).
+    pub fn device(&self) -> DeviceInfo {
+        self.device.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replace the cached identity after the database's changed.
+    pub(crate) fn set_device(&self, device: DeviceInfo) {
+        *self.device.write().unwrap_or_else(|p| p.into_inner()) = device;
     }
 
     /// The checklist template new patrols start under.
@@ -232,12 +253,13 @@ impl Store {
         let now_ms = self.now_ms();
         let hlc = w.hlc.tick(now_ms);
         let seq = w.next_seq;
+        let device = self.device.read().unwrap_or_else(|p| p.into_inner());
         let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (out, cmd) = {
-            let ctx = WriteCtx { tx: &tx, now_ms, hlc, device: &self.device, refdata: &refdata };
+            let ctx = WriteCtx { tx: &tx, now_ms, hlc, device: &device, refdata: &refdata };
             f(&ctx)?
         };
-        outbox::append(&tx, &self.device, seq, hlc, now_ms, &cmd)?;
+        outbox::append(&tx, &device, seq, hlc, now_ms, &cmd)?;
         tx.commit()?;
         // Only after the commit: a failed write leaves numbering untouched (gap-free).
         w.next_seq = seq + 1;
@@ -292,7 +314,7 @@ impl Store {
 
     /// Reload the cached reference data after HQ replaced it.
     pub(crate) fn reload_refdata(&self) -> Result<()> {
-        let fresh = self.read(|c| load_refdata(c, &self.device.worker_id))?;
+        let fresh = self.read(|c| load_refdata(c, &self.device().worker_id))?;
         *self.refdata.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
         Ok(())
     }
@@ -308,11 +330,13 @@ impl Store {
         lock(&self.writer).hlc
     }
 
-    /// Create or re-enrol the store from HQ's enrolment answer.
+    /// Create or re-enrol the store from HQ's enrolment answer. `device_id` is the id asked
+    /// for (HQ's answer may name another) and `installation_id` the one sent with it.
     pub(crate) fn init_enrolled(
         dir: &Path,
         resp: &gridpatrol_protocol::wire::EnrolResponse,
         device_id: &str,
+        installation_id: &str,
         hq_url: &str,
         opts: StoreOptions,
     ) -> Result<Store> {
@@ -325,27 +349,29 @@ impl Store {
         let mut conn = open_conn(&dir.join(DB_FILE), Durability::Full)?;
         schema::migrate(&mut conn)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let device_id = resp.device_id.as_deref().unwrap_or(device_id);
         match read_device(&tx)? {
             None => {
                 tx.execute(
-                    "INSERT INTO device (id, device_id, epoch, worker_id, created_ms) VALUES (1, ?1, ?2, ?3, ?4)",
-                    params![device_id, resp.epoch, worker_id, opts.clock.now_ms()],
+                    "INSERT INTO device (id, device_id, epoch, worker_id, created_ms, installation_id)
+                     VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+                    params![device_id, resp.epoch, worker_id, opts.clock.now_ms(), installation_id],
                 )?;
             }
             Some(d) => {
                 let unsent = unsent_records(&tx)?;
-                if unsent > 0 && (d.worker_id != worker_id || d.epoch != resp.epoch) {
+                if unsent > 0 && d.worker_id != worker_id {
                     return Err(CoreError::UnsentWork { unsent });
                 }
+                // Every enrolment is a new epoch (perhaps a new device id): the rows HQ has not
+                // acknowledged go again under it, numbered from 1 (`seq_base`), and HQ
+                // recognises by mutation id any it has already.
                 tx.execute(
-                    "UPDATE device SET worker_id = ?1, epoch = ?2 WHERE id = 1",
-                    params![worker_id, resp.epoch],
+                    "UPDATE device SET device_id = ?1, worker_id = ?2, epoch = ?3, installation_id = ?4,
+                         seq_base = (SELECT acked_through_seq FROM sync_state WHERE id = 1), needs_identity = 0
+                     WHERE id = 1",
+                    params![device_id, worker_id, resp.epoch, installation_id],
                 )?;
-                if d.epoch != resp.epoch {
-                    // A new epoch numbers from 1 again; the old epoch's rows were all settled.
-                    tx.execute("DELETE FROM outbox", [])?;
-                    tx.execute("UPDATE sync_state SET acked_through_seq = 0 WHERE id = 1", [])?;
-                }
             }
         }
         apply_reference(&tx, &resp.reference, worker_id, opts.clock.now_ms())?;
@@ -368,13 +394,13 @@ impl Store {
     /// Replace reference data from HQ (or a configuration file). Local records are kept.
     pub fn load_reference(&self, config: &GridConfig) -> Result<()> {
         config.validate()?;
-        if !config.workers.iter().any(|w| w.id == self.device.worker_id) {
+        if !config.workers.iter().any(|w| w.id == self.device().worker_id) {
             return Err(CoreError::invalid("config.workers", "does not include this device's worker"));
         }
         let mut guard = lock(&self.writer);
         let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        apply_reference(&tx, config, &self.device.worker_id, self.now_ms())?;
-        let fresh = load_refdata(&tx, &self.device.worker_id)?;
+        apply_reference(&tx, config, &self.device().worker_id, self.now_ms())?;
+        let fresh = load_refdata(&tx, &self.device().worker_id)?;
         tx.commit()?;
         *self.refdata.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
         Ok(())
@@ -387,7 +413,7 @@ impl Store {
         let mut guard = lock(&self.writer);
         let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         insert_template(&tx, template)?;
-        let fresh = load_refdata(&tx, &self.device.worker_id)?;
+        let fresh = load_refdata(&tx, &self.device().worker_id)?;
         tx.commit()?;
         *self.refdata.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
         Ok(())
@@ -397,7 +423,7 @@ impl Store {
     /// fields change (title, deadline, cancellation), never the worker's own progress.
     pub fn receive_task(&self, task: &TaskInput) -> Result<()> {
         task.validate("task")?;
-        if task.assignee_id != self.device.worker_id {
+        if task.assignee_id != self.device().worker_id {
             return Err(CoreError::invalid("task.assignee_id", "is not this device's worker"));
         }
         let mut guard = lock(&self.writer);
@@ -406,6 +432,48 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// The store's installation check at open (see `StoreOptions::installation_id`): adopt the
+/// shell's id on first sight; a different one means this store was copied from another
+/// installation, and an enrolled copy must take an identity of its own before it pushes.
+fn check_installation(conn: &mut Connection, given: Option<&str>) -> Result<()> {
+    if let Some(id) = given {
+        check_installation_id(id)?;
+    }
+    let stored: Option<Option<String>> =
+        conn.query_row("SELECT installation_id FROM device WHERE id = 1", [], |r| r.get(0)).optional()?;
+    let Some(stored) = stored else { return Ok(()) };
+    let (id, copied) = match (given, stored) {
+        (None, Some(_)) => return Ok(()),
+        (Some(g), Some(s)) if g == s => return Ok(()),
+        (None, None) => (crate::new_id(), false),
+        (Some(g), None) => (g.to_string(), false),
+        (Some(g), Some(_)) => (g.to_string(), true),
+    };
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "UPDATE device SET installation_id = ?1,
+             needs_identity = needs_identity OR (?2 AND (SELECT device_token IS NOT NULL FROM sync_state WHERE id = 1))
+         WHERE id = 1",
+        params![id, copied],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(crate) fn check_installation_id(id: &str) -> Result<()> {
+    crate::validate::id("installation_id", id)?;
+    if id.len() < 16 {
+        return Err(CoreError::invalid("installation_id", "must be 16..64 characters"));
+    }
+    Ok(())
+}
+
+/// The store's installation id (one is made at first open).
+pub(crate) fn installation_id(conn: &Connection) -> Result<String> {
+    let id: Option<String> = conn.query_row("SELECT installation_id FROM device WHERE id = 1", [], |r| r.get(0))?;
+    id.ok_or_else(|| CoreError::Corrupt("the store has no installation id".into()))
 }
 
 pub(crate) fn read_device(conn: &Connection) -> Result<Option<DeviceInfo>> {

@@ -120,6 +120,19 @@ fn lookup_operator(tx: &mut dyn Tx, token: &str) -> Result<Option<Operator>> {
     Ok(Some(Operator { id: r.text(0)?, role, scope_ids: r.json(2)? }))
 }
 
+/// A bearer token HQ issued and still honours (a device's or an operator's); otherwise the
+/// 401 it gets (`device_revoked` for a revoked device).
+pub fn check_credential(tx: &mut dyn Tx, token: &str) -> Result<()> {
+    if token.starts_with(DEVICE_TOKEN_PREFIX) {
+        return match lookup_device(tx, token)? {
+            Some((_, false)) => Ok(()),
+            Some((_, true)) => Err(revoked()),
+            None => Err(ApiError::unauthorized()),
+        };
+    }
+    lookup_operator(tx, token)?.map(|_| ()).ok_or_else(ApiError::unauthorized)
+}
+
 /// The phone behind a bearer token. Operators get 403: their tokens are not for phone endpoints.
 pub fn device(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Device> {
     let token = bearer.ok_or_else(ApiError::unauthorized)?;

@@ -177,6 +177,67 @@ pub async fn protocol_version(req: Request, next: Next) -> Response {
     }
 }
 
+/// Routes that take no credential (every other route does).
+fn is_public(route: &str) -> bool {
+    static PUBLIC: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    PUBLIC
+        .get_or_init(|| {
+            routes::table().into_iter().filter(|r| r.access == routes::Access::Public).map(|r| r.path).collect()
+        })
+        .contains(&route)
+}
+
+/// Authentication before the body is read: a request to a credentialed route without a token
+/// is refused at once (401), whatever its body or encoding. One with a token that turns out to
+/// be refused for its content (4xx) has its token checked before that answer goes out: a
+/// token HQ does not know gets 401, so a client always learns about its credential first.
+/// Valid requests pay nothing here (their handler checks the token in its own transaction).
+async fn credentials_first(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // Not a route (a 404 follows) or a public one: nothing to check.
+    match req.extensions().get::<MatchedPath>() {
+        Some(route) if !is_public(route.as_str()) => {}
+        _ => return next.run(req).await,
+    }
+    let Some(token) = bearer_token(req.headers()) else {
+        return ApiError::unauthorized().into_response();
+    };
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let about_credential = matches!(
+        status,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS | StatusCode::NOT_FOUND
+    );
+    if status.is_client_error() && !about_credential {
+        if let Err(refused) = state.db.read(move |tx| crate::auth::check_credential(tx, &token)).await {
+            if refused.status == StatusCode::UNAUTHORIZED {
+                return refused.into_response();
+            }
+        }
+    }
+    resp
+}
+
+/// Bodies come as they are or gzip-compressed; any other `Content-Encoding` (`br`, `deflate`,
+/// `gzip, gzip`…) is a 415 with the usual JSON error, before anything reads the body.
+async fn content_encoding(req: Request, next: Next) -> Response {
+    let ok = req.headers().get_all(header::CONTENT_ENCODING).iter().enumerate().all(|(i, v)| {
+        i == 0
+            && v.to_str().is_ok_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("identity")
+            })
+    });
+    if ok {
+        return next.run(req).await;
+    }
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        codes::UNSUPPORTED_ENCODING,
+        "request bodies are accepted as they are or with Content-Encoding: gzip",
+    )
+    .into_response()
+}
+
 /// Per-credential token bucket; the key is a hash prefix of the token (never the token).
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
@@ -242,6 +303,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
+        // Outside the decompression: these answer before any body is read.
+        .layer(middleware::from_fn(content_encoding))
+        .layer(middleware::from_fn_with_state(state.clone(), credentials_first))
         // Fastest: answers (push results, pull pages) are repetitive JSON that compresses well
         // at any level, and HQ's CPU is better spent on the database.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))

@@ -24,7 +24,7 @@ fn schemas() -> Value {
     let list = |item: &str| json!({ "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } });
     json!({
         "ErrorBody": obj(json!({ "error": obj(json!({
-            "code": { "type": "string", "description": "stable code: invalid_input, unauthorized, forbidden, not_found, conflict, seq_gap, rate_limited, payload_too_large, unsupported_protocol, enrolment_code_invalid, device_revoked, checksum_mismatch, internal" },
+            "code": { "type": "string", "description": "stable code: invalid_input, unauthorized, forbidden, not_found, conflict, seq_gap, history_forked, rate_limited, payload_too_large, unsupported_protocol, unsupported_encoding, enrolment_code_invalid, device_revoked, checksum_mismatch, internal" },
             "message": { "type": "string" },
             "field": { "type": "string" },
             "expected_seq": { "type": "integer", "description": "with seq_gap: resend from here" }
@@ -32,13 +32,27 @@ fn schemas() -> Value {
         "Health": obj(json!({ "status": { "type": "string" }, "database": { "type": "string" }, "schema_version": { "type": "integer" } }), &["status"]),
         "OpenApi": s("this document"),
         "EnrolRequest": obj(json!({
-            "code": { "type": "string" }, "device_id": { "type": "string" }, "epoch": { "type": "integer", "minimum": 1 },
-            "app_version": { "type": "string" }
-        }), &["code", "device_id", "epoch"]),
+            "code": { "type": "string" },
+            "device_id": { "type": "string", "description": "the id the phone proposes; HQ may answer with another" },
+            "epoch": { "type": "integer", "minimum": 0, "description": "ignored: HQ assigns a fresh epoch at every enrolment" },
+            "app_version": { "type": "string" },
+            "installation_id": { "type": "string", "minLength": 16, "maxLength": 64,
+                "description": "random, kept by the app where backups and copies do not reach; HQ stores its hash" }
+        }), &["code", "device_id"]),
         "EnrolResponse": obj(json!({
-            "device_token": { "type": "string" }, "worker_id": { "type": "string" }, "server_time_ms": { "type": "integer" },
+            "device_token": { "type": "string" },
+            "device_id": { "type": "string", "description": "the device id to use from now on (a new one when the asked id belongs to another worker or installation)" },
+            "epoch": { "type": "integer", "minimum": 1, "description": "the epoch to push in: one more than any HQ has seen for this device id" },
+            "worker_id": { "type": "string" }, "server_time_ms": { "type": "integer" },
             "reference": { "$ref": "#/components/schemas/GridConfig" }, "reference_version": { "type": "integer" }
-        }), &["device_token", "worker_id", "server_time_ms", "reference", "reference_version"]),
+        }), &["device_token", "device_id", "epoch", "worker_id", "server_time_ms", "reference", "reference_version"]),
+        "ForkRequest": obj(json!({
+            "installation_id": { "type": "string", "minLength": 16, "maxLength": 64 }
+        }), &["installation_id"]),
+        "ForkResponse": obj(json!({
+            "device_id": { "type": "string" }, "device_token": { "type": "string" },
+            "epoch": { "type": "integer", "minimum": 1 }, "server_time_ms": { "type": "integer" }
+        }), &["device_id", "device_token", "epoch", "server_time_ms"]),
         "PushRequest": obj(json!({
             "device_id": { "type": "string" }, "epoch": { "type": "integer" }, "device_time_ms": { "type": "integer" },
             "device_hlc": { "type": "string" },

@@ -67,6 +67,8 @@ pub fn table() -> Vec<Route> {
         // ---- phones ----
         route!(POST "/v1/enrol", Public, Json("EnrolRequest"), 200 "EnrolResponse",
             "Trade a one-time enrolment code for a device token and the first reference snapshot", enrol::enrol),
+        route!(POST "/v1/fork", Phone, Json("ForkRequest"), 200 "ForkResponse",
+            "A copy of a store (cloned phone, restored backup) takes a device identity of its own", enrol::fork),
         route!(POST "/v1/push", Phone, Json("PushRequest"), 200 "PushResponse",
             "Upload outbox operations; applied exactly once with the device's cursor", push::push),
         route!(POST "/v1/pull", Phone, Json("PullRequest"), 200 "PullResponse",

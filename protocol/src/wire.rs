@@ -58,6 +58,16 @@ pub mod codes {
     pub const ENROLMENT_CODE_INVALID: &str = "enrolment_code_invalid";
     pub const DEVICE_REVOKED: &str = "device_revoked";
     pub const CHECKSUM_MISMATCH: &str = "checksum_mismatch";
+    /// `POST /v1/push` (409): an operation at a seq HQ has already settled is not the one HQ
+    /// settled there — this phone's history forked from another copy of its store (a cloned
+    /// phone, a restored backup). Nothing of the push was applied; the phone takes an identity
+    /// of its own (`POST /v1/fork`) and sends its unsent work again under it.
+    pub const HISTORY_FORKED: &str = "history_forked";
+    /// `POST /v1/push` op result: this mutation id is known at HQ with other content. The
+    /// operation is refused (kept on the phone with the reason), never answered "duplicate".
+    pub const MUTATION_REUSED: &str = "mutation_reused";
+    /// 415: a `Content-Encoding` other than `gzip` (or none).
+    pub const UNSUPPORTED_ENCODING: &str = "unsupported_encoding";
     pub const INTERNAL: &str = "internal";
 }
 
@@ -67,23 +77,35 @@ pub mod codes {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnrolRequest {
     pub code: String,
-    /// The phone's own UUIDv7 device id.
+    /// The phone's own UUIDv7 device id (a proposal: HQ may answer with another, see
+    /// `EnrolResponse::device_id`).
     pub device_id: String,
-    /// The epoch the phone's store had (0 for a new store). HQ answers with the epoch to use.
+    /// Ignored (kept so that version-1 phones, which send it, are still understood): HQ hands
+    /// out a fresh epoch at every enrolment. Must be 0 or more when present.
+    #[serde(default)]
     pub epoch: i64,
     #[serde(default)]
     pub app_version: String,
+    /// The store's installation id: random, made on the phone where backups and copies of the
+    /// app's files do not reach (see `docs/SYNC.md`). HQ keeps only its hash and uses it to tell
+    /// the same installation re-enrolling from another one presenting the same device id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnrolResponse {
     /// Shown once; HQ keeps only its hash. Sent as `Authorization: Bearer <token>`.
     pub device_token: String,
-    /// The install epoch the phone must use, assigned by HQ: the request's epoch if it is > 0
-    /// and HQ has seen it for this device id (the same store re-enrolling, e.g. after a revoke);
-    /// otherwise one more than the highest epoch HQ has seen for the device id (1 for a new
-    /// device). A reinstalled phone (new store, epoch 0) restarts its sequence numbers at 1 in
-    /// a new epoch, so no reused seq is mistaken for a duplicate.
+    /// The device id the phone must use from now on: the one it asked for, unless that id is
+    /// already enrolled for another worker or by another installation — then a new one, so
+    /// that no enrolment takes over another phone's identity, token or cursor. Absent from
+    /// version-1 HQs (the phone keeps the id it asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The epoch the phone must push in, assigned by HQ at every enrolment: one more than any
+    /// epoch HQ has seen for the device id (1 for a new one). The phone sends its unsent work
+    /// again under it, numbered from 1; HQ recognises what it already has by mutation id.
     pub epoch: i64,
     pub worker_id: String,
     pub server_time_ms: i64,
@@ -91,6 +113,28 @@ pub struct EnrolResponse {
     /// the template, the worker's open tasks.
     pub reference: GridConfig,
     pub reference_version: i64,
+}
+
+// ---------- identity ----------
+
+/// `POST /v1/fork`, with the device token of the store's current identity: this installation
+/// is a copy of another (its store was cloned or restored from a backup, noticed at open or
+/// answered `history_forked`), and takes an identity of its own. The other copy keeps the old
+/// identity, its token and its cursor untouched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForkRequest {
+    /// This installation's own id (see `EnrolRequest::installation_id`).
+    pub installation_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForkResponse {
+    /// A new device id, token and epoch for this installation only.
+    pub device_id: String,
+    /// Shown once; HQ keeps only its hash.
+    pub device_token: String,
+    pub epoch: i64,
+    pub server_time_ms: i64,
 }
 
 // ---------- push ----------

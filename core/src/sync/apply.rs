@@ -12,11 +12,13 @@ use crate::{CoreError, Result};
 
 /// The next consecutive outbox rows after HQ's cursor, bounded in count and JSON bytes,
 /// written to `out` as the JSON array of `wire::PushOp`s; returns how many and the last seq.
+/// Seqs go out counted from `base` (the current identity's numbering; the outbox keeps its own).
 /// Each command goes out as the very text the outbox stored (written by `serde_json` from a
 /// `Command`), not parsed into a `serde_json::Value` and printed again.
 pub(super) fn next_batch(
     c: &Connection,
     acked: i64,
+    base: i64,
     max_ops: usize,
     max_bytes: usize,
     out: &mut Vec<u8>,
@@ -38,7 +40,7 @@ pub(super) fn next_batch(
             out.push(b',');
         }
         // Numbers written in place (`write!` into the buffer): no string per row.
-        write!(out, "{{\"seq\":{seq}")?;
+        write!(out, "{{\"seq\":{}", seq - base)?;
         out.extend_from_slice(b",\"mutation_id\":");
         serde_json::to_writer(&mut *out, text(r, 1)?)?;
         out.extend_from_slice(b",\"hlc\":");

@@ -115,12 +115,18 @@ pub struct SyncReport {
     pub unsent_after: u64,
 }
 
-/// What the phone knows about its HQ.
+/// What the phone knows about its HQ. Seqs here are the outbox's own numbers; on the wire
+/// they are counted from `base` (the current identity's epoch starts after it).
 struct Link {
     hq_url: String,
     token: String,
     acked_through: i64,
     cursors: PullCursors,
+    device_id: String,
+    epoch: i64,
+    base: i64,
+    /// This store is a copy of another installation's: take an identity of its own first.
+    needs_identity: bool,
 }
 
 impl Store {
@@ -148,41 +154,104 @@ impl Store {
         if code.is_empty() || code.len() > 64 {
             return Err(CoreError::invalid("code", "must be 1..64 characters"));
         }
+        if let Some(id) = &opts.installation_id {
+            crate::store::check_installation_id(id)?;
+        }
         let existing = Store::open(dir, opts.clone()).ok();
-        let (device_id, epoch) = match &existing {
-            Some(s) => (s.device().device_id.clone(), s.device().epoch),
-            None => (device_id.map(str::to_string).unwrap_or_else(crate::new_id), 0),
+        let (device_id, installation_id) = match &existing {
+            Some(s) => (s.device().device_id, s.read(crate::store::installation_id)?),
+            None => (
+                device_id.map(str::to_string).unwrap_or_else(crate::new_id),
+                opts.installation_id.clone().unwrap_or_else(crate::new_id),
+            ),
         };
         drop(existing);
         let t = Transport::new(hq_url, None, SyncOptions::default().timeout)?;
         let req = EnrolRequest {
             code: code.to_string(),
             device_id: device_id.clone(),
-            epoch,
+            epoch: 0,
             app_version: env!("CARGO_PKG_VERSION").into(),
+            installation_id: Some(installation_id.clone()),
         };
         let resp: EnrolResponse = t.post("/v1/enrol", &req).await.map_err(|f| f.error)?;
-        Store::init_enrolled(dir, &resp, &device_id, hq_url, opts)
+        Store::init_enrolled(dir, &resp, &device_id, &installation_id, hq_url, opts)
     }
 
     /// Push, upload photos, pull. Safe to call at any time (connectivity back, OS background
     /// job, the worker's button); concurrent calls are serialised by the caller's scheduler.
     pub async fn sync(&self, options: &SyncOptions, progress: &dyn SyncProgress) -> Result<SyncReport> {
-        let link = self.link()?;
+        let mut link = self.link()?;
         self.note_sync_attempt()?;
-        let t = std::sync::Arc::new(Transport::new(&link.hq_url, Some(link.token.clone()), options.timeout)?);
         let mut report = SyncReport::default();
-        let result = self.sync_inner(&t, link, options, progress, &mut report).await;
-        let stats = t.stats();
-        report.requests = stats.requests;
-        report.bytes_sent = stats.bytes_sent;
-        report.bytes_received = stats.bytes_received;
+        let mut result = Ok(());
+        // At most twice: HQ may find this store's history forked from another copy's only
+        // when it pushes; it then takes an identity of its own and pushes again.
+        for round in 0..2 {
+            if link.needs_identity {
+                if let Err(e) = self.take_identity(&link, options, &mut report).await {
+                    result = Err(e);
+                    break;
+                }
+                link = self.link()?;
+            }
+            let t = std::sync::Arc::new(Transport::new(&link.hq_url, Some(link.token.clone()), options.timeout)?);
+            result = self.sync_inner(&t, link, options, progress, &mut report).await;
+            let stats = t.stats();
+            report.requests += stats.requests;
+            report.bytes_sent += stats.bytes_sent;
+            report.bytes_received += stats.bytes_received;
+            match &result {
+                Err(CoreError::HqRefused { code, .. }) if code == codes::HISTORY_FORKED && round == 0 => {
+                    link = self.link()?;
+                    link.needs_identity = true;
+                }
+                _ => break,
+            }
+        }
         report.unsent_after = self.read(crate::store::unsent_records)?;
         self.note_sync_outcome(result.as_ref().err())?;
         result.map(|()| {
             progress.on_progress(Progress { phase: SyncPhase::Done, done: 1, total: 1 });
             report
         })
+    }
+
+    /// This store is a copy of another installation's (noticed at open, or HQ answered
+    /// `history_forked`): ask HQ for an identity of its own, with the token the copies share.
+    /// Every outbox row HQ has not acknowledged to this store goes again under it, numbered
+    /// from 1; HQ answers "duplicate" for any it already has. The other copy keeps the old
+    /// identity. The worker is told in plain words (`SyncSummary::notice`).
+    async fn take_identity(&self, link: &Link, o: &SyncOptions, report: &mut SyncReport) -> Result<()> {
+        let t = Transport::new(&link.hq_url, Some(link.token.clone()), o.timeout)?;
+        let req = ForkRequest { installation_id: self.read(crate::store::installation_id)? };
+        let resp: Result<ForkResponse> = retrying(o, || t.post("/v1/fork", &req)).await.map_err(|f| f.error);
+        let stats = t.stats();
+        report.requests += stats.requests;
+        report.bytes_sent += stats.bytes_sent;
+        report.bytes_received += stats.bytes_received;
+        let resp = resp?;
+        crate::validate::id("device_id", &resp.device_id)?;
+        if resp.epoch < 1 {
+            return Err(CoreError::Corrupt("HQ answered a fork with an epoch below 1".into()));
+        }
+        self.observe_hq_time(resp.server_time_ms);
+        let now = self.now_ms();
+        let device = self.write_tx(|tx| {
+            tx.execute(
+                "UPDATE device SET device_id = ?1, epoch = ?2, needs_identity = 0,
+                     seq_base = (SELECT acked_through_seq FROM sync_state WHERE id = 1)
+                 WHERE id = 1",
+                params![resp.device_id, resp.epoch],
+            )?;
+            tx.execute(
+                "UPDATE sync_state SET device_token = ?1, reconciled_ms = ?2 WHERE id = 1",
+                params![resp.device_token, now],
+            )?;
+            crate::store::read_device(tx)?.ok_or(CoreError::NotInitialised)
+        })?;
+        self.set_device(device);
+        Ok(())
     }
 
     async fn sync_inner(
@@ -209,7 +278,7 @@ impl Store {
         // The first push is small: its answer says quickly whether the link is fast enough
         // to keep several on the wire, and HQ starts writing sooner. One full push follows it
         // at once (no more than a single push would cost a slow link).
-        let mut next = self.prepare_push(link.acked_through, o, o.batch_ops.min(FIRST_PUSH_OPS))?;
+        let mut next = self.prepare_push(&link, link.acked_through, o, o.batch_ops.min(FIRST_PUSH_OPS))?;
         let mut in_step = false;
         let mut slow = false;
         let mut probing = o.in_flight > 1;
@@ -225,7 +294,7 @@ impl Store {
             };
             while in_flight.len() < limit {
                 let Some(push) = next.take() else { break };
-                let follows = in_flight.back().map(|f: &InFlight| f.push.last_seq);
+                let follows = in_flight.back().map(|f: &InFlight| f.push.last_seq - link.base);
                 let headers: Vec<(&'static str, String)> =
                     follows.map(|s| (FOLLOWS_HEADER, s.to_string())).into_iter().collect();
                 // A task of its own, so that the request travels (connection, body, answer)
@@ -246,13 +315,17 @@ impl Store {
                     answer,
                     sent: std::time::Instant::now(),
                 });
-                next = self.prepare_push(after, o, o.batch_ops)?;
+                next = self.prepare_push(&link, after, o, o.batch_ops)?;
             }
             let Some(mut sent) = in_flight.pop_front() else { break };
             if let Some(resp) = unwritten.take() {
                 self.write_push_results(&resp, report)?;
             }
-            let result = (&mut sent.answer).await;
+            // HQ counts this identity's seqs from 1: back to the outbox's own numbers.
+            let result = (&mut sent.answer).await.map(|r| local_seqs(r, link.base)).map_err(|mut f| {
+                f.expected_seq = f.expected_seq.map(|e| e + link.base);
+                f
+            });
             slow = sent.sent.elapsed() > SLOW_PUSH;
             probing = false;
             match result {
@@ -273,14 +346,14 @@ impl Store {
                     in_step = acked == sent.push.last_seq;
                     if !in_step {
                         in_flight.clear();
-                        next = self.prepare_push(acked, o, o.batch_ops)?;
+                        next = self.prepare_push(&link, acked, o, o.batch_ops)?;
                     }
                 }
                 // Sent behind another push, it may only have overtaken that one: again, alone.
                 Err(Failure { expected_seq: Some(_), .. }) if sent.overlapped => {
                     in_flight.clear();
                     in_step = false;
-                    next = self.prepare_push(link.acked_through, o, o.batch_ops)?;
+                    next = self.prepare_push(&link, link.acked_through, o, o.batch_ops)?;
                 }
                 // HQ has everything before `expected_seq` (say HQ was restored from a backup, or
                 // acknowledged more than we recorded): continue from there.
@@ -288,7 +361,7 @@ impl Store {
                     in_flight.clear();
                     in_step = false;
                     link.acked_through = self.write_tx(|tx| apply::rewind_to(tx, expected - 1))?;
-                    next = self.prepare_push(link.acked_through, o, o.batch_ops)?;
+                    next = self.prepare_push(&link, link.acked_through, o, o.batch_ops)?;
                 }
                 Err(f) => return Err(f.error),
             }
@@ -335,17 +408,17 @@ impl Store {
 
     /// The next batch after `after`, as the request body to send; None when there is none.
     /// The body is `wire::PushRequest`'s JSON, written directly (see `apply::next_batch`).
-    fn prepare_push(&self, after: i64, o: &SyncOptions, max_ops: usize) -> Result<Option<PreparedPush>> {
+    fn prepare_push(&self, link: &Link, after: i64, o: &SyncOptions, max_ops: usize) -> Result<Option<PreparedPush>> {
         let mut json = Vec::with_capacity(o.batch_bytes.min(4 << 20) + 256);
         json.extend_from_slice(b"{\"device_id\":");
-        serde_json::to_writer(&mut json, &self.device().device_id)?;
-        json.extend_from_slice(
-            format!(",\"epoch\":{},\"device_time_ms\":{}", self.device().epoch, self.now_ms()).as_bytes(),
-        );
+        serde_json::to_writer(&mut json, &link.device_id)?;
+        json.extend_from_slice(format!(",\"epoch\":{},\"device_time_ms\":{}", link.epoch, self.now_ms()).as_bytes());
         json.extend_from_slice(b",\"device_hlc\":");
         serde_json::to_writer(&mut json, &self.current_hlc().to_string())?;
         json.extend_from_slice(b",\"ops\":");
-        let Some((ops, last_seq)) = self.read(|c| apply::next_batch(c, after, max_ops, o.batch_bytes, &mut json))?
+        let base = link.base;
+        let Some((ops, last_seq)) =
+            self.read(|c| apply::next_batch(c, after, base, max_ops, o.batch_bytes, &mut json))?
         else {
             return Ok(None);
         };
@@ -408,10 +481,22 @@ impl Store {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )?;
+            let (device_id, epoch, base, needs_identity): (String, i64, i64, bool) = c.query_row(
+                "SELECT device_id, epoch, seq_base, needs_identity FROM device WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
             match row {
-                (Some(hq_url), Some(token), acked_through, reference, tasks, cases) => {
-                    Ok(Link { hq_url, token, acked_through, cursors: PullCursors { reference, tasks, cases } })
-                }
+                (Some(hq_url), Some(token), acked_through, reference, tasks, cases) => Ok(Link {
+                    hq_url,
+                    token,
+                    acked_through,
+                    cursors: PullCursors { reference, tasks, cases },
+                    device_id,
+                    epoch,
+                    base,
+                    needs_identity,
+                }),
                 _ => Err(CoreError::NotEnrolled),
             }
         })
@@ -449,6 +534,17 @@ fn plain_words(e: &CoreError) -> String {
         CoreError::RateLimited { retry_after_s } => format!("指挥中心繁忙，{retry_after_s} 秒后重试 (HQ busy; retrying in {retry_after_s} s)"),
         other => format!("同步出错 (sync error): {other}"),
     }
+}
+
+/// A push answer with its seqs moved from the identity's numbering to the outbox's.
+fn local_seqs(mut resp: PushResponse, base: i64) -> PushResponse {
+    if base != 0 {
+        resp.acked_through_seq += base;
+        for r in &mut resp.results {
+            r.seq += base;
+        }
+    }
+    resp
 }
 
 /// A push ready to go: its body encoded, and what it covers.

@@ -143,6 +143,7 @@ async fn one_backend(
             device_id: device_id.clone(),
             epoch: 0,
             app_version: "bench".into(),
+            installation_id: None,
         };
         let resp: EnrolResponse =
             client.post(format!("{url}/v1/enrol")).json(&req).send().await?.error_for_status()?.json().await?;

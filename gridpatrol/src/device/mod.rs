@@ -357,7 +357,34 @@ impl sync::SyncProgress for ProgressLine {
 }
 
 fn open(dir: &Path) -> Result<Store> {
-    Store::open(dir, StoreOptions::default())
+    Store::open(dir, store_options(dir)?)
+}
+
+/// The terminal shell's installation id (see `StoreOptions::installation_id`): the value of
+/// `GRIDPATROL_INSTALLATION_ID`, or else a file beside the store folder (`<store>.installation`),
+/// made at first use. Copying the store folder does not copy it, so a copied store notices it
+/// is a copy — as a phone's store restored from a backup does.
+fn store_options(dir: &Path) -> Result<StoreOptions> {
+    let id = match std::env::var("GRIDPATROL_INSTALLATION_ID") {
+        Ok(id) => id,
+        Err(_) => {
+            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
+            let path = dir.with_file_name(format!("{name}.installation"));
+            match std::fs::read_to_string(&path) {
+                Ok(id) => id.trim().to_string(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let id = gridpatrol_core::new_id();
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    std::fs::write(&path, &id)?;
+                    id
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    Ok(StoreOptions { installation_id: Some(id), ..StoreOptions::default() })
 }
 
 fn execute(args: DeviceArgs) -> Result<String> {
@@ -369,12 +396,13 @@ fn execute(args: DeviceArgs) -> Result<String> {
             let text = std::fs::read_to_string(&config)
                 .map_err(|e| CoreError::invalid("config", format!("cannot read {}: {e}", config.display())))?;
             let config = GridConfig::from_json(&text)?;
-            let store = Store::init(&args.store, &config, &worker, StoreOptions::default())?;
-            out.show(store.device(), human::device_info)
+            let store = Store::init(&args.store, &config, &worker, store_options(&args.store)?)?;
+            out.show(&store.device(), human::device_info)
         }
         DeviceCommand::Enrol { hq, code } => {
-            let store = runtime()?.block_on(Store::enrol(&args.store, &hq, &code, StoreOptions::default()))?;
-            out.show(store.device(), human::device_info)
+            let opts = store_options(&args.store)?;
+            let store = runtime()?.block_on(Store::enrol(&args.store, &hq, &code, opts))?;
+            out.show(&store.device(), human::device_info)
         }
         DeviceCommand::Sync => {
             let store = open(&args.store)?;

@@ -106,9 +106,10 @@ fn task_event(
 ) -> Result<()> {
     let now = now_ms();
     tx.exec(
-        "INSERT INTO task_event (id, task_id, action, from_status, to_status, actor_id, at_ms, result, note, photos, received_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, '[]', ?)",
-        p![new_id(), task_id, action, from.code(), to.code(), actor, now, note, now],
+        "INSERT INTO task_event (id, task_id, action, from_status, to_status, actor_id, at_ms, result, note, photos,
+                                 received_ms, effective_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, '[]', ?, ?)",
+        p![new_id(), task_id, action, from.code(), to.code(), actor, now, note, now, now],
     )?;
     Ok(())
 }

@@ -6,15 +6,17 @@ use super::{Backend, Tx};
 use crate::error::{ApiError, Result};
 use crate::p;
 
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../../sql/sqlite/001_init.sql")),
     (2, include_str!("../../sql/sqlite/002_visit_carries_mutation.sql")),
+    (3, include_str!("../../sql/sqlite/003_identity_and_clocks.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../sql/postgres/001_init.sql")),
     (2, include_str!("../../sql/postgres/002_visit_carries_mutation.sql")),
+    (3, include_str!("../../sql/postgres/003_identity_and_clocks.sql")),
 ];
 
 /// Any fixed number: the advisory lock that serialises migrations across HQ instances.

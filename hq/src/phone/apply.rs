@@ -233,7 +233,7 @@ fn add_track_points(tx: &mut dyn Tx, cx: &mut Ctx<'_>, patrol_id: &str, first_n:
     if patrol.finished {
         return Err(invalid("patrol_id: the patrol is already finished"));
     }
-    let mut rows = Vec::with_capacity(points.len() * 7);
+    let mut rows = Vec::with_capacity(points.len() * 8);
     for (i, pt) in points.iter().enumerate() {
         rows.extend([
             Value::from(patrol_id),
@@ -243,11 +243,12 @@ fn add_track_points(tx: &mut dyn Tx, cx: &mut Ctx<'_>, patrol_id: &str, first_n:
             Value::from(pt.accuracy_m),
             Value::from(pt.at.timestamp_millis()),
             Value::from(cx.now),
+            Value::from(cx.effective(pt.at.timestamp_millis())),
         ]);
     }
     tx.insert_rows(
-        "patrol_track (patrol_id, n, lat, lng, accuracy_m, at_ms, received_ms)",
-        &[Col::Text, Col::Int, Col::Real, Col::Real, Col::Real, Col::Int, Col::Int],
+        "patrol_track (patrol_id, n, lat, lng, accuracy_m, at_ms, received_ms, effective_ms)",
+        &[Col::Text, Col::Int, Col::Real, Col::Real, Col::Real, Col::Int, Col::Int, Col::Int],
         &rows,
         "ON CONFLICT (patrol_id, n) DO NOTHING",
     )?;
@@ -283,8 +284,8 @@ fn check_in(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cp: &Checkpoint) -> Step {
     let inside = geo::contains(&boundary, cp.location);
     tx.exec(
         "INSERT INTO checkpoint (id, patrol_id, at_ms, lat, lng, accuracy_m, inside_grid_device, inside_grid, place_name,
-                                 answers, received_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 answers, received_ms, effective_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         p![
             &cp.id,
             &cp.patrol_id,
@@ -296,7 +297,8 @@ fn check_in(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cp: &Checkpoint) -> Step {
             inside,
             place,
             serde_json::to_string(&cp.answers).unwrap_or_default(),
-            cx.now
+            cx.now,
+            cx.effective(cp.at.timestamp_millis())
         ],
     )?;
     Ok(Outcome::Applied)
@@ -315,9 +317,11 @@ fn finish_patrol(
     if patrol.finished {
         return Err(invalid("patrol_id: the patrol is already finished"));
     }
+    // `finished_ms` on HQ's clock, like the start; the phone's own reading kept beside it.
     tx.exec(
-        "UPDATE patrol SET finished_ms = ?, outcome = ?, note = ?, finish_received_ms = ? WHERE id = ?",
-        p![finished_ms, outcome.code(), note, cx.now, patrol_id],
+        "UPDATE patrol SET finished_ms = ?, finish_device_ms = ?, outcome = ?, note = ?, finish_received_ms = ?
+         WHERE id = ?",
+        p![cx.effective(finished_ms), finished_ms, outcome.code(), note, cx.now, patrol_id],
     )?;
     Ok(Outcome::Applied)
 }
@@ -675,8 +679,9 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
     };
     let at_ms = ev.at.timestamp_millis();
     tx.exec(
-        "INSERT INTO task_event (id, task_id, action, from_status, to_status, actor_id, at_ms, result, note, photos, received_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+        "INSERT INTO task_event (id, task_id, action, from_status, to_status, actor_id, at_ms, result, note, photos,
+                                 received_ms, effective_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
         p![
             &ev.id,
             &ev.task_id,
@@ -687,7 +692,8 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
             at_ms,
             &result,
             serde_json::to_string(&ev.photos).unwrap_or_default(),
-            cx.now
+            cx.now,
+            cx.effective(at_ms)
         ],
     )?;
     let done_ms = (to == TaskStatus::Done).then(|| cx.effective(at_ms));

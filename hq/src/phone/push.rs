@@ -19,11 +19,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use gridpatrol_protocol::records::Command;
+use sha2::{Digest, Sha256};
 use gridpatrol_protocol::validate;
 use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushResponse, FOLLOWS_HEADER, MAX_PUSH_OPS};
 
 use super::apply::{self, Ctx, Outcome};
-use super::push_body::{self, Parsed, PushIn, Unreadable};
+use super::push_body::{self, OpIn, Parsed, PushIn, Unreadable};
 use super::visits::{self, Received, VisitBatch, VisitRows};
 use crate::auth;
 use crate::changes::Changes;
@@ -87,8 +88,9 @@ struct Batch {
     now: i64,
     /// Device clock minus HQ clock at this push.
     skew: i64,
-    /// Some mutation id appears twice in the push (a phone's bug, or a hostile client).
-    repeats_mutation: bool,
+    /// For each op, the index of an earlier op of this push with the same mutation id (a
+    /// phone's bug, or a hostile client); empty when every mutation id appears once.
+    repeat_of: Vec<Option<usize>>,
 }
 
 enum OpCommand {
@@ -118,9 +120,38 @@ impl Batch {
         visits.finish();
         let mut mutations = HashSet::with_capacity(req.ops.len());
         let repeats_mutation = !req.ops.iter().all(|o| mutations.insert(o.mutation_id.as_str()));
-        Batch { req, commands, visits, now, skew, repeats_mutation }
+        let repeat_of = if repeats_mutation {
+            let mut first: HashMap<&str, usize> = HashMap::new();
+            req.ops.iter().enumerate().map(|(i, o)| *first.entry(&o.mutation_id).or_insert(i)).enumerate()
+                .map(|(i, f)| (f != i).then_some(f))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Batch { req, commands, visits, now, skew, repeat_of }
+    }
+
+    fn repeat_of(&self, i: usize) -> Option<usize> {
+        self.repeat_of.get(i).copied().flatten()
+    }
+
+    /// Op `i` names the mutation id of op `first` of this push: the same operation twice is a
+    /// duplicate; other content under that id is refused (`mutation_reused`), never applied.
+    fn repeat_result(&self, i: usize, first: usize) -> OpResult {
+        let seq = self.req.ops[i].seq;
+        let same = match (&self.commands[i], &self.commands[first]) {
+            (OpCommand::Visit(Ok(a)), OpCommand::Visit(Ok(b))) => self.visits.same_visit(*a, *b),
+            (OpCommand::Other(a), OpCommand::Other(b)) => a == b,
+            _ => false,
+        };
+        if same {
+            OpResult { seq, status: OpStatus::Duplicate, code: None, reason: None }
+        } else {
+            mutation_reused(seq)
+        }
     }
 }
+
 
 /// The order of a phone's pushes, in this HQ instance. A phone may send its next push before
 /// the answer to the previous one has come back (`SyncOptions::in_flight`); the two then race
@@ -240,6 +271,7 @@ const MUTATION_COLS: &[Col] = &[
     Col::Text, // hlc
     Col::Int,  // device_ms
     Col::Int,  // received_ms
+    Col::Text, // content_hash
 ];
 
 fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushResponse> {
@@ -274,41 +306,65 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
         }
     }
 
-    // The ops not settled yet (seqs are consecutive, so a suffix).
+    // The ops HQ settled before (seq ≤ cursor) and those not settled yet (seqs are
+    // consecutive, so a prefix and a suffix).
     let split = req.ops.iter().position(|o| o.seq > last).unwrap_or(req.ops.len());
     let (old, new) = req.ops.split_at(split);
     // Everything the batch needs to look up, in one round trip: the worker's grids at HQ now,
-    // the mutation ids HQ already has (e.g. a restored outbox in a new epoch: not applied
-    // twice), and for the visits their households and the visit ids HQ already has.
-    let mutation_ids: Vec<&str> = new.iter().map(|o| o.mutation_id.as_str()).collect();
+    // the mutation ids HQ already has, with the content each had (a resend, or a restored
+    // outbox in a new epoch: not applied twice), and for the visits their households and the
+    // visit ids HQ already has, with the mutation that recorded each.
+    let mutation_ids: Vec<&str> = req.ops.iter().map(|o| o.mutation_id.as_str()).collect();
     let (households, visit_ids) = batch.visits.lookup_keys();
     let worker = [device.worker_id.as_str()];
     let found = tx.lookup(&[
         Lookup { table: "worker_grid", key: "worker_id", out: ("grid_id", None), keys: &worker },
-        Lookup { table: "mutation", key: "mutation_id", out: ("mutation_id", None), keys: &mutation_ids },
+        Lookup { table: "mutation", key: "mutation_id", out: ("mutation_id", Some("content_hash")), keys: &mutation_ids },
         Lookup { table: "household", key: "id", out: ("id", Some("grid_id")), keys: &households },
         Lookup { table: "visit", key: "id", out: ("id", Some("mutation_id")), keys: &visit_ids },
     ])?;
     let [grids, at_hq, found_households, found_visits]: [Found; 4] =
         found.try_into().map_err(|_| ApiError::internal("lookup answers"))?;
     let grids: HashSet<String> = grids.into_iter().map(|(g, _)| g).collect();
-    let at_hq: HashSet<String> = at_hq.into_iter().map(|(m, _)| m).collect();
-    // Only needed when the push names some mutation id twice (`Batch::repeats_mutation`).
-    let mut seen: HashSet<&str> = HashSet::new();
+    let at_hq: HashMap<String, Option<String>> = at_hq.into_iter().collect();
     let mut visits = VisitBatch::new(&batch.visits, found_households, found_visits);
 
     let mut changes = Changes::default();
     let mut results = Vec::with_capacity(req.ops.len());
-    for op in old {
-        results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
+    // A seq HQ settled before is a duplicate only when it is the same operation: HQ has its
+    // mutation id. Otherwise another copy of this store used that seq for other work (a cloned
+    // phone, a restored backup): the histories forked. Nothing is applied, and the phone takes
+    // an identity of its own and sends its unsent work again under it (docs/SYNC.md).
+    for (i, (op, command)) in old.iter().zip(&batch.commands).enumerate() {
+        if let Some(first) = batch.repeat_of(i) {
+            results.push(batch.repeat_result(i, first));
+            continue;
+        }
+        let known = at_hq.contains_key(&op.mutation_id)
+            || matches!(command, OpCommand::Visit(prepared) if visits.recorded_by_own_mutation(prepared));
+        if !known {
+            return Err(forked(op.seq));
+        }
+        let result = match reused(&at_hq, op, command) {
+            Some(refused) => refused,
+            None => OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None },
+        };
+        results.push(result);
     }
     let mut mutations: Vec<Value> = Vec::new();
     let mut cursor = last;
-    for (op, command) in new.iter().zip(&batch.commands[split..]) {
+    for (i, (op, command)) in new.iter().zip(&batch.commands[split..]).enumerate() {
         cursor = op.seq;
-        if at_hq.contains(&op.mutation_id) || (batch.repeats_mutation && !seen.insert(&op.mutation_id)) {
-            // Same mutation under another seq (or twice in this batch): not twice.
-            results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
+        // The same mutation twice in this push, or one HQ has under another seq: not twice.
+        // Unless its content differs from the one applied under that id: refused, visibly.
+        if let Some(first) = batch.repeat_of(split + i) {
+            results.push(batch.repeat_result(split + i, first));
+            continue;
+        }
+        if at_hq.contains_key(&op.mutation_id) {
+            let result = reused(&at_hq, op, command)
+                .unwrap_or(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
+            results.push(result);
             continue;
         }
         let mut cx = Ctx { device: &device, grids: &grids, now, skew, op, changes: &mut changes };
@@ -349,12 +405,14 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
             Value::Text(op.hlc.clone()),
             Value::Int(op.device_ms),
             Value::Int(now),
+            content_hash(command).into(),
         ]);
         results.push(OpResult { seq: op.seq, status, code, reason });
     }
     visits.flush(tx)?;
     tx.insert_rows(
-        "mutation (mutation_id, device_id, epoch, seq, op, status, code, reason, hlc, device_ms, received_ms)",
+        "mutation (mutation_id, device_id, epoch, seq, op, status, code, reason, hlc, device_ms, received_ms,
+                   content_hash)",
         MUTATION_COLS,
         &mutations,
         "",
@@ -365,6 +423,45 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
     )?;
     changes.flush(tx, now)?;
     Ok(PushResponse { server_time_ms: now_ms(), acked_through_seq: cursor, results })
+}
+
+/// The 409 a forked history gets.
+fn forked(seq: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        codes::HISTORY_FORKED,
+        format!(
+            "HQ settled another operation at seq {seq} of this device: this store is a copy of another; \
+             take an identity of its own (POST /v1/fork) and send the unsent work again"
+        ),
+    )
+}
+
+/// What HQ keeps of a command's content in its `mutation` row: a SHA-256 of the command as HQ
+/// read it (serde's output of the parsed command, so the phone's spacing does not matter).
+/// Visits carry no hash: an applied visit is its own row, matched by visit id and mutation id.
+fn content_hash(command: &OpCommand) -> Option<String> {
+    match command {
+        OpCommand::Other(cmd) => serde_json::to_vec(cmd).ok().map(|json| hex::encode(Sha256::digest(json))),
+        OpCommand::Visit(_) | OpCommand::Unreadable(_) => None,
+    }
+}
+
+/// A known mutation id whose content is not what HQ kept for it: refused as `mutation_reused`
+/// (the phone keeps it with the reason), never taken for a duplicate.
+fn reused(at_hq: &HashMap<String, Option<String>>, op: &OpIn, command: &OpCommand) -> Option<OpResult> {
+    let kept = at_hq.get(&op.mutation_id)?.as_deref()?;
+    let sent = content_hash(command)?;
+    (kept != sent).then(|| mutation_reused(op.seq))
+}
+
+fn mutation_reused(seq: i64) -> OpResult {
+    OpResult {
+        seq,
+        status: OpStatus::Rejected,
+        code: Some(codes::MUTATION_REUSED.to_string()),
+        reason: Some("HQ has another operation under this mutation id; this one was not applied".into()),
+    }
 }
 
 fn status_code(s: OpStatus) -> &'static str {

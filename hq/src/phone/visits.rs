@@ -43,6 +43,7 @@ const ID: usize = 0;
 const WORKER: usize = 1;
 const HOUSEHOLD: usize = 2;
 const GRID: usize = 3;
+const OCCURRED: usize = 12;
 const MUTATION: usize = 16;
 
 /// Why a visit is refused: a stable code and a reason for the worker.
@@ -142,6 +143,12 @@ impl VisitRows {
         }
     }
 
+    /// Whether two prepared rows hold the same visit (everything the phone sent: id through
+    /// capture time; not when or how HQ received it).
+    pub fn same_visit(&self, a: usize, b: usize) -> bool {
+        self.rows[a * WIDTH..a * WIDTH + OCCURRED + 1] == self.rows[b * WIDTH..b * WIDTH + OCCURRED + 1]
+    }
+
     /// The household ids and visit ids to look up (each once).
     pub fn lookup_keys(&self) -> (Vec<&str>, Vec<&str>) {
         debug_assert!(self.rows.is_empty() || !self.distinct_ids.is_empty(), "`finish` was not called");
@@ -203,6 +210,17 @@ impl<'a> VisitBatch<'a> {
             }
         }
         VisitBatch { rows, households, ids, track_ids, found_ids, pending: Vec::new() }
+    }
+
+    /// Whether HQ has this visit, recorded by the very mutation that carries it now (an
+    /// operation at a seq HQ settled before is then the same operation).
+    pub fn recorded_by_own_mutation(&self, prepared: &Prepared) -> bool {
+        let Ok(row) = prepared else { return false };
+        let (id, mutation) = (self.rows.text(*row, ID), self.rows.text(*row, MUTATION));
+        match self.ids.get(id) {
+            Some(Known::AtHq(i)) => self.found_ids[*i].1.as_deref() == Some(mutation),
+            _ => false,
+        }
     }
 
     /// The writer's checks of a prepared visit, given the worker's own grid check: accepted

@@ -99,6 +99,13 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
             PHONE,
         ),
         call(M::POST, "/v1/pull", "/v1/pull", Body::Json(json!({ "cursors": {} })), PHONE),
+        call(
+            M::POST,
+            "/v1/fork",
+            "/v1/fork",
+            Body::Json(json!({ "installation_id": format!("installation-of-copy-{i}") })),
+            PHONE,
+        ),
         call(M::PUT, "/v1/attachments/{sha256}", format!("/v1/attachments/{chunk_sha}"), Body::Chunk(chunk), PHONE),
         call(M::GET, "/v1/attachments/{sha256}", format!("/v1/attachments/{}", f.photo), Body::None, PHONE),
         call(M::GET, "/v1/admin/me", "/v1/admin/me", Body::None, READ),

@@ -271,15 +271,35 @@ pub struct Phone {
 }
 
 impl Phone {
+    /// Enrol as the installation `installation-<device_id>` (the same store each time).
     pub async fn enrol(hq: &Hq, worker: &str, device_id: &str, epoch: i64) -> Phone {
+        let installation = format!("installation-{device_id}");
+        Phone::enrol_installation(hq, worker, device_id, epoch, Some(&installation)).await
+    }
+
+    /// Enrol asking for `device_id`, as the installation given; the phone uses the device id
+    /// HQ answers with.
+    pub async fn enrol_installation(
+        hq: &Hq,
+        worker: &str,
+        device_id: &str,
+        epoch: i64,
+        installation: Option<&str>,
+    ) -> Phone {
         let code = hq.code(worker).await;
-        let req = EnrolRequest { code, device_id: device_id.into(), epoch, app_version: "test".into() };
+        let req = EnrolRequest {
+            code,
+            device_id: device_id.into(),
+            epoch,
+            app_version: "test".into(),
+            installation_id: installation.map(str::to_string),
+        };
         let (s, v) =
             hq.call(reqwest::Method::POST, "/v1/enrol", None, Some(&serde_json::to_value(&req).unwrap())).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let enrolled: EnrolResponse = serde_json::from_value(v).unwrap();
         Phone {
-            device_id: device_id.into(),
+            device_id: enrolled.device_id.clone().expect("HQ names the device id"),
             token: enrolled.device_token.clone(),
             epoch: enrolled.epoch,
             worker_id: enrolled.worker_id.clone(),

@@ -1,12 +1,21 @@
 //! Enrolment: one-time, expiring codes; one answer for wrong, expired and used codes;
-//! re-enrolment of a reinstalled phone gets a new epoch, the same store keeps its own.
+//! re-enrolment gets a fresh epoch; an enrolled device id is never handed to another installation.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use gridpatrol_protocol::domain::VisitType;
+use gridpatrol_protocol::records::Command;
+use gridpatrol_protocol::wire::OpStatus;
+
 use crate::common::*;
 
-both!(enrol_codes_good_wrong_expired_reused, reenrol_assigns_epochs);
+both!(
+    enrol_codes_good_wrong_expired_reused,
+    reenrol_assigns_epochs,
+    an_enrolled_device_id_is_never_taken_over,
+    enrol_refuses_bad_epoch_and_installation
+);
 
 async fn enrol_codes_good_wrong_expired_reused(hq: &Hq) {
     hq.seed().await;
@@ -54,19 +63,55 @@ async fn reenrol_assigns_epochs(hq: &Hq) {
     hq.seed().await;
     let device = new_id();
     let first = Phone::enrol(hq, "w-001", &device, 0).await;
-    assert_eq!(first.epoch, 1);
-    // The same store re-enrols (e.g. after a revoke): it keeps its epoch.
+    assert_eq!((first.device_id.as_str(), first.epoch), (device.as_str(), 1));
+    // The same installation re-enrols (e.g. after a revoke): its own device id, a fresh epoch
+    // (never the one it asks for), and only the newest token works.
     let same = Phone::enrol(hq, "w-001", &device, 1).await;
-    assert_eq!(same.epoch, 1);
-    // A reinstalled phone (new store, epoch 0): a new epoch.
-    let reinstalled = Phone::enrol(hq, "w-001", &device, 0).await;
-    assert_eq!(reinstalled.epoch, 2);
-    // An epoch HQ never saw for this device counts as a new store too.
+    assert_eq!((same.device_id.as_str(), same.epoch), (device.as_str(), 2));
     let odd = Phone::enrol(hq, "w-001", &device, 7).await;
-    assert_eq!(odd.epoch, 3);
-    // Only the newest token works.
+    assert_eq!((odd.device_id.as_str(), odd.epoch), (device.as_str(), 3));
     let (s, v) = first.send("/v1/pull", &json!({ "cursors": {} })).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     let (s, _) = odd.send("/v1/pull", &json!({ "cursors": {} })).await;
     assert_eq!(s, StatusCode::OK);
+}
+
+/// The identity rule: a device id enrolled by another installation, or for another worker, is
+/// never handed over. The newcomer gets an id of its own; the device keeps its token and cursor.
+async fn an_enrolled_device_id_is_never_taken_over(hq: &Hq) {
+    hq.seed().await;
+    let device = new_id();
+    let mut victim = Phone::enrol(hq, "w-001", &device, 0).await;
+    let cmds: Vec<Command> = (0..2).map(|_| visit("w-001", "h-0001", "g-0101", VisitType::Routine)).collect();
+    victim.push(&cmds).await;
+
+    // Another installation of the same worker (a cloned store, say), asking for the id.
+    let clone = Phone::enrol_installation(hq, "w-001", &device, 1, Some("another-installation-1")).await;
+    assert_ne!(clone.device_id, device);
+    assert_eq!(clone.epoch, 1);
+    // Another worker's code with the victim's device id and epoch, and even its installation id.
+    let thief = Phone::enrol_installation(hq, "w-002", &device, 1, Some(&format!("installation-{device}"))).await;
+    assert_ne!(thief.device_id, device);
+    // An older phone that sends no installation id.
+    let legacy = Phone::enrol_installation(hq, "w-001", &device, 1, None).await;
+    assert_ne!(legacy.device_id, device);
+
+    // The victim is unaffected: its token works and its cursor moved on from where it was.
+    let resp = victim.push(&[visit("w-001", "h-0001", "g-0101", VisitType::Routine)]).await;
+    assert_eq!(resp.acked_through_seq, 3);
+    assert_eq!(resp.results[0].status, OpStatus::Applied);
+}
+
+/// `epoch` is ignored but still checked; an installation id is 16..64 id characters.
+async fn enrol_refuses_bad_epoch_and_installation(hq: &Hq) {
+    hq.seed().await;
+    for (body, field) in [
+        (json!({ "code": "X", "device_id": "d-1", "epoch": -1 }), "epoch"),
+        (json!({ "code": "X", "device_id": "d-1", "installation_id": "short" }), "installation_id"),
+        (json!({ "code": "X", "device_id": "d-1", "installation_id": "has spaces in it, sixteen+" }), "installation_id"),
+    ] {
+        let (s, v) = hq.call(reqwest::Method::POST, "/v1/enrol", None, Some(&body)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!((v["error"]["code"].as_str(), v["error"]["field"].as_str()), (Some("invalid_input"), Some(field)));
+    }
 }

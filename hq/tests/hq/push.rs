@@ -212,31 +212,40 @@ async fn a_batch_settles_as_one_by_one_would(hq: &Hq) {
         visit("w-001", "h-0003", "g-0101", VisitType::Routine),
         visit("w-001", "h-0001", "g-0101", VisitType::MustVisit),
     ]);
-    // The same mutation twice in one push: the second is a duplicate, not applied.
+    // One mutation id for two different visits in one push: the second is refused, visibly
+    // (never taken for a duplicate), and not applied. The very same op twice is a duplicate.
     ops[8].mutation_id = ops[5].mutation_id.clone();
+    ops[9].mutation_id = ops[0].mutation_id.clone();
+    ops[9].command = ops[0].command.clone();
     let req = phone.request(ops);
     let r = phone.push_req(&req).await;
     use OpStatus::*;
     assert_eq!(
         statuses(&r),
-        vec![Applied, Rejected, Rejected, Rejected, Applied, Applied, Applied, Applied, Duplicate, Applied],
+        vec![Applied, Rejected, Rejected, Rejected, Applied, Applied, Applied, Applied, Rejected, Duplicate],
         "{r:?}"
     );
+    assert_eq!(r.results[8].code.as_deref(), Some("mutation_reused"));
     assert_eq!(r.results[1].code.as_deref(), Some("invalid_input"));
     assert!(r.results[1].reason.as_deref().unwrap().contains("already exists"), "{:?}", r.results[1]);
     assert_eq!(r.results[2].code.as_deref(), Some("not_found"));
     assert_eq!(r.results[3].code.as_deref(), Some("forbidden"));
     assert_eq!(r.acked_through_seq, 10);
-    assert_eq!(count(hq, "visits").await, 3);
+    assert_eq!(count(hq, "visits").await, 2);
     assert_eq!(count(hq, "patrols").await, 1);
     // A visit id HQ already has, in a later push: refused.
     let again = phone.push(&[first]).await;
     assert_eq!(statuses(&again), vec![Rejected]);
-    assert_eq!(count(hq, "visits").await, 3);
-    // The whole first batch once more (its response was "lost"): duplicates only.
+    assert_eq!(count(hq, "visits").await, 2);
+    // The whole first batch once more (its response was "lost"): duplicates, and the reused
+    // mutation id refused again, as the first time.
     let resend = phone.push_req(&req).await;
-    assert_eq!(statuses(&resend), vec![Duplicate; 10]);
+    let mut expected = vec![Duplicate; 10];
+    expected[8] = Rejected;
+    assert_eq!(statuses(&resend), expected);
+    assert_eq!(resend.results[8].code.as_deref(), Some("mutation_reused"));
     assert_eq!(resend.acked_through_seq, 11);
+    assert_eq!(count(hq, "visits").await, 2);
 }
 
 /// Many phones at once (on SQLite their transactions share commits): each push settles on its
