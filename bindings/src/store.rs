@@ -221,7 +221,11 @@ pub struct GridPatrolStore {
 }
 
 fn store_options(s: &DeviceSettings) -> core::StoreOptions {
-    core::StoreOptions { tz_offset_minutes: s.tz_offset_minutes, ..core::StoreOptions::default() }
+    core::StoreOptions {
+        tz_offset_minutes: s.tz_offset_minutes,
+        installation_id: s.installation_id.clone(),
+        ..core::StoreOptions::default()
+    }
 }
 
 impl GridPatrolStore {

@@ -155,6 +155,15 @@ pub struct DeviceSettings {
     /// only when enrolling a fresh store, so a reinstalled app keeps its id. None: a new UUID.
     #[uniffi(default = None)]
     pub device_id: Option<String>,
+    /// This installation's id: random (16..64 letters, digits, `-`, `_`, `.`), made once by the
+    /// app and kept where backups and copies of the app's files do not reach — Android: a file
+    /// in `Context.noBackupFilesDir`; iOS: a Keychain item with
+    /// `kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly`. A store opened with another id than
+    /// the one it was made with is a copy (a cloned phone, a restored backup) and takes a device
+    /// identity of its own at its next sync. None: the store keeps an id of its own (HQ still
+    /// catches copies when they push, see docs/SYNC.md).
+    #[uniffi(default = None)]
+    pub installation_id: Option<String>,
     /// Timeout of one HTTP request to HQ, in milliseconds.
     #[uniffi(default = 30000)]
     pub sync_timeout_ms: u32,
@@ -165,7 +174,13 @@ pub struct DeviceSettings {
 
 impl Default for DeviceSettings {
     fn default() -> Self {
-        DeviceSettings { tz_offset_minutes: 480, device_id: None, sync_timeout_ms: 30_000, sync_max_attempts: 4 }
+        DeviceSettings {
+            tz_offset_minutes: 480,
+            device_id: None,
+            installation_id: None,
+            sync_timeout_ms: 30_000,
+            sync_max_attempts: 4,
+        }
     }
 }
 
@@ -792,6 +807,8 @@ pub struct SyncSummary {
     pub last_success_at: Option<SystemTime>,
     pub last_error: Option<String>,
     pub message: String,
+    /// Set once this store found it was a copy of another phone's and took its own identity.
+    pub notice: Option<String>,
 }
 
 impl From<core::TodayView> for TodayView {
@@ -859,6 +876,7 @@ impl From<core::TodayView> for TodayView {
                 last_success_at: v.last_sync.last_success_at.map(time),
                 last_error: v.last_sync.last_error,
                 message: v.last_sync.message,
+                notice: v.last_sync.notice,
             },
         }
     }

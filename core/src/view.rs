@@ -97,6 +97,9 @@ pub struct SyncSummary {
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub message: String,
+    /// When this store found it was a copy of another phone's (a cloned phone, a restored
+    /// backup) and took an identity of its own, in plain words; `None` if it never did.
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -494,10 +497,12 @@ fn unsent_summary(c: &Connection) -> Result<UnsentSummary> {
 }
 
 fn sync_summary(c: &Connection) -> Result<SyncSummary> {
-    let (attempt, success, error): (Option<i64>, Option<i64>, Option<String>) =
-        c.query_row("SELECT last_attempt_ms, last_success_ms, last_error FROM sync_state WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
+    let (attempt, success, error, reconciled): (Option<i64>, Option<i64>, Option<String>, Option<i64>) =
+        c.query_row(
+            "SELECT last_attempt_ms, last_success_ms, last_error, reconciled_ms FROM sync_state WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
     let message = match (success, &error) {
         (None, None) => "尚未同步 (never synced)".to_string(),
         (_, Some(e)) => format!("上次同步失败：{e} (last sync failed)"),
@@ -508,6 +513,12 @@ fn sync_summary(c: &Connection) -> Result<SyncSummary> {
         last_success_at: success.map(to_time),
         last_error: error,
         message,
+        notice: reconciled.map(|_| {
+            "本机数据已与指挥中心核对：这部手机的数据是从另一部手机复制或恢复的，已获得自己的身份，未发送的记录已重新发送，没有丢失或重复 \
+             (this phone's data was reconciled with HQ: it was copied or restored from another phone, took an identity of its own, \
+             and re-sent its unsent records; nothing was lost or counted twice)"
+                .to_string()
+        }),
     })
 }
 

@@ -117,14 +117,28 @@ pub struct Hq {
 impl Hq {
     pub async fn start(db: Db) -> Hq {
         let place = Place::new(db);
-        let mut c = HqConfig::new("127.0.0.1:0".parse().unwrap(), DatabaseUrl::parse(&place.arg()));
-        c.rate_limit_per_device = (100_000, 100_000.0);
-        c.rate_limit_per_operator = (100_000, 100_000.0);
-        c.bootstrap_admin_token = Some(ADMIN.into());
-        let running = gridpatrol_hq::start(c).await.expect("HQ starts");
+        let running = gridpatrol_hq::start(Hq::config("127.0.0.1:0", &place)).await.expect("HQ starts");
         let hq = Hq { url: running.url(), client: reqwest::Client::new(), place, running: Some(running) };
         hq.import_sample().await;
         hq
+    }
+
+    fn config(listen: &str, place: &Place) -> HqConfig {
+        let mut c = HqConfig::new(listen.parse().unwrap(), DatabaseUrl::parse(&place.arg()));
+        c.rate_limit_per_device = (100_000, 100_000.0);
+        c.rate_limit_per_operator = (100_000, 100_000.0);
+        c.bootstrap_admin_token = Some(ADMIN.into());
+        c
+    }
+
+    /// Stop HQ and start it again on the same address and database.
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
+        }
+        let listen = self.url.trim_start_matches("http://").to_string();
+        let running = gridpatrol_hq::start(Hq::config(&listen, &self.place)).await.expect("HQ restarts");
+        self.running = Some(running);
     }
 
     /// An HQ whose process is run elsewhere (the kill test): only the client side.
@@ -194,6 +208,8 @@ pub struct Phone {
     pub dir: tempfile::TempDir,
     pub clock: Arc<ManualClock>,
     pub store: Store,
+    /// The installation id the shell keeps outside the store (None: the store keeps its own).
+    pub installation: Option<String>,
 }
 
 pub fn quick() -> SyncOptions {
@@ -215,7 +231,48 @@ impl Phone {
         let clock = Arc::new(ManualClock::new(clock_ms));
         let opts = StoreOptions { clock: clock.clone(), ..StoreOptions::default() };
         let store = Store::enrol_device(dir.path(), hq_url, code, device_id, opts).await.expect("enrol");
-        Phone { dir, clock, store }
+        Phone { dir, clock, store, installation: None }
+    }
+
+    /// Enrol a new store as the installation given (see `StoreOptions::installation_id`).
+    pub async fn enrol_installed(hq_url: &str, code: &str, clock_ms: i64, installation: Option<&str>) -> Phone {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(clock_ms));
+        let installation = installation.map(str::to_string);
+        let opts = StoreOptions { clock: clock.clone(), installation_id: installation.clone(), ..StoreOptions::default() };
+        let store = Store::enrol(dir.path(), hq_url, code, opts).await.expect("enrol");
+        Phone { dir, clock, store, installation }
+    }
+
+    fn options(clock: &Arc<ManualClock>, installation: &Option<String>) -> StoreOptions {
+        StoreOptions { clock: clock.clone(), installation_id: installation.clone(), ..StoreOptions::default() }
+    }
+
+    /// This phone's store folder copied (a cloned phone, a backup restored elsewhere) and
+    /// opened by another installation (`installation`; the same id as this one's, or none, for
+    /// a copy the shell cannot tell apart).
+    pub fn copy(&self, installation: Option<&str>) -> Phone {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", self.dir.path().display()))
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let clock = Arc::new(ManualClock::new(self.clock.now_ms()));
+        let installation = installation.map(str::to_string);
+        let store = Store::open(dir.path(), Phone::options(&clock, &installation)).expect("open the copy");
+        Phone { dir, clock, store, installation }
+    }
+
+    /// Enrol this store again with a new code (its unsent work is kept and sent again).
+    pub async fn reenrolled(self, hq_url: &str, code: &str) -> Phone {
+        let Phone { dir, clock, store, installation } = self;
+        drop(store);
+        let store =
+            Store::enrol(dir.path(), hq_url, code, Phone::options(&clock, &installation)).await.expect("re-enrol");
+        Phone { dir, clock, store, installation }
     }
 
     pub async fn sync(&self) -> gridpatrol_core::Result<SyncReport> {
