@@ -329,10 +329,14 @@ impl Store {
             slow = sent.sent.elapsed() > SLOW_PUSH;
             probing = false;
             match result {
-                Ok(resp) => {
+                Ok(mut resp) => {
                     self.observe_hq_time(resp.server_time_ms);
                     report.pushed += sent.push.ops as u64;
-                    let acked = resp.acked_through_seq;
+                    // Never beyond what this push carried: HQ's cursor past it may be another
+                    // copy's work (then this store's own next seqs are a forked history, which
+                    // HQ will say when they arrive), so it must not acknowledge ours unsent.
+                    let acked = resp.acked_through_seq.min(sent.push.last_seq);
+                    resp.acked_through_seq = acked;
                     if acked <= link.acked_through {
                         self.write_push_results(&resp, report)?;
                         return Err(CoreError::HqRefused {

@@ -422,7 +422,10 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
         p![cursor, now, &req.device_id, req.epoch],
     )?;
     changes.flush(tx, now)?;
-    Ok(PushResponse { server_time_ms: now_ms(), acked_through_seq: cursor, results })
+    // What this push covered, never beyond: a cursor past the push's last seq means HQ settled
+    // later seqs from some push this phone may never have sent (another copy of its store).
+    let acked = req.ops.last().map_or(cursor, |o| cursor.min(o.seq));
+    Ok(PushResponse { server_time_ms: now_ms(), acked_through_seq: acked, results })
 }
 
 /// The 409 a forked history gets.
