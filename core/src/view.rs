@@ -497,12 +497,11 @@ fn unsent_summary(c: &Connection) -> Result<UnsentSummary> {
 }
 
 fn sync_summary(c: &Connection) -> Result<SyncSummary> {
-    let (attempt, success, error, reconciled): (Option<i64>, Option<i64>, Option<String>, Option<i64>) =
-        c.query_row(
-            "SELECT last_attempt_ms, last_success_ms, last_error, reconciled_ms FROM sync_state WHERE id = 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )?;
+    let (attempt, success, error, reconciled): (Option<i64>, Option<i64>, Option<String>, Option<i64>) = c.query_row(
+        "SELECT last_attempt_ms, last_success_ms, last_error, reconciled_ms FROM sync_state WHERE id = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     let message = match (success, &error) {
         (None, None) => "尚未同步 (never synced)".to_string(),
         (_, Some(e)) => format!("上次同步失败：{e} (last sync failed)"),

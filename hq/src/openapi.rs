@@ -257,4 +257,37 @@ mod tests {
         assert_eq!(path_params("/v1/admin/tasks/{id}/reassign"), vec!["id"]);
         assert!(!text.contains("\"required\":[]"), "OpenAPI 3.0 forbids empty `required`");
     }
+
+    /// Enrolment and fork are documented as served: every field the types write is a property,
+    /// the ignored epoch may be 0, and the answer's device id and epoch are documented.
+    #[test]
+    fn identity_messages_are_documented_as_served() {
+        use gridpatrol_protocol::wire::{EnrolRequest, ForkRequest, ForkResponse};
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let documented = |name: &str, v: Value| {
+            for key in v.as_object().unwrap().keys() {
+                assert!(schemas[name]["properties"].get(key).is_some(), "{name}.{key} is not documented");
+            }
+        };
+        let req = EnrolRequest {
+            code: "C".into(),
+            device_id: "d".into(),
+            epoch: 0,
+            app_version: "1".into(),
+            installation_id: Some("installation-0000".into()),
+        };
+        documented("EnrolRequest", serde_json::to_value(req).unwrap());
+        documented("ForkRequest", serde_json::to_value(ForkRequest { installation_id: "i".into() }).unwrap());
+        let fork = ForkResponse { device_id: "d".into(), device_token: "t".into(), epoch: 1, server_time_ms: 0 };
+        documented("ForkResponse", serde_json::to_value(fork).unwrap());
+        assert_eq!(schemas["EnrolRequest"]["properties"]["epoch"]["minimum"], 0);
+        assert_eq!(schemas["EnrolRequest"]["required"], json!(["code", "device_id"]));
+        for field in
+            ["device_id", "epoch", "device_token", "worker_id", "server_time_ms", "reference", "reference_version"]
+        {
+            assert!(schemas["EnrolResponse"]["properties"].get(field).is_some(), "EnrolResponse.{field}");
+        }
+        assert!(doc["paths"]["/v1/fork"]["post"].is_object());
+    }
 }

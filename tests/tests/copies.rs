@@ -42,7 +42,8 @@ fn visits(p: &Phone, household: &str, n: usize) {
 
 async fn a_clone_noticed_at_open_takes_its_own_identity(db: Db) {
     let hq = Hq::start(db).await;
-    let original = Phone::enrol_installed(&hq.url, &hq.code("w-001").await, NOW_MS, Some("installation-phone-one")).await;
+    let original =
+        Phone::enrol_installed(&hq.url, &hq.code("w-001").await, NOW_MS, Some("installation-phone-one")).await;
     visits(&original, "h-0001", 3);
     original.sync().await.unwrap();
     // Auto-backup restores the app's files on a second phone, whose own installation id differs.
@@ -180,7 +181,8 @@ async fn an_old_backup_restored_on_a_new_phone_loses_and_doubles_nothing(db: Db)
     let hq = Hq::start(db).await;
     for restored_installation in [Some("installation-new-phone-0"), None] {
         let code = hq.code("w-001").await;
-        let original = Phone::enrol_installed(&hq.url, &code, NOW_MS, restored_installation.map(|_| "installation-old-ph")).await;
+        let original =
+            Phone::enrol_installed(&hq.url, &code, NOW_MS, restored_installation.map(|_| "installation-old-ph")).await;
         visits(&original, "h-0001", 2);
         original.sync().await.unwrap();
         visits(&original, "h-0001", 2); // unsent when the backup is taken

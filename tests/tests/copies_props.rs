@@ -79,7 +79,11 @@ async fn run(db: Db, told_apart: bool, steps: Vec<Step>) {
 }
 
 fn check(db: Db) {
-    let config = ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(12), failure_persistence: None, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(12),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
     proptest!(config, |(told_apart in any::<bool>(), steps in prop::collection::vec(step(), 3..14))| {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(run(db, told_apart, steps));

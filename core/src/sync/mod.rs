@@ -485,11 +485,10 @@ impl Store {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )?;
-            let (device_id, epoch, base, needs_identity): (String, i64, i64, bool) = c.query_row(
-                "SELECT device_id, epoch, seq_base, needs_identity FROM device WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
+            let (device_id, epoch, base, needs_identity): (String, i64, i64, bool) =
+                c.query_row("SELECT device_id, epoch, seq_base, needs_identity FROM device WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
             match row {
                 (Some(hq_url), Some(token), acked_through, reference, tasks, cases) => Ok(Link {
                     hq_url,

@@ -145,7 +145,15 @@ pub async fn fork(
                 "INSERT INTO device (device_id, worker_id, epoch, token_hash, app_version, enrolled_ms,
                                      installation_hash, forked_from)
                  VALUES (?, ?, 1, ?, ?, ?, ?, ?)",
-                p![&device_id, &from.worker_id, auth::sha256_hex(&token), app_version, now, installation, &from.device_id],
+                p![
+                    &device_id,
+                    &from.worker_id,
+                    auth::sha256_hex(&token),
+                    app_version,
+                    now,
+                    installation,
+                    &from.device_id
+                ],
             )?;
             crate::admin::audit(tx, &format!("device:{device_id}"), "fork", &format!("device:{}", from.device_id))?;
             Ok(ForkResponse { device_id, device_token: token, epoch: 1, server_time_ms: now })

@@ -19,9 +19,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use gridpatrol_protocol::records::Command;
-use sha2::{Digest, Sha256};
 use gridpatrol_protocol::validate;
 use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushResponse, FOLLOWS_HEADER, MAX_PUSH_OPS};
+use sha2::{Digest, Sha256};
 
 use super::apply::{self, Ctx, Outcome};
 use super::push_body::{self, OpIn, Parsed, PushIn, Unreadable};
@@ -122,7 +122,11 @@ impl Batch {
         let repeats_mutation = !req.ops.iter().all(|o| mutations.insert(o.mutation_id.as_str()));
         let repeat_of = if repeats_mutation {
             let mut first: HashMap<&str, usize> = HashMap::new();
-            req.ops.iter().enumerate().map(|(i, o)| *first.entry(&o.mutation_id).or_insert(i)).enumerate()
+            req.ops
+                .iter()
+                .enumerate()
+                .map(|(i, o)| *first.entry(&o.mutation_id).or_insert(i))
+                .enumerate()
                 .map(|(i, f)| (f != i).then_some(f))
                 .collect()
         } else {
@@ -151,7 +155,6 @@ impl Batch {
         }
     }
 }
-
 
 /// The order of a phone's pushes, in this HQ instance. A phone may send its next push before
 /// the answer to the previous one has come back (`SyncOptions::in_flight`); the two then race
@@ -319,7 +322,12 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
     let worker = [device.worker_id.as_str()];
     let found = tx.lookup(&[
         Lookup { table: "worker_grid", key: "worker_id", out: ("grid_id", None), keys: &worker },
-        Lookup { table: "mutation", key: "mutation_id", out: ("mutation_id", Some("content_hash")), keys: &mutation_ids },
+        Lookup {
+            table: "mutation",
+            key: "mutation_id",
+            out: ("mutation_id", Some("content_hash")),
+            keys: &mutation_ids,
+        },
         Lookup { table: "household", key: "id", out: ("id", Some("grid_id")), keys: &households },
         Lookup { table: "visit", key: "id", out: ("id", Some("mutation_id")), keys: &visit_ids },
     ])?;
@@ -362,8 +370,12 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
             continue;
         }
         if at_hq.contains_key(&op.mutation_id) {
-            let result = reused(&at_hq, op, command)
-                .unwrap_or(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
+            let result = reused(&at_hq, op, command).unwrap_or(OpResult {
+                seq: op.seq,
+                status: OpStatus::Duplicate,
+                code: None,
+                reason: None,
+            });
             results.push(result);
             continue;
         }

@@ -10,7 +10,11 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-both!(garbage_on_every_route_is_a_json_4xx, specific_mistakes_have_specific_codes);
+both!(
+    garbage_on_every_route_is_a_json_4xx,
+    specific_mistakes_have_specific_codes,
+    credentials_first_and_unsupported_encodings
+);
 
 fn concrete(path: &str) -> String {
     path.split('/').map(|seg| if seg.starts_with('{') { "x" } else { seg }).collect::<Vec<_>>().join("/")
@@ -215,4 +219,76 @@ async fn specific_mistakes_have_specific_codes(hq: &Hq) {
         .send("/v1/push", &json!({ "device_id": "someone-else", "epoch": phone.epoch, "device_time_ms": 0, "ops": [] }))
         .await;
     assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+}
+
+/// Every credentialed route hears about its credential first: no token (or an unknown one, or a
+/// revoked phone's) with a bad body is a 401, never the body's 400. An unsupported
+/// `Content-Encoding` is a 415 with the JSON error body on every route.
+async fn credentials_first_and_unsupported_encodings(hq: &Hq) {
+    hq.seed().await;
+    let phone = hq.phone("w-001").await;
+    let revoked = hq.phone("w-001").await;
+    hq.admin(Method::POST, &format!("/v1/admin/devices/{}/revoke", revoked.device_id), json!({})).await;
+    let routes = [
+        (Method::POST, "/v1/push"),
+        (Method::POST, "/v1/pull"),
+        (Method::POST, "/v1/fork"),
+        (Method::POST, "/v1/admin/import"),
+        (Method::POST, "/v1/admin/tasks"),
+    ];
+    for (method, path) in &routes {
+        for (token, code) in [
+            (None, "unauthorized"),
+            (Some("gpd_not-a-token-HQ-issued"), "unauthorized"),
+            (Some("gpo_not-a-token-HQ-issued"), "unauthorized"),
+            (Some(revoked.token.as_str()), "device_revoked"),
+        ] {
+            let mut req = hq.client.request(method.clone(), format!("{}{path}", hq.url)).body("{ not json");
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let v: Value = resp.json().await.unwrap();
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} with {token:?}: {v}");
+            assert_eq!(v["error"]["code"], code, "{method} {path}: {v}");
+        }
+    }
+    let mut all = routes.to_vec();
+    all.push((Method::POST, "/v1/enrol"));
+    for (method, path) in &all {
+        for encoding in ["br", "deflate", "x-unknown", "gzip, gzip", "compress"] {
+            for token in [&phone.token, &hq.admin] {
+                let resp = hq
+                    .client
+                    .request(method.clone(), format!("{}{path}", hq.url))
+                    .bearer_auth(token)
+                    .header("content-encoding", encoding)
+                    .header("content-type", "application/json")
+                    .body("{}")
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status();
+                let text = resp.text().await.unwrap();
+                assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{method} {path} {encoding}: {text}");
+                let v: Value = serde_json::from_str(&text).expect("a JSON error body");
+                assert_eq!(v["error"]["code"], "unsupported_encoding", "{text}");
+            }
+        }
+    }
+    // gzip (any case) and identity are read as before.
+    let (s, v) = phone.send("/v1/pull", &json!({ "cursors": {} })).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let resp = hq
+        .client
+        .post(format!("{}/v1/pull", hq.url))
+        .bearer_auth(&phone.token)
+        .header(PROTOCOL_HEADER, "2")
+        .header("content-encoding", "identity")
+        .json(&json!({ "cursors": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }

@@ -108,7 +108,10 @@ async fn enrol_refuses_bad_epoch_and_installation(hq: &Hq) {
     for (body, field) in [
         (json!({ "code": "X", "device_id": "d-1", "epoch": -1 }), "epoch"),
         (json!({ "code": "X", "device_id": "d-1", "installation_id": "short" }), "installation_id"),
-        (json!({ "code": "X", "device_id": "d-1", "installation_id": "has spaces in it, sixteen+" }), "installation_id"),
+        (
+            json!({ "code": "X", "device_id": "d-1", "installation_id": "has spaces in it, sixteen+" }),
+            "installation_id",
+        ),
     ] {
         let (s, v) = hq.call(reqwest::Method::POST, "/v1/enrol", None, Some(&body)).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");

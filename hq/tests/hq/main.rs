@@ -7,6 +7,7 @@ mod authz;
 mod bad_input;
 mod bootstrap;
 mod cases;
+mod clocks;
 mod enrol;
 mod export;
 mod figures;

@@ -239,7 +239,8 @@ impl Phone {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(clock_ms));
         let installation = installation.map(str::to_string);
-        let opts = StoreOptions { clock: clock.clone(), installation_id: installation.clone(), ..StoreOptions::default() };
+        let opts =
+            StoreOptions { clock: clock.clone(), installation_id: installation.clone(), ..StoreOptions::default() };
         let store = Store::enrol(dir.path(), hq_url, code, opts).await.expect("enrol");
         Phone { dir, clock, store, installation }
     }
