@@ -142,7 +142,7 @@ impl Workload {
                 visit_id: None,
                 photos: vec![],
             })?;
-        } else if i % 2 == 0 {
+        } else if i.is_multiple_of(2) {
             let input = CheckInInput {
                 location: GeoPoint { lat: 31.232 + (i % 100) as f64 * 1e-5, lng: 121.473 },
                 accuracy_m: Some(6.0),

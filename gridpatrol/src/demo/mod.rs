@@ -271,7 +271,7 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                 .enumerate()
                 .map(|(i, item)| ChecklistAnswer {
                     item_id: item.id.clone(),
-                    answer: if i == 1 && c % 3 == 0 { Answer::Issue } else { Answer::Ok },
+                    answer: if i == 1 && c.is_multiple_of(3) { Answer::Issue } else { Answer::Ok },
                     note: None,
                 })
                 .collect();
@@ -287,7 +287,7 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                     },
                 )?;
             }
-            if c % 3 == 0 {
+            if c.is_multiple_of(3) {
                 // A hazard found on the night patrol, reported at once with a photo.
                 p.photo_seq += 1;
                 let path = root.join(format!("cam-{c}-{}.jpg", p.photo_seq));
@@ -318,7 +318,7 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                 let h = street::household_id(c, 0, (round * 2 + k) % 8);
                 s.record_visit(VisitInput {
                     household_id: h,
-                    visit_type: if (round + k) % 4 == 0 { VisitType::MustVisit } else { VisitType::Routine },
+                    visit_type: if (round + k).is_multiple_of(4) { VisitType::MustVisit } else { VisitType::Routine },
                     outcome: if k == 1 && round == 3 { VisitOutcome::NotHome } else { VisitOutcome::Met },
                     needs: if k == 0 { vec![NeedTag::Living] } else { vec![] },
                     note: None,
