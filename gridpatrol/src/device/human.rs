@@ -273,6 +273,9 @@ pub fn today(v: &TodayView) -> String {
     put!(s, "未结案件 (open cases): {}", v.open_cases);
     put!(s, "未发送 (unsent): {}", v.unsent.message);
     put!(s, "同步 (sync): {}", v.last_sync.message);
+    if let Some(notice) = &v.last_sync.notice {
+        put!(s, "注意 (notice): {notice}");
+    }
     s
 }
 
