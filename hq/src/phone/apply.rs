@@ -51,6 +51,9 @@ pub enum Outcome {
     AppliedInRecord,
     /// This very mutation was applied before (in another epoch, say): nothing is done again.
     AlreadyApplied,
+    /// The mutation id was applied before with other content: refused as `mutation_reused`,
+    /// and (unlike a rejection) no `mutation` row is written, the id being taken already.
+    Reused,
     Rejected {
         code: &'static str,
         reason: String,

@@ -24,7 +24,7 @@ use gridpatrol_protocol::wire::{codes, OpResult, OpStatus, PushResponse, FOLLOWS
 use sha2::{Digest, Sha256};
 
 use super::apply::{self, Ctx, Outcome};
-use super::push_body::{self, OpIn, Parsed, PushIn, Unreadable};
+use super::push_body::{self, Parsed, PushIn, Unreadable};
 use super::visits::{self, Received, VisitBatch, VisitRows};
 use crate::auth;
 use crate::changes::Changes;
@@ -314,28 +314,26 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
     let split = req.ops.iter().position(|o| o.seq > last).unwrap_or(req.ops.len());
     let (old, new) = req.ops.split_at(split);
     // Everything the batch needs to look up, in one round trip: the worker's grids at HQ now,
-    // the mutation ids HQ already has, with the content each had (a resend, or a restored
-    // outbox in a new epoch: not applied twice), and for the visits their households and the
+    // the mutation ids HQ already has (a resend, or a restored outbox in a new epoch: not
+    // applied twice), and for the visits their households and the
     // visit ids HQ already has, with the mutation that recorded each.
     let mutation_ids: Vec<&str> = req.ops.iter().map(|o| o.mutation_id.as_str()).collect();
     let (households, visit_ids) = batch.visits.lookup_keys();
     let worker = [device.worker_id.as_str()];
     let found = tx.lookup(&[
         Lookup { table: "worker_grid", key: "worker_id", out: ("grid_id", None), keys: &worker },
-        Lookup {
-            table: "mutation",
-            key: "mutation_id",
-            out: ("mutation_id", Some("content_hash")),
-            keys: &mutation_ids,
-        },
+        Lookup { table: "mutation", key: "mutation_id", out: ("mutation_id", None), keys: &mutation_ids },
         Lookup { table: "household", key: "id", out: ("id", Some("grid_id")), keys: &households },
         Lookup { table: "visit", key: "id", out: ("id", Some("mutation_id")), keys: &visit_ids },
     ])?;
     let [grids, at_hq, found_households, found_visits]: [Found; 4] =
         found.try_into().map_err(|_| ApiError::internal("lookup answers"))?;
     let grids: HashSet<String> = grids.into_iter().map(|(g, _)| g).collect();
-    let at_hq: HashMap<String, Option<String>> = at_hq.into_iter().collect();
+    // What HQ answered each known mutation (a resend whose answer was lost, say): only read
+    // when the push carries some (rare), like the content of visits HQ already has.
+    let at_hq = settled_answers(tx, at_hq)?;
     let mut visits = VisitBatch::new(&batch.visits, found_households, found_visits);
+    visits.load_stored(tx)?;
 
     let mut changes = Changes::default();
     let mut results = Vec::with_capacity(req.ops.len());
@@ -348,14 +346,15 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
             results.push(batch.repeat_result(i, first));
             continue;
         }
-        let known = at_hq.contains_key(&op.mutation_id)
-            || matches!(command, OpCommand::Visit(prepared) if visits.recorded_by_own_mutation(prepared));
-        if !known {
-            return Err(forked(op.seq));
-        }
-        let result = match reused(&at_hq, op, command) {
-            Some(refused) => refused,
-            None => OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None },
+        let as_visit = match command {
+            OpCommand::Visit(prepared) => visits.recorded_by_own_mutation(prepared),
+            _ => None,
+        };
+        let result = match (as_visit, at_hq.get(&op.mutation_id)) {
+            (Some(true), _) => OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None },
+            (Some(false), _) => mutation_reused(op.seq),
+            (None, Some(settled)) => settled.answer(op.seq, command),
+            (None, None) => return Err(forked(op.seq)),
         };
         results.push(result);
     }
@@ -369,14 +368,8 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
             results.push(batch.repeat_result(split + i, first));
             continue;
         }
-        if at_hq.contains_key(&op.mutation_id) {
-            let result = reused(&at_hq, op, command).unwrap_or(OpResult {
-                seq: op.seq,
-                status: OpStatus::Duplicate,
-                code: None,
-                reason: None,
-            });
-            results.push(result);
+        if let Some(settled) = at_hq.get(&op.mutation_id) {
+            results.push(settled.answer(op.seq, command));
             continue;
         }
         let mut cx = Ctx { device: &device, grids: &grids, now, skew, op, changes: &mut changes };
@@ -400,6 +393,10 @@ fn push_tx(tx: &mut dyn Tx, bearer: Option<&str>, batch: &Batch) -> Result<PushR
             }
             Outcome::AlreadyApplied => {
                 results.push(OpResult { seq: op.seq, status: OpStatus::Duplicate, code: None, reason: None });
+                continue;
+            }
+            Outcome::Reused => {
+                results.push(mutation_reused(op.seq));
                 continue;
             }
             Outcome::Rejected { code, reason } => (OpStatus::Rejected, Some(code.to_string()), Some(reason)),
@@ -462,12 +459,51 @@ fn content_hash(command: &OpCommand) -> Option<String> {
     }
 }
 
-/// A known mutation id whose content is not what HQ kept for it: refused as `mutation_reused`
-/// (the phone keeps it with the reason), never taken for a duplicate.
-fn reused(at_hq: &HashMap<String, Option<String>>, op: &OpIn, command: &OpCommand) -> Option<OpResult> {
-    let kept = at_hq.get(&op.mutation_id)?.as_deref()?;
-    let sent = content_hash(command)?;
-    (kept != sent).then(|| mutation_reused(op.seq))
+/// A mutation HQ settled before, as its `mutation` row says.
+struct Settled {
+    status: String,
+    code: Option<String>,
+    reason: Option<String>,
+    content_hash: Option<String>,
+}
+
+impl Settled {
+    /// The answer to the same mutation sent again: the one HQ gave the first time (a refusal
+    /// stays a refusal, so the worker sees it even when that first answer was lost), or
+    /// `mutation_reused` when the content is not the one HQ settled under that id.
+    fn answer(&self, seq: i64, command: &OpCommand) -> OpResult {
+        if let (Some(kept), Some(sent)) = (&self.content_hash, content_hash(command)) {
+            if *kept != sent {
+                return mutation_reused(seq);
+            }
+        }
+        let status = match self.status.as_str() {
+            "rejected" => OpStatus::Rejected,
+            "conflict" => OpStatus::Conflict,
+            _ => return OpResult { seq, status: OpStatus::Duplicate, code: None, reason: None },
+        };
+        OpResult { seq, status, code: self.code.clone(), reason: self.reason.clone() }
+    }
+}
+
+/// The `mutation` rows of the mutation ids found, with the answers HQ gave them.
+fn settled_answers(tx: &mut dyn Tx, found: Found) -> Result<HashMap<String, Settled>> {
+    let mut out = HashMap::with_capacity(found.len());
+    if found.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<Value> = found.into_iter().map(|(m, _)| Value::Text(m)).collect();
+    let marks = vec!["?"; ids.len()].join(", ");
+    let rows = tx.query(
+        &format!("SELECT mutation_id, status, code, reason, content_hash FROM mutation WHERE mutation_id IN ({marks})"),
+        &ids,
+    )?;
+    for r in rows {
+        let settled =
+            Settled { status: r.text(1)?, code: r.opt_text(2)?, reason: r.opt_text(3)?, content_hash: r.opt_text(4)? };
+        out.insert(r.text(0)?, settled);
+    }
+    Ok(out)
 }
 
 fn mutation_reused(seq: i64) -> OpResult {

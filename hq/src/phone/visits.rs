@@ -157,6 +157,21 @@ impl VisitRows {
     }
 }
 
+/// Values as stored and as prepared compare alike (a prepared row binds fixed codes as `Code`).
+fn same_value(a: &Value, b: &Value) -> bool {
+    fn text(v: &Value) -> Option<&str> {
+        match v {
+            Value::Text(s) => Some(s.as_str()),
+            Value::Code(s) => Some(s),
+            _ => None,
+        }
+    }
+    match (text(a), text(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 fn invalid(e: gridpatrol_protocol::InvalidValue) -> Refused {
     (codes::INVALID_INPUT, e.to_string())
 }
@@ -188,6 +203,8 @@ pub struct VisitBatch<'a> {
     found_ids: Found,
     /// Accepted rows not written yet, as runs of consecutive rows.
     pending: Vec<Range<usize>>,
+    /// What HQ holds of the visits it already has, id through capture time (`load_stored`).
+    stored: HashMap<String, Vec<Value>>,
 }
 
 impl<'a> VisitBatch<'a> {
@@ -209,17 +226,52 @@ impl<'a> VisitBatch<'a> {
                 *slot = Known::AtHq(i);
             }
         }
-        VisitBatch { rows, households, ids, track_ids, found_ids, pending: Vec::new() }
+        VisitBatch { rows, households, ids, track_ids, found_ids, pending: Vec::new(), stored: HashMap::new() }
+    }
+
+    /// Read what HQ holds of the push's visits it already has (a resend: rare), so that one
+    /// sent again under its mutation id is a duplicate only when it is the same visit.
+    pub fn load_stored(&mut self, tx: &mut dyn Tx) -> Result<(), ApiError> {
+        if self.found_ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Value> = self.found_ids.iter().map(|(id, _)| Value::Text(id.clone())).collect();
+        let marks = vec!["?"; ids.len()].join(", ");
+        let rows = tx.query(
+            &format!(
+                "SELECT id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id,
+                        lat, lng, occurred_ms
+                 FROM visit WHERE id IN ({marks})"
+            ),
+            &ids,
+        )?;
+        for r in rows {
+            if let Some(Value::Text(id)) = r.0.first() {
+                self.stored.insert(id.clone(), r.0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a prepared row is the visit HQ holds under its id (content as the phone sent it).
+    fn same_as_stored(&self, row: usize) -> bool {
+        let Some(stored) = self.stored.get(self.rows.text(row, ID)) else { return false };
+        let sent = &self.rows.rows[row * WIDTH..row * WIDTH + OCCURRED + 1];
+        stored.len() == sent.len() && stored.iter().zip(sent).all(|(a, b)| same_value(a, b))
     }
 
     /// Whether HQ has this visit, recorded by the very mutation that carries it now (an
     /// operation at a seq HQ settled before is then the same operation).
-    pub fn recorded_by_own_mutation(&self, prepared: &Prepared) -> bool {
-        let Ok(row) = prepared else { return false };
+    /// `Some(true)` when it is the very visit HQ holds, `Some(false)` when HQ holds other content
+    /// under that visit id and mutation id, `None` when HQ does not have it under this mutation.
+    pub fn recorded_by_own_mutation(&self, prepared: &Prepared) -> Option<bool> {
+        let Ok(row) = prepared else { return None };
         let (id, mutation) = (self.rows.text(*row, ID), self.rows.text(*row, MUTATION));
         match self.ids.get(id) {
-            Some(Known::AtHq(i)) => self.found_ids[*i].1.as_deref() == Some(mutation),
-            _ => false,
+            Some(Known::AtHq(i)) if self.found_ids[*i].1.as_deref() == Some(mutation) => {
+                Some(self.same_as_stored(*row))
+            }
+            _ => None,
         }
     }
 
@@ -238,14 +290,15 @@ impl<'a> VisitBatch<'a> {
         let household = self.households.get(rows.text(row, HOUSEHOLD)).and_then(|g| g.as_deref());
         own_grid(cx, household.ok_or_else(|| not_found("household"))?)?;
         let (id, mutation) = (rows.text(row, ID), rows.text(row, MUTATION));
-        let by = match self.ids.get(id).copied().unwrap_or(Known::Absent) {
-            Known::Absent => None,
-            Known::AtHq(i) => Some(self.found_ids[i].1.as_deref()),
-            Known::ThisPush(r) => Some(Some(rows.text(r, MUTATION))),
+        let (by, same) = match self.ids.get(id).copied().unwrap_or(Known::Absent) {
+            Known::Absent => (None, false),
+            Known::AtHq(i) => (Some(self.found_ids[i].1.as_deref()), self.same_as_stored(row)),
+            Known::ThisPush(r) => (Some(Some(rows.text(r, MUTATION))), self.rows.same_visit(r, row)),
         };
         match by {
             None => {}
-            Some(Some(m)) if m == mutation => return Ok(Outcome::AlreadyApplied),
+            Some(Some(m)) if m == mutation && same => return Ok(Outcome::AlreadyApplied),
+            Some(Some(m)) if m == mutation => return Ok(Outcome::Reused),
             Some(_) => {
                 return Err(Refusal::Reject(
                     codes::INVALID_INPUT,

@@ -15,8 +15,69 @@ both!(
     new_epoch_after_reenrol_starts_at_seq_1,
     a_batch_settles_as_one_by_one_would,
     concurrent_pushes_each_settle_alone,
-    a_push_that_overtakes_the_one_before_waits_for_it
+    a_push_that_overtakes_the_one_before_waits_for_it,
+    a_resend_gets_the_first_answer_and_other_content_is_refused
 );
+
+/// A resend (its first answer lost) gets the answer HQ gave the first time: a refusal stays a
+/// refusal, so the worker still sees it. The same mutation id with other content — a visit
+/// changed, a command changed — is refused as `mutation_reused`, at a settled seq and at a new
+/// one, and changes nothing at HQ.
+async fn a_resend_gets_the_first_answer_and_other_content_is_refused(hq: &Hq) {
+    use gridpatrol_protocol::records::Command;
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let patrol = new_id();
+    let ops = phone.ops(&[
+        visit("w-001", "h-9999", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0001", "g-0101", VisitType::Routine),
+        start_patrol("w-001", "g-0101", &patrol),
+    ]);
+    let req = phone.request(ops.clone());
+    let first = phone.push_req(&req).await;
+    use OpStatus::*;
+    assert_eq!(statuses(&first), vec![Rejected, Applied, Applied]);
+    let again = phone.push_req(&req).await;
+    assert_eq!(statuses(&again), vec![Rejected, Duplicate, Duplicate]);
+    assert_eq!(again.results[0].code, first.results[0].code);
+    assert_eq!(again.results[0].reason, first.results[0].reason);
+
+    // The same seqs, ids and mutation ids, other content: refused, not taken for duplicates.
+    let mut tampered = ops.clone();
+    tampered[1].command["visit"]["note"] = serde_json::json!("改过的备注 (changed)");
+    let mut cmd: Command = serde_json::from_value(tampered[2].command.clone()).unwrap();
+    if let Command::StartPatrol { patrol } = &mut cmd {
+        patrol.shift = PatrolShift::Day;
+    }
+    tampered[2].command = serde_json::to_value(&cmd).unwrap();
+    let r = phone.push_req(&phone.request(tampered.clone())).await;
+    assert_eq!(statuses(&r), vec![Rejected, Rejected, Rejected], "{r:?}");
+    assert_eq!(r.results[1].code.as_deref(), Some("mutation_reused"));
+    assert_eq!(r.results[2].code.as_deref(), Some("mutation_reused"));
+    // Under new seqs (a copy's resend in a new epoch, say): the same.
+    let two = [
+        visit("w-001", "h-0001", "g-0101", VisitType::Routine),
+        visit("w-001", "h-0001", "g-0101", VisitType::Routine),
+    ];
+    let mut later = phone.ops(&two);
+    for (op, t) in later.iter_mut().zip(&tampered[1..]) {
+        op.mutation_id = t.mutation_id.clone();
+        op.command = t.command.clone();
+    }
+    let r = phone.push_req(&phone.request(later)).await;
+    assert_eq!(statuses(&r), vec![Rejected, Rejected], "{r:?}");
+    assert!(r.results.iter().all(|x| x.code.as_deref() == Some("mutation_reused")));
+    assert_eq!(r.acked_through_seq, 5);
+    // HQ still holds the first content only.
+    assert_eq!(count(hq, "visits").await, 1);
+    let (_, rows) = hq.get("/v1/admin/visits?from=2000-01-01&to=2100-01-01", &hq.admin).await;
+    let rows = rows.as_array().cloned().or_else(|| rows["rows"].as_array().cloned()).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(!rows[0].to_string().contains("changed"), "{rows:?}");
+    // Then the honest resend of the original is still a plain duplicate.
+    let honest = phone.push_req(&req).await;
+    assert_eq!(statuses(&honest), vec![Rejected, Duplicate, Duplicate]);
+}
 
 async fn count(hq: &Hq, list: &str) -> usize {
     hq.admin(Method::GET, &format!("/v1/admin/{list}"), serde_json::Value::Null).await.as_array().unwrap().len()
@@ -237,12 +298,15 @@ async fn a_batch_settles_as_one_by_one_would(hq: &Hq) {
     let again = phone.push(&[first]).await;
     assert_eq!(statuses(&again), vec![Rejected]);
     assert_eq!(count(hq, "visits").await, 2);
-    // The whole first batch once more (its response was "lost"): duplicates, and the reused
-    // mutation id refused again, as the first time.
+    // The whole first batch once more (its response was "lost"): the first answers again —
+    // duplicates for what was applied, the same refusals for what was refused.
     let resend = phone.push_req(&req).await;
     let mut expected = vec![Duplicate; 10];
-    expected[8] = Rejected;
+    for refused in [1, 2, 3, 8] {
+        expected[refused] = Rejected;
+    }
     assert_eq!(statuses(&resend), expected);
+    assert_eq!(resend.results[2].code.as_deref(), Some("not_found"));
     assert_eq!(resend.results[8].code.as_deref(), Some("mutation_reused"));
     // HQ's cursor is at 11, but this push carried 1..10: it acknowledges what it carried.
     assert_eq!(resend.acked_through_seq, 10);
