@@ -1,6 +1,6 @@
 //! Hybrid logical clock. Device wall clocks can be in 1970 or 2099; the HLC never goes
 //! backwards, so a clock that jumps back cannot reorder what this device recorded. The
-//! device's raw capture time is still kept beside it as data (SYNC.md, "Clocks").
+//! device's raw capture time is still kept beside it as data (docs/SYNC.md, guarantee 7).
 
 use std::fmt;
 

@@ -165,7 +165,7 @@ pub struct TaskEvent {
     pub photos: Vec<String>,
 }
 
-/// The operation an outbox row carries: a domain command, not a table diff (SYNC.md).
+/// The operation an outbox row carries: a domain command, not a table diff (docs/SYNC.md).
 /// HQ replays these through its own state machines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

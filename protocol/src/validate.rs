@@ -50,7 +50,7 @@ pub fn check_id(field: &str, value: &str) -> Result<()> {
 }
 
 /// A time a person entered (a deadline, a backdated visit): must lie in 2000..2100.
-/// Device "now" is never validated: a phone in 1970 still records (SYNC.md guarantee 7).
+/// Device "now" is never validated: a phone in 1970 still records (docs/SYNC.md, guarantee 7).
 pub fn plausible_time(field: &str, t: DateTime<Utc>) -> Result<i64> {
     let ms = t.timestamp_millis();
     const Y2000: i64 = 946_684_800_000;

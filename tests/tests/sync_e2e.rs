@@ -1,4 +1,4 @@
-//! SYNC.md's guarantees end to end: a real HQ (SQLite and PostgreSQL), real phones (core
+//! The guarantees of docs/SYNC.md end to end: a real HQ (SQLite and PostgreSQL), real phones (core
 //! stores), real HTTP on loopback. Network faults are injected by `gridpatrol_simnet`'s proxy.
 
 mod common;

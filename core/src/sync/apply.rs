@@ -139,7 +139,7 @@ pub(super) fn photo_uploaded(tx: &Transaction<'_>, sha: &str, size: u64) -> Resu
 }
 
 /// Does the outbox still hold unsent work about this task / case? Then HQ's copy must not
-/// overwrite it (SYNC.md guarantee 3); HQ's merged state arrives on a later pull, because
+/// overwrite it (docs/SYNC.md, guarantee 3); HQ's merged state arrives on a later pull, because
 /// applying our pending event changes the record at HQ again.
 fn unsent_about(tx: &Transaction<'_>, acked: i64, op: &str, json_path: &str, id: &str) -> Result<bool> {
     Ok(tx
