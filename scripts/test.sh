@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine with Rust: installs what it needs,
-# starts PostgreSQL, then runs every crate's unit, integration, property, crash and
-# end-to-end tests (HQ on SQLite and on PostgreSQL).
+# starts PostgreSQL, runs the lint gate, then every crate's unit, integration, property, crash
+# and end-to-end tests (HQ on SQLite and on PostgreSQL) and the bindings' suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,9 @@ fi
 
 # PostgreSQL for HQ's conformance runs: every storage test runs on SQLite and on PostgreSQL.
 export GRIDPATROL_TEST_PG_URL="${GRIDPATROL_TEST_PG_URL:-$(bash scripts/pg-test-db.sh)}"
+
+# The lint gate first: formatting, clippy and rustdoc with warnings denied (xtask/src/main.rs).
+cargo xtask ci
 
 # cargo-nextest when present (faster, per-test processes); plain cargo test otherwise.
 if cargo nextest --version >/dev/null 2>&1; then

@@ -45,7 +45,7 @@ fn every_recording_operation_refuses_bad_input_and_writes_nothing() {
         mutate(&mut v);
         v
     };
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         // patrols
         (
             "start_patrol other grid",

@@ -64,9 +64,8 @@ async fn sigkill_hq_during_pushes_loses_and_doubles_nothing(db: Db) {
         let sync = phone.store.sync(&options, &gridpatrol_core::sync::NoProgress);
         let kill = async {
             tokio::time::sleep(delay).await;
-            unsafe {
-                libc::kill(child.id() as i32, libc::SIGKILL);
-            }
+            // SIGKILL on Unix.
+            let _ = child.kill();
         };
         let (result, ()) = tokio::join!(sync, kill);
         if result.is_err() {

@@ -48,7 +48,7 @@ async fn offline_work_reaches_hq_once_when_the_network_returns(db: Db) {
     for phase in [Pushing, UploadingPhotos, Pulling, Done] {
         assert!(seen.iter().any(|p| p.phase == phase), "progress reported {phase:?}: {seen:?}");
     }
-    let pushed = seen.iter().filter(|p| p.phase == Pushing).last().unwrap();
+    let pushed = seen.iter().rfind(|p| p.phase == Pushing).unwrap();
     assert_eq!((pushed.done, pushed.total), (25, 25));
     assert_eq!((r.pushed, r.applied, r.duplicates, r.rejected), (25, 25, 0, 0));
     assert_eq!(r.photos_uploaded, 1);

@@ -8,6 +8,9 @@
 //!   with, generate the bindings, and run the suites in bindings/tests/ — Python unittest,
 //!   Kotlin/JUnit 4 on the JVM, Swift/XCTest through SwiftPM inside the Debian-trixie chroot.
 //!   Prints each suite's closing line; exits non-zero if any suite failed.
+//! - `cargo xtask ci`: the lint gate — `cargo fmt --check`, clippy on every target with
+//!   warnings denied, and `cargo doc --no-deps` with warnings denied. `scripts/test.sh` runs it
+//!   before the tests.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
                 cx.bindings().map(|_| ())
             })
         }
+        Some("ci") => lint_gate(),
         Some("test-bindings") => {
             let release = args.iter().any(|a| a == "--release");
             let only: Vec<&str> = args[1..].iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
@@ -51,7 +55,8 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage:\n  cargo xtask bindings [--release]        build the library, generate Kotlin/Swift/Python into build/bindings\n  \
+                "usage:\n  cargo xtask ci                          the lint gate: fmt --check, clippy -D warnings, doc -D warnings\n  \
+                 cargo xtask bindings [--release]        build the library, generate Kotlin/Swift/Python into build/bindings\n  \
                  cargo xtask test-bindings [--release] [python] [kotlin] [swift]\n                                          run the binding suites against a live HQ"
             );
             return ExitCode::from(2);
@@ -64,6 +69,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask ci`: formatting, clippy and rustdoc, each failing on any warning.
+fn lint_gate() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("xtask has no parent folder")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    type Step<'a> = (&'a str, &'a [&'a str], Option<(&'a str, &'a str)>);
+    let steps: [Step<'_>; 3] = [
+        ("fmt", &["fmt", "--all", "--check"], None),
+        ("clippy", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], None),
+        ("doc", &["doc", "--workspace", "--no-deps", "--locked"], Some(("RUSTDOCFLAGS", "-D warnings"))),
+    ];
+    for (name, args, env) in steps {
+        let started = Instant::now();
+        let mut c = Command::new(&cargo);
+        c.args(args).current_dir(root);
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        run(&mut c).map_err(|e| format!("lint gate, {name}: {e}"))?;
+        println!("ci: {name} ok ({:.1} s)", started.elapsed().as_secs_f64());
+    }
+    Ok(())
 }
 
 struct Ctx {

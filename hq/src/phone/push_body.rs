@@ -103,7 +103,7 @@ struct TypedVisitor;
 impl<'de> Visitor<'de> for TypedVisitor {
     type Value = Typed;
 
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a command object")
     }
 
@@ -148,7 +148,7 @@ impl<'de> Deserialize<'de> for Text<'de> {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = Text<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a string")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Text<'de>, E> {

@@ -106,7 +106,7 @@ async fn every_command_is_stored_on_hqs_clock(hq: &Hq) {
             let db = gridpatrol_hq::db::Db::open(&database).unwrap();
             let mut out = Vec::new();
             for (kind, sql) in checks {
-                out.push((kind, db.read(|tx| tx.query_i64(&sql, &[])).unwrap()));
+                out.push((kind, db.read(|tx| tx.query_i64(&sql, &[])).expect("read")));
             }
             // The phone's own reading of the finish is kept beside it, as data.
             let finish_device = db

@@ -1,5 +1,8 @@
 //! HQ over real HTTP on loopback, every test on SQLite and on PostgreSQL.
 
+// `ApiError` is returned by value on HQ's error paths (see the library's note).
+#![allow(clippy::result_large_err)]
+
 mod common;
 
 mod attachments;

@@ -2,7 +2,7 @@
 //! prints `<kind> <id>` on stdout only after the recording call has returned, so every line
 //! printed is a promise that the record is durable. The test SIGKILLs it at random moments.
 //!
-//! Usage: crash-writer <store-dir> <photo-file>
+//! Usage: `crash-writer <store-dir> <photo-file>`
 
 use std::io::Write;
 use std::path::PathBuf;

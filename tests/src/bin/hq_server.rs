@@ -1,5 +1,5 @@
 //! Fault-injection helper: HQ in its own process, so a test can SIGKILL it mid-push and start
-//! it again on the same database and port. Usage: hq-server <listen-addr> <data-dir|postgres-url>
+//! it again on the same database and port. Usage: `hq-server <listen-addr> <data-dir|postgres-url>`
 //! (the admin token comes from GRIDPATROL_ADMIN_TOKEN).
 
 fn main() {

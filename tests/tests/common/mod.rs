@@ -41,6 +41,7 @@ macro_rules! both {
         }
     )*};
 }
+#[allow(unused_imports)] // not every test file runs on both backends through it
 pub(crate) use both;
 
 pub fn pg_base_url() -> Option<String> {
