@@ -12,11 +12,12 @@ use sha2::{Digest, Sha256};
 use crate::domain::GeoPoint;
 use crate::photo;
 use crate::records::AttachmentInfo;
+use gridpatrol_protocol::rules::MAX_PHOTOS;
+
 use crate::{CoreError, Result};
 
 /// Photos larger than this are refused with a clear error rather than silently dropped.
 pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
-pub const MAX_PHOTOS_PER_RECORD: usize = 9;
 
 /// A photo copied into the store, not yet referenced by a committed row. The clean bytes are
 /// kept until the row commits so the file can be re-written if a failed call removed it.
@@ -36,8 +37,8 @@ pub(crate) fn folder(store_dir: &Path) -> PathBuf {
 /// Read, sanitise and hash every photo first (so one bad photo among several leaves nothing
 /// behind), then durably copy each into the store. The error names the offending index.
 pub(crate) fn stage(store_dir: &Path, field: &str, paths: &[PathBuf]) -> Result<Vec<Staged>> {
-    if paths.len() > MAX_PHOTOS_PER_RECORD {
-        return Err(CoreError::invalid(field, format!("at most {MAX_PHOTOS_PER_RECORD} photos per record")));
+    if paths.len() > MAX_PHOTOS {
+        return Err(CoreError::invalid(field, format!("at most {MAX_PHOTOS} photos per record")));
     }
     let mut out = Vec::with_capacity(paths.len());
     for (i, p) in paths.iter().enumerate() {

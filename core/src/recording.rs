@@ -17,10 +17,7 @@ use crate::store::{Store, WriteCtx};
 use crate::validate;
 use crate::{new_id, CoreError, Result};
 
-pub const MAX_TRACK_POINTS_PER_CALL: usize = 1000;
-pub const MAX_NOTE_CHARS: usize = 1000;
-pub const MAX_DESCRIPTION_CHARS: usize = 2000;
-pub const MAX_PLACE_CHARS: usize = 200;
+use gridpatrol_protocol::rules::{self, MAX_DESCRIPTION_CHARS, MAX_NOTE_CHARS, MAX_PLACE_CHARS};
 
 impl Store {
     /// Start a patrol (巡查) in one of the worker's grids. One patrol at a time.
@@ -59,13 +56,7 @@ impl Store {
 
     /// Append GPS track points to a patrol in progress. Returns the patrol's point count.
     pub fn add_track_points(&self, patrol_id: &str, points: &[TrackPoint]) -> Result<u32> {
-        if points.is_empty() || points.len() > MAX_TRACK_POINTS_PER_CALL {
-            return Err(CoreError::invalid("points", format!("must hold 1..{MAX_TRACK_POINTS_PER_CALL} points")));
-        }
-        for (i, p) in points.iter().enumerate() {
-            GeoPoint { lat: p.lat, lng: p.lng }.validate(&format!("points[{i}]"))?;
-            check_accuracy(&format!("points[{i}].accuracy_m"), p.accuracy_m)?;
-        }
+        rules::track_points("points", points)?;
         self.record(|cx| {
             own_patrol_in_progress(cx, patrol_id)?;
             let first: u32 = cx
@@ -97,7 +88,7 @@ impl Store {
     /// A check-in outside the grid is recorded with `inside_grid = false`, not refused.
     pub fn check_in(&self, patrol_id: &str, input: CheckInInput) -> Result<Checkpoint> {
         input.location.validate("location")?;
-        check_accuracy("accuracy_m", input.accuracy_m)?;
+        rules::accuracy("accuracy_m", input.accuracy_m)?;
         let place_name = validate::optional_text("place_name", input.place_name.as_deref(), MAX_PLACE_CHARS)?;
         let mut answers = Vec::with_capacity(input.answers.len());
         for (i, a) in input.answers.iter().enumerate() {
@@ -207,21 +198,7 @@ impl Store {
                 needs.push(*n);
             }
         }
-        let follow_up = input.visit_type == VisitType::FollowUp;
-        match (follow_up, input.satisfaction) {
-            (false, Some(_)) => return Err(CoreError::invalid("satisfaction", "is recorded only on follow-up visits")),
-            (true, None) if input.outcome != VisitOutcome::NotHome => {
-                return Err(CoreError::invalid(
-                    "satisfaction",
-                    "a follow-up visit that reached the resident needs satisfaction 1..5",
-                ))
-            }
-            (_, Some(s)) if !(1..=5).contains(&s) => return Err(CoreError::invalid("satisfaction", "must be 1..5")),
-            _ => {}
-        }
-        if follow_up && input.case_id.is_none() {
-            return Err(CoreError::invalid("case_id", "a follow-up visit names the case it follows up"));
-        }
+        rules::visit_follow_up(input.visit_type, input.outcome, input.satisfaction, input.case_id.as_deref())?;
         self.record(|cx| {
             let grid_id: String = cx
                 .tx
@@ -281,9 +258,7 @@ impl Store {
         input.location.validate("location")?;
         let description = validate::required_text("description", &input.description, MAX_DESCRIPTION_CHARS)?;
         let place_name = validate::optional_text("place_name", input.place_name.as_deref(), MAX_PLACE_CHARS)?;
-        if input.people_involved > 10_000 {
-            return Err(CoreError::invalid("people_involved", "must be 0..10000"));
-        }
+        rules::people_involved("people_involved", input.people_involved)?;
         let urgency = match (input.urgency, input.category.report_at_once()) {
             (None, true) | (Some(Urgency::Immediate), _) => Urgency::Immediate,
             (Some(Urgency::Normal), true) => {
@@ -397,17 +372,17 @@ impl Store {
     pub fn move_case(&self, input: CaseStepInput) -> Result<CaseEvent> {
         let case_id = validate::id("case_id", &input.case_id)?;
         let note = validate::optional_text("note", input.note.as_deref(), MAX_NOTE_CHARS)?;
-        let mut patch = validate_clear(&input.clear)?;
+        let patch = rules::clear_items(&input.clear)?;
         let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
         self.record_with_photos(&staged, |cx| {
-            let (from, mut clear, grid_id) = case_state(cx.tx, &case_id)?;
+            let (from, current, grid_id) = case_state(cx.tx, &case_id)?;
             cx.refdata.own_grid("case_id", &grid_id).map_err(|_| CoreError::not_found("case", &case_id))?;
             let to = input.to;
             if !case_flow::is_legal(from, to) {
                 return Err(CoreError::IllegalTransition { from, to });
             }
             if case_flow::is_solved_on_spot(from, to) && staged.is_empty() {
-                return Err(CoreError::invalid("photos", "solving on the spot (即知即办) needs photo evidence"));
+                return Err(step_refused(rules::StepRefused::OnTheSpotNeedsPhotos));
             }
             if let Some(sha) = &patch.outcome_photo {
                 let known: bool = cx
@@ -419,24 +394,9 @@ impl Store {
                 }
             }
             let photos = attachments::insert(cx.tx, self.dir(), &staged, cx.now_ms)?;
-            // The first photo of the step that states the outcome (or verifies/closes) is the after-photo.
-            let gives_outcome = patch.outcome.is_some() || matches!(to, CaseState::Verified | CaseState::Closed);
-            if patch.outcome_photo.is_none() && clear.outcome_photo.is_none() && gives_outcome {
-                patch.outcome_photo = photos.first().cloned();
-            }
-            clear.merge(&patch);
-            if to == CaseState::Dispatched && clear.deadline.is_none() {
-                return Err(CoreError::invalid(
-                    "clear.deadline",
-                    "dispatching starts the deadline clock; give a deadline",
-                ));
-            }
-            if to == CaseState::Closed {
-                let missing = clear.missing(&cx.refdata.active_template.resolution.required);
-                if !missing.is_empty() {
-                    return Err(CoreError::ClearItemsMissing { missing });
-                }
-            }
+            let required = &cx.refdata.active_template.resolution.required;
+            let (clear, patch) =
+                rules::case_step(from, to, &current, &patch, &photos, required).map_err(step_refused)?;
             let n: u32 = cx
                 .tx
                 .prepare_cached("SELECT COALESCE(MAX(n), 0) + 1 FROM case_event WHERE case_id = ?1")?
@@ -473,12 +433,7 @@ impl Store {
     pub fn act_on_task(&self, input: TaskActionInput) -> Result<Task> {
         let task_id = validate::id("task_id", &input.task_id)?;
         let result = validate::optional_text("result", input.result.as_deref(), MAX_DESCRIPTION_CHARS)?;
-        if input.action == TaskAction::Complete && result.is_none() {
-            return Err(CoreError::invalid("result", "completing a task needs its result"));
-        }
-        if input.action != TaskAction::Complete && (result.is_some() || !input.photos.is_empty()) {
-            return Err(CoreError::invalid("result", "a result and photos go with completing the task"));
-        }
+        rules::task_step(input.action, result.as_deref(), input.photos.len())?;
         let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
         self.record_with_photos(&staged, |cx| {
             let mut task = load_task(cx.tx, &task_id)?.ok_or_else(|| CoreError::not_found("task", &task_id))?;
@@ -531,40 +486,12 @@ impl Store {
     }
 }
 
-fn check_accuracy(field: &str, a: Option<f64>) -> Result<()> {
-    match a {
-        Some(a) if !a.is_finite() || !(0.0..=100_000.0).contains(&a) => {
-            Err(CoreError::invalid(field, "must be 0..100000 metres"))
-        }
-        _ => Ok(()),
+/// A case step the shared rules refuse, as the phone's error.
+fn step_refused(r: rules::StepRefused) -> CoreError {
+    match r {
+        rules::StepRefused::ClearItemsMissing(missing) => CoreError::ClearItemsMissing { missing },
+        other => CoreError::invalid(other.field(), other.reason()),
     }
-}
-
-fn validate_clear(c: &ClearItems) -> Result<ClearItems> {
-    Ok(ClearItems {
-        facts: validate::optional_text("clear.facts", c.facts.as_deref(), MAX_DESCRIPTION_CHARS)?,
-        responsible_unit: validate::optional_text("clear.responsible_unit", c.responsible_unit.as_deref(), 100)?,
-        deadline: match c.deadline {
-            Some(d) => {
-                validate::plausible_time("clear.deadline", d)?;
-                Some(d)
-            }
-            None => None,
-        },
-        outcome: validate::optional_text("clear.outcome", c.outcome.as_deref(), MAX_DESCRIPTION_CHARS)?,
-        outcome_photo: match &c.outcome_photo {
-            Some(h) if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) => {
-                return Err(CoreError::invalid("clear.outcome_photo", "must be a SHA-256 hex digest"))
-            }
-            other => other.clone(),
-        },
-        feedback: validate::optional_text("clear.feedback", c.feedback.as_deref(), MAX_NOTE_CHARS)?,
-        satisfaction: match c.satisfaction {
-            Some(s) if !(1..=5).contains(&s) => return Err(CoreError::invalid("clear.satisfaction", "must be 1..5")),
-            other => other,
-        },
-        ledger_ref: validate::optional_text("clear.ledger_ref", c.ledger_ref.as_deref(), 100)?,
-    })
 }
 
 fn own_patrol_in_progress(cx: &WriteCtx<'_>, patrol_id: &str) -> Result<Patrol> {

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod geo;
 pub mod hlc;
 pub mod records;
+pub mod rules;
 pub mod template;
 pub mod validate;
 

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use gridpatrol_protocol::case_flow::{self, ClearItems};
 use gridpatrol_protocol::domain::{CaseState, ReportCategory};
 use gridpatrol_protocol::records::CaseEvent;
-use gridpatrol_protocol::validate;
 use gridpatrol_protocol::wire::CaseSnapshot;
+use gridpatrol_protocol::{rules, validate};
 use serde::{Deserialize, Serialize};
 
 use super::{audit, local_time};
@@ -20,7 +20,7 @@ use crate::auth;
 use crate::changes::Changes;
 use crate::error::{ApiError, Result};
 use crate::http::{ApiPath, ApiQuery, AppState, Bearer, JsonBody};
-use crate::phone::apply::{self, is_sha256, CaseEventRow};
+use crate::phone::apply::{self, CaseEventRow};
 use crate::phone::pull::{case_events, load_case};
 use crate::{new_id, now_ms, p};
 
@@ -232,7 +232,7 @@ pub async fn act(
     ApiPath(id): ApiPath<String>,
     JsonBody(i): JsonBody<ActionInput>,
 ) -> Result<Json<CaseSnapshot>> {
-    let note = validate::optional_text("note", i.note.as_deref(), 1000)?;
+    let note = validate::optional_text("note", i.note.as_deref(), rules::MAX_NOTE_CHARS)?;
     let mut clear = i.clear.clone();
     if i.deadline.is_some() {
         clear.deadline = i.deadline;
@@ -240,10 +240,8 @@ pub async fn act(
     if i.responsible_unit.is_some() {
         clear.responsible_unit = i.responsible_unit.clone();
     }
-    let patch = apply::validate_clear(&clear)?;
-    if i.photos.len() > apply::MAX_PHOTOS || i.photos.iter().any(|h| !is_sha256(h)) {
-        return Err(ApiError::invalid("photos", "up to 20 lowercase SHA-256 hex digests"));
-    }
+    let patch = rules::clear_items(&clear)?;
+    rules::photos("photos", &i.photos)?;
     let to = i.action.target();
     Ok(Json(
         s.db.write(move |tx| {
@@ -354,10 +352,7 @@ pub async fn get_attachment(
     bearer: Bearer,
     ApiPath(sha): ApiPath<String>,
 ) -> Result<Response> {
-    let sha = sha.to_ascii_lowercase();
-    if !is_sha256(&sha) {
-        return Err(ApiError::invalid("sha256", "must be a SHA-256 hex digest"));
-    }
+    rules::sha256("sha256", &sha)?;
     let bytes =
         s.db.read(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;

@@ -8,8 +8,9 @@
 use std::collections::HashSet;
 
 use gridpatrol_protocol::case_flow::{self, ClearItems};
-use gridpatrol_protocol::domain::{CaseState, GeoPoint, TaskAction, TaskStatus};
+use gridpatrol_protocol::domain::{CaseState, TaskAction, TaskStatus};
 use gridpatrol_protocol::records::*;
+use gridpatrol_protocol::rules::{self, MAX_DESCRIPTION_CHARS, MAX_NOTE_CHARS, MAX_PLACE_CHARS};
 use gridpatrol_protocol::wire::codes;
 use gridpatrol_protocol::{geo, validate, InvalidValue};
 
@@ -19,9 +20,6 @@ use crate::changes::Changes;
 use crate::db::{Col, Tx, Value};
 use crate::error::ApiError;
 use crate::{new_id, p, reference};
-
-pub const MAX_TRACK_POINTS: usize = 1000;
-pub const MAX_PHOTOS: usize = 20;
 
 pub struct Ctx<'a> {
     pub device: &'a Device,
@@ -135,29 +133,9 @@ pub(super) fn own_grid(cx: &Ctx<'_>, grid_id: &str) -> Result<(), Refusal> {
     }
 }
 
-fn check_accuracy(field: &str, a: Option<f64>) -> Result<(), Refusal> {
-    match a {
-        Some(a) if !a.is_finite() || !(0.0..=100_000.0).contains(&a) => {
-            Err(InvalidValue::new(field, "must be 0..100000 metres").into())
-        }
-        _ => Ok(()),
-    }
-}
-
-fn check_photos(field: &str, photos: &[String]) -> Result<(), Refusal> {
-    if photos.len() > MAX_PHOTOS {
-        return Err(InvalidValue::new(field, format!("at most {MAX_PHOTOS} photos")).into());
-    }
-    for (i, h) in photos.iter().enumerate() {
-        if !is_sha256(h) {
-            return Err(InvalidValue::new(format!("{field}[{i}]"), "must be a lowercase SHA-256 hex digest").into());
-        }
-    }
-    Ok(())
-}
-
-pub fn is_sha256(h: &str) -> bool {
-    h.len() == 64 && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+/// A shared rule's refusal, its field named as HQ names the record's fields (`visit.note`).
+pub(super) fn within(prefix: &str) -> impl Fn(InvalidValue) -> InvalidValue + '_ {
+    move |e| InvalidValue::new(format!("{prefix}.{}", e.field), e.reason)
 }
 
 fn exists(tx: &mut dyn Tx, sql: &str, id: &str) -> Result<bool, Refusal> {
@@ -225,13 +203,7 @@ fn start_patrol(tx: &mut dyn Tx, cx: &mut Ctx<'_>, p: &Patrol) -> Step {
 }
 
 fn add_track_points(tx: &mut dyn Tx, cx: &mut Ctx<'_>, patrol_id: &str, first_n: u32, points: &[TrackPoint]) -> Step {
-    if points.is_empty() || points.len() > MAX_TRACK_POINTS {
-        return Err(invalid(format!("points: must hold 1..{MAX_TRACK_POINTS} points")));
-    }
-    for (i, pt) in points.iter().enumerate() {
-        GeoPoint { lat: pt.lat, lng: pt.lng }.validate(&format!("points[{i}]"))?;
-        check_accuracy(&format!("points[{i}].accuracy_m"), pt.accuracy_m)?;
-    }
+    rules::track_points("points", points)?;
     let patrol = own_patrol(tx, cx, patrol_id)?;
     if patrol.finished {
         return Err(invalid("patrol_id: the patrol is already finished"));
@@ -261,8 +233,8 @@ fn add_track_points(tx: &mut dyn Tx, cx: &mut Ctx<'_>, patrol_id: &str, first_n:
 fn check_in(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cp: &Checkpoint) -> Step {
     validate::check_id("checkpoint.id", &cp.id)?;
     cp.location.validate("checkpoint.location")?;
-    check_accuracy("checkpoint.accuracy_m", cp.accuracy_m)?;
-    let place = validate::optional_text("checkpoint.place_name", cp.place_name.as_deref(), 200)?;
+    rules::accuracy("checkpoint.accuracy_m", cp.accuracy_m)?;
+    let place = validate::optional_text("checkpoint.place_name", cp.place_name.as_deref(), MAX_PLACE_CHARS)?;
     let patrol = own_patrol(tx, cx, &cp.patrol_id)?;
     if patrol.finished {
         return Err(invalid("checkpoint.patrol_id: the patrol is already finished"));
@@ -277,7 +249,7 @@ fn check_in(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cp: &Checkpoint) -> Step {
         if !seen.insert(a.item_id.as_str()) {
             return Err(invalid(format!("checkpoint.answers[{i}].item_id: answered twice")));
         }
-        validate::optional_text(&format!("checkpoint.answers[{i}].note"), a.note.as_deref(), 1000)?;
+        validate::optional_text(&format!("checkpoint.answers[{i}].note"), a.note.as_deref(), MAX_NOTE_CHARS)?;
     }
     if exists(tx, "SELECT 1 FROM checkpoint WHERE id = ?", &cp.id)? {
         return Err(invalid("checkpoint.id: a check-in with this id already exists"));
@@ -315,7 +287,7 @@ fn finish_patrol(
     note: Option<&str>,
     finished_ms: i64,
 ) -> Step {
-    let note = validate::optional_text("note", note, 1000)?;
+    let note = validate::optional_text("note", note, MAX_NOTE_CHARS)?;
     let patrol = own_patrol(tx, cx, patrol_id)?;
     if patrol.finished {
         return Err(invalid("patrol_id: the patrol is already finished"));
@@ -335,17 +307,15 @@ fn file_report(tx: &mut dyn Tx, cx: &mut Ctx<'_>, r: &Report) -> Step {
     own_worker(cx, &r.worker_id)?;
     own_grid(cx, &r.grid_id)?;
     r.location.validate("report.location")?;
-    let description = validate::required_text("report.description", &r.description, 2000)?;
-    let place = validate::optional_text("report.place_name", r.place_name.as_deref(), 200)?;
-    if r.people_involved > 10_000 {
-        return Err(invalid("report.people_involved: must be 0..10000"));
-    }
+    let description = validate::required_text("report.description", &r.description, MAX_DESCRIPTION_CHARS)?;
+    let place = validate::optional_text("report.place_name", r.place_name.as_deref(), MAX_PLACE_CHARS)?;
+    rules::people_involved("report.people_involved", r.people_involved)?;
     for (f, id) in [("report.patrol_id", &r.patrol_id), ("report.visit_id", &r.visit_id)] {
         if let Some(id) = id {
             validate::check_id(f, id)?;
         }
     }
-    check_photos("report.photos", &r.photos)?;
+    rules::photos("report.photos", &r.photos)?;
     if exists(tx, "SELECT 1 FROM report WHERE id = ?", &r.id)? {
         return Err(invalid("report.id: a report with this id already exists"));
     }
@@ -454,34 +424,6 @@ pub fn insert_case_event(tx: &mut dyn Tx, e: &CaseEventRow<'_>) -> Result<(), Ap
     Ok(())
 }
 
-/// The six clear items as a caller gave them: texts bounded, deadline plausible, photo a hash.
-pub fn validate_clear(c: &ClearItems) -> Result<ClearItems, InvalidValue> {
-    Ok(ClearItems {
-        facts: validate::optional_text("clear.facts", c.facts.as_deref(), 2000)?,
-        responsible_unit: validate::optional_text("clear.responsible_unit", c.responsible_unit.as_deref(), 100)?,
-        deadline: match c.deadline {
-            Some(d) => {
-                validate::plausible_time("clear.deadline", d)?;
-                Some(d)
-            }
-            None => None,
-        },
-        outcome: validate::optional_text("clear.outcome", c.outcome.as_deref(), 2000)?,
-        outcome_photo: match &c.outcome_photo {
-            Some(h) if !is_sha256(h) => {
-                return Err(InvalidValue::new("clear.outcome_photo", "must be a lowercase SHA-256 hex digest"))
-            }
-            other => other.clone(),
-        },
-        feedback: validate::optional_text("clear.feedback", c.feedback.as_deref(), 1000)?,
-        satisfaction: match c.satisfaction {
-            Some(s) if !(1..=5).contains(&s) => return Err(InvalidValue::new("clear.satisfaction", "must be 1..5")),
-            other => other,
-        },
-        ledger_ref: validate::optional_text("clear.ledger_ref", c.ledger_ref.as_deref(), 100)?,
-    })
-}
-
 /// A case as its state machine holds it, locked for this transaction.
 pub struct CaseRow {
     pub state: CaseState,
@@ -501,8 +443,9 @@ pub fn lock_case(tx: &mut dyn Tx, case_id: &str) -> Result<Option<CaseRow>, ApiE
     }))
 }
 
-/// What a legal step needs beyond the transition itself. Returns the merged clear items and
-/// the step's clear patch (with the after-photo filled in as the phone does).
+/// What a legal step needs beyond the transition itself (the shared rule, with the active
+/// template's required clear items). Returns the merged clear items and the step's patch with
+/// the after-photo filled in as the phone does, or the refusal in words.
 pub fn step_requirements(
     tx: &mut dyn Tx,
     case: &CaseRow,
@@ -510,28 +453,11 @@ pub fn step_requirements(
     patch: &ClearItems,
     photos: &[String],
 ) -> Result<Result<(ClearItems, ClearItems), String>, ApiError> {
-    let mut patch = patch.clone();
-    if case_flow::is_solved_on_spot(case.state, to) && photos.is_empty() {
-        return Ok(Err("photos: solving on the spot (即知即办) needs photo evidence".into()));
-    }
-    let gives_outcome = patch.outcome.is_some() || matches!(to, CaseState::Verified | CaseState::Closed);
-    if patch.outcome_photo.is_none() && case.clear.outcome_photo.is_none() && gives_outcome {
-        patch.outcome_photo = photos.first().cloned();
-    }
-    let mut clear = case.clear.clone();
-    clear.merge(&patch);
-    if to == CaseState::Dispatched && clear.deadline.is_none() {
-        return Ok(Err("clear.deadline: dispatching starts the deadline clock; give a deadline".into()));
-    }
-    if to == CaseState::Closed {
-        let required = reference::active_template(tx)?.resolution.required;
-        let missing = clear.missing(&required);
-        if !missing.is_empty() {
-            let names: Vec<String> = missing.iter().map(|m| m.label()).collect();
-            return Ok(Err(format!("closing needs the six clear items; missing: {}", names.join(", "))));
-        }
-    }
-    Ok(Ok((clear, patch)))
+    let required = reference::active_template(tx)?.resolution.required;
+    Ok(rules::case_step(case.state, to, &case.clear, patch, photos, &required).map_err(|r| match r {
+        rules::StepRefused::ClearItemsMissing(_) => r.reason(),
+        other => format!("{}: {}", other.field(), other.reason()),
+    }))
 }
 
 /// Append the step and move the case (state, clear items, deadline, dispatch and close marks).
@@ -575,9 +501,9 @@ fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
     validate::check_id("event.id", &ev.id)?;
     validate::check_id("event.case_id", &ev.case_id)?;
     own_worker(cx, &ev.actor_id)?;
-    let note = validate::optional_text("event.note", ev.note.as_deref(), 1000)?;
-    let patch = validate_clear(&ev.clear)?;
-    check_photos("event.photos", &ev.photos)?;
+    let note = validate::optional_text("event.note", ev.note.as_deref(), MAX_NOTE_CHARS)?;
+    let patch = rules::clear_items(&ev.clear).map_err(within("event"))?;
+    rules::photos("event.photos", &ev.photos)?;
     let case = lock_case(tx, &ev.case_id)?.ok_or_else(|| not_found("case"))?;
     own_grid(cx, &case.grid_id)?;
     if exists(tx, "SELECT 1 FROM case_event WHERE id = ?", &ev.id)? {
@@ -644,11 +570,9 @@ pub fn task_transition(from: TaskStatus, action: TaskAction) -> Option<TaskStatu
 fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
     validate::check_id("event.id", &ev.id)?;
     validate::check_id("event.task_id", &ev.task_id)?;
-    let result = validate::optional_text("event.result", ev.result.as_deref(), 2000)?;
-    check_photos("event.photos", &ev.photos)?;
-    if ev.action == TaskAction::Complete && result.is_none() {
-        return Err(invalid("event.result: completing a task needs its result"));
-    }
+    let result = validate::optional_text("event.result", ev.result.as_deref(), MAX_DESCRIPTION_CHARS)?;
+    rules::photos("event.photos", &ev.photos)?;
+    rules::task_step(ev.action, result.as_deref(), ev.photos.len()).map_err(within("event"))?;
     let r = tx
         .query_opt("SELECT status, assignee_id FROM task WHERE id = ? FOR UPDATE", p![&ev.task_id])?
         .ok_or_else(|| not_found("task"))?;

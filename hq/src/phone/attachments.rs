@@ -6,10 +6,10 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
+use gridpatrol_protocol::rules;
 use gridpatrol_protocol::wire::{codes, AttachmentStatus, MAX_CHUNK_BYTES};
 use sha2::{Digest, Sha256};
 
-use super::apply::is_sha256;
 use crate::auth;
 use crate::db::Tx;
 use crate::error::{ApiError, Result};
@@ -20,12 +20,8 @@ use crate::{now_ms, p};
 pub const MAX_ATTACHMENT_BYTES: u64 = 32 * 1024 * 1024;
 
 fn checked_hash(sha: &str) -> Result<String> {
-    let sha = sha.to_ascii_lowercase();
-    if is_sha256(&sha) {
-        Ok(sha)
-    } else {
-        Err(ApiError::invalid("sha256", "must be a SHA-256 hex digest"))
-    }
+    rules::sha256("sha256", sha)?;
+    Ok(sha.to_string())
 }
 
 /// `bytes start-end/total`, inclusive end.

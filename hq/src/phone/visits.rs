@@ -11,10 +11,11 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use gridpatrol_protocol::records::Visit;
+use gridpatrol_protocol::rules::{self, MAX_NOTE_CHARS};
 use gridpatrol_protocol::validate;
 use gridpatrol_protocol::wire::codes;
 
-use super::apply::{not_found, own_grid, own_worker, Ctx, Outcome, Refusal, Step};
+use super::apply::{not_found, own_grid, own_worker, within, Ctx, Outcome, Refusal, Step};
 use crate::db::{Col, Found, Tx, Value};
 use crate::error::ApiError;
 
@@ -75,15 +76,12 @@ impl VisitRows {
     pub fn prepare(&mut self, v: Visit, at: &Received<'_>) -> Prepared {
         validate::check_id("visit.id", &v.id).map_err(invalid)?;
         validate::check_id("visit.household_id", &v.household_id).map_err(invalid)?;
-        let note = validate::optional_text("visit.note", v.note.as_deref(), 1000).map_err(invalid)?;
+        let note = validate::optional_text("visit.note", v.note.as_deref(), MAX_NOTE_CHARS).map_err(invalid)?;
         if let Some(l) = v.location {
             l.validate("visit.location").map_err(invalid)?;
         }
-        if let Some(s) = v.satisfaction {
-            if !(1..=5).contains(&s) {
-                return Err((codes::INVALID_INPUT, "visit.satisfaction: must be 1..5".into()));
-            }
-        }
+        rules::visit_follow_up(v.visit_type, v.outcome, v.satisfaction, v.case_id.as_deref())
+            .map_err(|e| invalid(within("visit")(e)))?;
         if let Some(c) = &v.case_id {
             validate::check_id("visit.case_id", c).map_err(invalid)?;
         }
@@ -351,7 +349,7 @@ mod tests {
             outcome: VisitOutcome::Met,
             needs,
             note: None,
-            satisfaction: Some(4),
+            satisfaction: None,
             case_id: None,
             location: None,
             occurred_at: chrono::DateTime::from_timestamp_millis(10_000).unwrap(),
@@ -369,6 +367,11 @@ mod tests {
             );
         }
         let refused = rows.prepare(Visit { satisfaction: Some(9), ..visit(vec![]) }, &at).unwrap_err();
+        assert_eq!(refused.0, codes::INVALID_INPUT);
+        let follow_up =
+            Visit { visit_type: VisitType::FollowUp, satisfaction: Some(4), case_id: None, ..visit(vec![]) };
+        let refused = rows.prepare(follow_up, &at).unwrap_err();
+        assert!(refused.1.starts_with("invalid visit.case_id"), "{refused:?}");
         assert_eq!(refused.0, codes::INVALID_INPUT);
     }
 }

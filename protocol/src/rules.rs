@@ -1,0 +1,261 @@
+//! The rules a record must meet, written once: the phone applies them when a worker records,
+//! HQ when a push arrives. Each names the field it refuses; neither side keeps its own copy
+//! (`tests/tests/rules.rs` feeds the same table of inputs to both and expects one verdict).
+
+use crate::case_flow::{self, ClearItems};
+use crate::domain::{CaseState, ClearItem, TaskAction, VisitOutcome, VisitType};
+use crate::records::TrackPoint;
+use crate::{validate, InvalidValue, Result};
+
+/// Notes: a visit's, a check-in answer's, a case or patrol step's, a resident's feedback.
+pub const MAX_NOTE_CHARS: usize = 1000;
+/// Long texts: a report's description, a task's result, a case's facts and outcome.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// A place name.
+pub const MAX_PLACE_CHARS: usize = 200;
+/// Short references: the responsible unit, the ledger reference.
+pub const MAX_REFERENCE_CHARS: usize = 100;
+/// Track points in one recording call (one outbox row).
+pub const MAX_TRACK_POINTS: usize = 1000;
+/// Photos on one record or step.
+pub const MAX_PHOTOS: usize = 9;
+/// People involved in one report.
+pub const MAX_PEOPLE_INVOLVED: u32 = 10_000;
+/// A GPS fix's accuracy, in metres.
+pub const MAX_ACCURACY_M: f64 = 100_000.0;
+
+/// A location fix's accuracy: 0..100000 metres when given.
+pub fn accuracy(field: &str, a: Option<f64>) -> Result<()> {
+    match a {
+        Some(a) if !a.is_finite() || !(0.0..=MAX_ACCURACY_M).contains(&a) => {
+            Err(InvalidValue::new(field, "must be 0..100000 metres"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A photo's SHA-256, in its one canonical form: 64 lowercase hex digits.
+pub fn sha256(field: &str, h: &str) -> Result<()> {
+    if h.len() == 64 && h.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+        Ok(())
+    } else {
+        Err(InvalidValue::new(field, "must be a lowercase SHA-256 hex digest"))
+    }
+}
+
+/// The photos of one step: at most `MAX_PHOTOS`, each a canonical SHA-256.
+pub fn photos(field: &str, photos: &[String]) -> Result<()> {
+    if photos.len() > MAX_PHOTOS {
+        return Err(InvalidValue::new(field, format!("at most {MAX_PHOTOS} photos")));
+    }
+    for (i, h) in photos.iter().enumerate() {
+        sha256(&format!("{field}[{i}]"), h)?;
+    }
+    Ok(())
+}
+
+/// A resident's satisfaction: 1..5 when given.
+pub fn satisfaction(field: &str, s: Option<u8>) -> Result<()> {
+    match s {
+        Some(s) if !(1..=5).contains(&s) => Err(InvalidValue::new(field, "must be 1..5")),
+        _ => Ok(()),
+    }
+}
+
+/// A visit's satisfaction and case: recorded only on a follow-up visit (诉求回访), which names
+/// the case it follows up and, when it reached the resident, how satisfied they were (1..5).
+pub fn visit_follow_up(
+    visit_type: VisitType,
+    outcome: VisitOutcome,
+    satisfaction: Option<u8>,
+    case_id: Option<&str>,
+) -> Result<()> {
+    let follow_up = visit_type == VisitType::FollowUp;
+    match (follow_up, satisfaction) {
+        (false, Some(_)) => return Err(InvalidValue::new("satisfaction", "is recorded only on follow-up visits")),
+        (true, None) if outcome != VisitOutcome::NotHome => {
+            return Err(InvalidValue::new(
+                "satisfaction",
+                "a follow-up visit that reached the resident needs satisfaction 1..5",
+            ))
+        }
+        _ => {}
+    }
+    self::satisfaction("satisfaction", satisfaction)?;
+    if follow_up && case_id.is_none() {
+        return Err(InvalidValue::new("case_id", "a follow-up visit names the case it follows up"));
+    }
+    Ok(())
+}
+
+/// A task step's result and photos: completing needs the result; they go with completing only.
+pub fn task_step(action: TaskAction, result: Option<&str>, photos: usize) -> Result<()> {
+    if action == TaskAction::Complete && result.is_none() {
+        return Err(InvalidValue::new("result", "completing a task needs its result"));
+    }
+    if action != TaskAction::Complete && (result.is_some() || photos > 0) {
+        return Err(InvalidValue::new("result", "a result and photos go with completing the task"));
+    }
+    Ok(())
+}
+
+pub fn people_involved(field: &str, n: u32) -> Result<()> {
+    if n > MAX_PEOPLE_INVOLVED {
+        return Err(InvalidValue::new(field, format!("must be 0..{MAX_PEOPLE_INVOLVED}")));
+    }
+    Ok(())
+}
+
+/// One call's track points: 1..`MAX_TRACK_POINTS`, each a valid coordinate and accuracy.
+pub fn track_points(field: &str, points: &[TrackPoint]) -> Result<()> {
+    if points.is_empty() || points.len() > MAX_TRACK_POINTS {
+        return Err(InvalidValue::new(field, format!("must hold 1..{MAX_TRACK_POINTS} points")));
+    }
+    for (i, pt) in points.iter().enumerate() {
+        crate::domain::GeoPoint { lat: pt.lat, lng: pt.lng }.validate(&format!("{field}[{i}]"))?;
+        accuracy(&format!("{field}[{i}].accuracy_m"), pt.accuracy_m)?;
+    }
+    Ok(())
+}
+
+/// The six clear items as a step gives them: texts bounded and trimmed, the deadline
+/// plausible, the after-photo a canonical hash, the satisfaction 1..5.
+pub fn clear_items(c: &ClearItems) -> Result<ClearItems> {
+    if let Some(h) = &c.outcome_photo {
+        sha256("clear.outcome_photo", h)?;
+    }
+    satisfaction("clear.satisfaction", c.satisfaction)?;
+    if let Some(d) = c.deadline {
+        validate::plausible_time("clear.deadline", d)?;
+    }
+    Ok(ClearItems {
+        facts: validate::optional_text("clear.facts", c.facts.as_deref(), MAX_DESCRIPTION_CHARS)?,
+        responsible_unit: validate::optional_text(
+            "clear.responsible_unit",
+            c.responsible_unit.as_deref(),
+            MAX_REFERENCE_CHARS,
+        )?,
+        deadline: c.deadline,
+        outcome: validate::optional_text("clear.outcome", c.outcome.as_deref(), MAX_DESCRIPTION_CHARS)?,
+        outcome_photo: c.outcome_photo.clone(),
+        feedback: validate::optional_text("clear.feedback", c.feedback.as_deref(), MAX_NOTE_CHARS)?,
+        satisfaction: c.satisfaction,
+        ledger_ref: validate::optional_text("clear.ledger_ref", c.ledger_ref.as_deref(), MAX_REFERENCE_CHARS)?,
+    })
+}
+
+/// Why a legal case step cannot be taken as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepRefused {
+    /// 即知即办 (上报 → 结案 at once) needs photo evidence.
+    OnTheSpotNeedsPhotos,
+    /// Dispatching starts the deadline clock.
+    DeadlineNeeded,
+    /// Closing needs every required clear item.
+    ClearItemsMissing(Vec<ClearItem>),
+}
+
+impl StepRefused {
+    /// The input field at fault (`ClearItemsMissing`: the clear items as a whole).
+    pub fn field(&self) -> &'static str {
+        match self {
+            StepRefused::OnTheSpotNeedsPhotos => "photos",
+            StepRefused::DeadlineNeeded => "clear.deadline",
+            StepRefused::ClearItemsMissing(_) => "clear",
+        }
+    }
+
+    pub fn reason(&self) -> String {
+        match self {
+            StepRefused::OnTheSpotNeedsPhotos => "solving on the spot (即知即办) needs photo evidence".into(),
+            StepRefused::DeadlineNeeded => "dispatching starts the deadline clock; give a deadline".into(),
+            StepRefused::ClearItemsMissing(missing) => {
+                let names: Vec<String> = missing.iter().map(|m| m.label()).collect();
+                format!("closing needs the six clear items; missing: {}", names.join(", "))
+            }
+        }
+    }
+}
+
+/// What a legal case step `from → to` needs beyond the transition: 即知即办 has photos, the
+/// step that states the outcome (or verifies or closes) makes its first photo the after-photo
+/// unless the case has one, a dispatch has a deadline, a close has every `required` item.
+/// Returns the case's clear items after the step and the step's own patch (after-photo filled).
+pub fn case_step(
+    from: CaseState,
+    to: CaseState,
+    current: &ClearItems,
+    patch: &ClearItems,
+    photos: &[String],
+    required: &[ClearItem],
+) -> std::result::Result<(ClearItems, ClearItems), StepRefused> {
+    if case_flow::is_solved_on_spot(from, to) && photos.is_empty() {
+        return Err(StepRefused::OnTheSpotNeedsPhotos);
+    }
+    let mut patch = patch.clone();
+    let gives_outcome = patch.outcome.is_some() || matches!(to, CaseState::Verified | CaseState::Closed);
+    if patch.outcome_photo.is_none() && current.outcome_photo.is_none() && gives_outcome {
+        patch.outcome_photo = photos.first().cloned();
+    }
+    let mut clear = current.clone();
+    clear.merge(&patch);
+    if to == CaseState::Dispatched && clear.deadline.is_none() {
+        return Err(StepRefused::DeadlineNeeded);
+    }
+    if to == CaseState::Closed {
+        let missing = clear.missing(required);
+        if !missing.is_empty() {
+            return Err(StepRefused::ClearItemsMissing(missing));
+        }
+    }
+    Ok((clear, patch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_canonical_hash() {
+        let lower = "ab".repeat(32);
+        assert!(sha256("h", &lower).is_ok());
+        assert!(sha256("h", &lower.to_uppercase()).is_err());
+        assert!(sha256("h", &lower[..62]).is_err());
+        let c = ClearItems { outcome_photo: Some(lower.to_uppercase()), ..ClearItems::default() };
+        assert_eq!(clear_items(&c).unwrap_err().field, "clear.outcome_photo");
+    }
+
+    #[test]
+    fn bounds() {
+        assert!(accuracy("a", Some(MAX_ACCURACY_M)).is_ok());
+        assert!(accuracy("a", Some(-0.5)).is_err());
+        assert!(accuracy("a", Some(f64::NAN)).is_err());
+        assert!(satisfaction("s", Some(0)).is_err());
+        assert!(people_involved("p", MAX_PEOPLE_INVOLVED + 1).is_err());
+        assert!(photos("p", &vec!["0".repeat(64); MAX_PHOTOS + 1]).is_err());
+        assert!(track_points("points", &[]).is_err());
+    }
+
+    #[test]
+    fn on_the_spot_needs_photos_and_closing_needs_the_items() {
+        let none = ClearItems::default();
+        let all = [ClearItem::Facts];
+        assert_eq!(
+            case_step(CaseState::Reported, CaseState::Closed, &none, &none, &[], &all).unwrap_err(),
+            StepRefused::OnTheSpotNeedsPhotos
+        );
+        let photo = "c".repeat(64);
+        let refused =
+            case_step(CaseState::Reported, CaseState::Closed, &none, &none, std::slice::from_ref(&photo), &all);
+        assert_eq!(refused.unwrap_err(), StepRefused::ClearItemsMissing(vec![ClearItem::Facts]));
+        let facts = ClearItems { facts: Some("f".into()), ..ClearItems::default() };
+        let (clear, patch) =
+            case_step(CaseState::Reported, CaseState::Closed, &none, &facts, std::slice::from_ref(&photo), &all)
+                .unwrap();
+        assert_eq!((clear.outcome_photo.as_ref(), patch.outcome_photo.as_ref()), (Some(&photo), Some(&photo)));
+        assert_eq!(
+            case_step(CaseState::Opened, CaseState::Dispatched, &none, &none, &[], &all).unwrap_err(),
+            StepRefused::DeadlineNeeded
+        );
+    }
+}
