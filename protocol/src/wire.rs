@@ -139,8 +139,12 @@ pub struct ForkResponse {
 
 // ---------- push ----------
 
+/// `POST /v1/push`. Generic over how each operation's command is held: a JSON value by default
+/// (tests, tools); HQ reads commands straight into `records::Command`s (and, for one it cannot
+/// read, as raw text); the phone writes the same shape without building the struct
+/// (`PushWriter`). One shape, three readers and writers, all from these two types.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PushRequest {
+pub struct PushRequest<C = serde_json::Value> {
     pub device_id: String,
     pub epoch: i64,
     /// The phone's wall clock when sending, so HQ can record the skew.
@@ -148,11 +152,11 @@ pub struct PushRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_hlc: Option<String>,
     /// Consecutive outbox rows, in sequence order.
-    pub ops: Vec<PushOp>,
+    pub ops: Vec<PushOp<C>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PushOp {
+pub struct PushOp<C = serde_json::Value> {
     pub seq: i64,
     pub mutation_id: String,
     pub hlc: String,
@@ -160,7 +164,81 @@ pub struct PushOp {
     pub device_ms: i64,
     /// A `records::Command` as JSON. Kept untyped on the wire so that one operation HQ cannot
     /// read is rejected on its own instead of failing the whole batch.
-    pub command: serde_json::Value,
+    pub command: C,
+}
+
+/// Writes a `PushRequest`'s JSON straight into a buffer, from values the phone already holds as
+/// text (each command as its outbox stored it, written by serde from a `Command`): no struct is
+/// built and no command is parsed again. `tests::the_writer_writes_a_push_request` holds its
+/// output to `PushRequest`'s own.
+pub struct PushWriter<'a> {
+    out: &'a mut Vec<u8>,
+    ops: usize,
+}
+
+impl<'a> PushWriter<'a> {
+    /// Everything before the first operation.
+    pub fn begin(
+        out: &'a mut Vec<u8>,
+        device_id: &str,
+        epoch: i64,
+        device_time_ms: i64,
+        device_hlc: Option<&str>,
+    ) -> PushWriter<'a> {
+        use std::io::Write;
+        out.extend_from_slice(b"{\"device_id\":");
+        write_str(out, device_id);
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, ",\"epoch\":{epoch},\"device_time_ms\":{device_time_ms}");
+        if let Some(h) = device_hlc {
+            out.extend_from_slice(b",\"device_hlc\":");
+            write_str(out, h);
+        }
+        out.extend_from_slice(b",\"ops\":[");
+        PushWriter { out, ops: 0 }
+    }
+
+    /// One operation; `command` is a command's JSON object exactly as serde wrote it.
+    pub fn op(&mut self, seq: i64, mutation_id: &str, hlc: &str, device_ms: i64, command: &str) {
+        use std::io::Write;
+        if self.ops > 0 {
+            self.out.push(b',');
+        }
+        let _ = write!(self.out, "{{\"seq\":{seq}");
+        self.out.extend_from_slice(b",\"mutation_id\":");
+        write_str(self.out, mutation_id);
+        self.out.extend_from_slice(b",\"hlc\":");
+        write_str(self.out, hlc);
+        let _ = write!(self.out, ",\"device_ms\":{device_ms}");
+        self.out.extend_from_slice(b",\"command\":");
+        self.out.extend_from_slice(command.as_bytes());
+        self.out.push(b'}');
+        self.ops += 1;
+    }
+
+    /// Operations written so far.
+    pub fn ops(&self) -> usize {
+        self.ops
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// Close the request.
+    pub fn finish(self) {
+        self.out.extend_from_slice(b"]}");
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // serde_json escapes exactly as `PushRequest`'s own serialisation does.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,4 +332,46 @@ pub struct AttachmentStatus {
     pub sha256: String,
     pub received_bytes: u64,
     pub complete: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the phone's writer produces is a `PushRequest`, field for field, escapes included.
+    #[test]
+    fn the_writer_writes_a_push_request() {
+        let command = serde_json::json!({ "op": "finish_patrol", "patrol_id": "p-\"1\"", "outcome": "nothing_found",
+                                          "note": "换行\n", "finished_at": "2026-11-27T09:00:00Z" });
+        let expected = PushRequest {
+            device_id: "d-1".into(),
+            epoch: 3,
+            device_time_ms: -5,
+            device_hlc: Some("000000000000001-000002".into()),
+            ops: vec![
+                PushOp {
+                    seq: 7,
+                    mutation_id: "m-\u{7}".into(),
+                    hlc: "h1".into(),
+                    device_ms: 0,
+                    command: command.clone(),
+                },
+                PushOp { seq: 8, mutation_id: "m-2".into(), hlc: "h2".into(), device_ms: i64::MAX, command },
+            ],
+        };
+        let mut out = Vec::new();
+        let mut w = PushWriter::begin(&mut out, "d-1", 3, -5, expected.device_hlc.as_deref());
+        for op in &expected.ops {
+            w.op(op.seq, &op.mutation_id, &op.hlc, op.device_ms, &serde_json::to_string(&op.command).unwrap());
+        }
+        assert_eq!(w.ops(), 2);
+        w.finish();
+        let read: PushRequest = serde_json::from_slice(&out).unwrap();
+        assert_eq!(read, expected);
+        // Without an HLC and without operations, too.
+        let mut out = Vec::new();
+        PushWriter::begin(&mut out, "d", 1, 2, None).finish();
+        let read: PushRequest = serde_json::from_slice(&out).unwrap();
+        assert_eq!((read.device_hlc, read.ops.len()), (None, 0));
+    }
 }

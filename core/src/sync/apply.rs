@@ -1,59 +1,42 @@
 //! The sync client's database side: which outbox rows go next, what HQ's answers change, and
 //! how a pulled page lands — each in one transaction with the cursor it moves.
 
-use std::io::Write;
-
 use gridpatrol_protocol::case_flow::ClearItems;
 use gridpatrol_protocol::records::Task;
-use gridpatrol_protocol::wire::{OpStatus, PullResponse, PushResponse};
+use gridpatrol_protocol::wire::{OpStatus, PullResponse, PushResponse, PushWriter};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::{CoreError, Result};
 
 /// The next consecutive outbox rows after HQ's cursor, bounded in count and JSON bytes,
-/// written to `out` as the JSON array of `wire::PushOp`s; returns how many and the last seq.
-/// Seqs go out counted from `base` (the current identity's numbering; the outbox keeps its own).
-/// Each command goes out as the very text the outbox stored (written by `serde_json` from a
-/// `Command`), not parsed into a `serde_json::Value` and printed again.
+/// written as the push's operations; returns the last seq (None: nothing to send). Seqs go out
+/// counted from `base` (the current identity's numbering; the outbox keeps its own). Each
+/// command goes out as the very text the outbox stored (written by `serde_json` from a
+/// `Command`), not parsed and printed again.
 pub(super) fn next_batch(
     c: &Connection,
     acked: i64,
     base: i64,
     max_ops: usize,
     max_bytes: usize,
-    out: &mut Vec<u8>,
-) -> Result<Option<(usize, i64)>> {
+    out: &mut PushWriter<'_>,
+) -> Result<Option<i64>> {
     let mut stmt = c.prepare_cached(
         "SELECT seq, mutation_id, hlc, device_ms, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
     let mut rows = stmt.query(params![acked, max_ops as i64])?;
-    let (mut n, mut last, mut bytes) = (0, 0, 0);
-    out.push(b'[');
+    let (mut last, mut bytes) = (None, 0);
     while let Some(r) = rows.next()? {
         let payload = text(r, 4)?;
         bytes += payload.len() + 96;
-        if n > 0 && bytes > max_bytes {
+        if last.is_some() && bytes > max_bytes {
             break; // always at least one row, however large, so the queue moves
         }
         let seq: i64 = r.get(0)?;
-        if n > 0 {
-            out.push(b',');
-        }
-        // Numbers written in place (`write!` into the buffer): no string per row.
-        write!(out, "{{\"seq\":{}", seq - base)?;
-        out.extend_from_slice(b",\"mutation_id\":");
-        serde_json::to_writer(&mut *out, text(r, 1)?)?;
-        out.extend_from_slice(b",\"hlc\":");
-        serde_json::to_writer(&mut *out, text(r, 2)?)?;
-        write!(out, ",\"device_ms\":{}", r.get::<_, i64>(3)?)?;
-        out.extend_from_slice(b",\"command\":");
-        out.extend_from_slice(payload.as_bytes());
-        out.push(b'}');
-        n += 1;
-        last = seq;
+        out.op(seq - base, text(r, 1)?, text(r, 2)?, r.get(3)?, payload);
+        last = Some(seq);
     }
-    out.push(b']');
-    Ok((n > 0).then_some((n, last)))
+    Ok(last)
 }
 
 /// A text column, borrowed from SQLite's row.

@@ -411,22 +411,18 @@ impl Store {
     }
 
     /// The next batch after `after`, as the request body to send; None when there is none.
-    /// The body is `wire::PushRequest`'s JSON, written directly (see `apply::next_batch`).
+    /// The body is `wire::PushRequest`'s JSON, written by `wire::PushWriter` (see
+    /// `apply::next_batch`).
     fn prepare_push(&self, link: &Link, after: i64, o: &SyncOptions, max_ops: usize) -> Result<Option<PreparedPush>> {
         let mut json = Vec::with_capacity(o.batch_bytes.min(4 << 20) + 256);
-        json.extend_from_slice(b"{\"device_id\":");
-        serde_json::to_writer(&mut json, &link.device_id)?;
-        json.extend_from_slice(format!(",\"epoch\":{},\"device_time_ms\":{}", link.epoch, self.now_ms()).as_bytes());
-        json.extend_from_slice(b",\"device_hlc\":");
-        serde_json::to_writer(&mut json, &self.current_hlc().to_string())?;
-        json.extend_from_slice(b",\"ops\":");
+        let hlc = self.current_hlc().to_string();
+        let mut w = PushWriter::begin(&mut json, &link.device_id, link.epoch, self.now_ms(), Some(&hlc));
         let base = link.base;
-        let Some((ops, last_seq)) =
-            self.read(|c| apply::next_batch(c, after, base, max_ops, o.batch_bytes, &mut json))?
-        else {
+        let Some(last_seq) = self.read(|c| apply::next_batch(c, after, base, max_ops, o.batch_bytes, &mut w))? else {
             return Ok(None);
         };
-        json.push(b'}');
+        let ops = w.ops();
+        w.finish();
         Ok(Some(PreparedPush { last_seq, ops, body: std::sync::Arc::new(http::gzip(&json)?) }))
     }
 
@@ -606,5 +602,62 @@ where
             }
             Err(f) => return Err(f),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{VisitOutcome, VisitType};
+    use crate::records::Command;
+    use crate::VisitInput;
+    use std::io::Read;
+
+    /// What the phone sends is a `wire::PushRequest` whose commands are the outbox's own,
+    /// numbered from the identity's base.
+    #[test]
+    fn a_prepared_push_is_a_push_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), &crate::GridConfig::sample(), "w-001", StoreOptions::default()).unwrap();
+        for _ in 0..3 {
+            store
+                .record_visit(VisitInput {
+                    household_id: "h-0001".into(),
+                    visit_type: VisitType::Routine,
+                    outcome: VisitOutcome::Met,
+                    needs: vec![],
+                    note: Some("引号 \" 和换行\n".into()),
+                    satisfaction: None,
+                    case_id: None,
+                    location: None,
+                    occurred_at: None,
+                })
+                .unwrap();
+        }
+        let link = Link {
+            hq_url: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            acked_through: 0,
+            cursors: PullCursors::default(),
+            device_id: "d-1".into(),
+            epoch: 4,
+            base: 1,
+            needs_identity: false,
+        };
+        let push = store.prepare_push(&link, 1, &SyncOptions::default(), 10).unwrap().unwrap();
+        assert_eq!((push.ops, push.last_seq), (2, 3));
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(&push.body[..]).read_to_end(&mut json).unwrap();
+        let req: PushRequest<Command> = serde_json::from_slice(&json).unwrap();
+        assert_eq!((req.device_id.as_str(), req.epoch), ("d-1", 4));
+        let outbox = store.outbox(1, 10).unwrap();
+        assert_eq!(req.ops.len(), outbox.len());
+        for (op, row) in req.ops.iter().zip(&outbox) {
+            assert_eq!(
+                (op.seq, &op.mutation_id, &op.hlc, &op.command),
+                (row.seq - 1, &row.mutation_id, &row.hlc, &row.command)
+            );
+        }
+        assert!(store.prepare_push(&link, 3, &SyncOptions::default(), 10).unwrap().is_none());
     }
 }

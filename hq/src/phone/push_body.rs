@@ -10,8 +10,10 @@
 //! body read again, each command kept as raw text and parsed on its own, to find which
 //! operations are unreadable and why.
 
-use gridpatrol_protocol::records::{Command, Visit};
 use std::borrow::Cow;
+
+use gridpatrol_protocol::records::{Command, Visit};
+use gridpatrol_protocol::wire::{PushOp, PushRequest};
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
@@ -19,28 +21,10 @@ use serde_json::value::RawValue;
 
 use crate::error::{ApiError, Result};
 
-/// `wire::PushRequest` as HQ reads it, without the commands (see `read`).
-#[derive(Debug, Deserialize)]
-pub struct PushIn<C = ()> {
-    pub device_id: String,
-    pub epoch: i64,
-    pub device_time_ms: i64,
-    /// Sent by protocol version 2; accepted, not used yet.
-    #[serde(default)]
-    #[allow(dead_code)]
-    pub device_hlc: Option<String>,
-    pub ops: Vec<OpIn<C>>,
-}
-
-/// `wire::PushOp` as HQ reads it.
-#[derive(Debug, Deserialize)]
-pub struct OpIn<C = ()> {
-    pub seq: i64,
-    pub mutation_id: String,
-    pub hlc: String,
-    pub device_ms: i64,
-    pub command: C,
-}
+/// A push as the writer settles it: `wire::PushRequest` with its commands taken out (`read`
+/// gives them beside it, parsed).
+pub type PushIn = PushRequest<()>;
+pub type OpIn = PushOp<()>;
 
 /// A command HQ could not read: why, and the `op` it says it is (at most 32 characters).
 #[derive(Debug)]
@@ -53,10 +37,10 @@ pub type Parsed = std::result::Result<Command, Unreadable>;
 
 /// The request and its commands, in operation order.
 pub fn read(body: &[u8]) -> Result<(PushIn, Vec<Parsed>)> {
-    if let Ok(push) = serde_json::from_slice::<PushIn<Typed>>(body) {
+    if let Ok(push) = serde_json::from_slice::<PushRequest<Typed>>(body) {
         return Ok(split(push, |c| Ok(c.0)));
     }
-    let push: PushIn<Box<RawValue>> = serde_json::from_slice(body).map_err(|e| {
+    let push: PushRequest<Box<RawValue>> = serde_json::from_slice(body).map_err(|e| {
         // serde's message names the field and line; it may quote the client's own value,
         // which goes back to that client only, never to the log.
         ApiError::bad_request(format!("malformed JSON body: {e}"))
@@ -67,17 +51,17 @@ pub fn read(body: &[u8]) -> Result<(PushIn, Vec<Parsed>)> {
     }))
 }
 
-fn split<C>(push: PushIn<C>, mut parse: impl FnMut(C) -> Parsed) -> (PushIn, Vec<Parsed>) {
+fn split<C>(push: PushRequest<C>, mut parse: impl FnMut(C) -> Parsed) -> (PushIn, Vec<Parsed>) {
     let mut commands = Vec::with_capacity(push.ops.len());
     let ops = push
         .ops
         .into_iter()
         .map(|o| {
             commands.push(parse(o.command));
-            OpIn { seq: o.seq, mutation_id: o.mutation_id, hlc: o.hlc, device_ms: o.device_ms, command: () }
+            PushOp { seq: o.seq, mutation_id: o.mutation_id, hlc: o.hlc, device_ms: o.device_ms, command: () }
         })
         .collect();
-    let req = PushIn {
+    let req = PushRequest {
         device_id: push.device_id,
         epoch: push.epoch,
         device_time_ms: push.device_time_ms,
@@ -232,6 +216,23 @@ mod tests {
             assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
             assert!(e.message.starts_with("malformed JSON body"), "{}", e.message);
         }
+    }
+
+    /// What serde writes from a `wire::PushRequest` (tools, tests, any client) reads alike.
+    #[test]
+    fn serdes_push_request_reads() {
+        let visit: serde_json::Value = serde_json::from_str(VISIT).unwrap();
+        let req = PushRequest {
+            device_id: "d-1".into(),
+            epoch: 2,
+            device_time_ms: 9,
+            device_hlc: Some("h".into()),
+            ops: vec![PushOp { seq: 4, mutation_id: "m-4".into(), hlc: "h4".into(), device_ms: 3, command: visit }],
+        };
+        let (read_req, commands) = read(&serde_json::to_vec(&req).unwrap()).unwrap();
+        assert_eq!((read_req.device_id.as_str(), read_req.epoch, read_req.device_time_ms), ("d-1", 2, 9));
+        assert_eq!((read_req.ops[0].seq, read_req.ops[0].mutation_id.as_str()), (4, "m-4"));
+        assert!(matches!(&commands[0], Ok(Command::RecordVisit { visit }) if visit.id == "v-1"));
     }
 
     /// An unknown op and a non-object command are rejected on their own, with what they claim.
