@@ -12,6 +12,7 @@ pub mod inputs;
 pub mod outbox;
 pub mod photo;
 mod recording;
+mod rows;
 pub mod schema;
 pub mod store;
 pub mod sync;

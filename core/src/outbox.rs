@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::clock::to_time;
 use crate::hlc::Hlc;
 use crate::records::Command;
-use crate::store::DeviceInfo;
 use crate::Result;
 
 /// One outbox row as stored.
@@ -30,9 +29,11 @@ pub struct OutboxEntry {
     pub command: Command,
 }
 
+/// Append the outbox row of `cmd`, stamped with the identity the store had when it was
+/// recorded (data only: the sync numbers what it sends from the current identity's base).
 pub(crate) fn append(
     tx: &Transaction<'_>,
-    device: &DeviceInfo,
+    (device_id, epoch): (&str, i64),
     seq: i64,
     hlc: Hlc,
     device_ms: i64,
@@ -45,8 +46,8 @@ pub(crate) fn append(
     )?;
     stmt.execute(params![
         seq,
-        device.device_id,
-        device.epoch,
+        device_id,
+        epoch,
         crate::new_id(),
         hlc.to_string(),
         cmd.kind(),

@@ -259,7 +259,7 @@ impl Store {
             let ctx = WriteCtx { tx: &tx, now_ms, hlc, device: &device, refdata: &refdata };
             f(&ctx)?
         };
-        outbox::append(&tx, &device, seq, hlc, now_ms, &cmd)?;
+        outbox::append(&tx, (&device.device_id, device.epoch), seq, hlc, now_ms, &cmd)?;
         tx.commit()?;
         // Only after the commit: a failed write leaves numbering untouched (gap-free).
         w.next_seq = seq + 1;

@@ -9,8 +9,8 @@ use crate::case_flow;
 use crate::clock::to_time;
 use crate::domain::*;
 use crate::outbox::{self, OutboxEntry};
-use crate::recording::{case_events, case_state, load_patrol, task_from_row};
 use crate::records::{ChecklistAnswer, Task};
+use crate::rows::{case_events, case_state, load_patrol, task_from_row};
 use crate::store::{unsent_records, Store};
 use crate::{CoreError, Result};
 

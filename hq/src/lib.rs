@@ -32,11 +32,14 @@ mod auth;
 mod bootstrap;
 mod changes;
 mod http;
+mod model;
 mod openapi;
 mod phone;
+mod push_order;
 mod ratelimit;
 mod reference;
 mod routes;
+mod server;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -202,7 +205,7 @@ async fn run(
     state: http::AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HqError> {
-    let app = http::router(state);
+    let app = server::router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;

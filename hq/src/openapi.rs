@@ -1,14 +1,9 @@
 //! `GET /openapi.json`: an OpenAPI 3 document generated from the route table (paths,
 //! methods, auth, bodies, statuses) plus hand-written schemas of the main messages.
 
-use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::routes::{self, Access, Body};
-
-pub async fn serve() -> Json<Value> {
-    Json(document())
-}
 
 fn obj(props: Value, required: &[&str]) -> Value {
     // OpenAPI 3.0: `required`, when present, lists at least one property.

@@ -63,7 +63,7 @@ const NONE: Body = Body::None;
 pub fn table() -> Vec<Route> {
     vec![
         route!(GET "/healthz", Public, NONE, 200 "Health", "Liveness and database check", crate::http::healthz),
-        route!(GET "/openapi.json", Public, NONE, 200 "OpenApi", "This document", crate::openapi::serve),
+        route!(GET "/openapi.json", Public, NONE, 200 "OpenApi", "This document", crate::http::openapi_json),
         // ---- phones ----
         route!(POST "/v1/enrol", Public, Json("EnrolRequest"), 200 "EnrolResponse",
             "Trade a one-time enrolment code for a device token and the first reference snapshot", enrol::enrol),

@@ -3,7 +3,7 @@
 //! (`tests/tests/rules.rs` feeds the same table of inputs to both and expects one verdict).
 
 use crate::case_flow::{self, ClearItems};
-use crate::domain::{CaseState, ClearItem, TaskAction, VisitOutcome, VisitType};
+use crate::domain::{CaseState, ClearItem, TaskAction, TaskStatus, VisitOutcome, VisitType};
 use crate::records::TrackPoint;
 use crate::{validate, InvalidValue, Result};
 
@@ -86,6 +86,16 @@ pub fn visit_follow_up(
         return Err(InvalidValue::new("case_id", "a follow-up visit names the case it follows up"));
     }
     Ok(())
+}
+
+/// The task state machine: where `action` takes a task in `from`, if it may.
+pub fn task_transition(from: TaskStatus, action: TaskAction) -> Option<TaskStatus> {
+    match (from, action) {
+        (TaskStatus::Dispatched, TaskAction::Acknowledge) => Some(TaskStatus::Acknowledged),
+        (TaskStatus::Acknowledged, TaskAction::OnTheWay) => Some(TaskStatus::OnTheWay),
+        (TaskStatus::Acknowledged | TaskStatus::OnTheWay, TaskAction::Complete) => Some(TaskStatus::Done),
+        _ => None,
+    }
 }
 
 /// A task step's result and photos: completing needs the result; they go with completing only.

@@ -161,7 +161,7 @@ pub(super) fn pull_page(
         let mut clear = ClearItems::default();
         for e in &case.events {
             clear.merge(&e.clear);
-            crate::recording::insert_case_event_row(tx, e, "hq")?;
+            crate::rows::insert_case_event_row(tx, e, "hq")?;
         }
         let state = case.events.last().map(|e| e.to.code()).unwrap_or("reported");
         tx.execute(

@@ -20,8 +20,7 @@ use crate::auth;
 use crate::changes::Changes;
 use crate::error::{ApiError, Result};
 use crate::http::{ApiPath, ApiQuery, AppState, Bearer, JsonBody};
-use crate::phone::apply::{self, CaseEventRow};
-use crate::phone::pull::{case_events, load_case};
+use crate::model::cases::{self as casework, case_events, load_case, CaseEventRow};
 use crate::{new_id, now_ms, p};
 
 #[derive(Debug, Serialize)]
@@ -246,7 +245,7 @@ pub async fn act(
     Ok(Json(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            let case = apply::lock_case(tx, &id)?.ok_or_else(|| ApiError::not_found("case"))?;
+            let case = casework::lock_case(tx, &id)?.ok_or_else(|| ApiError::not_found("case"))?;
             op.require_grid(tx, &case.grid_id)?;
             let legal = case_flow::is_legal(case.state, to)
                 && (i.action != CaseAction::Reopen || case.state == CaseState::Closed);
@@ -257,12 +256,12 @@ pub async fn act(
                     to.label()
                 )));
             }
-            let (merged, patch) = match apply::step_requirements(tx, &case, to, &patch, &i.photos)? {
+            let (merged, patch) = match casework::step_requirements(tx, &case, to, &patch, &i.photos)? {
                 Ok(v) => v,
                 Err(reason) => return Err(ApiError::bad_request(reason)),
             };
             let now = now_ms();
-            let n = apply::next_case_n(tx, &id)?;
+            let n = casework::next_case_n(tx, &id)?;
             let event = CaseEventRow {
                 id: new_id(),
                 case_id: &id,
@@ -278,7 +277,7 @@ pub async fn act(
                 received_ms: now,
                 effective_ms: now,
             };
-            apply::move_case(tx, &id, &case, to, &merged, event)?;
+            casework::move_case(tx, &id, &case, to, &merged, event)?;
             let mut changes = Changes::default();
             changes.case(&id, &case.grid_id);
             changes.flush(tx, now)?;
@@ -377,7 +376,7 @@ pub async fn get_attachment(
             if !scope.any_grid(grids.iter()) {
                 return Err(ApiError::forbidden("outside your area"));
             }
-            let bytes = crate::phone::attachments::read_complete(tx, &sha)?
+            let bytes = crate::model::photos::read_complete(tx, &sha)?
                 .ok_or_else(|| ApiError::not_found("photo (not uploaded yet)"))?;
             Ok(bytes)
         })

@@ -14,18 +14,8 @@ use axum::Json;
 use chrono::{FixedOffset, TimeZone};
 use serde::Serialize;
 
-use crate::db::Tx;
 use crate::error::{ApiError, Result};
-use crate::{new_id, now_ms, p};
-
-/// Append to the audit trail: who did what to which id (never personal data).
-pub fn audit(tx: &mut dyn Tx, actor: &str, action: &str, target: &str) -> Result<()> {
-    tx.exec(
-        "INSERT INTO audit (id, at_ms, actor, action, target) VALUES (?, ?, ?, ?, ?)",
-        p![new_id(), now_ms(), actor, action, target],
-    )?;
-    Ok(())
-}
+pub use crate::model::audit::audit;
 
 /// 201 Created with a JSON body.
 pub struct Created<T>(pub T);

@@ -16,7 +16,7 @@ use crate::changes::Changes;
 use crate::db::Tx;
 use crate::error::{ApiError, Result};
 use crate::http::{ApiPath, AppState, Bearer, JsonBody};
-use crate::phone::pull::load_task;
+use crate::model::tasks::load_task;
 use crate::{new_id, now_ms, p};
 
 #[derive(Debug, Deserialize)]

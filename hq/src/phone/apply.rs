@@ -7,8 +7,8 @@
 
 use std::collections::HashSet;
 
-use gridpatrol_protocol::case_flow::{self, ClearItems};
-use gridpatrol_protocol::domain::{CaseState, TaskAction, TaskStatus};
+use gridpatrol_protocol::case_flow;
+use gridpatrol_protocol::domain::{CaseState, TaskStatus};
 use gridpatrol_protocol::records::*;
 use gridpatrol_protocol::rules::{self, MAX_DESCRIPTION_CHARS, MAX_NOTE_CHARS, MAX_PLACE_CHARS};
 use gridpatrol_protocol::wire::codes;
@@ -19,6 +19,7 @@ use crate::auth::Device;
 use crate::changes::Changes;
 use crate::db::{Col, Tx, Value};
 use crate::error::ApiError;
+use crate::model::cases::{insert_case_event, lock_case, move_case, next_case_n, step_requirements, CaseEventRow};
 use crate::{new_id, p, reference};
 
 pub struct Ctx<'a> {
@@ -384,119 +385,6 @@ fn file_report(tx: &mut dyn Tx, cx: &mut Ctx<'_>, r: &Report) -> Step {
     Ok(Outcome::Applied)
 }
 
-pub struct CaseEventRow<'a> {
-    pub id: String,
-    pub case_id: &'a str,
-    pub n: i64,
-    pub from: Option<CaseState>,
-    pub to: CaseState,
-    pub actor_id: &'a str,
-    pub actor_kind: &'a str,
-    pub at_ms: i64,
-    pub note: Option<String>,
-    pub clear: String,
-    pub photos: String,
-    pub received_ms: i64,
-    pub effective_ms: i64,
-}
-
-pub fn insert_case_event(tx: &mut dyn Tx, e: &CaseEventRow<'_>) -> Result<(), ApiError> {
-    tx.exec(
-        "INSERT INTO case_event (id, case_id, n, from_state, to_state, actor_id, actor_kind, at_ms, note, clear, photos,
-                                 received_ms, effective_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        p![
-            &e.id,
-            e.case_id,
-            e.n,
-            e.from.map(|s| s.code()),
-            e.to.code(),
-            e.actor_id,
-            e.actor_kind,
-            e.at_ms,
-            &e.note,
-            &e.clear,
-            &e.photos,
-            e.received_ms,
-            e.effective_ms
-        ],
-    )?;
-    Ok(())
-}
-
-/// A case as its state machine holds it, locked for this transaction.
-pub struct CaseRow {
-    pub state: CaseState,
-    pub clear: ClearItems,
-    pub grid_id: String,
-}
-
-pub fn lock_case(tx: &mut dyn Tx, case_id: &str) -> Result<Option<CaseRow>, ApiError> {
-    let Some(r) = tx.query_opt("SELECT state, clear, grid_id FROM case_file WHERE id = ? FOR UPDATE", p![case_id])?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(CaseRow {
-        state: CaseState::from_code(&r.text(0)?).ok_or_else(|| ApiError::internal("case state"))?,
-        clear: r.json(1)?,
-        grid_id: r.text(2)?,
-    }))
-}
-
-/// What a legal step needs beyond the transition itself (the shared rule, with the active
-/// template's required clear items). Returns the merged clear items and the step's patch with
-/// the after-photo filled in as the phone does, or the refusal in words.
-pub fn step_requirements(
-    tx: &mut dyn Tx,
-    case: &CaseRow,
-    to: CaseState,
-    patch: &ClearItems,
-    photos: &[String],
-) -> Result<Result<(ClearItems, ClearItems), String>, ApiError> {
-    let required = reference::active_template(tx)?.resolution.required;
-    Ok(rules::case_step(case.state, to, &case.clear, patch, photos, &required).map_err(|r| match r {
-        rules::StepRefused::ClearItemsMissing(_) => r.reason(),
-        other => format!("{}: {}", other.field(), other.reason()),
-    }))
-}
-
-/// Append the step and move the case (state, clear items, deadline, dispatch and close marks).
-pub fn move_case(
-    tx: &mut dyn Tx,
-    case_id: &str,
-    case: &CaseRow,
-    to: CaseState,
-    clear: &ClearItems,
-    event: CaseEventRow<'_>,
-) -> Result<(), ApiError> {
-    insert_case_event(tx, &event)?;
-    let closed_ms = (to == CaseState::Closed).then_some(event.effective_ms);
-    tx.exec(
-        "UPDATE case_file SET state = ?, clear = ?, deadline_ms = ?,
-             dispatched = CASE WHEN ? = 1 THEN 1 ELSE dispatched END,
-             closed_ms = CASE WHEN ? = 1 THEN ? WHEN ? = 1 THEN NULL ELSE closed_ms END,
-             updated_ms = ?
-         WHERE id = ?",
-        p![
-            to.code(),
-            serde_json::to_string(clear).unwrap_or_default(),
-            clear.deadline.map(|d| d.timestamp_millis()),
-            to == CaseState::Dispatched,
-            closed_ms.is_some(),
-            closed_ms,
-            // Reopened: no longer closed.
-            to == CaseState::Opened && case.state == CaseState::Closed,
-            event.received_ms,
-            case_id
-        ],
-    )?;
-    Ok(())
-}
-
-pub fn next_case_n(tx: &mut dyn Tx, case_id: &str) -> Result<i64, ApiError> {
-    tx.query_i64("SELECT COALESCE(MAX(n), 0) + 1 FROM case_event WHERE case_id = ?", p![case_id])
-}
-
 fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
     validate::check_id("event.id", &ev.id)?;
     validate::check_id("event.case_id", &ev.case_id)?;
@@ -557,16 +445,6 @@ fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
     Ok(Outcome::Applied)
 }
 
-/// The task state machine (the phone's, enforced again at HQ).
-pub fn task_transition(from: TaskStatus, action: TaskAction) -> Option<TaskStatus> {
-    match (from, action) {
-        (TaskStatus::Dispatched, TaskAction::Acknowledge) => Some(TaskStatus::Acknowledged),
-        (TaskStatus::Acknowledged, TaskAction::OnTheWay) => Some(TaskStatus::OnTheWay),
-        (TaskStatus::Acknowledged | TaskStatus::OnTheWay, TaskAction::Complete) => Some(TaskStatus::Done),
-        _ => None,
-    }
-}
-
 fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
     validate::check_id("event.id", &ev.id)?;
     validate::check_id("event.task_id", &ev.task_id)?;
@@ -596,7 +474,7 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
         let what = ("task", ev.task_id.as_str(), None, status.code());
         return conflict(tx, cx, what, "not_applied", Command::TaskStep { event: ev.clone() }, reason);
     }
-    let Some(to) = task_transition(status, ev.action) else {
+    let Some(to) = rules::task_transition(status, ev.action) else {
         if ev.from == status {
             return Err(invalid(format!("cannot {} a task that is {}", ev.action.label(), status.label())));
         }

@@ -17,6 +17,7 @@ use crate::auth::{self, DEVICE_TOKEN_PREFIX};
 use crate::db::Tx;
 use crate::error::{ApiError, Result};
 use crate::http::{AppState, Bearer, JsonBody};
+use crate::model::audit::audit;
 use crate::{new_id, now_ms, p, reference};
 
 fn code_invalid() -> ApiError {
@@ -69,7 +70,7 @@ pub async fn enrol(State(s): State<AppState>, JsonBody(req): JsonBody<EnrolReque
                      enrolled_ms = excluded.enrolled_ms, revoked_ms = NULL",
                 p![&device_id, &worker_id, epoch, auth::sha256_hex(&token), app_version, now, installation],
             )?;
-            crate::admin::audit(tx, &format!("device:{device_id}"), "enrol", &worker_id)?;
+            audit(tx, &format!("device:{device_id}"), "enrol", &worker_id)?;
             let (reference, reference_version) = reference::snapshot(tx, &worker_id)?;
             Ok(EnrolResponse {
                 device_token: token,
@@ -155,7 +156,7 @@ pub async fn fork(
                     &from.device_id
                 ],
             )?;
-            crate::admin::audit(tx, &format!("device:{device_id}"), "fork", &format!("device:{}", from.device_id))?;
+            audit(tx, &format!("device:{device_id}"), "fork", &format!("device:{}", from.device_id))?;
             Ok(ForkResponse { device_id, device_token: token, epoch: 1, server_time_ms: now })
         })
         .await?;

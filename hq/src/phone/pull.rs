@@ -6,16 +6,16 @@ use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::Json;
-use gridpatrol_protocol::domain::{CaseState, TaskSource, TaskStatus};
-use gridpatrol_protocol::records::{CaseEvent, Task};
-use gridpatrol_protocol::wire::{CaseSnapshot, PullRequest, PullResponse};
+use gridpatrol_protocol::wire::{PullRequest, PullResponse};
 use serde::Serialize;
 
 use crate::auth;
 use crate::db::Tx;
 use crate::error::{ApiError, Result};
 use crate::http::{AppState, Bearer, JsonBody};
-use crate::{now_ms, p, reference, to_time};
+use crate::model::cases::load_case;
+use crate::model::tasks::load_task;
+use crate::{now_ms, p, reference};
 
 pub const DEFAULT_MAX_BYTES: u64 = 512 * 1024;
 const MIN_MAX_BYTES: u64 = 1024;
@@ -149,54 +149,4 @@ fn pull_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PullRequest, mut budget:
     }
     resp.more = more;
     Ok(resp)
-}
-
-pub fn load_task(tx: &mut dyn Tx, id: &str) -> Result<Task> {
-    let r = tx.query_one(
-        "SELECT id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status, result
-             FROM task WHERE id = ?",
-        p![id],
-    )?;
-    Ok(Task {
-        id: r.text(0)?,
-        source: TaskSource::from_code(&r.text(1)?).ok_or_else(|| ApiError::internal("task source"))?,
-        title: r.text(2)?,
-        description: r.text(3)?,
-        target_unit: r.text(4)?,
-        assignee_id: r.text(5)?,
-        grid_id: r.opt_text(6)?,
-        deadline: to_time(r.i64(7)?),
-        status: TaskStatus::from_code(&r.text(8)?).ok_or_else(|| ApiError::internal("task status"))?,
-        result: r.opt_text(9)?,
-    })
-}
-
-pub fn load_case(tx: &mut dyn Tx, id: &str) -> Result<CaseSnapshot> {
-    let c = tx.query_one("SELECT id, report_id, grid_id FROM case_file WHERE id = ?", p![id])?;
-    Ok(CaseSnapshot { case_id: c.text(0)?, report_id: c.text(1)?, grid_id: c.text(2)?, events: case_events(tx, id)? })
-}
-
-pub fn case_events(tx: &mut dyn Tx, case_id: &str) -> Result<Vec<CaseEvent>> {
-    let state = |s: String| CaseState::from_code(&s).ok_or_else(|| ApiError::internal("case state"));
-    tx.query(
-        "SELECT id, case_id, n, from_state, to_state, actor_id, at_ms, note, clear, photos
-         FROM case_event WHERE case_id = ? ORDER BY n",
-        p![case_id],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(CaseEvent {
-            id: r.text(0)?,
-            case_id: r.text(1)?,
-            n: u32::try_from(r.i64(2)?).unwrap_or(u32::MAX),
-            from: r.opt_text(3)?.map(state).transpose()?,
-            to: state(r.text(4)?)?,
-            actor_id: r.text(5)?,
-            at: to_time(r.i64(6)?),
-            note: r.opt_text(7)?,
-            clear: r.json(8)?,
-            photos: r.json(9)?,
-        })
-    })
-    .collect()
 }
