@@ -280,7 +280,8 @@ pub fn worker_grids(tx: &mut dyn Tx, worker_id: &str) -> Result<Vec<String>> {
     tx.query("SELECT grid_id FROM worker_grid WHERE worker_id = ? ORDER BY grid_id", p![worker_id])?
         .iter()
         .map(|r| r.text(0))
-        .collect()
+        .collect::<crate::db::DbResult<_>>()
+        .map_err(Into::into)
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use gridpatrol_protocol::config::Street;
 use gridpatrol_protocol::template::Template;
 
 use crate::auth::{self, Role};
-use crate::db::{AsyncDb, DatabaseUrl};
+use crate::db::DatabaseUrl;
+use crate::http::AsyncDb;
 use crate::reference::{self, ACTIVE_TEMPLATE_KEY, STREET_KEY};
 use crate::{now_ms, p, HqConfig, HqError, ADMIN_TOKEN_ENV};
 

@@ -84,6 +84,21 @@ impl ApiError {
     }
 }
 
+/// Storage failures at the HTTP edge: busy is a 503 with `Retry-After` (nothing was committed,
+/// the client sends again); anything else is HQ's own failure, logged, a 500.
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            crate::db::DbError::Busy { retry_after_s } => {
+                let mut busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::INTERNAL, "HQ was busy; retry");
+                busy.retry_after = Some(retry_after_s);
+                busy
+            }
+            crate::db::DbError::Failed(detail) => ApiError::internal(detail),
+        }
+    }
+}
+
 impl From<InvalidValue> for ApiError {
     fn from(e: InvalidValue) -> Self {
         let mut a = ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_INPUT, e.to_string());

@@ -11,7 +11,7 @@ use axum::http::{header, StatusCode};
 use gridpatrol_protocol::wire::codes;
 use serde::de::DeserializeOwned;
 
-use crate::db::AsyncDb;
+use crate::db::{Db, DbError, Tx};
 use crate::error::{ApiError, Result};
 use crate::ratelimit::RateLimiter;
 use crate::HqConfig;
@@ -135,11 +135,59 @@ pub async fn healthz(State(s): State<AppState>) -> Result<axum::Json<Health>> {
         crate::db::Backend::Sqlite => "sqlite",
         crate::db::Backend::Postgres => "postgres",
     };
-    let schema_version = s.db.read(|tx| tx.query_i64("SELECT MAX(version) FROM schema_version", crate::p![])).await?;
+    let schema_version =
+        s.db.read(|tx| Ok(tx.query_i64("SELECT MAX(version) FROM schema_version", crate::p![])?)).await?;
     Ok(axum::Json(Health { status: "ok", database, schema_version }))
 }
 
 /// `GET /openapi.json`.
 pub async fn openapi_json(State(s): State<AppState>) -> axum::Json<serde_json::Value> {
     axum::Json((*s.openapi).clone())
+}
+
+/// The database as handlers use it: each transaction on the blocking pool (SQLite's writes
+/// in its writer's queue), failing with HQ's `ApiError` (storage's own `DbError` mapped).
+#[derive(Clone)]
+pub struct AsyncDb(pub Arc<Db>);
+
+impl AsyncDb {
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let _turn = match &*self.0 {
+            Db::Sqlite(db) => return db.write_async(f).await,
+            Db::Postgres(db) => db.turn().await?,
+        };
+        let db = self.0.clone();
+        tokio::task::spawn_blocking(move || db.write(f)).await.map_err(|e| DbError::failed(format!("task: {e}")))?
+    }
+
+    /// `write`, with its place in line taken now: the bool says whether write transactions
+    /// started after this call run after this one (SQLite: it is in the writer's queue);
+    /// otherwise (PostgreSQL, where transactions run side by side) only once it is done.
+    pub fn write_in_line<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> (bool, std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'static>>) {
+        match &*self.0 {
+            Db::Sqlite(db) => (true, Box::pin(db.submit(f))),
+            Db::Postgres(_) => {
+                let db = self.clone();
+                (false, Box::pin(async move { db.write(f).await }))
+            }
+        }
+    }
+
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let _turn = match &*self.0 {
+            Db::Postgres(db) => Some(db.turn().await?),
+            Db::Sqlite(_) => None,
+        };
+        let db = self.0.clone();
+        tokio::task::spawn_blocking(move || db.read(f)).await.map_err(|e| DbError::failed(format!("task: {e}")))?
+    }
 }

@@ -195,7 +195,7 @@ async fn prepare(config: HqConfig) -> Result<(http::AppState, Option<String>), H
         .await
         .map_err(|e| HqError::Database(e.to_string()))?
         .map_err(HqError::Database)?;
-    let db = db::AsyncDb(Arc::new(db));
+    let db = http::AsyncDb(Arc::new(db));
     let token = bootstrap::run(&db, &config).await?;
     Ok((http::AppState::new(db, config), token))
 }

@@ -16,7 +16,7 @@ pub const STREET_KEY: &str = "street";
 pub const ACTIVE_TEMPLATE_KEY: &str = "active_template";
 
 pub fn setting(tx: &mut dyn Tx, key: &str) -> Result<Option<String>> {
-    tx.query_opt("SELECT value FROM setting WHERE key = ?", p![key])?.map(|r| r.text(0)).transpose()
+    Ok(tx.query_opt("SELECT value FROM setting WHERE key = ?", p![key])?.map(|r| r.text(0)).transpose()?)
 }
 
 pub fn set_setting(tx: &mut dyn Tx, key: &str, value: &str) -> Result<()> {
@@ -39,9 +39,10 @@ pub fn active_template(tx: &mut dyn Tx) -> Result<Template> {
 }
 
 pub fn template(tx: &mut dyn Tx, id: &str, version: i64) -> Result<Option<Template>> {
-    tx.query_opt("SELECT body FROM template WHERE id = ? AND version = ?", p![id, version])?
+    Ok(tx
+        .query_opt("SELECT body FROM template WHERE id = ? AND version = ?", p![id, version])?
         .map(|r| r.json(0))
-        .transpose()
+        .transpose()?)
 }
 
 /// Every worker whose phone must fetch a new snapshot gets a new version (one counter for all,
@@ -63,8 +64,11 @@ pub fn bump_workers(tx: &mut dyn Tx, worker_ids: &[String]) -> Result<()> {
 }
 
 pub fn bump_all(tx: &mut dyn Tx) -> Result<()> {
-    let ids =
-        tx.query("SELECT id FROM worker ORDER BY id", p![])?.iter().map(|r| r.text(0)).collect::<Result<Vec<_>>>()?;
+    let ids = tx
+        .query("SELECT id FROM worker ORDER BY id", p![])?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<crate::db::DbResult<Vec<_>>>()?;
     bump_workers(tx, &ids)
 }
 
@@ -84,18 +88,20 @@ pub fn bump_grids(tx: &mut dyn Tx, grid_ids: &[&str]) -> Result<()> {
 
 /// The worker's grids as of reference `version` (what a phone holding that version has).
 pub fn grids_at(tx: &mut dyn Tx, worker_id: &str, version: i64) -> Result<Option<Vec<String>>> {
-    tx.query_opt(
-        "SELECT grid_ids FROM worker_ref_history WHERE worker_id = ? AND version <= ? ORDER BY version DESC LIMIT 1",
-        p![worker_id, version],
-    )?
-    .map(|r| r.json(0))
-    .transpose()
+    Ok(tx
+        .query_opt(
+            "SELECT grid_ids FROM worker_ref_history WHERE worker_id = ? AND version <= ? ORDER BY version DESC LIMIT 1",
+            p![worker_id, version],
+        )?
+        .map(|r| r.json(0))
+        .transpose()?)
 }
 
 pub fn worker_version(tx: &mut dyn Tx, worker_id: &str) -> Result<i64> {
-    tx.query_opt("SELECT ref_version FROM worker WHERE id = ?", p![worker_id])?
+    Ok(tx
+        .query_opt("SELECT ref_version FROM worker WHERE id = ?", p![worker_id])?
         .ok_or_else(|| ApiError::not_found("worker"))?
-        .i64(0)
+        .i64(0)?)
 }
 
 pub fn load_grid(r: &crate::db::Row) -> Result<Grid> {
@@ -144,7 +150,7 @@ pub fn snapshot(tx: &mut dyn Tx, worker_id: &str) -> Result<(GridConfig, i64)> {
         .query("SELECT id, code, name FROM community ORDER BY id", p![])?
         .iter()
         .map(|r| Ok(Community { id: r.text(0)?, code: r.text(1)?, name: r.text(2)? }))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<crate::db::DbResult<Vec<_>>>()?;
     let grids = tx
         .query("SELECT id, code, community_id, name, boundary FROM grid ORDER BY id", p![])?
         .iter()

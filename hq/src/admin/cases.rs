@@ -169,7 +169,7 @@ pub async fn get_case(
                         .query("SELECT sha256 FROM report_photo WHERE report_id = ? ORDER BY sha256", p![&rep.id])?
                         .iter()
                         .map(|r| r.text(0))
-                        .collect::<Result<_>>()?;
+                        .collect::<crate::db::DbResult<_>>()?;
                     Some(rep)
                 }
                 None => None,
@@ -363,7 +363,7 @@ pub async fn get_attachment(
                 )?
                 .iter()
                 .map(|r| r.text(0))
-                .collect::<Result<_>>()?;
+                .collect::<crate::db::DbResult<_>>()?;
             for r in tx.query(
                 "SELECT c.grid_id FROM case_event e JOIN case_file c ON c.id = e.case_id WHERE e.photos LIKE ?",
                 p![format!("%{sha}%")],

@@ -237,7 +237,7 @@ fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64)
             .query("SELECT id FROM grid WHERE community_id = ?", p![&cid])?
             .iter()
             .map(|r| r.text(0))
-            .collect::<Result<HashSet<_>>>()?
+            .collect::<crate::db::DbResult<HashSet<_>>>()?
             .into_iter()
             .filter(|g| scope.grid(g))
             .collect();

@@ -858,7 +858,7 @@ pub async fn import(
                 )?;
             }
             let known: HashSet<String> =
-                tx.query("SELECT id FROM grid", p![])?.iter().map(|r| r.text(0)).collect::<Result<_>>()?;
+                tx.query("SELECT id FROM grid", p![])?.iter().map(|r| r.text(0)).collect::<crate::db::DbResult<_>>()?;
             for w in &c.workers {
                 if let Some(g) = w.grid_ids.iter().find(|g| !known.contains(*g)) {
                     return Err(ApiError::invalid("workers.grid_ids", format!("no such grid {g}")));

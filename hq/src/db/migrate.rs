@@ -3,7 +3,7 @@
 //! advisory lock makes HQ instances starting together take turns.
 
 use super::{Backend, Tx};
-use crate::error::{ApiError, Result};
+use super::{DbError, DbResult as Result};
 use crate::p;
 
 pub const SCHEMA_VERSION: i64 = 3;
@@ -40,7 +40,7 @@ pub fn migrate(tx: &mut dyn Tx) -> Result<()> {
     )?;
     let current = tx.query_i64("SELECT COALESCE(MAX(version), 0) FROM schema_version", p![])?;
     if current > SCHEMA_VERSION {
-        return Err(ApiError::internal(format!(
+        return Err(DbError::failed(format!(
             "database schema version {current} is newer than this HQ ({SCHEMA_VERSION}); upgrade HQ"
         )));
     }
@@ -105,7 +105,7 @@ mod tests {
                 let v = tx.query_opt("SELECT id, effective_ms, mutation_id FROM visit", p![])?.unwrap();
                 let m = tx.query_i64("SELECT seq FROM mutation WHERE mutation_id = 'm-1'", p![])?;
                 let version = tx.query_i64("SELECT MAX(version) FROM schema_version", p![])?;
-                Ok(((v.text(0)?, v.i64(1)?, v.opt_text(2)?), m, version))
+                Ok::<_, DbError>(((v.text(0)?, v.i64(1)?, v.opt_text(2)?), m, version))
             })
             .unwrap();
         assert_eq!(visit, ("v-1".to_string(), 4, None));

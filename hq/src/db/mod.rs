@@ -16,11 +16,30 @@ mod wal_sync;
 pub use sqlite::DB_FILE as SQLITE_DB_FILE;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-
-use crate::error::{ApiError, Result};
 
 pub use migrate::SCHEMA_VERSION;
+
+/// What the storage layer can fail with: its own error, mapped to HTTP at the edge
+/// (`crate::error`), so storage knows nothing of HTTP. Messages hold no personal data.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DbError {
+    /// The database refused this transaction for now (PostgreSQL: a serialization failure or
+    /// deadlock): nothing was committed, and the same request may be sent again.
+    #[error("the database was busy; retry in {retry_after_s} s")]
+    Busy { retry_after_s: u64 },
+    /// Anything else: a short, data-free description for the log.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl DbError {
+    pub fn failed(detail: impl std::fmt::Display) -> DbError {
+        DbError::Failed(detail.to_string())
+    }
+}
+
+pub type DbResult<T, E = DbError> = std::result::Result<T, E>;
+use DbResult as Result;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -105,8 +124,8 @@ macro_rules! p {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row(pub Vec<Value>);
 
-fn col_err(i: usize, want: &str) -> ApiError {
-    ApiError::internal(format!("column {i}: expected {want}"))
+fn col_err(i: usize, want: &str) -> DbError {
+    DbError::failed(format!("column {i}: expected {want}"))
 }
 
 impl Row {
@@ -156,7 +175,7 @@ impl Row {
     }
     /// A JSON column.
     pub fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T> {
-        serde_json::from_str(&self.text(i)?).map_err(|e| ApiError::internal(format!("column {i}: bad JSON: {e}")))
+        serde_json::from_str(&self.text(i)?).map_err(|e| DbError::failed(format!("column {i}: bad JSON: {e}")))
     }
 }
 
@@ -207,7 +226,7 @@ pub trait Tx {
         Ok(self.query(sql, params)?.into_iter().next())
     }
     fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row> {
-        self.query_opt(sql, params)?.ok_or_else(|| ApiError::internal("query returned no row"))
+        self.query_opt(sql, params)?.ok_or_else(|| DbError::failed("query returned no row"))
     }
     fn query_i64(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
         self.query_one(sql, params)?.i64(0)
@@ -261,14 +280,13 @@ impl Db {
             DatabaseUrl::Sqlite(dir) => Db::Sqlite(sqlite::SqliteDb::open(dir)?),
             DatabaseUrl::Postgres(url) => Db::Postgres(postgres::PgDb::open(url)?),
         };
-        db.write(|tx| migrate::migrate(tx))
-            .map_err(|e| format!("schema migration failed: {}", e.detail.unwrap_or(e.message)))?;
+        db.write(|tx| migrate::migrate(tx)).map_err(|e: DbError| format!("schema migration failed: {e}"))?;
         if let Db::Sqlite(sqlite) = &db {
             // One reader opened now, its schema read, and kept in the pool: the first request
             // (a phone's pull, say) does not pay for it.
             sqlite
                 .read(|tx| tx.query_i64("SELECT COUNT(*) FROM schema_version", crate::p![]))
-                .map_err(|e| format!("cannot read the database: {}", e.detail.unwrap_or(e.message)))?;
+                .map_err(|e: DbError| format!("cannot read the database: {e}"))?;
         }
         Ok(db)
     }
@@ -280,8 +298,9 @@ impl Db {
         }
     }
 
-    /// A write transaction: committed when `f` returns Ok, rolled back otherwise.
-    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    /// A write transaction: committed when `f` returns Ok, rolled back otherwise. `f` fails
+    /// with its own error type (HQ's handlers: `ApiError`), which storage failures convert into.
+    pub fn write<T, E: From<DbError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         match self {
             Db::Sqlite(db) => db.write(f),
             Db::Postgres(db) => db.write(f),
@@ -289,57 +308,11 @@ impl Db {
     }
 
     /// A read-only transaction over one consistent snapshot.
-    pub fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    pub fn read<T, E: From<DbError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         match self {
             Db::Sqlite(db) => db.read(f),
             Db::Postgres(db) => db.read(f),
         }
-    }
-}
-
-/// The async face of `Db`: each transaction runs on the blocking pool.
-#[derive(Clone)]
-pub struct AsyncDb(pub Arc<Db>);
-
-impl AsyncDb {
-    pub async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let _turn = match &*self.0 {
-            Db::Sqlite(db) => return db.write_async(f).await,
-            Db::Postgres(db) => db.turn().await?,
-        };
-        let db = self.0.clone();
-        tokio::task::spawn_blocking(move || db.write(f)).await.map_err(|e| ApiError::internal(format!("task: {e}")))?
-    }
-
-    /// `write`, with its place in line taken now: the bool says whether write transactions
-    /// started after this call run after this one (SQLite: it is in the writer's queue);
-    /// otherwise (PostgreSQL, where transactions run side by side) only once it is done.
-    pub fn write_in_line<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
-    ) -> (bool, std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'static>>) {
-        match &*self.0 {
-            Db::Sqlite(db) => (true, Box::pin(db.submit(f))),
-            Db::Postgres(_) => {
-                let db = self.clone();
-                (false, Box::pin(async move { db.write(f).await }))
-            }
-        }
-    }
-
-    pub async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let _turn = match &*self.0 {
-            Db::Postgres(db) => Some(db.turn().await?),
-            Db::Sqlite(_) => None,
-        };
-        let db = self.0.clone();
-        tokio::task::spawn_blocking(move || db.read(f)).await.map_err(|e| ApiError::internal(format!("task: {e}")))?
     }
 }
 

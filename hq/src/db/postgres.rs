@@ -14,7 +14,7 @@ use postgres::types::{IsNull, ToSql, Type};
 use postgres::{IsolationLevel, NoTls, Statement};
 
 use super::{to_dollar_params, Backend, Col, Found, Lookup, Row, Tx, Value};
-use crate::error::{ApiError, Result};
+use super::{DbError, DbResult as Result};
 
 /// Connections per HQ instance: `GRIDPATROL_PG_POOL_SIZE`, else twice this machine's cores
 /// (at least 4, at most 16). PostgreSQL's backends are busy, not waiting, once a push is a
@@ -71,24 +71,18 @@ impl Drop for PgDb {
     }
 }
 
-pub(crate) fn db_err(e: postgres::Error) -> ApiError {
+pub(crate) fn db_err(e: postgres::Error) -> DbError {
     // Class 40 (deadlock, serialization failure): nothing was committed; the client retries.
     if let Some(d) = e.as_db_error().filter(|d| d.code().code().starts_with("40")) {
         tracing::warn!(sqlstate = d.code().code(), "transaction rolled back by PostgreSQL; client retries");
-        let mut busy = ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            gridpatrol_protocol::wire::codes::INTERNAL,
-            "HQ was busy; retry",
-        );
-        busy.retry_after = Some(1);
-        return busy;
+        return DbError::Busy { retry_after_s: 1 };
     }
     // SQLSTATE and constraint only: PostgreSQL's message and detail can quote row values.
     let detail = match e.as_db_error() {
         Some(d) => format!("postgres: {} {}", d.code().code(), d.constraint().unwrap_or("")),
         None => format!("postgres: {}", if e.is_closed() { "connection closed" } else { "client error" }),
     };
-    ApiError::internal(detail)
+    DbError::Failed(detail)
 }
 
 impl PgDb {
@@ -106,29 +100,34 @@ impl PgDb {
 
     /// Wait for a connection's turn (see `gate`); hold the permit for the transaction.
     pub async fn turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
-        self.gate.acquire().await.map_err(|_| ApiError::internal("postgres pool closed"))
+        self.gate.acquire().await.map_err(|_| DbError::failed("postgres pool closed"))
     }
 
     fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
-        let pool = self.pool.as_ref().ok_or_else(|| ApiError::internal("pool closed"))?;
-        pool.get().map_err(|e| ApiError::internal(format!("postgres pool: {e}")))
+        let pool = self.pool.as_ref().ok_or_else(|| DbError::failed("pool closed"))?;
+        pool.get().map_err(|e| DbError::failed(format!("postgres pool: {e}")))
     }
 
-    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    pub fn write<T, E: From<DbError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         self.run(IsolationLevel::ReadCommitted, false, f)
     }
 
-    pub fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    pub fn read<T, E: From<DbError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         self.run(IsolationLevel::RepeatableRead, true, f)
     }
 
-    fn run<T>(&self, level: IsolationLevel, read_only: bool, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    fn run<T, E: From<DbError>>(
+        &self,
+        level: IsolationLevel,
+        read_only: bool,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.conn()?;
         let PgConn { client, statements } = &mut *conn;
         let tx = client.build_transaction().isolation_level(level).read_only(read_only).start().map_err(db_err)?;
         let mut ptx = PgTx { tx: Some(tx), statements };
         let out = f(&mut ptx)?;
-        ptx.tx.take().ok_or_else(|| ApiError::internal("transaction gone"))?.commit().map_err(db_err)?;
+        ptx.tx.take().ok_or_else(|| DbError::failed("transaction gone"))?.commit().map_err(db_err)?;
         Ok(out)
     }
 }
@@ -187,7 +186,7 @@ impl ToSql for Param<'_> {
 fn read_row(r: &postgres::Row) -> Result<Row> {
     let mut vals = Vec::with_capacity(r.len());
     for (i, c) in r.columns().iter().enumerate() {
-        let conv = |_: postgres::Error| ApiError::internal(format!("postgres column {i}: {}", c.type_().name()));
+        let conv = |_: postgres::Error| DbError::failed(format!("postgres column {i}: {}", c.type_().name()));
         let v = match *c.type_() {
             Type::INT8 => r.try_get::<_, Option<i64>>(i).map_err(conv)?.map(Value::Int),
             Type::INT4 => r.try_get::<_, Option<i32>>(i).map_err(conv)?.map(|v| Value::Int(v.into())),
@@ -229,7 +228,7 @@ impl<'a> Column<'a> {
             (Column::Int(c), Value::Int(i)) => c.push(Some(*i)),
             (Column::Real(c), Value::Real(f)) => c.push(Some(*f)),
             (Column::Real(c), Value::Int(i)) => c.push(Some(*i as f64)),
-            _ => return Err(ApiError::internal("bulk insert: a value does not match its column type")),
+            _ => return Err(DbError::failed("bulk insert: a value does not match its column type")),
         }
         Ok(())
     }
@@ -247,7 +246,7 @@ impl PgTx<'_> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        let tx = self.tx.as_mut().ok_or_else(|| DbError::failed("transaction gone"))?;
         let stmt = tx.prepare(&to_dollar_params(sql)).map_err(db_err)?;
         self.statements.insert(sql.to_string(), stmt.clone());
         Ok(stmt)
@@ -259,7 +258,7 @@ impl Tx for PgTx<'_> {
         let stmt = self.statement(sql)?;
         let ps: Vec<Param<'_>> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        let tx = self.tx.as_mut().ok_or_else(|| DbError::failed("transaction gone"))?;
         tx.execute(&stmt, &refs).map_err(db_err)
     }
 
@@ -267,7 +266,7 @@ impl Tx for PgTx<'_> {
         let stmt = self.statement(sql)?;
         let ps: Vec<Param<'_>> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        let tx = self.tx.as_mut().ok_or_else(|| DbError::failed("transaction gone"))?;
         let rows = tx.query(&stmt, &refs).map_err(db_err)?;
         rows.iter().map(read_row).collect()
     }
@@ -281,7 +280,7 @@ impl Tx for PgTx<'_> {
             return Ok(0);
         }
         if cols.is_empty() || !rows.len().is_multiple_of(cols.len()) {
-            return Err(ApiError::internal("bulk insert: rows do not match the columns"));
+            return Err(DbError::failed("bulk insert: rows do not match the columns"));
         }
         let arrays: Vec<String> = cols
             .iter()
@@ -305,7 +304,7 @@ impl Tx for PgTx<'_> {
         }
         let stmt = self.statement(&sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> = columns.iter().map(Column::as_sql).collect();
-        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        let tx = self.tx.as_mut().ok_or_else(|| DbError::failed("transaction gone"))?;
         tx.execute(&stmt, &refs).map_err(db_err)
     }
 
@@ -334,7 +333,7 @@ impl Tx for PgTx<'_> {
         }
         let stmt = self.statement(&parts.join(" UNION ALL "))?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let tx = self.tx.as_mut().ok_or_else(|| ApiError::internal("transaction gone"))?;
+        let tx = self.tx.as_mut().ok_or_else(|| DbError::failed("transaction gone"))?;
         for r in tx.query(&stmt, &refs).map_err(db_err)? {
             let which: i64 = r.try_get(0).map_err(db_err)?;
             let a: String = r.try_get(1).map_err(db_err)?;

@@ -26,7 +26,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::wal_sync::WalSync;
 use super::{Backend, Col, Found, Lookup, Row, Tx, Value};
-use crate::error::{ApiError, Result};
+use super::{DbError, DbResult as Result};
 
 pub const DB_FILE: &str = "hq.db";
 const MAX_IDLE_READERS: usize = 8;
@@ -95,16 +95,16 @@ trait Job: Send {
     /// Run the caller's work; true when it succeeded (its savepoint is kept).
     fn run(&mut self, tx: &mut dyn Tx) -> bool;
     /// Hand the result back: the work's own, or `failure` when the group did not commit.
-    fn finish(self: Box<Self>, failure: Option<ApiError>);
+    fn finish(self: Box<Self>, failure: Option<DbError>);
 }
 
-struct TypedJob<T, F> {
+struct TypedJob<T, E, F> {
     f: Option<F>,
-    out: Option<Result<T>>,
-    reply: tokio::sync::oneshot::Sender<Result<T>>,
+    out: Option<Result<T, E>>,
+    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
 }
 
-impl<T: Send, F: FnOnce(&mut dyn Tx) -> Result<T> + Send> Job for TypedJob<T, F> {
+impl<T: Send, E: From<DbError> + Send, F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send> Job for TypedJob<T, E, F> {
     fn run(&mut self, tx: &mut dyn Tx) -> bool {
         let Some(f) = self.f.take() else { return false };
         let out = f(tx);
@@ -113,13 +113,13 @@ impl<T: Send, F: FnOnce(&mut dyn Tx) -> Result<T> + Send> Job for TypedJob<T, F>
         ok
     }
 
-    fn finish(self: Box<Self>, failure: Option<ApiError>) {
+    fn finish(self: Box<Self>, failure: Option<DbError>) {
         let result = match (self.out, failure) {
             (Some(Err(own)), _) => Err(own),
-            (_, Some(e)) => Err(e),
+            (_, Some(e)) => Err(e.into()),
             (Some(out), None) => out,
             // It panicked: nothing of it was kept.
-            (None, None) => Err(ApiError::internal("write transaction panicked")),
+            (None, None) => Err(DbError::failed("write transaction panicked").into()),
         };
         let _ = self.reply.send(result);
     }
@@ -129,7 +129,7 @@ impl<T: Send, F: FnOnce(&mut dyn Tx) -> Result<T> + Send> Job for TypedJob<T, F>
 struct Committed {
     n: u64,
     group: Vec<Box<dyn Job>>,
-    failure: Option<ApiError>,
+    failure: Option<DbError>,
 }
 
 /// The writer thread: one group after another, each in arrival order.
@@ -158,7 +158,7 @@ fn syncer_loop(wal: Arc<WalSync>, committed: mpsc::Receiver<Committed>) {
         let synced = if batch.iter().any(|c| c.failure.is_none()) {
             wal.sync_through(through).map_err(|e| {
                 tracing::error!(error = %e.kind(), "fsync of the WAL failed; the writes are answered with an error");
-                ApiError::internal("the database could not be written to disk")
+                DbError::failed("the database could not be written to disk")
             })
         } else {
             wal.settled(through);
@@ -214,7 +214,7 @@ fn run_group(
     if let Err(mpsc::SendError(c)) = w.syncer.send(Committed { n, group, failure }) {
         w.wal.settled(n);
         for j in c.group {
-            j.finish(Some(ApiError::internal("database syncer stopped")));
+            j.finish(Some(DbError::failed("database syncer stopped")));
         }
     }
     None
@@ -222,8 +222,8 @@ fn run_group(
 
 /// SQLite ends the whole transaction by itself on some errors (disk full, I/O): whatever the
 /// members' own results, nothing of the group then stands.
-fn rolled_back(c: &Connection) -> Option<ApiError> {
-    c.is_autocommit().then(|| ApiError::internal("sqlite: the transaction was rolled back"))
+fn rolled_back(c: &Connection) -> Option<DbError> {
+    c.is_autocommit().then(|| DbError::failed("sqlite: the transaction was rolled back"))
 }
 
 /// Run a job's work; a panic counts as a failure (its reply then says so).
@@ -250,13 +250,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn db_err(e: rusqlite::Error) -> ApiError {
+fn db_err(e: rusqlite::Error) -> DbError {
     // The error code only: messages can quote values (personal data) from constraints.
     let detail = match &e {
         rusqlite::Error::SqliteFailure(f, _) => format!("sqlite: {:?} ({})", f.code, f.extended_code),
         other => format!("sqlite: {}", error_kind(other)),
     };
-    ApiError::internal(detail)
+    DbError::Failed(detail)
 }
 
 fn error_kind(e: &rusqlite::Error) -> &'static str {
@@ -316,47 +316,47 @@ impl SqliteDb {
     }
 
     /// A write transaction through the group-commit writer thread (see the module doc).
-    pub async fn write_async<T: Send + 'static>(
+    pub async fn write_async<T: Send + 'static, E: From<DbError> + Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         self.submit(f).await
     }
 
     /// Put a write transaction in the writer's queue now (transactions submitted later run
     /// after it); the future is its result.
-    pub fn submit<T: Send + 'static>(
+    pub fn submit<T: Send + 'static, E: From<DbError> + Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<T> + Send + 'static,
-    ) -> impl std::future::Future<Output = Result<T>> + Send + 'static {
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T, E>> + Send + 'static {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Box<dyn Job> = Box::new(TypedJob { f: Some(f), out: None, reply });
         let sent = match self.jobs.as_ref() {
-            None => Err(ApiError::internal("database closed")),
-            Some(jobs) => jobs.send(job).map_err(|_| ApiError::internal("database writer stopped")),
+            None => Err(DbError::failed("database closed")),
+            Some(jobs) => jobs.send(job).map_err(|_| DbError::failed("database writer stopped")),
         };
         async move {
             sent?;
-            answer.await.map_err(|_| ApiError::internal("write transaction panicked"))?
+            answer.await.map_err(|_| DbError::failed("write transaction panicked"))?
         }
     }
 
     /// A write transaction on the calling thread (start-up), outside any group; on disk when
     /// it returns.
-    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    pub fn write<T, E: From<DbError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
         let out = f(&mut SqliteTx { conn: &tx })?;
         let n = self.wal.begin();
         if let Err(e) = tx.commit() {
             self.wal.settled(n);
-            return Err(db_err(e));
+            return Err(db_err(e).into());
         }
-        self.wal.sync_through(n).map_err(|e| ApiError::internal(format!("fsync: {}", e.kind())))?;
+        self.wal.sync_through(n).map_err(|e| DbError::failed(format!("fsync: {}", e.kind())))?;
         Ok(out)
     }
 
-    pub fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    pub fn read<T, E: From<DbError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         let conn = match lock(&self.readers).pop() {
             Some(c) => c,
             None => {
@@ -450,7 +450,7 @@ impl Tx for SqliteTx<'_> {
             return Ok(0);
         }
         if cols.is_empty() || !rows.len().is_multiple_of(cols.len()) {
-            return Err(ApiError::internal("bulk insert: rows do not match the columns"));
+            return Err(DbError::failed("bulk insert: rows do not match the columns"));
         }
         // Full chunks of INSERT_CHUNK rows in one statement (fewer steps and resets), the rest
         // one row at a time; two cached statements per table. OR FAIL: a constraint failure
@@ -495,8 +495,7 @@ impl Tx for SqliteTx<'_> {
                     l.table,
                     l.key
                 );
-                let keys =
-                    serde_json::to_string(l.keys).map_err(|e| ApiError::internal(format!("lookup keys: {e}")))?;
+                let keys = serde_json::to_string(l.keys).map_err(|e| DbError::failed(format!("lookup keys: {e}")))?;
                 let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
                 let mut rows = stmt.query([keys]).map_err(db_err)?;
                 while let Some(r) = rows.next().map_err(db_err)? {
@@ -544,7 +543,7 @@ mod tests {
                     started.send(()).unwrap();
                     // Hold the writer while the others queue up behind.
                     std::thread::sleep(Duration::from_millis(200));
-                    Ok(())
+                    Ok::<(), DbError>(())
                 })
                 .await
             })
@@ -558,7 +557,7 @@ mod tests {
                 db.write_async(move |tx| {
                     insert(&k)(tx)?;
                     match kind {
-                        "fail" => Err(ApiError::conflict("refused after writing")),
+                        "fail" => Err(DbError::failed("refused after writing")),
                         "panic" => panic!("a bug after writing"),
                         _ => Ok(()),
                     }
@@ -587,7 +586,7 @@ mod tests {
                     tx.exec("INSERT INTO t (k, v) VALUES ('a', 1)", p![])?;
                     started.send(()).unwrap();
                     std::thread::sleep(Duration::from_millis(200));
-                    Err::<(), _>(ApiError::conflict("no"))
+                    Err::<(), _>(DbError::failed("no"))
                 })
                 .await
             })
@@ -615,7 +614,7 @@ mod tests {
         let (_dir, db) = open();
         db.wal.fail_next_sync();
         let e = db.write_async(insert("a")).await.unwrap_err();
-        assert_eq!(e.status, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(matches!(e, DbError::Failed(_)), "{e:?}");
         assert!(db.write_async(insert("b")).await.is_ok());
         // Readers are not held up by the failed sync.
         assert_eq!(keys(&db).last().map(String::as_str), Some("b"));

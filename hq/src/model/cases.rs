@@ -122,7 +122,7 @@ pub fn move_case(
 }
 
 pub fn next_case_n(tx: &mut dyn Tx, case_id: &str) -> Result<i64, ApiError> {
-    tx.query_i64("SELECT COALESCE(MAX(n), 0) + 1 FROM case_event WHERE case_id = ?", p![case_id])
+    Ok(tx.query_i64("SELECT COALESCE(MAX(n), 0) + 1 FROM case_event WHERE case_id = ?", p![case_id])?)
 }
 
 pub fn load_case(tx: &mut dyn Tx, id: &str) -> Result<CaseSnapshot> {

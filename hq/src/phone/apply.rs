@@ -74,6 +74,11 @@ impl From<ApiError> for Refusal {
         Refusal::Fail(e)
     }
 }
+impl From<crate::db::DbError> for Refusal {
+    fn from(e: crate::db::DbError) -> Self {
+        Refusal::Fail(e.into())
+    }
+}
 impl From<InvalidValue> for Refusal {
     fn from(e: InvalidValue) -> Self {
         Refusal::Reject(codes::INVALID_INPUT, e.to_string())
