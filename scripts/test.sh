@@ -13,6 +13,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# An independent OpenAPI validator for HQ's /openapi.json (hq/tests/hq/openapi.rs).
+python3 -c "import openapi_spec_validator" 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator==0.9.0 \
+  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip \
+       && python3 -m pip install --quiet --break-system-packages openapi-spec-validator==0.9.0; }
+
 # PostgreSQL for HQ's conformance runs: every storage test runs on SQLite and on PostgreSQL.
 export GRIDPATROL_TEST_PG_URL="${GRIDPATROL_TEST_PG_URL:-$(bash scripts/pg-test-db.sh)}"
 

@@ -52,6 +52,11 @@ use tokio::sync::oneshot;
 pub use db::DatabaseUrl;
 pub use error::ApiError;
 
+/// The OpenAPI document HQ serves at `/openapi.json` (for tools and tests).
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document()
+}
+
 /// Environment variable that sets the bootstrap street-admin token (tests, demo).
 pub const ADMIN_TOKEN_ENV: &str = "GRIDPATROL_ADMIN_TOKEN";
 

@@ -39,11 +39,24 @@ pub struct Route {
     pub response: &'static str,
     /// Success status.
     pub status: u16,
+    /// The query parameters, from the handler's query type.
+    pub query: Option<fn() -> Vec<utoipa::openapi::path::Parameter>>,
     pub handler: MethodRouter<AppState>,
+}
+
+/// The query parameters of `Q` (the type a handler's `ApiQuery` reads), for the document.
+fn query<Q: utoipa::IntoParams>() -> Vec<utoipa::openapi::path::Parameter> {
+    Q::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query))
 }
 
 macro_rules! route {
     ($m:ident $path:literal, $access:ident, $body:expr, $status:literal $resp:literal, $summary:literal, $h:expr) => {
+        route!($m $path, $access, $body, $status $resp, $summary, $h, None)
+    };
+    ($m:ident $path:literal, $access:ident, $body:expr, $status:literal $resp:literal, $summary:literal, $h:expr, query = $q:ty) => {
+        route!($m $path, $access, $body, $status $resp, $summary, $h, Some(query::<$q>))
+    };
+    ($m:ident $path:literal, $access:ident, $body:expr, $status:literal $resp:literal, $summary:literal, $h:expr, $query:expr) => {
         Route {
             method: Method::$m,
             path: $path,
@@ -52,6 +65,7 @@ macro_rules! route {
             body: $body,
             response: $resp,
             status: $status,
+            query: $query,
             handler: on(MethodFilter::$m, $h),
         }
     };
@@ -83,62 +97,62 @@ pub fn table() -> Vec<Route> {
         route!(PUT "/v1/admin/street", Operator, Json("StreetInput"), 200 "Street", "Name the street (street admin)", org::put_street),
         route!(POST "/v1/admin/import", Operator, Json("GridConfig"), 200 "ImportSummary",
             "Set up the street from a whole grid configuration (street admin)", org::import),
-        route!(GET "/v1/admin/communities", Operator, NONE, 200 "Communities", "Communities in scope", org::list_communities),
+        route!(GET "/v1/admin/communities", Operator, NONE, 200 "CommunityList", "Communities in scope", org::list_communities),
         route!(POST "/v1/admin/communities", Operator, Json("CommunityInput"), 201 "Community",
             "Create a community (street admin)", org::create_community),
         route!(PUT "/v1/admin/communities/{id}", Operator, Json("CommunityUpdate"), 200 "Community",
             "Rename or recode a community (street admin)", org::update_community),
-        route!(GET "/v1/admin/grids", Operator, NONE, 200 "Grids", "Grids in scope, boundaries as GeoJSON", org::list_grids),
-        route!(POST "/v1/admin/grids", Operator, Json("GridInput"), 201 "Grid",
+        route!(GET "/v1/admin/grids", Operator, NONE, 200 "GridList", "Grids in scope, boundaries as GeoJSON", org::list_grids),
+        route!(POST "/v1/admin/grids", Operator, Json("GridInput"), 201 "GridOut",
             "Create a grid with a GeoJSON Polygon boundary", org::create_grid),
-        route!(PUT "/v1/admin/grids/{id}", Operator, Json("GridUpdate"), 200 "Grid", "Change a grid", org::update_grid),
-        route!(GET "/v1/admin/workers", Operator, NONE, 200 "Workers", "Grid workers in scope", org::list_workers),
-        route!(POST "/v1/admin/workers", Operator, Json("WorkerInput"), 201 "Worker", "Add a grid worker", org::create_worker),
-        route!(PUT "/v1/admin/workers/{id}", Operator, Json("WorkerUpdate"), 200 "Worker",
+        route!(PUT "/v1/admin/grids/{id}", Operator, Json("GridUpdate"), 200 "GridOut", "Change a grid", org::update_grid),
+        route!(GET "/v1/admin/workers", Operator, NONE, 200 "WorkerList", "Grid workers in scope", org::list_workers),
+        route!(POST "/v1/admin/workers", Operator, Json("WorkerInput"), 201 "WorkerOut", "Add a grid worker", org::create_worker),
+        route!(PUT "/v1/admin/workers/{id}", Operator, Json("WorkerUpdate"), 200 "WorkerOut",
             "Change a worker's role or grids (the worker's phone gets a new snapshot)", org::update_worker),
-        route!(POST "/v1/admin/workers/{id}/enrolment-codes", Operator, OptionalJson("CodeInput"), 201 "EnrolmentCode",
+        route!(POST "/v1/admin/workers/{id}/enrolment-codes", Operator, OptionalJson("CodeInput"), 201 "CodeOut",
             "A one-time enrolment code for the worker's phone", access::create_enrolment_code),
-        route!(GET "/v1/admin/households", Operator, NONE, 200 "Households",
-            "Households in scope (phones masked); ?grid_id= filters", org::list_households),
-        route!(POST "/v1/admin/households", Operator, Json("HouseholdInput"), 201 "Household", "Add a household", org::create_household),
-        route!(PUT "/v1/admin/households/{id}", Operator, Json("HouseholdUpdate"), 200 "Household",
+        route!(GET "/v1/admin/households", Operator, NONE, 200 "HouseholdList",
+            "Households in scope (phones masked); ?grid_id= filters", org::list_households, query = crate::admin::org::HouseholdQuery),
+        route!(POST "/v1/admin/households", Operator, Json("HouseholdInput"), 201 "HouseholdOut", "Add a household", org::create_household),
+        route!(PUT "/v1/admin/households/{id}", Operator, Json("HouseholdUpdate"), 200 "HouseholdOut",
             "Change a household", org::update_household),
-        route!(GET "/v1/admin/templates", Operator, NONE, 200 "Templates", "Checklist template versions", org::list_templates),
+        route!(GET "/v1/admin/templates", Operator, NONE, 200 "TemplateList", "Checklist template versions", org::list_templates),
         route!(POST "/v1/admin/templates", Operator, Json("Template"), 201 "Template",
             "Publish a checklist template version (street admin)", org::publish_template),
         // ---- street office: access ----
-        route!(GET "/v1/admin/operators", Operator, NONE, 200 "Operators", "Operators (street admin)", access::list_operators),
+        route!(GET "/v1/admin/operators", Operator, NONE, 200 "OperatorList", "Operators (street admin)", access::list_operators),
         route!(POST "/v1/admin/operators", Operator, Json("OperatorInput"), 201 "OperatorCreated",
             "Create an operator; the token is shown once (street admin)", access::create_operator),
-        route!(GET "/v1/admin/devices", Operator, NONE, 200 "Devices", "Enrolled devices in scope", access::list_devices),
+        route!(GET "/v1/admin/devices", Operator, NONE, 200 "DeviceList", "Enrolled devices in scope", access::list_devices),
         route!(POST "/v1/admin/devices/{device_id}/revoke", Operator, NONE, 200 "Revoked",
             "Revoke a lost device's token", access::revoke_device),
         // ---- street office: work ----
-        route!(GET "/v1/admin/tasks", Operator, NONE, 200 "Tasks", "Tasks in scope", tasks::list_tasks),
-        route!(POST "/v1/admin/tasks", Operator, Json("DispatchInput"), 201 "Task",
+        route!(GET "/v1/admin/tasks", Operator, NONE, 200 "TaskList", "Tasks in scope", tasks::list_tasks),
+        route!(POST "/v1/admin/tasks", Operator, Json("DispatchInput"), 201 "TaskOut",
             "Dispatch a task (110 diversion, 12345, street, weekly meeting) to a worker", tasks::dispatch),
-        route!(POST "/v1/admin/tasks/{id}/reassign", Operator, Json("ReassignInput"), 200 "Task",
+        route!(POST "/v1/admin/tasks/{id}/reassign", Operator, Json("ReassignInput"), 200 "TaskOut",
             "Reassign a task to another worker", tasks::reassign),
-        route!(POST "/v1/admin/tasks/{id}/cancel", Operator, OptionalJson("CancelInput"), 200 "Task", "Cancel a task", tasks::cancel),
-        route!(GET "/v1/admin/cases", Operator, NONE, 200 "CaseSummaries",
-            "Cases in scope; ?state= and ?grid_id= filter", cases::list_cases),
+        route!(POST "/v1/admin/tasks/{id}/cancel", Operator, OptionalJson("CancelInput"), 200 "TaskOut", "Cancel a task", tasks::cancel),
+        route!(GET "/v1/admin/cases", Operator, NONE, 200 "CaseSummaryList",
+            "Cases in scope; ?state= and ?grid_id= filter", cases::list_cases, query = crate::admin::cases::CaseQuery),
         route!(GET "/v1/admin/cases/{id}", Operator, NONE, 200 "CaseDetail", "A case with its report and event log", cases::get_case),
-        route!(POST "/v1/admin/cases/{id}/actions", Operator, Json("CaseActionInput"), 200 "CaseSnapshot",
+        route!(POST "/v1/admin/cases/{id}/actions", Operator, Json("ActionInput"), 200 "CaseSnapshot",
             "Accept, reject, open, dispatch, verify, close or reopen a case", cases::act),
-        route!(GET "/v1/admin/conflicts", Operator, NONE, 200 "Conflicts", "Conflicts recorded from phones' pushes", cases::list_conflicts),
+        route!(GET "/v1/admin/conflicts", Operator, NONE, 200 "ConflictList", "Conflicts recorded from phones' pushes", cases::list_conflicts),
         route!(GET "/v1/admin/attachments/{sha256}", Operator, NONE, 200 "bytes", "A photo referenced in scope", cases::get_attachment),
-        route!(GET "/v1/admin/patrols", Operator, NONE, 200 "Rows", "Patrols (?from=&to=)", records::list_patrols),
-        route!(GET "/v1/admin/visits", Operator, NONE, 200 "Rows", "Visits (?from=&to=)", records::list_visits),
-        route!(GET "/v1/admin/reports", Operator, NONE, 200 "Rows", "Reports (?from=&to=)", records::list_reports),
-        route!(GET "/v1/admin/export/patrols.csv", Operator, NONE, 200 "csv", "Patrols as CSV", records::export_patrols),
-        route!(GET "/v1/admin/export/visits.csv", Operator, NONE, 200 "csv", "Visits as CSV", records::export_visits),
-        route!(GET "/v1/admin/export/reports.csv", Operator, NONE, 200 "csv", "Reports as CSV", records::export_reports),
-        route!(GET "/v1/admin/export/cases.csv", Operator, NONE, 200 "csv", "Cases as CSV", records::export_cases),
-        route!(GET "/v1/admin/export/tasks.csv", Operator, NONE, 200 "csv", "Tasks as CSV", records::export_tasks),
+        route!(GET "/v1/admin/patrols", Operator, NONE, 200 "Rows", "Patrols (?from=&to=)", records::list_patrols, query = crate::admin::records::PeriodQuery),
+        route!(GET "/v1/admin/visits", Operator, NONE, 200 "Rows", "Visits (?from=&to=)", records::list_visits, query = crate::admin::records::PeriodQuery),
+        route!(GET "/v1/admin/reports", Operator, NONE, 200 "Rows", "Reports (?from=&to=)", records::list_reports, query = crate::admin::records::PeriodQuery),
+        route!(GET "/v1/admin/export/patrols.csv", Operator, NONE, 200 "csv", "Patrols as CSV", records::export_patrols, query = crate::admin::records::PeriodQuery),
+        route!(GET "/v1/admin/export/visits.csv", Operator, NONE, 200 "csv", "Visits as CSV", records::export_visits, query = crate::admin::records::PeriodQuery),
+        route!(GET "/v1/admin/export/reports.csv", Operator, NONE, 200 "csv", "Reports as CSV", records::export_reports, query = crate::admin::records::PeriodQuery),
+        route!(GET "/v1/admin/export/cases.csv", Operator, NONE, 200 "csv", "Cases as CSV", records::export_cases, query = crate::admin::records::PeriodQuery),
+        route!(GET "/v1/admin/export/tasks.csv", Operator, NONE, 200 "csv", "Tasks as CSV", records::export_tasks, query = crate::admin::records::PeriodQuery),
         route!(GET "/v1/admin/figures", Operator, NONE, 200 "Figures",
-            "三零 and 3456 figures per community (?from=&to=, RFC 3339 or YYYY-MM-DD)", figures::figures),
-        route!(GET "/v1/admin/incidents", Operator, NONE, 200 "Incidents", "Incidents recorded for 三零", figures::list_incidents),
-        route!(POST "/v1/admin/incidents", Operator, Json("IncidentInput"), 201 "Incident",
+            "三零 and 3456 figures per community (?from=&to=, RFC 3339 or YYYY-MM-DD)", figures::figures, query = crate::admin::figures::FiguresQuery),
+        route!(GET "/v1/admin/incidents", Operator, NONE, 200 "IncidentList", "Incidents recorded for 三零", figures::list_incidents),
+        route!(POST "/v1/admin/incidents", Operator, Json("IncidentInput"), 201 "IncidentOut",
             "Record a petition, accident or criminal case for 三零", figures::record_incident),
     ]
 }

@@ -40,6 +40,7 @@ pub fn is_solved_on_spot(from: CaseState, to: CaseState) -> bool {
 /// The six "clear" items as recorded so far. A case step may fill any of them; later values
 /// replace earlier ones (the events keep the history).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClearItems {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<String>,

@@ -12,6 +12,7 @@ use crate::validate;
 use crate::{InvalidValue, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GridConfig {
     pub street: Street,
     pub communities: Vec<Community>,
@@ -27,6 +28,7 @@ pub struct GridConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Street {
     /// 9-digit area code.
     pub code: String,
@@ -34,6 +36,7 @@ pub struct Street {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Community {
     pub id: String,
     /// 12-digit area code.
@@ -42,6 +45,7 @@ pub struct Community {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grid {
     pub id: String,
     /// 15-digit area code.
@@ -49,10 +53,13 @@ pub struct Grid {
     pub community_id: String,
     pub name: String,
     /// Boundary ring, GeoJSON order `[lng, lat]`.
+    /// [lng, lat] pairs of the boundary polygon.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<f64>>))]
     pub boundary: Ring,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Worker {
     pub id: String,
     pub name: String,
@@ -63,6 +70,7 @@ pub struct Worker {
 /// Minimal personal data: a label for the door, a name to greet, a phone (shown masked),
 /// coarse care tags. No national id numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Household {
     pub id: String,
     pub grid_id: String,

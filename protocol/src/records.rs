@@ -10,6 +10,7 @@ use crate::domain::*;
 // ---------- shared with HQ ----------
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChecklistAnswer {
     pub item_id: String,
     pub answer: Answer,
@@ -18,6 +19,7 @@ pub struct ChecklistAnswer {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackPoint {
     pub lat: f64,
     pub lng: f64,
@@ -29,6 +31,7 @@ pub struct TrackPoint {
 
 /// A task as HQ dispatches it (from the grid configuration until HQ sync exists).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskInput {
     pub id: String,
     pub source: TaskSource,
@@ -46,6 +49,7 @@ pub struct TaskInput {
 // ---------- records ----------
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Patrol {
     pub id: String,
     pub worker_id: String,
@@ -60,6 +64,7 @@ pub struct Patrol {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Checkpoint {
     pub id: String,
     pub patrol_id: String,
@@ -73,6 +78,7 @@ pub struct Checkpoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Visit {
     pub id: String,
     pub worker_id: String,
@@ -95,6 +101,7 @@ pub struct Visit {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub id: String,
     pub worker_id: String,
@@ -116,6 +123,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseEvent {
     pub id: String,
     pub case_id: String,
@@ -131,6 +139,7 @@ pub struct CaseEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
     pub id: String,
     pub source: TaskSource,
@@ -145,6 +154,7 @@ pub struct Task {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentInfo {
     pub sha256: String,
     pub mime: String,
@@ -154,6 +164,7 @@ pub struct AttachmentInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskEvent {
     pub id: String,
     pub task_id: String,
@@ -168,6 +179,7 @@ pub struct TaskEvent {
 /// The operation an outbox row carries: a domain command, not a table diff (docs/SYNC.md).
 /// HQ replays these through its own state machines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Command {
     StartPatrol { patrol: Patrol },

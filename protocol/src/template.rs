@@ -11,6 +11,7 @@ use crate::{InvalidValue, Result};
 pub const DEFAULT_TEMPLATE_JSON: &str = include_str!("default_template.json");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Template {
     pub id: String,
     pub version: u32,
@@ -23,6 +24,7 @@ pub struct Template {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatrolTemplate {
     /// Check-ins a patrol needs before "person on site" counts as complete.
     pub min_checkins: u32,
@@ -30,6 +32,7 @@ pub struct PatrolTemplate {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TemplateItem {
     pub id: String,
     pub zh: String,
@@ -43,6 +46,7 @@ impl TemplateItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitTemplate {
     /// Must-visit households not visited within this many days show up in "today".
     pub must_visit_interval_days: u32,
@@ -50,6 +54,7 @@ pub struct VisitTemplate {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolutionTemplate {
     /// Clear items required before a case may close (the default: all six).
     pub required: Vec<ClearItem>,

@@ -27,11 +27,13 @@ pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
 
 /// Every non-2xx response carries this body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable, machine-readable: see `codes`.
     pub code: String,
@@ -75,6 +77,7 @@ pub mod codes {
 
 /// A phone trades a one-time enrolment code for a device token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolRequest {
     pub code: String,
     /// The phone's own UUIDv7 device id (a proposal: HQ may answer with another, see
@@ -83,6 +86,7 @@ pub struct EnrolRequest {
     /// Ignored (kept so that version-1 phones, which send it, are still understood): HQ hands
     /// out a fresh epoch at every enrolment. Must be 0 or more when present.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub epoch: i64,
     #[serde(default)]
     pub app_version: String,
@@ -90,10 +94,12 @@ pub struct EnrolRequest {
     /// app's files do not reach (see `docs/SYNC.md`). HQ keeps only its hash and uses it to tell
     /// the same installation re-enrolling from another one presenting the same device id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 16, max_length = 64))]
     pub installation_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolResponse {
     /// Shown once; HQ keeps only its hash. Sent as `Authorization: Bearer <token>`.
     pub device_token: String,
@@ -106,6 +112,7 @@ pub struct EnrolResponse {
     /// The epoch the phone must push in, assigned by HQ at every enrolment: one more than any
     /// epoch HQ has seen for the device id (1 for a new one). The phone sends its unsent work
     /// again under it, numbered from 1; HQ recognises what it already has by mutation id.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub epoch: i64,
     pub worker_id: String,
     pub server_time_ms: i64,
@@ -122,12 +129,15 @@ pub struct EnrolResponse {
 /// answered `history_forked`), and takes an identity of its own. The other copy keeps the old
 /// identity, its token and its cursor untouched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForkRequest {
     /// This installation's own id (see `EnrolRequest::installation_id`).
+    #[cfg_attr(feature = "openapi", schema(min_length = 16, max_length = 64))]
     pub installation_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForkResponse {
     /// A new device id, token and epoch for this installation only.
     pub device_id: String,
@@ -144,6 +154,7 @@ pub struct ForkResponse {
 /// read, as raw text); the phone writes the same shape without building the struct
 /// (`PushWriter`). One shape, three readers and writers, all from these two types.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest<C = serde_json::Value> {
     pub device_id: String,
     pub epoch: i64,
@@ -156,6 +167,7 @@ pub struct PushRequest<C = serde_json::Value> {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushOp<C = serde_json::Value> {
     pub seq: i64,
     pub mutation_id: String,
@@ -164,6 +176,7 @@ pub struct PushOp<C = serde_json::Value> {
     pub device_ms: i64,
     /// A `records::Command` as JSON. Kept untyped on the wire so that one operation HQ cannot
     /// read is rejected on its own instead of failing the whole batch.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::records::Command))]
     pub command: C,
 }
 
@@ -242,6 +255,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OpStatus {
     /// Applied now.
@@ -255,6 +269,7 @@ pub enum OpStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpResult {
     pub seq: i64,
     pub status: OpStatus,
@@ -265,6 +280,7 @@ pub struct OpResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub server_time_ms: i64,
     /// Every seq up to here (this device, this epoch) is settled at HQ: applied, duplicate or
@@ -278,6 +294,7 @@ pub struct PushResponse {
 /// One cursor per scope. `reference` is a version number (the phone gets a fresh snapshot
 /// when HQ's is newer); `tasks` and `cases` are positions in HQ's change log.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullCursors {
     #[serde(default)]
     pub reference: i64,
@@ -288,6 +305,7 @@ pub struct PullCursors {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullRequest {
     pub cursors: PullCursors,
     /// The phone's budget for the response body (2G links); HQ stops adding changes past it.
@@ -296,6 +314,7 @@ pub struct PullRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     pub server_time_ms: i64,
     /// A new reference snapshot when the phone's version is older.
@@ -317,6 +336,7 @@ pub struct PullResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseSnapshot {
     pub case_id: String,
     pub report_id: String,
@@ -328,6 +348,7 @@ pub struct CaseSnapshot {
 
 /// `GET /v1/attachments/{sha256}`: how much of a photo HQ already has (for resuming).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentStatus {
     pub sha256: String,
     pub received_bytes: u64,

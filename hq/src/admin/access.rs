@@ -12,7 +12,7 @@ use crate::error::{ApiError, Result};
 use crate::http::{ApiPath, AppState, Bearer, JsonBody, RawBody};
 use crate::{new_id, now_ms, p};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub id: String,
     pub role: String,
@@ -31,7 +31,7 @@ pub async fn me(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Me>> {
 
 // ---------- operators ----------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorInput {
     pub name: String,
@@ -42,7 +42,7 @@ pub struct OperatorInput {
     pub scope_ids: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OperatorOut {
     pub id: String,
     pub name: String,
@@ -52,7 +52,7 @@ pub struct OperatorOut {
     pub revoked: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OperatorCreated {
     pub id: String,
     pub name: String,
@@ -143,14 +143,14 @@ pub async fn create_operator(
 
 // ---------- enrolment codes ----------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeInput {
     /// Lifetime in seconds (default: HQ's setting, 15 minutes); 1..86400.
     pub ttl_seconds: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CodeOut {
     /// Shown once; HQ keeps only its hash.
     pub code: String,
@@ -199,7 +199,7 @@ pub async fn create_enrolment_code(
 
 // ---------- devices ----------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeviceOut {
     pub device_id: String,
     pub worker_id: String,
@@ -245,7 +245,7 @@ pub async fn list_devices(State(s): State<AppState>, bearer: Bearer) -> Result<J
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Revoked {
     pub device_id: String,
     pub revoked: bool,

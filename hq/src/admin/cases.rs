@@ -23,7 +23,7 @@ use crate::http::{ApiPath, ApiQuery, AppState, Bearer, JsonBody};
 use crate::model::cases::{self as casework, case_events, load_case, CaseEventRow};
 use crate::{new_id, now_ms, p};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
     pub id: String,
     pub report_id: String,
@@ -38,7 +38,7 @@ pub struct CaseSummary {
     pub updated_at: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     pub state: Option<String>,
@@ -98,7 +98,7 @@ pub async fn list_cases(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReportOut {
     pub id: String,
     pub worker_id: String,
@@ -114,7 +114,7 @@ pub struct ReportOut {
     pub received_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     #[serde(flatten)]
     pub summary: CaseSummary,
@@ -181,7 +181,7 @@ pub async fn get_case(
     ))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseAction {
     Accept,
@@ -206,7 +206,7 @@ impl CaseAction {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionInput {
     pub action: CaseAction,
@@ -288,7 +288,7 @@ pub async fn act(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConflictOut {
     pub id: String,
     pub kind: String,

@@ -32,7 +32,7 @@ use crate::error::{ApiError, Result};
 use crate::http::{ApiQuery, AppState, Bearer, JsonBody};
 use crate::{new_id, now_ms, p};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentKind {
     Petition,
@@ -65,7 +65,7 @@ impl IncidentKind {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentInput {
     pub community_id: String,
@@ -75,7 +75,7 @@ pub struct IncidentInput {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentOut {
     pub id: String,
     pub community_id: String,
@@ -152,7 +152,7 @@ pub async fn list_incidents(State(s): State<AppState>, bearer: Bearer) -> Result
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct FiguresQuery {
     pub from: String,
@@ -160,7 +160,7 @@ pub struct FiguresQuery {
 }
 
 /// A count over a base, with the rate (None when the base is zero).
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct Ratio {
     pub count: i64,
     pub of: i64,
@@ -174,14 +174,14 @@ impl Ratio {
     }
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct Incidents {
     pub petitions: i64,
     pub accidents: i64,
     pub criminal_cases: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommunityFigures {
     pub community_id: String,
     pub community: String,
@@ -200,7 +200,7 @@ pub struct CommunityFigures {
     pub three_zero: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Figures {
     pub from: String,
     pub to: String,

@@ -23,7 +23,7 @@ use crate::{now_ms, p};
 
 // ---------- street ----------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StreetInput {
     pub code: String,
@@ -78,7 +78,7 @@ fn set_street(tx: &mut dyn Tx, street: &Street) -> Result<()> {
 
 // ---------- communities ----------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommunityInput {
     pub id: String,
@@ -86,7 +86,7 @@ pub struct CommunityInput {
     pub name: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommunityUpdate {
     pub code: String,
@@ -195,7 +195,7 @@ fn upsert_community(tx: &mut dyn Tx, c: &Community, update: bool) -> Result<()> 
 // ---------- grids ----------
 
 /// A GeoJSON Polygon; its outer ring becomes the grid boundary.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GeoJsonPolygon {
     #[serde(rename = "type")]
@@ -230,7 +230,7 @@ impl GeoJsonPolygon {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GridInput {
     pub id: String,
@@ -240,7 +240,7 @@ pub struct GridInput {
     pub boundary: GeoJsonPolygon,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GridUpdate {
     pub code: String,
@@ -249,7 +249,7 @@ pub struct GridUpdate {
     pub boundary: GeoJsonPolygon,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GridOut {
     pub id: String,
     pub code: String,
@@ -394,7 +394,7 @@ pub async fn update_grid(
 
 // ---------- workers ----------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerInput {
     pub id: String,
@@ -404,7 +404,7 @@ pub struct WorkerInput {
     pub grid_ids: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerUpdate {
     pub name: String,
@@ -412,7 +412,7 @@ pub struct WorkerUpdate {
     pub grid_ids: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WorkerOut {
     pub id: String,
     pub name: String,
@@ -557,7 +557,7 @@ pub async fn update_worker(
 
 // ---------- households ----------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdInput {
     pub id: String,
@@ -572,7 +572,7 @@ pub struct HouseholdInput {
     pub must_visit: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdUpdate {
     pub grid_id: String,
@@ -587,7 +587,7 @@ pub struct HouseholdUpdate {
 }
 
 /// A household as the street office lists it: the phone masked.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HouseholdOut {
     pub id: String,
     pub grid_id: String,
@@ -653,7 +653,7 @@ fn household_out(h: Household) -> HouseholdOut {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdQuery {
     pub grid_id: Option<String>,
@@ -745,7 +745,7 @@ pub async fn update_household(
 
 // ---------- templates ----------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TemplateOut {
     pub id: String,
     pub version: u32,
@@ -816,7 +816,7 @@ fn publish(tx: &mut dyn Tx, t: &Template, by: &str) -> Result<()> {
 
 // ---------- import ----------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     pub communities: usize,
     pub grids: usize,

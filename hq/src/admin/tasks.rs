@@ -19,7 +19,7 @@ use crate::http::{ApiPath, AppState, Bearer, JsonBody};
 use crate::model::tasks::load_task;
 use crate::{new_id, now_ms, p};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DispatchInput {
     /// Optional: HQ makes a UUIDv7 when absent.
@@ -35,7 +35,7 @@ pub struct DispatchInput {
     pub deadline: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReassignInput {
     pub assignee_id: String,
@@ -45,14 +45,14 @@ pub struct ReassignInput {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
     #[serde(default)]
     pub note: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskOut {
     #[serde(flatten)]
     pub task: Task,
