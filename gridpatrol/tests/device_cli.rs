@@ -113,31 +113,6 @@ fn phone_with(edit: impl FnOnce(&mut Value)) -> Phone {
     })
 }
 
-fn seg(marker: u8, payload: &[u8]) -> Vec<u8> {
-    let mut s = vec![0xFF, marker];
-    s.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
-    s.extend_from_slice(payload);
-    s
-}
-
-/// A tiny structurally valid JPEG (same shape as the core's photo tests): SOI, JFIF APP0, DQT,
-/// SOF0, DHT, SOS with a few scan bytes, EOI. `variant` changes a scan byte (another photo).
-fn tiny_jpeg(variant: u8) -> Vec<u8> {
-    let mut dht = vec![0x00, 1];
-    dht.extend_from_slice(&[0u8; 15]);
-    dht.push(0x00);
-    [
-        vec![0xFF, 0xD8],
-        seg(0xE0, b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00"),
-        seg(0xDB, &[[0u8].as_slice(), &[1u8; 64]].concat()),
-        seg(0xC0, &[8, 0, 16, 0, 16, 1, 1, 0x11, 0]),
-        seg(0xC4, &dht),
-        seg(0xDA, &[1, 1, 0x00, 0, 63, 0]),
-        vec![0x12, 0x34, variant, 0xFF, 0xD9],
-    ]
-    .concat()
-}
-
 fn rfc3339(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -179,8 +154,8 @@ fn a_day_of_field_work_through_the_shell() {
             "deadline": rfc3339(now - Duration::hours(1)), "dispatched_at": rfc3339(now - Duration::hours(2))
         }))
     });
-    let before = phone.write("before.jpg", &tiny_jpeg(0x56));
-    let after = phone.write("after.jpg", &tiny_jpeg(0x78));
+    let before = phone.write("before.jpg", &gridpatrol_testing::tiny_jpeg(0x56));
+    let after = phone.write("after.jpg", &gridpatrol_testing::tiny_jpeg(0x78));
 
     // 巡查: start, track, two check-ins (one outside the grid), a report, finish.
     let patrol = phone.record(&["patrol", "start", "--grid", "g-0101", "--night"]);

@@ -23,22 +23,12 @@ impl Rng {
     }
 }
 
-fn tiny_jpeg() -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8];
-    j.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
-    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend_from_slice(&[1u8; 64]);
-    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
-    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, 0x34, 0xFF, 0xD9]);
-    j
-}
-
 #[test]
 fn sigkill_at_random_moments_loses_no_record_that_was_reported_saved() {
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().join("store");
     let photo = dir.path().join("photo.jpg");
-    std::fs::write(&photo, tiny_jpeg()).unwrap();
+    std::fs::write(&photo, gridpatrol_testing::tiny_jpeg(0)).unwrap();
     drop(Store::init(&store_dir, &GridConfig::sample(), "w-001", StoreOptions::default()).unwrap());
 
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;

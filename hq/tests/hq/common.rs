@@ -44,31 +44,7 @@ macro_rules! both {
 }
 pub(crate) use both;
 
-/// A PostgreSQL schema made for one test, dropped afterwards (also when the test panics).
-pub struct PgSchema {
-    base_url: String,
-    pub name: String,
-}
-
-impl PgSchema {
-    pub fn url(&self) -> String {
-        let sep = if self.base_url.contains('?') { '&' } else { '?' };
-        format!("{}{sep}options=-c%20search_path%3D{}", self.base_url, self.name)
-    }
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let (url, name) = (self.base_url.clone(), self.name.clone());
-        // The sync client owns a runtime: run it on a plain thread.
-        let _ = std::thread::spawn(move || {
-            if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
-            }
-        })
-        .join();
-    }
-}
+pub use gridpatrol_testing::PgSchema;
 
 /// Where a test's database lives; `None` when PostgreSQL is not configured (outside CI).
 pub enum Place {
@@ -81,25 +57,9 @@ impl Place {
         match db {
             Db::Sqlite => Some(Place::Sqlite(tempfile::tempdir().unwrap())),
             Db::Postgres => {
-                let Ok(base_url) = std::env::var("GRIDPATROL_TEST_PG_URL") else {
-                    if std::env::var_os("CI").is_some() {
-                        panic!("GRIDPATROL_TEST_PG_URL is not set: CI must run the PostgreSQL variants (scripts/pg-test-db.sh)");
-                    }
-                    eprintln!(
-                        "skipped: set GRIDPATROL_TEST_PG_URL (scripts/pg-test-db.sh) to run the PostgreSQL variant"
-                    );
-                    return None;
-                };
-                let name = format!("t_{}", uuid::Uuid::now_v7().simple());
-                let (u, n) = (base_url.clone(), name.clone());
-                tokio::task::spawn_blocking(move || {
-                    let mut c =
-                        postgres::Client::connect(&u, postgres::NoTls).expect("connect to GRIDPATROL_TEST_PG_URL");
-                    c.batch_execute(&format!("CREATE SCHEMA {n}")).expect("create test schema");
-                })
-                .await
-                .unwrap();
-                Some(Place::Postgres(PgSchema { base_url, name }))
+                let base_url = gridpatrol_testing::pg_base_url()?;
+                let schema = tokio::task::spawn_blocking(move || PgSchema::create(&base_url)).await.unwrap();
+                Some(Place::Postgres(schema))
             }
         }
     }

@@ -44,41 +44,19 @@ macro_rules! both {
 #[allow(unused_imports)] // not every test file runs on both backends through it
 pub(crate) use both;
 
-pub fn pg_base_url() -> Option<String> {
-    match std::env::var("GRIDPATROL_TEST_PG_URL") {
-        Ok(u) => Some(u),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("GRIDPATROL_TEST_PG_URL is not set: CI must run the PostgreSQL variants (scripts/pg-test-db.sh)")
-        }
-        Err(_) => {
-            eprintln!("skipped: set GRIDPATROL_TEST_PG_URL (scripts/pg-test-db.sh) to run the PostgreSQL variant");
-            None
-        }
-    }
-}
+pub use gridpatrol_testing::{pg_base_url, tiny_jpeg, PgSchema};
 
 /// A test's own database: a temporary folder, or a PostgreSQL schema dropped afterwards.
 pub enum Place {
     Sqlite(tempfile::TempDir),
-    Postgres { base: String, schema: String },
+    Postgres(PgSchema),
 }
 
 impl Place {
     pub fn new(db: Db) -> Place {
         match db {
             Db::Sqlite => Place::Sqlite(tempfile::tempdir().unwrap()),
-            Db::Postgres => {
-                let base = pg_base_url().expect("PostgreSQL configured");
-                let schema = format!("e2e_{}", uuid::Uuid::now_v7().simple());
-                let (b, s) = (base.clone(), schema.clone());
-                std::thread::spawn(move || {
-                    let mut c = postgres::Client::connect(&b, postgres::NoTls).expect("connect to PostgreSQL");
-                    c.batch_execute(&format!("CREATE SCHEMA {s}")).unwrap();
-                })
-                .join()
-                .unwrap();
-                Place::Postgres { base, schema }
-            }
+            Db::Postgres => Place::Postgres(PgSchema::create(&pg_base_url().expect("PostgreSQL configured"))),
         }
     }
 
@@ -86,24 +64,7 @@ impl Place {
     pub fn arg(&self) -> String {
         match self {
             Place::Sqlite(d) => d.path().display().to_string(),
-            Place::Postgres { base, schema } => {
-                let sep = if base.contains('?') { '&' } else { '?' };
-                format!("{base}{sep}options=-c%20search_path%3D{schema}")
-            }
-        }
-    }
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        if let Place::Postgres { base, schema } = self {
-            let (b, s) = (base.clone(), schema.clone());
-            let _ = std::thread::spawn(move || {
-                if let Ok(mut c) = postgres::Client::connect(&b, postgres::NoTls) {
-                    let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
-                }
-            })
-            .join();
+            Place::Postgres(schema) => schema.url(),
         }
     }
 }
@@ -354,16 +315,6 @@ impl Phone {
         ids.sort();
         ids
     }
-}
-
-pub fn tiny_jpeg(variant: u8) -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8];
-    j.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
-    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend_from_slice(&[1u8; 64]);
-    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
-    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, variant, 0x34, 0xFF, 0xD9]);
-    j
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
