@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{CareTag, WorkerRole};
 use crate::geo::{self, Ring};
 use crate::records::TaskInput;
+use crate::rules::{MAX_AREA_NAME_CHARS, MAX_LABEL_CHARS, MAX_PERSON_NAME_CHARS};
 use crate::template::Template;
 use crate::validate;
 use crate::{InvalidValue, Result};
@@ -104,12 +105,12 @@ impl GridConfig {
     pub fn validate(&self) -> Result<()> {
         use std::collections::HashSet;
         validate::area_code("street.code", &self.street.code, 9)?;
-        validate::required_text("street.name", &self.street.name, 100)?;
+        validate::required_text("street.name", &self.street.name, MAX_AREA_NAME_CHARS)?;
         let mut communities = HashSet::new();
         for (i, c) in self.communities.iter().enumerate() {
             validate::id(&format!("communities[{i}].id"), &c.id)?;
             validate::area_code(&format!("communities[{i}].code"), &c.code, 12)?;
-            validate::required_text(&format!("communities[{i}].name"), &c.name, 100)?;
+            validate::required_text(&format!("communities[{i}].name"), &c.name, MAX_AREA_NAME_CHARS)?;
             if !c.code.starts_with(&self.street.code) {
                 return Err(InvalidValue::new(format!("communities[{i}].code"), "must start with the street's code"));
             }
@@ -121,7 +122,7 @@ impl GridConfig {
         for (i, g) in self.grids.iter().enumerate() {
             validate::id(&format!("grids[{i}].id"), &g.id)?;
             validate::area_code(&format!("grids[{i}].code"), &g.code, 15)?;
-            validate::required_text(&format!("grids[{i}].name"), &g.name, 100)?;
+            validate::required_text(&format!("grids[{i}].name"), &g.name, MAX_AREA_NAME_CHARS)?;
             geo::validate_ring(&format!("grids[{i}].boundary"), &g.boundary)?;
             if !communities.contains(g.community_id.as_str()) {
                 return Err(InvalidValue::new(format!("grids[{i}].community_id"), "no such community"));
@@ -133,7 +134,7 @@ impl GridConfig {
         let mut workers = HashSet::new();
         for (i, w) in self.workers.iter().enumerate() {
             validate::id(&format!("workers[{i}].id"), &w.id)?;
-            validate::required_text(&format!("workers[{i}].name"), &w.name, 50)?;
+            validate::required_text(&format!("workers[{i}].name"), &w.name, MAX_PERSON_NAME_CHARS)?;
             if w.grid_ids.iter().any(|g| !grids.contains(g.as_str())) {
                 return Err(InvalidValue::new(format!("workers[{i}].grid_ids"), "names a grid that does not exist"));
             }
@@ -144,8 +145,8 @@ impl GridConfig {
         let mut households = HashSet::new();
         for (i, h) in self.households.iter().enumerate() {
             validate::id(&format!("households[{i}].id"), &h.id)?;
-            validate::required_text(&format!("households[{i}].label"), &h.label, 100)?;
-            validate::required_text(&format!("households[{i}].name"), &h.name, 50)?;
+            validate::required_text(&format!("households[{i}].label"), &h.label, MAX_LABEL_CHARS)?;
+            validate::required_text(&format!("households[{i}].name"), &h.name, MAX_PERSON_NAME_CHARS)?;
             if let Some(p) = &h.phone {
                 if p.len() < 5 || p.len() > 20 || !p.chars().all(|c| c.is_ascii_digit() || c == '+' || c == '-') {
                     return Err(InvalidValue::new(format!("households[{i}].phone"), "must be 5..20 digits"));

@@ -21,6 +21,12 @@ pub const MAX_TRACK_POINTS: usize = 1000;
 pub const MAX_PHOTOS: usize = 9;
 /// People involved in one report.
 pub const MAX_PEOPLE_INVOLVED: u32 = 10_000;
+/// The name of a street, community or grid.
+pub const MAX_AREA_NAME_CHARS: usize = 100;
+/// A person's name: a worker's, an operator's, a household's contact.
+pub const MAX_PERSON_NAME_CHARS: usize = 50;
+/// A household's door label (building, unit, room).
+pub const MAX_LABEL_CHARS: usize = 100;
 /// A GPS fix's accuracy, in metres.
 pub const MAX_ACCURACY_M: f64 = 100_000.0;
 

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use gridpatrol_protocol::validate;
+use gridpatrol_protocol::{rules, validate};
 use serde::{Deserialize, Serialize};
 
 use super::{audit, local_time, Created};
@@ -92,7 +92,7 @@ pub async fn create_operator(
     bearer: Bearer,
     JsonBody(input): JsonBody<OperatorInput>,
 ) -> Result<Created<OperatorCreated>> {
-    let name = validate::required_text("name", &input.name, 50)?;
+    let name = validate::required_text("name", &input.name, rules::MAX_PERSON_NAME_CHARS)?;
     let role = Role::parse(&input.role)
         .ok_or_else(|| ApiError::invalid("role", "expected one of: street_admin, community, grid_leader"))?;
     for (i, id) in input.scope_ids.iter().enumerate() {

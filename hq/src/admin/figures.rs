@@ -22,7 +22,7 @@ use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use gridpatrol_protocol::domain::ReportCategory;
-use gridpatrol_protocol::validate;
+use gridpatrol_protocol::{rules, validate};
 use serde::{Deserialize, Serialize};
 
 use super::records::{patrol_parts, Templates};
@@ -92,7 +92,7 @@ pub async fn record_incident(
     JsonBody(i): JsonBody<IncidentInput>,
 ) -> Result<Created<IncidentOut>> {
     validate::id("community_id", &i.community_id)?;
-    let note = validate::optional_text("note", i.note.as_deref(), 1000)?;
+    let note = validate::optional_text("note", i.note.as_deref(), rules::MAX_NOTE_CHARS)?;
     let occurred = validate::plausible_time("occurred_at", i.occurred_at)?;
     Ok(Created(
         s.db.write(move |tx| {

@@ -10,7 +10,7 @@ use gridpatrol_protocol::config::{Community, GridConfig, Household, Street};
 use gridpatrol_protocol::domain::{mask_phone, CareTag, WorkerRole};
 use gridpatrol_protocol::geo::{self, Ring};
 use gridpatrol_protocol::template::Template;
-use gridpatrol_protocol::{validate, InvalidValue};
+use gridpatrol_protocol::{rules, validate, InvalidValue};
 use serde::{Deserialize, Serialize};
 
 use super::{audit, Created};
@@ -47,7 +47,7 @@ pub async fn put_street(
 ) -> Result<Json<Street>> {
     let street = Street {
         code: validate::area_code("code", &input.code, 9)?,
-        name: validate::required_text("name", &input.name, 100)?,
+        name: validate::required_text("name", &input.name, rules::MAX_AREA_NAME_CHARS)?,
     };
     Ok(Json(
         s.db.write(move |tx| {
@@ -96,7 +96,7 @@ pub struct CommunityUpdate {
 fn check_community(tx: &mut dyn Tx, c: &Community) -> Result<()> {
     validate::id("id", &c.id)?;
     validate::area_code("code", &c.code, 12)?;
-    validate::required_text("name", &c.name, 100)?;
+    validate::required_text("name", &c.name, rules::MAX_AREA_NAME_CHARS)?;
     let street = reference::street(tx)?;
     if !c.code.starts_with(&street.code) {
         return Err(ApiError::invalid("code", "must start with the street's code"));
@@ -281,7 +281,7 @@ impl From<GridRow> for GridOut {
 fn check_grid(tx: &mut dyn Tx, g: &GridRow) -> Result<()> {
     validate::id("id", &g.id)?;
     validate::area_code("code", &g.code, 15)?;
-    validate::required_text("name", &g.name, 100)?;
+    validate::required_text("name", &g.name, rules::MAX_AREA_NAME_CHARS)?;
     let community = tx
         .query_opt("SELECT code FROM community WHERE id = ?", p![&g.community_id])?
         .ok_or_else(|| ApiError::invalid("community_id", "no such community"))?
@@ -503,7 +503,7 @@ pub async fn create_worker(
     JsonBody(input): JsonBody<WorkerInput>,
 ) -> Result<Created<WorkerOut>> {
     validate::id("id", &input.id)?;
-    let name = validate::required_text("name", &input.name, 50)?;
+    let name = validate::required_text("name", &input.name, rules::MAX_PERSON_NAME_CHARS)?;
     Ok(Created(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
@@ -533,7 +533,7 @@ pub async fn update_worker(
     ApiPath(id): ApiPath<String>,
     JsonBody(input): JsonBody<WorkerUpdate>,
 ) -> Result<Json<WorkerOut>> {
-    let name = validate::required_text("name", &input.name, 50)?;
+    let name = validate::required_text("name", &input.name, rules::MAX_PERSON_NAME_CHARS)?;
     Ok(Json(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
@@ -601,8 +601,8 @@ pub struct HouseholdOut {
 fn check_household(h: &Household) -> Result<(), InvalidValue> {
     validate::id("id", &h.id)?;
     validate::id("grid_id", &h.grid_id)?;
-    validate::required_text("label", &h.label, 100)?;
-    validate::required_text("name", &h.name, 50)?;
+    validate::required_text("label", &h.label, rules::MAX_LABEL_CHARS)?;
+    validate::required_text("name", &h.name, rules::MAX_PERSON_NAME_CHARS)?;
     if let Some(p) = &h.phone {
         if p.len() < 5 || p.len() > 20 || !p.chars().all(|c| c.is_ascii_digit() || c == '+' || c == '-') {
             return Err(InvalidValue::new("phone", "must be 5..20 digits"));

@@ -7,7 +7,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use gridpatrol_protocol::domain::{TaskSource, TaskStatus};
 use gridpatrol_protocol::records::{Task, TaskInput};
-use gridpatrol_protocol::validate;
+use gridpatrol_protocol::{rules, validate};
 use serde::{Deserialize, Serialize};
 
 use super::{audit, local_time, Created};
@@ -223,7 +223,7 @@ pub async fn reassign(
     JsonBody(i): JsonBody<ReassignInput>,
 ) -> Result<Json<TaskOut>> {
     validate::id("assignee_id", &i.assignee_id)?;
-    let note = validate::optional_text("note", i.note.as_deref(), 1000)?;
+    let note = validate::optional_text("note", i.note.as_deref(), rules::MAX_NOTE_CHARS)?;
     Ok(Json(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
@@ -267,7 +267,7 @@ pub async fn cancel(
     } else {
         serde_json::from_slice(&body.0).map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?
     };
-    let note = validate::optional_text("note", input.note.as_deref(), 1000)?;
+    let note = validate::optional_text("note", input.note.as_deref(), rules::MAX_NOTE_CHARS)?;
     Ok(Json(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
