@@ -71,6 +71,30 @@ pub fn tiny_jpeg(variant: u8) -> Vec<u8> {
     j
 }
 
+/// The text hidden in `tiny_jpeg_with_comment`'s comment segment: a test finds it nowhere
+/// once the store has sanitised the photo.
+pub const JPEG_COMMENT: &str = "private note: SECRETCAM";
+
+/// `tiny_jpeg`'s kind of photo (8x8 grey, with a Huffman table) carrying a comment segment
+/// (`JPEG_COMMENT`) that the store must strip: the photo the bindings' suites attach. `cargo
+/// xtask test-bindings` writes these as files for the Kotlin, Swift and Python suites.
+pub fn tiny_jpeg_with_comment(variant: u8) -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    j.extend_from_slice(b"JFIF");
+    j.extend_from_slice(&[0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
+    j.extend_from_slice(&[0xFF, 0xFE, 0x00, JPEG_COMMENT.len() as u8 + 2]);
+    j.extend_from_slice(JPEG_COMMENT.as_bytes());
+    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
+    j.extend_from_slice(&[1u8; 64]);
+    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
+    j.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01]);
+    j.extend_from_slice(&[0u8; 15]);
+    j.push(0x00);
+    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
+    j.extend_from_slice(&[0x12, 0x34, variant, 0x00, 0xFF, 0xD9]);
+    j
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,15 +200,22 @@ impl Ctx {
         copy_if_changed(&self.target.join(self.profile).join("gridpatrol"), &gridpatrol)?;
         let logs = self.out.join("logs");
         fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+        // The photos the suites attach, from the shared test support (GRIDPATROL_FIXTURES).
+        let fixtures = self.out.join("fixtures");
+        fs::create_dir_all(&fixtures).map_err(|e| e.to_string())?;
+        for variant in 0..10u8 {
+            let jpeg = gridpatrol_testing::tiny_jpeg_with_comment(variant);
+            write_if_changed(&fixtures.join(format!("photo-{variant}.jpg")), &jpeg)?;
+        }
 
         let mut results: BTreeMap<usize, (String, Result<String>, f64)> = BTreeMap::new();
         for (i, suite) in suites.iter().enumerate() {
             let t = Instant::now();
             let log = logs.join(format!("{suite}.log"));
             let outcome = match *suite {
-                "python" => self.run_python(&gridpatrol, &log),
-                "kotlin" => self.run_kotlin(&tools, &lib_dir, &gridpatrol, &log),
-                "swift" => self.run_swift(&tools, &lib_dir, &gridpatrol, &log),
+                "python" => self.run_python(&gridpatrol, &fixtures, &log),
+                "kotlin" => self.run_kotlin(&tools, &lib_dir, &gridpatrol, &fixtures, &log),
+                "swift" => self.run_swift(&tools, &lib_dir, &gridpatrol, &fixtures, &log),
                 _ => unreachable!(),
             };
             if let Err(e) = &outcome {
@@ -243,13 +250,14 @@ impl Ctx {
 
     // ---------- Python ----------
 
-    fn run_python(&self, gridpatrol: &Path, log: &Path) -> Result<String> {
+    fn run_python(&self, gridpatrol: &Path, fixtures: &Path, log: &Path) -> Result<String> {
         let tests = self.root.join("bindings/tests/python");
         let mut c = Command::new("python3");
         c.args(["-m", "unittest", "-v", "test_bindings"])
             .current_dir(&tests)
             .env("PYTHONPATH", join_paths(&[&self.out.join("python"), &tests]))
             .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("GRIDPATROL_FIXTURES", fixtures)
             .env("GRIDPATROL_BIN", gridpatrol);
         let text = run_logged(&mut c, log)?;
         closing_line(&text, |l| l == "OK" || l.starts_with("OK (")).ok_or_else(|| "no closing \"OK\" line".to_string())
@@ -257,7 +265,14 @@ impl Ctx {
 
     // ---------- Kotlin ----------
 
-    fn run_kotlin(&self, tools: &Tools, lib_dir: &Path, gridpatrol: &Path, log: &Path) -> Result<String> {
+    fn run_kotlin(
+        &self,
+        tools: &Tools,
+        lib_dir: &Path,
+        gridpatrol: &Path,
+        fixtures: &Path,
+        log: &Path,
+    ) -> Result<String> {
         let kotlin_lib = tools.kotlinc.parent().and_then(Path::parent).ok_or("kotlinc path")?.join("lib");
         let jar = |p: &str| -> Result<PathBuf> {
             let path = if p.starts_with('/') { PathBuf::from(p) } else { kotlin_lib.join(p) };
@@ -313,6 +328,7 @@ impl Ctx {
             .arg("-cp")
             .arg(join_paths(&cp))
             .args(["org.junit.runner.JUnitCore", "org.gridpatrol.tests.GridPatrolBindingsTest"])
+            .env("GRIDPATROL_FIXTURES", fixtures)
             .env("GRIDPATROL_BIN", gridpatrol);
         let text = run_logged(&mut c, log)?;
         closing_line(&text, |l| l.starts_with("OK (")).ok_or_else(|| "no closing \"OK (N tests)\" line".to_string())
@@ -320,7 +336,14 @@ impl Ctx {
 
     // ---------- Swift ----------
 
-    fn run_swift(&self, tools: &Tools, lib_dir: &Path, gridpatrol: &Path, log: &Path) -> Result<String> {
+    fn run_swift(
+        &self,
+        tools: &Tools,
+        lib_dir: &Path,
+        gridpatrol: &Path,
+        fixtures: &Path,
+        log: &Path,
+    ) -> Result<String> {
         // The SwiftPM package: the suite's Package.swift and tests, the generated Swift source,
         // and the C module (header + module.modulemap: swiftc ignores any other name).
         let pkg = self.out.join("swift-package");
@@ -350,6 +373,7 @@ impl Ctx {
         c.arg(root)
             .args(["env", "-i", "HOME=/root", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
             .arg(format!("GRIDPATROL_BIN={}", gridpatrol.display()))
+            .arg(format!("GRIDPATROL_FIXTURES={}", fixtures.display()))
             .arg("TMPDIR=/tmp")
             .args(["swift", "test", "--package-path"])
             .arg(&pkg)

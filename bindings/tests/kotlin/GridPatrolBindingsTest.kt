@@ -33,19 +33,10 @@ import org.junit.Test
 private val ADMIN_TOKEN = "kt-suite-admin-" + UUID.randomUUID().toString().replace("-", "")
 private val INSIDE = GeoPoint(lat = 31.232, lng = 121.473) // inside grid g-0101 of the sample config
 
-/** A minimal well-formed baseline JPEG (8x8 grey) with a comment the store strips. */
-fun tinyJpeg(variant: Int): ByteArray {
-    val b = mutableListOf(0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10)
-    b += "JFIF".map { it.code } + listOf(0, 1, 1, 0, 0, 1, 0, 1, 0, 0)
-    val com = "private note: SECRETCAM".map { it.code }
-    b += listOf(0xFF, 0xFE, 0x00, com.size + 2) + com
-    b += listOf(0xFF, 0xDB, 0x00, 0x43, 0x00) + List(64) { 1 }
-    b += listOf(0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00)
-    b += listOf(0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01) + List(15) { 0 } + listOf(0x00)
-    b += listOf(0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00)
-    b += listOf(0x12, 0x34, variant and 0xFF, 0x00, 0xFF, 0xD9)
-    return ByteArray(b.size) { b[it].toByte() }
-}
+/** A tiny JPEG with a comment the store strips (testing/src/lib.rs `tiny_jpeg_with_comment`,
+ *  written by `cargo xtask test-bindings` into $GRIDPATROL_FIXTURES). */
+fun tinyJpeg(variant: Int): ByteArray =
+    File(System.getenv("GRIDPATROL_FIXTURES") ?: error("GRIDPATROL_FIXTURES is not set"), "photo-$variant.jpg").readBytes()
 
 fun sha256Hex(bytes: ByteArray): String =
     MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }

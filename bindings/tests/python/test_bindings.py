@@ -52,17 +52,10 @@ INSIDE = GeoPoint(lat=31.232, lng=121.473)  # inside grid g-0101 of the sample c
 
 
 def tiny_jpeg(variant: int) -> bytes:
-    """A minimal well-formed baseline JPEG (8x8 grey) with a comment the store strips."""
-    j = bytearray([0xFF, 0xD8])
-    j += bytes([0xFF, 0xE0, 0x00, 0x10]) + b"JFIF" + bytes([0, 1, 1, 0, 0, 1, 0, 1, 0, 0])
-    com = b"private note: SECRETCAM"
-    j += bytes([0xFF, 0xFE, 0x00, len(com) + 2]) + com
-    j += bytes([0xFF, 0xDB, 0x00, 0x43, 0x00]) + bytes([1] * 64)
-    j += bytes([0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00])
-    j += bytes([0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01] + [0] * 15 + [0x00])
-    j += bytes([0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00])
-    j += bytes([0x12, 0x34, variant & 0xFF, 0x00, 0xFF, 0xD9])
-    return bytes(j)
+    """A tiny JPEG with a comment the store strips (testing/src/lib.rs `tiny_jpeg_with_comment`,
+    written by `cargo xtask test-bindings` into $GRIDPATROL_FIXTURES)."""
+    with open(os.path.join(os.environ["GRIDPATROL_FIXTURES"], f"photo-{variant}.jpg"), "rb") as f:
+        return f.read()
 
 
 class Hq:

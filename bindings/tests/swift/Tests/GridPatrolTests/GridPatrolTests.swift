@@ -12,18 +12,13 @@ import XCTest
 let adminToken = "swift-suite-admin-" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
 let inside = GeoPoint(lat: 31.232, lng: 121.473) // inside grid g-0101 of the sample config
 
-/// A minimal well-formed baseline JPEG (8x8 grey) with a comment the store strips.
-func tinyJpeg(_ variant: UInt8) -> Data {
-    var b: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10]
-    b += Array("JFIF".utf8) + [0, 1, 1, 0, 0, 1, 0, 1, 0, 0]
-    let com = Array("private note: SECRETCAM".utf8)
-    b += [0xFF, 0xFE, 0x00, UInt8(com.count + 2)] + com
-    b += [0xFF, 0xDB, 0x00, 0x43, 0x00] + [UInt8](repeating: 1, count: 64)
-    b += [0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]
-    b += [0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01] + [UInt8](repeating: 0, count: 15) + [0x00]
-    b += [0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]
-    b += [0x12, 0x34, variant, 0x00, 0xFF, 0xD9]
-    return Data(b)
+/// A tiny JPEG with a comment the store strips (testing/src/lib.rs `tiny_jpeg_with_comment`,
+/// written by `cargo xtask test-bindings` into $GRIDPATROL_FIXTURES).
+func tinyJpeg(_ variant: UInt8) throws -> Data {
+    guard let dir = ProcessInfo.processInfo.environment["GRIDPATROL_FIXTURES"] else {
+        throw NSError(domain: "GridPatrolTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "GRIDPATROL_FIXTURES is not set"])
+    }
+    return try Data(contentsOf: URL(fileURLWithPath: dir).appendingPathComponent("photo-\(variant).jpg"))
 }
 
 /// SHA-256 (FIPS 180-4), hex. CryptoKit is Apple-only and swift-crypto is not available here.
