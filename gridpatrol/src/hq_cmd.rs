@@ -1,8 +1,10 @@
 //! `gridpatrol hq serve`: the street office's server, one binary. SQLite in a data folder by
 //! default (no set-up); PostgreSQL when `--database postgres://…` is given (several stateless
 //! HQ instances can share one PostgreSQL). Ctrl-C (or SIGTERM) stops it gracefully.
+//! `gridpatrol hq backup` / `hq restore`: SQLite's disaster recovery (`hq/src/backup.rs`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use gridpatrol_hq::{DatabaseUrl, HqConfig};
@@ -27,10 +29,40 @@ enum HqCommand {
         #[arg(long, default_value_t = 10.0)]
         device_rate: f64,
     },
+    /// Copy the SQLite database to a new file, consistently, while HQ serves.
+    Backup {
+        /// HQ's data folder.
+        #[arg(long, value_name = "DIR", default_value = "./gridpatrol-hq-data", env = "GRIDPATROL_DATABASE")]
+        database: String,
+        /// The backup file to create (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a backup in place (stop HQ first); phones then send again what HQ lost.
+    Restore {
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// HQ's data folder.
+        #[arg(long, value_name = "DIR", default_value = "./gridpatrol-hq-data", env = "GRIDPATROL_DATABASE")]
+        database: String,
+    },
 }
 
 pub fn run(args: HqArgs) -> i32 {
-    let HqCommand::Serve { listen, database, device_rate } = args.command;
+    let (listen, database, device_rate) = match args.command {
+        HqCommand::Serve { listen, database, device_rate } => (listen, database, device_rate),
+        HqCommand::Backup { database, to } => {
+            return report(gridpatrol_hq::backup::backup(&DatabaseUrl::parse(&database), &to), "backed up to", &to)
+        }
+        HqCommand::Restore { from, database } => {
+            let result = match DatabaseUrl::parse(&database) {
+                DatabaseUrl::Sqlite(dir) => gridpatrol_hq::backup::restore(&from, &dir),
+                DatabaseUrl::Postgres(_) => Err("on PostgreSQL, restore with pg_restore (see hq/README.md)".into()),
+            };
+            return report(result, "restored from", &from);
+        }
+    };
     let mut config = HqConfig::new(listen, DatabaseUrl::parse(&database));
     config.rate_limit_per_device = ((device_rate * 6.0).ceil().max(1.0) as u32, device_rate);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -46,6 +78,19 @@ pub fn run(args: HqArgs) -> i32 {
         Err(e) => {
             eprintln!("error: {e}");
             1
+        }
+    }
+}
+
+fn report(result: Result<(), String>, done: &str, file: &std::path::Path) -> i32 {
+    match result {
+        Ok(()) => {
+            println!("{done} {}", file.display());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
         }
     }
 }

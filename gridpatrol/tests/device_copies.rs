@@ -105,5 +105,23 @@ async fn a_copied_store_folder_enrolled_again_loses_nothing() {
     let v: Value = resp.json().await.unwrap();
     let rows = v.as_array().cloned().or_else(|| v["rows"].as_array().cloned()).unwrap();
     assert_eq!(rows.len(), 9, "every visit at HQ, once");
+
+    // `hq backup` while HQ serves; `hq restore` into another data folder; a backup never
+    // overwrites a file.
+    let backup = phones.path().join("hq-backup.db");
+    let hq_cmd = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gridpatrol")).arg("hq").args(args).output().expect("run gridpatrol hq")
+    };
+    let data_dir = data.path().to_str().unwrap();
+    let out = hq_cmd(&["backup", "--database", data_dir, "--to", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again = hq_cmd(&["backup", "--database", data_dir, "--to", backup.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2), "an existing file is never overwritten");
+    let restored = phones.path().join("restored-hq");
+    let out = hq_cmd(&["restore", "--from", backup.to_str().unwrap(), "--database", restored.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = rusqlite::Connection::open(restored.join(gridpatrol_hq::db::SQLITE_DB_FILE)).unwrap();
+    let visits: i64 = db.query_row("SELECT COUNT(*) FROM visit", [], |r| r.get(0)).unwrap();
+    assert_eq!(visits, 9, "the backup holds what HQ held");
     hq.stop().await.unwrap();
 }

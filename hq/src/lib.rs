@@ -24,6 +24,7 @@
 // the stack is not worth a box.
 #![allow(clippy::result_large_err)]
 
+pub mod backup;
 pub mod db;
 pub mod error;
 

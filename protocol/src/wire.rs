@@ -333,6 +333,11 @@ pub struct PullResponse {
     pub cursors: PullCursors,
     /// More changes are waiting: pull again with the new cursors.
     pub more: bool,
+    /// HQ's push cursor for the device's current epoch: every seq up to here is settled at HQ.
+    /// A phone that was told of more (HQ was restored from an older backup) sends again from
+    /// here out of the outbox it keeps (docs/SYNC.md, guarantee 9). Absent from older HQs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acked_through_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,6 @@
 //! union of what both recorded, each record once. Real HQ (SQLite, and PostgreSQL when
 //! configured), real stores, real HTTP.
 
-#[allow(unused_macros)]
 mod common;
 
 use std::collections::BTreeSet;

@@ -93,8 +93,15 @@ pub(super) fn push_results(tx: &Transaction<'_>, resp: &PushResponse, now_ms: i6
 /// HQ expects `through + 1` next: everything after `through` is sent again.
 pub(super) fn rewind_to(tx: &Transaction<'_>, through: i64) -> Result<i64> {
     let through = through.max(0);
+    let acked: i64 = tx.query_row("SELECT acked_through_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
     tx.execute("UPDATE outbox SET state = 'pending' WHERE seq > ?1", [through])?;
     tx.execute("UPDATE sync_state SET acked_through_seq = ?1 WHERE id = 1", [through])?;
+    if through < acked {
+        // HQ lost what it had acknowledged (it was restored from an older backup): the photos
+        // it had may be gone too. Each is asked about again (one status request) and sent
+        // where HQ lacks it (docs/SYNC.md, guarantee 9).
+        tx.execute("UPDATE attachment SET upload_state = 'pending' WHERE upload_state = 'uploaded'", [])?;
+    }
     Ok(through)
 }
 

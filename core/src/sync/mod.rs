@@ -185,9 +185,13 @@ impl Store {
         self.note_sync_attempt()?;
         let mut report = SyncReport::default();
         let mut result = Ok(());
-        // At most twice: HQ may find this store's history forked from another copy's only
-        // when it pushes; it then takes an identity of its own and pushes again.
-        for round in 0..2 {
+        // HQ may find this store's history forked from another copy's only when it pushes: the
+        // store then takes an identity of its own and pushes again. A pull may show HQ behind
+        // what it acknowledged (restored from an older backup): the store then sends again from
+        // HQ's cursor. Each at most once a run.
+        let mut forked = false;
+        let mut rewound = false;
+        for _ in 0..3 {
             if link.needs_identity {
                 if let Err(e) = self.take_identity(&link, options, &mut report).await {
                     result = Err(e);
@@ -196,17 +200,25 @@ impl Store {
                 link = self.link()?;
             }
             let t = std::sync::Arc::new(Transport::new(&link.hq_url, Some(link.token.clone()), options.timeout)?);
-            result = self.sync_inner(&t, link, options, progress, &mut report).await;
+            let outcome = self.sync_inner(&t, link, options, progress, &mut report).await;
             let stats = t.stats();
             report.requests += stats.requests;
             report.bytes_sent += stats.bytes_sent;
             report.bytes_received += stats.bytes_received;
-            match &result {
-                Err(CoreError::HqRefused { code, .. }) if code == codes::HISTORY_FORKED && round == 0 => {
+            match outcome {
+                Err(CoreError::HqRefused { code, .. }) if code == codes::HISTORY_FORKED && !forked => {
+                    forked = true;
                     link = self.link()?;
                     link.needs_identity = true;
                 }
-                _ => break,
+                Ok(Round::HqBehind) if !rewound => {
+                    rewound = true;
+                    link = self.link()?;
+                }
+                other => {
+                    result = other.map(|_| ());
+                    break;
+                }
             }
         }
         report.unsent_after = self.read(crate::store::unsent_records)?;
@@ -261,7 +273,7 @@ impl Store {
         o: &SyncOptions,
         progress: &dyn SyncProgress,
         report: &mut SyncReport,
-    ) -> Result<()> {
+    ) -> Result<Round> {
         // 1. Push the outbox, oldest first, in bounded batches. Up to `o.in_flight` pushes are
         // on the wire at once (HQ puts racing pushes of one phone back in sequence order; its
         // cursor check stays the rule), and their flight time does the local work: the
@@ -386,10 +398,17 @@ impl Store {
 
         // 3. Pull, page by page; each page and its cursors commit together.
         let mut pages = 0;
+        let mut hq_behind = None;
         loop {
             let req = PullRequest { cursors: link.cursors.clone(), max_bytes: Some(o.pull_max_bytes) };
             let resp: PullResponse = retrying(o, || t.post("/v1/pull", &req)).await.map_err(|f| f.error)?;
             self.observe_hq_time(resp.server_time_ms);
+            // HQ's cursor below what it acknowledged to this store: HQ lost pushes.
+            if let Some(hq_acked) = resp.acked_through_seq.map(|s| s + link.base) {
+                if hq_acked < link.acked_through && hq_behind.is_none() {
+                    hq_behind = Some(hq_acked);
+                }
+            }
             let worker = self.device().worker_id.clone();
             let acked = link.acked_through;
             let changed_reference = resp.reference.is_some();
@@ -407,7 +426,12 @@ impl Store {
                 break;
             }
         }
-        Ok(())
+        if let Some(hq_acked) = hq_behind {
+            // Sent again from HQ's cursor, in another round of this run (docs/SYNC.md, 9).
+            self.write_tx(|tx| apply::rewind_to(tx, hq_acked))?;
+            return Ok(Round::HqBehind);
+        }
+        Ok(Round::Done)
     }
 
     /// The next batch after `after`, as the request body to send; None when there is none.
@@ -533,6 +557,13 @@ fn plain_words(e: &CoreError) -> String {
         CoreError::RateLimited { retry_after_s } => format!("指挥中心繁忙，{retry_after_s} 秒后重试 (HQ busy; retrying in {retry_after_s} s)"),
         other => format!("同步出错 (sync error): {other}"),
     }
+}
+
+/// How one round of a sync ended.
+enum Round {
+    Done,
+    /// HQ holds less than it acknowledged to this store; the outbox was rewound to HQ's cursor.
+    HqBehind,
 }
 
 /// A push answer with its seqs moved from the identity's numbering to the outbox's.

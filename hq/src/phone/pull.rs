@@ -91,6 +91,14 @@ fn pull_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PullRequest, mut budget:
     let worker = device.worker_id.as_str();
     let version = reference::worker_version(tx, worker)?;
     let grids_now = auth::worker_grids(tx, worker)?;
+    let acked = tx
+        .query_opt(
+            "SELECT last_seq FROM push_cursor WHERE device_id = ? AND epoch = ?",
+            p![&device.device_id, device.epoch],
+        )?
+        .map(|r| r.i64(0))
+        .transpose()?
+        .unwrap_or(0);
     let mut resp = PullResponse {
         server_time_ms: now_ms(),
         reference: None,
@@ -99,6 +107,7 @@ fn pull_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PullRequest, mut budget:
         purge_grids: Vec::new(),
         cursors: req.cursors.clone(),
         more: false,
+        acked_through_seq: Some(acked),
     };
     let mut cases_from = req.cursors.cases;
     let mut any_included = false;

@@ -24,6 +24,7 @@ pub enum Db {
 
 /// Runs `async fn name(db: Db)` on SQLite and on PostgreSQL. Without `GRIDPATROL_TEST_PG_URL`
 /// the PostgreSQL variant is skipped, except under CI, where it fails.
+#[allow(unused_macros)] // not every test file runs on both backends through it
 macro_rules! both {
     ($($f:ident),* $(,)?) => {$(
         mod $f {
@@ -91,6 +92,19 @@ impl Hq {
         c.rate_limit_per_operator = (100_000, 100_000.0);
         c.bootstrap_admin_token = Some(ADMIN.into());
         c
+    }
+
+    /// Stop HQ, put the SQLite backup `from` in place of its database, and start it again on
+    /// the same address (`gridpatrol hq restore` does the middle step).
+    pub async fn restore(&mut self, from: &std::path::Path) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
+        }
+        let Place::Sqlite(dir) = &self.place else { panic!("restore is SQLite's") };
+        gridpatrol_hq::backup::restore(from, dir.path()).expect("restore");
+        let listen = self.url.trim_start_matches("http://").to_string();
+        let running = gridpatrol_hq::start(Hq::config(&listen, &self.place)).await.expect("HQ restarts");
+        self.running = Some(running);
     }
 
     /// Stop HQ and start it again on the same address and database.

@@ -1,0 +1,66 @@
+//! HQ restored from an older backup loses nothing for good (docs/SYNC.md, guarantee 9): phones
+//! record and sync, HQ is backed up while it serves, phones record and sync more (photos too),
+//! HQ is restored from the older backup, every phone syncs again: HQ holds every record and
+//! every photo, each record once. SQLite (PostgreSQL's backups are pg_dump's).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hq_restored_from_an_older_backup_gets_everything_back_once() {
+    let mut hq = Hq::start(Db::Sqlite).await;
+    let phones = [
+        Phone::enrol(&hq.url, &hq.code("w-001").await, NOW_MS).await,
+        Phone::enrol(&hq.url, &hq.code("w-003").await, NOW_MS).await,
+    ];
+    for (p, household) in phones.iter().zip(["h-0001", "h-0003"]) {
+        for _ in 0..3 {
+            p.visit(household);
+        }
+        p.report(vec![p.photo(1)]);
+        p.sync().await.unwrap();
+    }
+    // A backup taken while HQ serves (the command `gridpatrol hq backup` runs this).
+    let backups = tempfile::tempdir().unwrap();
+    let backup = backups.path().join("hq-backup.db");
+    let Place::Sqlite(data) = &hq.place else { unreachable!() };
+    gridpatrol_hq::backup::backup(&gridpatrol_hq::DatabaseUrl::Sqlite(data.path().to_path_buf()), &backup)
+        .expect("backup while serving");
+    // More work reaches HQ after the backup: it is what the restore loses.
+    for (p, household) in phones.iter().zip(["h-0001", "h-0003"]) {
+        for _ in 0..4 {
+            p.visit(household);
+        }
+        p.report(vec![p.photo(2)]);
+        let r = p.sync().await.unwrap();
+        assert_eq!((r.applied, r.photos_uploaded), (5, 1), "{r:?}");
+    }
+    let all_visits: BTreeSet<String> = phones.iter().flat_map(|p| p.ids("record_visit")).collect();
+    assert_eq!(hq.ids("visits").await.len(), 14);
+
+    hq.restore(&backup).await;
+    assert_eq!(hq.ids("visits").await.len(), 6, "the restore took HQ back");
+    for p in &phones {
+        let r = p.sync().await.expect("sync after the restore");
+        assert_eq!(r.applied, 5, "what HQ lost is sent again: {r:?}");
+        assert_eq!(r.photos_uploaded, 2, "photos are asked about again, the lost one sent: {r:?}");
+        assert_eq!(p.store.today().unwrap().unsent.records, 0);
+    }
+    let at_hq = hq.ids("visits").await;
+    assert_eq!(at_hq.iter().cloned().collect::<BTreeSet<_>>(), all_visits);
+    assert_eq!(at_hq.len(), all_visits.len(), "each visit once");
+    assert_eq!(hq.ids("reports").await.len(), 4);
+    // Every photo the reports name is at HQ again, whole.
+    let photos = [1u8, 2].map(|v| sha256_hex(&tiny_jpeg(v)));
+    let phone_photo = phones[0].dir.path().join("photo-2.jpg");
+    assert!(phone_photo.exists());
+    for sha in photos {
+        let resp =
+            hq.client.get(format!("{}/v1/admin/attachments/{sha}", hq.url)).bearer_auth(ADMIN).send().await.unwrap();
+        assert!(resp.status().is_success(), "photo {sha}: {}", resp.status());
+    }
+    hq.stop().await;
+}
