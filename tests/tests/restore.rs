@@ -64,3 +64,38 @@ async fn hq_restored_from_an_older_backup_gets_everything_back_once() {
     }
     hq.stop().await;
 }
+
+/// A restore older than the phone's outbox retention: HQ lost rows the phone no longer holds.
+/// The phone does not loop on `seq_gap`: it takes an identity of its own and sends what it kept
+/// (HQ recognising what it has), and says nothing is unsent. Only the rows past the retention
+/// stay lost, as the retention says they may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_older_than_the_retention_sends_what_the_phone_kept() {
+    use gridpatrol_core::sync::NoProgress;
+    let mut hq = Hq::start(Db::Sqlite).await;
+    let phone = Phone::enrol(&hq.url, &hq.code("w-001").await, NOW_MS).await;
+    let keep_nothing = gridpatrol_core::sync::SyncOptions { outbox_retention: std::time::Duration::ZERO, ..quick() };
+    let visits: Vec<String> = (0..3).map(|_| phone.visit("h-0001").id).collect();
+    // Each sync happens a second after the records it sends: they are then past a zero retention.
+    phone.clock.set(NOW_MS + 1_000);
+    phone.store.sync(&keep_nothing, &NoProgress).await.unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let backup = backups.path().join("hq-backup.db");
+    let Place::Sqlite(data) = &hq.place else { unreachable!() };
+    gridpatrol_hq::backup::backup(&gridpatrol_hq::DatabaseUrl::Sqlite(data.path().to_path_buf()), &backup).unwrap();
+    let lost = phone.visit("h-0001").id; // seq 4: pruned after this sync
+    let kept = phone.visit("h-0001").id; // seq 5: the newest, always kept
+    phone.clock.set(NOW_MS + 2_000);
+    phone.store.sync(&keep_nothing, &NoProgress).await.unwrap();
+    assert_eq!(phone.store.outbox(0, 100).unwrap().len(), 1, "only the newest row is kept");
+
+    hq.restore(&backup).await;
+    let after = phone.visit("h-0001").id;
+    let r = phone.store.sync(&keep_nothing, &NoProgress).await.expect("no loop on seq_gap");
+    assert_eq!((r.applied, r.unsent_after), (2, 0), "{r:?}");
+    let at_hq: BTreeSet<String> = hq.ids("visits").await.into_iter().collect();
+    let expected: BTreeSet<String> = visits.into_iter().chain([kept, after]).collect();
+    assert_eq!(at_hq, expected);
+    assert!(!at_hq.contains(&lost), "past the retention, as configured");
+    hq.stop().await;
+}

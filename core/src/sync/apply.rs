@@ -90,19 +90,48 @@ pub(super) fn push_results(tx: &Transaction<'_>, resp: &PushResponse, now_ms: i6
     Ok(counts)
 }
 
-/// HQ expects `through + 1` next: everything after `through` is sent again.
-pub(super) fn rewind_to(tx: &Transaction<'_>, through: i64) -> Result<i64> {
+/// HQ expects `through + 1` next: everything after `through` is sent again. `Err(GapAfter)`
+/// when the outbox no longer holds that row (HQ lost more than the retention keeps): the store
+/// is then marked to take an identity of its own and send what it still holds, numbered from
+/// 1, HQ recognising by mutation id what it has.
+pub(super) fn rewind_to(tx: &Transaction<'_>, through: i64) -> Result<std::result::Result<i64, GapAfter>> {
     let through = through.max(0);
     let acked: i64 = tx.query_row("SELECT acked_through_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
     tx.execute("UPDATE outbox SET state = 'pending' WHERE seq > ?1", [through])?;
-    tx.execute("UPDATE sync_state SET acked_through_seq = ?1 WHERE id = 1", [through])?;
     if through < acked {
         // HQ lost what it had acknowledged (it was restored from an older backup): the photos
         // it had may be gone too. Each is asked about again (one status request) and sent
         // where HQ lacks it (docs/SYNC.md, guarantee 9).
         tx.execute("UPDATE attachment SET upload_state = 'pending' WHERE upload_state = 'uploaded'", [])?;
     }
-    Ok(through)
+    let first: Option<i64> = tx.query_row("SELECT MIN(seq) FROM outbox WHERE seq > ?1", [through], |r| r.get(0))?;
+    if let Some(first) = first.filter(|&f| f > through + 1) {
+        tx.execute("UPDATE sync_state SET acked_through_seq = ?1 WHERE id = 1", [first - 1])?;
+        tx.execute("UPDATE device SET needs_identity = 1 WHERE id = 1", [])?;
+        return Ok(Err(GapAfter(through)));
+    }
+    tx.execute("UPDATE sync_state SET acked_through_seq = ?1 WHERE id = 1", [through])?;
+    Ok(Ok(through))
+}
+
+/// HQ holds this store's rows only through this seq, and the outbox no longer has the next.
+#[derive(Debug)]
+pub(super) struct GapAfter(pub i64);
+
+/// Forget the oldest acknowledged outbox rows recorded before `cutoff_ms` (device clock). What
+/// stays is always one unbroken run up to the newest row (its seq is where numbering resumes),
+/// holding every row not yet acknowledged and every row recorded since the cutoff; so a rewind
+/// never meets a hole in the middle. Refused rows go with the others once older than that.
+pub(super) fn prune_outbox(tx: &Transaction<'_>, cutoff_ms: i64) -> Result<u64> {
+    let n = tx.execute(
+        "DELETE FROM outbox WHERE seq < (
+             SELECT MIN(seq) FROM outbox
+             WHERE seq > (SELECT acked_through_seq FROM sync_state WHERE id = 1)
+                OR device_ms >= ?1
+                OR seq = (SELECT MAX(seq) FROM outbox))",
+        [cutoff_ms],
+    )?;
+    Ok(n as u64)
 }
 
 /// Photos not yet at HQ: (sha256, file name, size, bytes already uploaded).

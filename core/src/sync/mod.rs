@@ -40,6 +40,10 @@ pub struct SyncOptions {
     pub timeout: Duration,
     /// Most pushes on the wire at once (1: each waits for the answer to the one before).
     pub in_flight: usize,
+    /// How long acknowledged outbox rows are kept after they were recorded (device clock), so
+    /// that an HQ restored from a backup up to this old gets them again (docs/SYNC.md,
+    /// guarantee 9). Pruned after each successful sync.
+    pub outbox_retention: Duration,
 }
 
 impl Default for SyncOptions {
@@ -54,6 +58,7 @@ impl Default for SyncOptions {
             backoff: Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(30) },
             timeout: Duration::from_secs(30),
             in_flight: 8,
+            outbox_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -222,6 +227,11 @@ impl Store {
             }
         }
         report.unsent_after = self.read(crate::store::unsent_records)?;
+        if result.is_ok() {
+            let keep = i64::try_from(options.outbox_retention.as_millis()).unwrap_or(i64::MAX);
+            let cutoff = self.now_ms().saturating_sub(keep);
+            self.write_tx_lazy(|tx| apply::prune_outbox(tx, cutoff))?;
+        }
         self.note_sync_outcome(result.as_ref().err())?;
         result.map(|()| {
             progress.on_progress(Progress { phase: SyncPhase::Done, done: 1, total: 1 });
@@ -376,7 +386,10 @@ impl Store {
                 Err(Failure { expected_seq: Some(expected), .. }) => {
                     in_flight.clear();
                     in_step = false;
-                    link.acked_through = self.write_tx(|tx| apply::rewind_to(tx, expected - 1))?;
+                    link.acked_through = match self.write_tx(|tx| apply::rewind_to(tx, expected - 1))? {
+                        Ok(through) => through,
+                        Err(gap) => return Err(beyond_retention(gap)),
+                    };
                     next = self.prepare_push(&link, link.acked_through, o, o.batch_ops)?;
                 }
                 Err(f) => return Err(f.error),
@@ -428,7 +441,9 @@ impl Store {
         }
         if let Some(hq_acked) = hq_behind {
             // Sent again from HQ's cursor, in another round of this run (docs/SYNC.md, 9).
-            self.write_tx(|tx| apply::rewind_to(tx, hq_acked))?;
+            if let Err(gap) = self.write_tx(|tx| apply::rewind_to(tx, hq_acked))? {
+                return Err(beyond_retention(gap));
+            }
             return Ok(Round::HqBehind);
         }
         Ok(Round::Done)
@@ -556,6 +571,19 @@ fn plain_words(e: &CoreError) -> String {
         CoreError::DeviceRevoked => "本机已被停用，请联系街道重新登记 (this phone was revoked; ask the street office to enrol it again)".into(),
         CoreError::RateLimited { retry_after_s } => format!("指挥中心繁忙，{retry_after_s} 秒后重试 (HQ busy; retrying in {retry_after_s} s)"),
         other => format!("同步出错 (sync error): {other}"),
+    }
+}
+
+/// HQ lost rows this store no longer keeps: what it still holds goes again under an identity
+/// of its own (the sync's fork path), HQ recognising by mutation id what it has.
+fn beyond_retention(gap: apply::GapAfter) -> CoreError {
+    CoreError::HqRefused {
+        status: 409,
+        code: codes::HISTORY_FORKED.into(),
+        message: format!(
+            "HQ holds this phone's records only through seq {}; older ones are past the outbox's retention",
+            gap.0
+        ),
     }
 }
 
@@ -690,5 +718,83 @@ mod tests {
             );
         }
         assert!(store.prepare_push(&link, 3, &SyncOptions::default(), 10).unwrap().is_none());
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+    use crate::domain::{VisitOutcome, VisitType};
+    use crate::VisitInput;
+
+    fn visit(store: &Store) {
+        store
+            .record_visit(VisitInput {
+                household_id: "h-0001".into(),
+                visit_type: VisitType::Routine,
+                outcome: VisitOutcome::Met,
+                needs: vec![],
+                note: None,
+                satisfaction: None,
+                case_id: None,
+                location: None,
+                occurred_at: None,
+            })
+            .unwrap();
+    }
+
+    fn seqs(store: &Store) -> Vec<i64> {
+        store.outbox(0, 100).unwrap().iter().map(|e| e.seq).collect()
+    }
+
+    /// What stays is one unbroken run up to the newest row, holding every unacknowledged and
+    /// every recent row; numbering carries on after a prune and a reopen; a rewind past what
+    /// stays is a gap (a new identity follows), never a hole in a push.
+    #[test]
+    fn the_outbox_keeps_an_unbroken_recent_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = std::sync::Arc::new(crate::ManualClock::new(1_000_000));
+        let opts = StoreOptions { clock: clock.clone(), ..StoreOptions::default() };
+        let store = Store::init(dir.path(), &crate::GridConfig::sample(), "w-001", opts.clone()).unwrap();
+        for _ in 0..3 {
+            visit(&store); // seqs 1..3, old
+        }
+        clock.set(9_000_000);
+        visit(&store); // seq 4, recent
+        clock.set(1_000_000);
+        visit(&store); // seq 5, old again (the phone's clock jumped back)
+        let ack = |n: i64| {
+            store
+                .write_tx(|tx| {
+                    tx.execute("UPDATE sync_state SET acked_through_seq = ?1 WHERE id = 1", [n])?;
+                    Ok(())
+                })
+                .unwrap()
+        };
+        ack(2);
+        assert_eq!(store.write_tx(|tx| apply::prune_outbox(tx, 5_000_000)).unwrap(), 2);
+        assert_eq!(seqs(&store), [3, 4, 5], "unacknowledged rows stay");
+        ack(5);
+        assert_eq!(store.write_tx(|tx| apply::prune_outbox(tx, 5_000_000)).unwrap(), 1);
+        assert_eq!(seqs(&store), [4, 5], "from the oldest recent row on, unbroken");
+        assert_eq!(store.write_tx(|tx| apply::prune_outbox(tx, i64::MAX)).unwrap(), 1);
+        assert_eq!(seqs(&store), [5], "the newest always stays");
+        // A rewind to seq 2 meets the gap: the store takes a new identity and sends from 5.
+        let gap = store.write_tx(|tx| apply::rewind_to(tx, 2)).unwrap();
+        assert!(matches!(gap, Err(apply::GapAfter(2))), "{gap:?}");
+        let (acked, needs): (i64, bool) = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT acked_through_seq FROM sync_state), (SELECT needs_identity FROM device)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!((acked, needs), (4, true));
+        drop(store);
+        let store = Store::open(dir.path(), opts).unwrap();
+        visit(&store);
+        assert_eq!(seqs(&store), [5, 6], "numbering carries on");
     }
 }
