@@ -234,15 +234,6 @@ impl<'a> PushWriter<'a> {
         self.ops
     }
 
-    /// Bytes written so far.
-    pub fn len(&self) -> usize {
-        self.out.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.out.is_empty()
-    }
-
     /// Close the request.
     pub fn finish(self) {
         self.out.extend_from_slice(b"]}");

@@ -679,19 +679,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::init(dir.path(), &crate::GridConfig::sample(), "w-001", StoreOptions::default()).unwrap();
         for _ in 0..3 {
-            store
-                .record_visit(VisitInput {
-                    household_id: "h-0001".into(),
-                    visit_type: VisitType::Routine,
-                    outcome: VisitOutcome::Met,
-                    needs: vec![],
-                    note: Some("引号 \" 和换行\n".into()),
-                    satisfaction: None,
-                    case_id: None,
-                    location: None,
-                    occurred_at: None,
-                })
-                .unwrap();
+            visit(&store, Some("引号 \" 和换行\n"));
         }
         let link = Link {
             hq_url: "http://127.0.0.1:9".into(),
@@ -719,22 +707,16 @@ mod tests {
         }
         assert!(store.prepare_push(&link, 3, &SyncOptions::default(), 10).unwrap().is_none());
     }
-}
 
-#[cfg(test)]
-mod retention_tests {
-    use super::*;
-    use crate::domain::{VisitOutcome, VisitType};
-    use crate::VisitInput;
-
-    fn visit(store: &Store) {
+    /// A routine visit to h-0001 of the sample configuration.
+    fn visit(store: &Store, note: Option<&str>) {
         store
             .record_visit(VisitInput {
                 household_id: "h-0001".into(),
                 visit_type: VisitType::Routine,
                 outcome: VisitOutcome::Met,
                 needs: vec![],
-                note: None,
+                note: note.map(str::to_string),
                 satisfaction: None,
                 case_id: None,
                 location: None,
@@ -757,12 +739,12 @@ mod retention_tests {
         let opts = StoreOptions { clock: clock.clone(), ..StoreOptions::default() };
         let store = Store::init(dir.path(), &crate::GridConfig::sample(), "w-001", opts.clone()).unwrap();
         for _ in 0..3 {
-            visit(&store); // seqs 1..3, old
+            visit(&store, None); // seqs 1..3, old
         }
         clock.set(9_000_000);
-        visit(&store); // seq 4, recent
+        visit(&store, None); // seq 4, recent
         clock.set(1_000_000);
-        visit(&store); // seq 5, old again (the phone's clock jumped back)
+        visit(&store, None); // seq 5, old again (the phone's clock jumped back)
         let ack = |n: i64| {
             store
                 .write_tx(|tx| {
@@ -794,7 +776,7 @@ mod retention_tests {
         assert_eq!((acked, needs), (4, true));
         drop(store);
         let store = Store::open(dir.path(), opts).unwrap();
-        visit(&store);
+        visit(&store, None);
         assert_eq!(seqs(&store), [5, 6], "numbering carries on");
     }
 }
