@@ -9,7 +9,7 @@
 
 use gridpatrol_core::CoreError;
 
-use crate::types::{CaseState, ClearItem, TaskStatus};
+use gridpatrol_core::{CaseState, ClearItem, TaskStatus};
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum GridPatrolError {
@@ -94,11 +94,9 @@ impl From<CoreError> for GridPatrolError {
         match e {
             CoreError::InvalidInput { field, reason } => E::InvalidInput { field, reason },
             CoreError::NotFound { entity, id } => E::NotFound { entity: entity.to_string(), id },
-            CoreError::IllegalTransition { from, to } => E::IllegalTransition { from: from.into(), to: to.into() },
-            CoreError::ClearItemsMissing { missing } => {
-                E::ClearItemsMissing { missing: missing.into_iter().map(Into::into).collect() }
-            }
-            CoreError::IllegalTaskAction { status, action } => E::IllegalTaskAction { status: status.into(), action },
+            CoreError::IllegalTransition { from, to } => E::IllegalTransition { from, to },
+            CoreError::ClearItemsMissing { missing } => E::ClearItemsMissing { missing },
+            CoreError::IllegalTaskAction { status, action } => E::IllegalTaskAction { status, action },
             CoreError::PatrolState { id, reason } => E::PatrolState { patrol_id: id, reason },
             CoreError::NotInitialised => E::NotInitialised,
             CoreError::UnsentWork { unsent } => E::UnsentWork { unsent },

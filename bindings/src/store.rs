@@ -14,7 +14,12 @@ use gridpatrol_core as core;
 use gridpatrol_core::sync::SyncOptions;
 
 use crate::error::GridPatrolError;
-use crate::types::*;
+use crate::settings::DeviceSettings;
+use gridpatrol_core::sync::{Progress as SyncProgress, SyncReport};
+use gridpatrol_core::{
+    CaseEvent, CaseStepInput, CaseTimeline, CheckInInput, Checkpoint, DeviceInfo, Patrol, PatrolOutcome, PatrolShift,
+    PendingUploads, Report, ReportInput, Task, TaskActionInput, Template, TodayView, TrackPoint, Visit, VisitInput,
+};
 
 type Result<T, E = GridPatrolError> = std::result::Result<T, E>;
 
@@ -159,7 +164,7 @@ struct ProgressAdapter(Option<Arc<dyn SyncProgressListener>>);
 impl core::sync::SyncProgress for ProgressAdapter {
     fn on_progress(&self, progress: core::sync::Progress) {
         if let Some(l) = &self.0 {
-            call_app(|| l.on_progress(progress.into()));
+            call_app(|| l.on_progress(progress));
         }
     }
 }
@@ -312,38 +317,37 @@ impl GridPatrolStore {
 
     /// Who this device is.
     pub fn device(&self) -> DeviceInfo {
-        self.inner().device().clone().into()
+        self.inner().device()
     }
 
     /// The checklist template new patrols start under (its item ids are what check-ins answer).
-    pub fn active_template(&self) -> ChecklistTemplate {
-        self.inner().active_template().into()
+    pub fn active_template(&self) -> Template {
+        self.inner().active_template()
     }
 
     // ----- 巡查 patrols -----
 
     /// Start a patrol in one of the worker's grids. One patrol at a time.
     pub fn start_patrol(&self, grid_id: String, shift: PatrolShift) -> Result<Patrol> {
-        let p: Patrol = self.inner().start_patrol(&grid_id, shift.into())?.into();
+        let p: Patrol = self.inner().start_patrol(&grid_id, shift)?;
         Ok(self.recorded(RecordKind::PatrolStarted, &p.id.clone(), p))
     }
 
     /// Append GPS fixes (1..1000 per call) to the patrol in progress; returns its point count.
     pub fn add_track_points(&self, patrol_id: String, points: Vec<TrackPoint>) -> Result<u32> {
-        let points: Vec<core::TrackPoint> = points.into_iter().map(Into::into).collect();
         let n = self.inner().add_track_points(&patrol_id, &points)?;
         Ok(self.recorded(RecordKind::TrackPoints, &patrol_id, n))
     }
 
     /// Check in with the checklist answers. Outside the grid it is recorded and flagged.
     pub fn check_in(&self, patrol_id: String, input: CheckInInput) -> Result<Checkpoint> {
-        let c: Checkpoint = self.inner().check_in(&patrol_id, input.into())?.into();
+        let c: Checkpoint = self.inner().check_in(&patrol_id, input)?;
         Ok(self.recorded(RecordKind::CheckIn, &c.id.clone(), c))
     }
 
     /// Finish a patrol: "nothing found", or "findings" when reports were filed from it.
     pub fn finish_patrol(&self, patrol_id: String, outcome: PatrolOutcome, note: Option<String>) -> Result<Patrol> {
-        let p: Patrol = self.inner().finish_patrol(&patrol_id, outcome.into(), note.as_deref())?.into();
+        let p: Patrol = self.inner().finish_patrol(&patrol_id, outcome, note.as_deref())?;
         Ok(self.recorded(RecordKind::PatrolFinished, &p.id.clone(), p))
     }
 
@@ -351,26 +355,26 @@ impl GridPatrolStore {
 
     /// Record a visit to a household in one of the worker's grids.
     pub fn record_visit(&self, input: VisitInput) -> Result<Visit> {
-        let v: Visit = self.inner().record_visit(input.into())?.into();
+        let v: Visit = self.inner().record_visit(input)?;
         Ok(self.recorded(RecordKind::Visit, &v.id.clone(), v))
     }
 
     /// File a report with photos; it opens a case (`Report.case_id`).
     pub fn file_report(&self, input: ReportInput) -> Result<Report> {
-        let r: Report = self.inner().file_report(input.into())?.into();
+        let r: Report = self.inner().file_report(input)?;
         Ok(self.recorded(RecordKind::Report, &r.id.clone(), r))
     }
 
     /// Move a case one step. Closing needs the six clear items (`ClearItemsMissing` names
     /// what is missing); closing straight from reported (即知即办) also needs a photo.
     pub fn move_case(&self, input: CaseStepInput) -> Result<CaseEvent> {
-        let e: CaseEvent = self.inner().move_case(input.into())?.into();
+        let e: CaseEvent = self.inner().move_case(input)?;
         Ok(self.recorded(RecordKind::CaseStep, &e.id.clone(), e))
     }
 
     /// Acknowledge, set off for, or complete (with a result) a task from HQ.
     pub fn act_on_task(&self, input: TaskActionInput) -> Result<Task> {
-        let t: Task = self.inner().act_on_task(input.into())?.into();
+        let t: Task = self.inner().act_on_task(input)?;
         Ok(self.recorded(RecordKind::TaskStep, &t.id.clone(), t))
     }
 
@@ -379,22 +383,22 @@ impl GridPatrolStore {
     /// The home screen: tasks due, the patrol in progress, must-visit households, unsent work,
     /// the last sync.
     pub fn today(&self) -> Result<TodayView> {
-        Ok(self.inner().today()?.into())
+        Ok(self.inner().today()?)
     }
 
     /// A case's history, clear items and allowed next steps.
     pub fn case_timeline(&self, case_id: String) -> Result<CaseTimeline> {
-        Ok(self.inner().case_timeline(&case_id)?.into())
+        Ok(self.inner().case_timeline(&case_id)?)
     }
 
     /// What has not reached HQ yet (at most `limit` items, 1..1000).
     pub fn pending_uploads(&self, limit: u32) -> Result<PendingUploads> {
-        Ok(self.inner().pending_uploads(limit)?.into())
+        Ok(self.inner().pending_uploads(limit)?)
     }
 
     /// All tasks assigned to this worker, open ones first.
     pub fn tasks(&self) -> Result<Vec<Task>> {
-        Ok(self.inner().tasks()?.into_iter().map(Into::into).collect())
+        Ok(self.inner().tasks()?)
     }
 
     // ----- sync -----
@@ -410,7 +414,7 @@ impl GridPatrolStore {
         let options = self.sync_options();
         let result = run_on_runtime(async move {
             let _one_at_a_time = gate.lock().await;
-            store.sync(&options, &ProgressAdapter(progress)).await.map(SyncReport::from).map_err(GridPatrolError::from)
+            store.sync(&options, &ProgressAdapter(progress)).await.map_err(GridPatrolError::from)
         })
         .await;
         match &result {
@@ -465,6 +469,7 @@ impl GridPatrolStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gridpatrol_core::{VisitOutcome, VisitType};
 
     struct Seen<T>(Mutex<Vec<T>>);
     impl DataChangedListener for Seen<DataChange> {

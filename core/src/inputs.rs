@@ -9,62 +9,87 @@ use crate::domain::*;
 use crate::records::ChecklistAnswer;
 
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CheckInInput {
     pub location: GeoPoint,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub accuracy_m: Option<f64>,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub place_name: Option<String>,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub answers: Vec<ChecklistAnswer>,
 }
 
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VisitInput {
     pub household_id: String,
     pub visit_type: VisitType,
     pub outcome: VisitOutcome,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub needs: Vec<NeedTag>,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub note: Option<String>,
     /// 1..5; only on follow-up visits, and required there unless nobody was reached.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub satisfaction: Option<u8>,
     /// The case a follow-up visit follows up on (required for follow-ups).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub case_id: Option<String>,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub location: Option<GeoPoint>,
     /// When the visit happened, if recorded afterwards; default: now.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReportInput {
     pub grid_id: String,
     pub category: ReportCategory,
     /// Default: "report at once" for hazards and emergencies, normal otherwise.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub urgency: Option<Urgency>,
     pub location: GeoPoint,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub place_name: Option<String>,
     pub description: String,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub people_involved: u32,
     pub source: ReportSource,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub patrol_id: Option<String>,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub visit_id: Option<String>,
     /// Photo files to attach (copied into the store, metadata stripped).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CaseStepInput {
     pub case_id: String,
     pub to: CaseState,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub note: Option<String>,
     /// Any of the six clear items this step establishes.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub clear: ClearItems,
     /// Photos for this step; on the step that records the outcome, the first is the after-photo.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TaskActionInput {
     pub task_id: String,
     pub action: TaskAction,
     /// Required when completing.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub result: Option<String>,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos: Vec<PathBuf>,
 }

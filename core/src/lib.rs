@@ -5,6 +5,12 @@
 // The vocabulary, records and commands are the wire protocol's, shared with HQ.
 pub use gridpatrol_protocol::{case_flow, config, domain, geo, hlc, records, template, validate};
 
+// The apps' bindings (the bindings crate turns the feature on): uniffi's per-crate scaffolding.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("gridpatrol_core");
+#[cfg(feature = "uniffi")]
+mod ffi;
+
 pub mod attachments;
 pub mod clock;
 pub mod error;

@@ -61,6 +61,7 @@ impl Default for StoreOptions {
 
 /// Who this device is: its id, its install epoch and the worker it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DeviceInfo {
     pub device_id: String,
     pub epoch: i64,

@@ -15,6 +15,7 @@ use crate::store::{unsent_records, Store};
 use crate::{CoreError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TodayView {
     pub date: NaiveDate,
     pub worker_name: String,
@@ -31,6 +32,7 @@ pub struct TodayView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TaskDue {
     pub id: String,
     pub title: String,
@@ -44,6 +46,7 @@ pub struct TaskDue {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PatrolProgress {
     pub patrol_id: String,
     pub grid_name: String,
@@ -60,6 +63,7 @@ pub struct PatrolProgress {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PartStatus {
     pub part: PatrolPart,
     pub label: String,
@@ -67,6 +71,7 @@ pub struct PartStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MustVisitDue {
     pub household_id: String,
     pub label: String,
@@ -79,6 +84,7 @@ pub struct MustVisitDue {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct UnsentSummary {
     /// Records not yet acknowledged by HQ.
     pub records: u64,
@@ -92,6 +98,7 @@ pub struct UnsentSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncSummary {
     pub last_attempt_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
@@ -103,6 +110,7 @@ pub struct SyncSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CaseTimeline {
     pub case_id: String,
     pub report_id: String,
@@ -120,6 +128,7 @@ pub struct CaseTimeline {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ClearStatus {
     pub item: ClearItem,
     pub label: String,
@@ -127,6 +136,7 @@ pub struct ClearStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimelineEntry {
     pub n: u32,
     pub from_label: Option<String>,
@@ -139,12 +149,14 @@ pub struct TimelineEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StepOption {
     pub to: CaseState,
     pub label: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PendingUploads {
     pub unsent_records: u64,
     pub unsent_photos: u64,
@@ -154,6 +166,7 @@ pub struct PendingUploads {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PendingItem {
     /// Outbox sequence number; None for photos.
     pub seq: Option<i64>,

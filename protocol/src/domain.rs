@@ -10,7 +10,27 @@ macro_rules! labelled_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
         pub enum $name { $(#[serde(rename = $code)] $variant),+ }
+
+        // The labels as methods of the apps' enum (`CaseState.CLOSED.label()`); uniffi cannot
+        // return `&'static str`, so these are owned copies under the same names.
+        #[cfg(feature = "uniffi")]
+        #[uniffi::export]
+        impl $name {
+            /// "中文 (English)", the form shown to a person.
+            #[uniffi::method(name = "label")]
+            pub fn ffi_label(&self) -> String { self.label() }
+            /// The Chinese label alone.
+            #[uniffi::method(name = "zh")]
+            pub fn ffi_zh(&self) -> String { self.zh().to_string() }
+            /// The English label alone.
+            #[uniffi::method(name = "en")]
+            pub fn ffi_en(&self) -> String { self.en().to_string() }
+            /// The stable code stored on the phone and sent to HQ.
+            #[uniffi::method(name = "code")]
+            pub fn ffi_code(&self) -> String { self.code().to_string() }
+        }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -229,6 +249,7 @@ labelled_enum!(
 /// A position as a phone reports it. Validated: finite, lat in [-90, 90], lng in [-180, 180].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GeoPoint {
     pub lat: f64,
     pub lng: f64,

@@ -3,9 +3,15 @@
 //! lifecycle both sides enforce, and the hybrid logical clock. Phone and HQ compile against
 //! the same types, so they cannot drift apart.
 
+// The apps' bindings (the bindings crate turns the feature on): uniffi's per-crate scaffolding.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("gridpatrol_protocol");
+
 pub mod case_flow;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "uniffi")]
+pub mod ffi;
 pub mod geo;
 pub mod hlc;
 pub mod records;

@@ -12,6 +12,7 @@ pub const DEFAULT_TEMPLATE_JSON: &str = include_str!("default_template.json");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Template {
     pub id: String,
     pub version: u32,
@@ -25,6 +26,7 @@ pub struct Template {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PatrolTemplate {
     /// Check-ins a patrol needs before "person on site" counts as complete.
     pub min_checkins: u32,
@@ -33,6 +35,7 @@ pub struct PatrolTemplate {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TemplateItem {
     pub id: String,
     pub zh: String,
@@ -45,8 +48,19 @@ impl TemplateItem {
     }
 }
 
+#[cfg(feature = "uniffi")]
+#[uniffi::export]
+impl TemplateItem {
+    /// "中文 (English)", as the checklist shows it.
+    #[uniffi::method(name = "label")]
+    pub fn ffi_label(&self) -> String {
+        self.label()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VisitTemplate {
     /// Must-visit households not visited within this many days show up in "today".
     pub must_visit_interval_days: u32,
@@ -55,6 +69,7 @@ pub struct VisitTemplate {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ResolutionTemplate {
     /// Clear items required before a case may close (the default: all six).
     pub required: Vec<ClearItem>,

@@ -175,6 +175,18 @@ impl Ctx {
                 .current_dir(self.root.join("bindings"))
                 .stdout(Stdio::null()))?;
         }
+        // One C module over the three crates' headers, for the one Swift module GridPatrol
+        // (uniffi writes a modulemap per crate; an app and the Swift suite need a single one).
+        let swift = self.out.join("swift");
+        let headers: Vec<String> = files_with_ext(&swift, "h")?
+            .iter()
+            .filter_map(|h| h.file_name().map(|n| format!("    header \"{}\"\n", n.to_string_lossy())))
+            .collect();
+        fs::write(
+            swift.join("module.modulemap"),
+            format!("module GridPatrolFFI {{\n{}    link \"{LIB}\"\n    export *\n}}\n", headers.concat()),
+        )
+        .map_err(|e| format!("module.modulemap: {e}"))?;
         // The generated Python module loads the library from its own folder.
         copy_if_changed(&cdylib, &self.out.join("python").join(format!("lib{LIB}.so")))?;
         println!(
@@ -354,13 +366,16 @@ impl Ctx {
             let relp = f.strip_prefix(&suite).map_err(|e| e.to_string())?;
             copy_if_changed(&f, &pkg.join(relp))?;
         }
-        copy_if_changed(&gen.join("GridPatrol.swift"), &pkg.join("Sources/GridPatrol/GridPatrol.swift"))?;
-        copy_if_changed(&gen.join("GridPatrolFFI.h"), &pkg.join("Sources/GridPatrolFFI/GridPatrolFFI.h"))?;
-        write_if_changed(
-            &pkg.join("Sources/GridPatrolFFI/module.modulemap"),
-            format!("module GridPatrolFFI {{\n    header \"GridPatrolFFI.h\"\n    link \"{LIB}\"\n    export *\n}}\n")
-                .as_bytes(),
-        )?;
+        // One Swift module from the three crates' sources (protocol, core, bindings: the apps
+        // see each type where it is defined), and one C module over their three headers.
+        for f in files_with_ext(&gen, "swift")? {
+            let name = f.file_name().ok_or("swift file name")?;
+            copy_if_changed(&f, &pkg.join("Sources/GridPatrol").join(name))?;
+        }
+        for f in files_with_ext(&gen, "h")?.into_iter().chain([gen.join("module.modulemap")]) {
+            let name = f.file_name().ok_or("header name")?;
+            copy_if_changed(&f, &pkg.join("Sources/GridPatrolFFI").join(name))?;
+        }
 
         // Run inside the chroot with build/bindings mounted at the same path, so every path
         // (package, library, HQ binary, logs) reads the same inside and out.

@@ -21,6 +21,8 @@ import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
 import kotlinx.coroutines.runBlocking
 import org.gridpatrol.core.*
+import org.gridpatrol.core.model.*
+import org.gridpatrol.protocol.*
 import org.junit.After
 import org.junit.AfterClass
 import org.junit.Assert.assertEquals
@@ -137,7 +139,7 @@ class GridPatrolBindingsTest {
 
     private fun photo(variant: Int): String = File(dir, "photo-$variant.jpg").apply { writeBytes(tinyJpeg(variant)) }.path
 
-    private fun allAnswers() = store.activeTemplate().checklist.map { ChecklistAnswer(itemId = it.id, answer = Answer.OK) }
+    private fun allAnswers() = store.activeTemplate().patrol.checklist.map { ChecklistAnswer(itemId = it.id, answer = Answer.OK) }
 
     @Test fun aFieldDayReachesHqExactlyOnce() = runBlocking<Unit> {
         val changes = Collections.synchronizedList(mutableListOf<DataChange>())

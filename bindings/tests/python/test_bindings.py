@@ -16,33 +16,32 @@ import unittest
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
+# Each type comes from the crate that defines it: the protocol's vocabulary and records, the
+# core's inputs and sync phases, the bindings' store, settings, listeners and error.
+from gridpatrol_core import CaseStepInput, CheckInInput, ReportInput, SyncPhase, TaskActionInput, VisitInput
 from gridpatrol_ffi import (
-    Answer,
-    CaseState,
-    CaseStepInput,
-    ChecklistAnswer,
-    CheckInInput,
-    ClearItem,
-    ClearItems,
     DataChange,
     DataChangedListener,
     DeviceSettings,
-    GeoPoint,
     GridPatrolError,
     GridPatrolStore,
-    PatrolOutcome,
-    PatrolShift,
-    ReportCategory,
-    ReportInput,
-    ReportSource,
-    SyncPhase,
     SyncProgressListener,
     SyncReason,
     SyncScheduler,
+)
+from gridpatrol_protocol import (
+    Answer,
+    CaseState,
+    ChecklistAnswer,
+    ClearItem,
+    ClearItems,
+    GeoPoint,
+    PatrolOutcome,
+    PatrolShift,
+    ReportCategory,
+    ReportSource,
     TaskAction,
-    TaskActionInput,
     TaskStatus,
-    VisitInput,
     VisitOutcome,
     VisitType,
 )
@@ -174,7 +173,7 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         return path
 
     def all_answers(self):
-        return [ChecklistAnswer(item_id=i.id, answer=Answer.OK) for i in self.store.active_template().checklist]
+        return [ChecklistAnswer(item_id=i.id, answer=Answer.OK) for i in self.store.active_template().patrol.checklist]
 
     async def test_a_field_day_reaches_hq_exactly_once(self):
         s = self.store

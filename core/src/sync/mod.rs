@@ -65,6 +65,7 @@ impl Default for SyncOptions {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SyncPhase {
     Pushing,
     UploadingPhotos,
@@ -83,8 +84,19 @@ impl SyncPhase {
     }
 }
 
+#[cfg(feature = "uniffi")]
+#[uniffi::export]
+impl SyncPhase {
+    /// "中文 (English)", e.g. "上传照片 (uploading photos)".
+    #[uniffi::method(name = "label")]
+    pub fn ffi_label(&self) -> String {
+        self.label().to_string()
+    }
+}
+
 /// Progress while a sync runs (for the shells' progress bar).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record), uniffi(name = "SyncProgress"))]
 pub struct Progress {
     pub phase: SyncPhase,
     pub done: u64,
@@ -103,6 +115,7 @@ impl SyncProgress for NoProgress {
 
 /// What one sync run did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     pub pushed: u64,
     pub applied: u64,
@@ -118,6 +131,17 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// Records still not at HQ after this run (recorded while it ran, or refused).
     pub unsent_after: u64,
+}
+
+impl SyncReport {
+    /// Did this run change anything a screen shows?
+    pub fn changed_data(&self) -> bool {
+        self.pushed > 0
+            || self.photos_uploaded > 0
+            || self.tasks_received > 0
+            || self.cases_received > 0
+            || self.reference_updated
+    }
 }
 
 /// What the phone knows about its HQ. Seqs here are the outbox's own numbers; on the wire

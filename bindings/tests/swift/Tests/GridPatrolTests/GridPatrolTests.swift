@@ -222,7 +222,7 @@ final class GridPatrolTests: XCTestCase {
     }
 
     func allAnswers() -> [ChecklistAnswer] {
-        store.activeTemplate().checklist.map { ChecklistAnswer(itemId: $0.id, answer: .ok) }
+        store.activeTemplate().patrol.checklist.map { ChecklistAnswer(itemId: $0.id, answer: .ok) }
     }
 
     func testAFieldDayReachesHqExactlyOnce() async throws {
