@@ -29,6 +29,11 @@ pub enum GridPatrolError {
     #[error("case cannot close: {} clear items missing", missing.len())]
     ClearItemsMissing { missing: Vec<ClearItem> },
 
+    /// This worker's role may not take the step (the role table: a volunteer closing a case,
+    /// a worker writing the ledger). `field` names the input at fault.
+    #[error("not for this role: {reason}")]
+    RoleNotAllowed { field: String, reason: String },
+
     /// A task action its current status does not allow.
     #[error("task is {status:?}; cannot {action}")]
     IllegalTaskAction { status: TaskStatus, action: String },
@@ -95,6 +100,7 @@ impl From<CoreError> for GridPatrolError {
             CoreError::InvalidInput { field, reason } => E::InvalidInput { field, reason },
             CoreError::NotFound { entity, id } => E::NotFound { entity: entity.to_string(), id },
             CoreError::IllegalTransition { from, to } => E::IllegalTransition { from, to },
+            CoreError::RoleNotAllowed { field, reason } => E::RoleNotAllowed { field, reason },
             CoreError::ClearItemsMissing { missing } => E::ClearItemsMissing { missing },
             CoreError::IllegalTaskAction { status, action } => E::IllegalTaskAction { status, action },
             CoreError::PatrolState { id, reason } => E::PatrolState { patrol_id: id, reason },

@@ -23,6 +23,11 @@ pub enum CoreError {
     #[error("case cannot close: missing {}", missing.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "))]
     ClearItemsMissing { missing: Vec<ClearItem> },
 
+    /// The role table (`protocol/src/roles.rs`) gives this step to another role: a volunteer
+    /// closing a case, a worker writing the ledger. `field` names the input at fault.
+    #[error("not for this role: {reason}")]
+    RoleNotAllowed { field: String, reason: String },
+
     /// A task action that its current status does not allow.
     #[error("task is {status}; cannot {action}")]
     IllegalTaskAction { status: TaskStatus, action: String },
@@ -92,6 +97,7 @@ impl CoreError {
             CoreError::NotFound { .. } => "not_found",
             CoreError::IllegalTransition { .. } => "illegal_transition",
             CoreError::ClearItemsMissing { .. } => "clear_items_missing",
+            CoreError::RoleNotAllowed { .. } => "role_not_allowed",
             CoreError::IllegalTaskAction { .. } => "illegal_task_action",
             CoreError::PatrolState { .. } => "patrol_state",
             CoreError::NotInitialised => "not_initialised",

@@ -382,9 +382,7 @@ impl Store {
             if !case_flow::is_legal(from, to) {
                 return Err(CoreError::IllegalTransition { from, to });
             }
-            if case_flow::is_solved_on_spot(from, to) && staged.is_empty() {
-                return Err(step_refused(rules::StepRefused::OnTheSpotNeedsPhotos));
-            }
+            let actor = Actor::from(cx.refdata.worker_role);
             if let Some(sha) = &patch.outcome_photo {
                 let known: bool = cx
                     .tx
@@ -397,7 +395,7 @@ impl Store {
             let photos = attachments::insert(cx.tx, self.dir(), &staged, cx.now_ms)?;
             let required = &cx.refdata.active_template.resolution.required;
             let (clear, patch) =
-                rules::case_step(from, to, &current, &patch, &photos, required).map_err(step_refused)?;
+                rules::case_step(actor, from, to, &current, &patch, &photos, required).map_err(step_refused)?;
             let n: u32 = cx
                 .tx
                 .prepare_cached("SELECT COALESCE(MAX(n), 0) + 1 FROM case_event WHERE case_id = ?1")?
@@ -487,6 +485,9 @@ impl Store {
 fn step_refused(r: rules::StepRefused) -> CoreError {
     match r {
         rules::StepRefused::ClearItemsMissing(missing) => CoreError::ClearItemsMissing { missing },
+        r @ (rules::StepRefused::NotYourStep { .. } | rules::StepRefused::LedgerByOffice { .. }) => {
+            CoreError::RoleNotAllowed { field: r.field().into(), reason: r.reason() }
+        }
         other => CoreError::invalid(other.field(), other.reason()),
     }
 }

@@ -5,11 +5,11 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::case_flow;
 use crate::clock::to_time;
 use crate::domain::*;
 use crate::outbox::{self, OutboxEntry};
 use crate::records::{ChecklistAnswer, Task};
+use crate::roles;
 use crate::rows::{case_events, case_state, load_patrol, task_from_row};
 use crate::store::{unsent_records, Store};
 use crate::{CoreError, Result};
@@ -340,9 +340,10 @@ impl Store {
                     .map(|i| ClearStatus { item: *i, label: i.label(), done: clear.is_clear(*i) })
                     .collect(),
                 events,
-                next_steps: case_flow::next_states(state)
-                    .iter()
-                    .map(|s| StepOption { to: *s, label: s.label() })
+                // Only the steps this worker's role may take (the role table).
+                next_steps: roles::next_states_for(Actor::from(refdata.worker_role), state)
+                    .into_iter()
+                    .map(|s| StepOption { to: s, label: s.label() })
                     .collect(),
             })
         })

@@ -69,6 +69,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// The operator's place in the role table (`protocol/src/roles.rs`).
+    pub fn actor(self) -> gridpatrol_protocol::domain::Actor {
+        use gridpatrol_protocol::domain::Actor;
+        match self {
+            Role::StreetAdmin => Actor::Street,
+            Role::Community => Actor::Community,
+            Role::GridLeader => Actor::GridLeader,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Role::StreetAdmin => "street_admin",

@@ -69,6 +69,31 @@ labelled_enum!(
 );
 
 labelled_enum!(
+    /// Who takes a case or task step: a grid worker by kind, or an office or unit. What each may
+    /// do is the role table in `roles.rs`.
+    Actor {
+        FullTime = ("full_time", "专职网格员", "full-time grid worker"),
+        Volunteer = ("volunteer", "志愿网格员", "volunteer grid worker"),
+        LawEnforcement = ("law_enforcement", "执法网格员", "law-enforcement grid worker"),
+        GridLeader = ("grid_leader", "网格长", "grid leader"),
+        Community = ("community", "社区", "community office"),
+        Street = ("street", "街道", "street office"),
+        Unit = ("unit", "处置单位", "handling unit"),
+    }
+);
+
+impl From<WorkerRole> for Actor {
+    fn from(r: WorkerRole) -> Actor {
+        match r {
+            WorkerRole::FullTime => Actor::FullTime,
+            WorkerRole::Volunteer => Actor::Volunteer,
+            WorkerRole::LawEnforcement => Actor::LawEnforcement,
+            WorkerRole::GridLeader => Actor::GridLeader,
+        }
+    }
+}
+
+labelled_enum!(
     /// Day or night patrol (night patrols run 23:00 and later).
     PatrolShift {
         Day = ("day", "日巡", "day patrol"),

@@ -15,6 +15,7 @@ pub mod ffi;
 pub mod geo;
 pub mod hlc;
 pub mod records;
+pub mod roles;
 pub mod rules;
 pub mod template;
 pub mod validate;

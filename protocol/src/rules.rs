@@ -3,8 +3,10 @@
 //! (`tests/tests/rules.rs` feeds the same table of inputs to both and expects one verdict).
 
 use crate::case_flow::{self, ClearItems};
-use crate::domain::{CaseState, ClearItem, TaskAction, TaskStatus, VisitOutcome, VisitType};
+use crate::domain::{Actor, CaseState, ClearItem, TaskAction, TaskStatus, VisitOutcome, VisitType};
 use crate::records::TrackPoint;
+use crate::roles;
+use crate::wire::codes;
 use crate::{validate, InvalidValue, Result};
 
 /// Notes: a visit's, a check-in answer's, a case or patrol step's, a resident's feedback.
@@ -163,6 +165,12 @@ pub fn clear_items(c: &ClearItems) -> Result<ClearItems> {
 /// Why a legal case step cannot be taken as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepRefused {
+    /// The role table (`roles.rs`) gives this step to others.
+    NotYourStep { actor: Actor, from: CaseState, to: CaseState },
+    /// Only the community or street office writes the ledger reference (台账清).
+    LedgerByOffice { actor: Actor },
+    /// The resident's satisfaction is recorded by a follow-up visit (诉求回访), not in a step.
+    SatisfactionFromFollowUp,
     /// 即知即办 (上报 → 结案 at once) needs photo evidence.
     OnTheSpotNeedsPhotos,
     /// Dispatching starts the deadline clock.
@@ -175,14 +183,44 @@ impl StepRefused {
     /// The input field at fault (`ClearItemsMissing`: the clear items as a whole).
     pub fn field(&self) -> &'static str {
         match self {
+            StepRefused::NotYourStep { .. } => "to",
+            StepRefused::LedgerByOffice { .. } => "clear.ledger_ref",
+            StepRefused::SatisfactionFromFollowUp => "clear.satisfaction",
             StepRefused::OnTheSpotNeedsPhotos => "photos",
             StepRefused::DeadlineNeeded => "clear.deadline",
             StepRefused::ClearItemsMissing(_) => "clear",
         }
     }
 
+    /// The stable error code both sides give (`wire::codes`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StepRefused::NotYourStep { .. } | StepRefused::LedgerByOffice { .. } => codes::ROLE_NOT_ALLOWED,
+            _ => codes::INVALID_INPUT,
+        }
+    }
+
     pub fn reason(&self) -> String {
         match self {
+            StepRefused::NotYourStep { actor, from, to } => {
+                let who: Vec<String> = roles::who_may(*from, *to).iter().map(|a| a.label()).collect();
+                format!(
+                    "a {} may not move a case from {} to {}; that step is for: {}",
+                    actor.label(),
+                    from.label(),
+                    to.label(),
+                    who.join(", ")
+                )
+            }
+            StepRefused::LedgerByOffice { actor } => {
+                format!(
+                    "a {} may not write the ledger reference (台账); the community or street office keeps it",
+                    actor.label()
+                )
+            }
+            StepRefused::SatisfactionFromFollowUp => {
+                "the resident's satisfaction is recorded by a follow-up visit (诉求回访), not in a case step".into()
+            }
             StepRefused::OnTheSpotNeedsPhotos => "solving on the spot (即知即办) needs photo evidence".into(),
             StepRefused::DeadlineNeeded => "dispatching starts the deadline clock; give a deadline".into(),
             StepRefused::ClearItemsMissing(missing) => {
@@ -193,11 +231,14 @@ impl StepRefused {
     }
 }
 
-/// What a legal case step `from → to` needs beyond the transition: 即知即办 has photos, the
-/// step that states the outcome (or verifies or closes) makes its first photo the after-photo
-/// unless the case has one, a dispatch has a deadline, a close has every `required` item.
-/// Returns the case's clear items after the step and the step's own patch (after-photo filled).
+/// What a legal case step `from → to` needs beyond the transition: the role table gives it to
+/// `actor`, only an office writes the ledger, no step carries a satisfaction score, 即知即办
+/// has photos, the step that states the outcome (or verifies or closes) makes its first photo
+/// the after-photo unless the case has one, a dispatch has a deadline, a close has every item
+/// `required_to_close` names. Returns the case's clear items after the step and the step's own
+/// patch (after-photo filled).
 pub fn case_step(
+    actor: Actor,
     from: CaseState,
     to: CaseState,
     current: &ClearItems,
@@ -205,6 +246,15 @@ pub fn case_step(
     photos: &[String],
     required: &[ClearItem],
 ) -> std::result::Result<(ClearItems, ClearItems), StepRefused> {
+    if !roles::may_take(actor, from, to) {
+        return Err(StepRefused::NotYourStep { actor, from, to });
+    }
+    if patch.ledger_ref.is_some() && !roles::keeps_ledger(actor) {
+        return Err(StepRefused::LedgerByOffice { actor });
+    }
+    if patch.satisfaction.is_some() {
+        return Err(StepRefused::SatisfactionFromFollowUp);
+    }
     if case_flow::is_solved_on_spot(from, to) && photos.is_empty() {
         return Err(StepRefused::OnTheSpotNeedsPhotos);
     }
@@ -218,13 +268,27 @@ pub fn case_step(
     if to == CaseState::Dispatched && clear.deadline.is_none() {
         return Err(StepRefused::DeadlineNeeded);
     }
-    if to == CaseState::Closed {
-        let missing = clear.missing(required);
-        if !missing.is_empty() {
-            return Err(StepRefused::ClearItemsMissing(missing));
-        }
+    let missing = clear.missing(&required_to_close(from, to, required));
+    if !missing.is_empty() {
+        return Err(StepRefused::ClearItemsMissing(missing));
     }
     Ok((clear, patch))
+}
+
+/// The clear items a step needs: a close needs the template's `required`, except that 即知即办
+/// closes on the spot before the office has written the ledger — the ledger is then needed to
+/// archive. Any other step needs none.
+pub fn required_to_close(from: CaseState, to: CaseState, required: &[ClearItem]) -> Vec<ClearItem> {
+    match to {
+        CaseState::Closed if case_flow::is_solved_on_spot(from, to) => {
+            required.iter().copied().filter(|i| *i != ClearItem::Ledger).collect()
+        }
+        CaseState::Closed => required.to_vec(),
+        CaseState::Archived if matches!(from, CaseState::Closed | CaseState::FollowedUp) => {
+            required.iter().copied().filter(|i| *i == ClearItem::Ledger).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -257,20 +321,34 @@ mod tests {
         let none = ClearItems::default();
         let all = [ClearItem::Facts];
         assert_eq!(
-            case_step(CaseState::Reported, CaseState::Closed, &none, &none, &[], &all).unwrap_err(),
+            case_step(Actor::Volunteer, CaseState::Reported, CaseState::Closed, &none, &none, &[], &all).unwrap_err(),
             StepRefused::OnTheSpotNeedsPhotos
         );
         let photo = "c".repeat(64);
-        let refused =
-            case_step(CaseState::Reported, CaseState::Closed, &none, &none, std::slice::from_ref(&photo), &all);
+        let refused = case_step(
+            Actor::Volunteer,
+            CaseState::Reported,
+            CaseState::Closed,
+            &none,
+            &none,
+            std::slice::from_ref(&photo),
+            &all,
+        );
         assert_eq!(refused.unwrap_err(), StepRefused::ClearItemsMissing(vec![ClearItem::Facts]));
         let facts = ClearItems { facts: Some("f".into()), ..ClearItems::default() };
-        let (clear, patch) =
-            case_step(CaseState::Reported, CaseState::Closed, &none, &facts, std::slice::from_ref(&photo), &all)
-                .unwrap();
+        let (clear, patch) = case_step(
+            Actor::Volunteer,
+            CaseState::Reported,
+            CaseState::Closed,
+            &none,
+            &facts,
+            std::slice::from_ref(&photo),
+            &all,
+        )
+        .unwrap();
         assert_eq!((clear.outcome_photo.as_ref(), patch.outcome_photo.as_ref()), (Some(&photo), Some(&photo)));
         assert_eq!(
-            case_step(CaseState::Opened, CaseState::Dispatched, &none, &none, &[], &all).unwrap_err(),
+            case_step(Actor::Community, CaseState::Opened, CaseState::Dispatched, &none, &none, &[], &all).unwrap_err(),
             StepRefused::DeadlineNeeded
         );
     }

@@ -51,6 +51,8 @@ pub mod codes {
     pub const INVALID_INPUT: &str = "invalid_input";
     pub const UNAUTHORIZED: &str = "unauthorized";
     pub const FORBIDDEN: &str = "forbidden";
+    /// The role table (`roles.rs`) gives this step to another role.
+    pub const ROLE_NOT_ALLOWED: &str = "role_not_allowed";
     pub const NOT_FOUND: &str = "not_found";
     pub const CONFLICT: &str = "conflict";
     pub const SEQ_GAP: &str = "seq_gap";

@@ -9,8 +9,10 @@ use chrono::Utc;
 use common::*;
 use gridpatrol_core::records::*;
 use gridpatrol_core::*;
-use gridpatrol_protocol::case_flow::ClearItems;
+use gridpatrol_protocol::case_flow::{self, ClearItems};
+use gridpatrol_protocol::roles;
 use gridpatrol_protocol::wire::{EnrolRequest, EnrolResponse, PushRequest, PushResponse, PROTOCOL_HEADER};
+use serde_json::json;
 
 /// A device pushing raw records to HQ, as a phone's outbox would.
 struct RawDevice {
@@ -254,34 +256,57 @@ async fn both_sides_apply_the_same_rules(db: Db) {
     let hq_case = report.case_id.clone();
     assert_eq!(raw.push(&hq_report).await, None);
     let hash = "ab".repeat(32);
-    let steps: Vec<(&str, ClearItems, Option<&str>)> = vec![
+    use CaseState::{Accepted, Closed};
+    let steps: Vec<(&str, CaseState, ClearItems, Option<&str>)> = vec![
         (
             "upper-case photo hash",
+            Accepted,
             ClearItems { outcome_photo: Some(hash.to_uppercase()), ..Default::default() },
             Some("invalid_input"),
         ),
         (
             "short photo hash",
+            Accepted,
             ClearItems { outcome_photo: Some(hash[..60].into()), ..Default::default() },
             Some("invalid_input"),
         ),
         (
             "unit too long",
+            Accepted,
             ClearItems { responsible_unit: Some("x".repeat(101)), ..Default::default() },
             Some("invalid_input"),
         ),
-        ("satisfaction 6", ClearItems { satisfaction: Some(6), ..Default::default() }, Some("invalid_input")),
+        ("satisfaction 6", Accepted, ClearItems { satisfaction: Some(6), ..Default::default() }, Some("invalid_input")),
         (
             "implausible deadline",
+            Accepted,
             ClearItems { deadline: Some(chrono::DateTime::from_timestamp_millis(0).unwrap()), ..Default::default() },
             Some("invalid_input"),
         ),
-        ("unit at the limit", ClearItems { responsible_unit: Some("x".repeat(100)), ..Default::default() }, None),
+        (
+            "well-formed, but accepting is the office's step",
+            Accepted,
+            ClearItems { responsible_unit: Some("x".repeat(100)), ..Default::default() },
+            Some("role_not_allowed"),
+        ),
+        (
+            "a worker writing the ledger",
+            Closed,
+            ClearItems { ledger_ref: Some("TZ-1".into()), ..Default::default() },
+            Some("role_not_allowed"),
+        ),
+        (
+            "satisfaction typed into a step",
+            Closed,
+            ClearItems { satisfaction: Some(5), ..Default::default() },
+            Some("invalid_input"),
+        ),
+        ("on the spot without a photo", Closed, ClearItems::default(), Some("invalid_input")),
     ];
-    for (name, clear, expect) in steps {
+    for (name, to, clear, expect) in steps {
         let on_phone = verdict(phone.store.move_case(CaseStepInput {
             case_id: phone_case.clone(),
-            to: CaseState::Accepted,
+            to,
             note: None,
             clear: clear.clone(),
             photos: vec![],
@@ -293,7 +318,7 @@ async fn both_sides_apply_the_same_rules(db: Db) {
                     case_id: hq_case.clone(),
                     n: 2,
                     from: Some(CaseState::Reported),
-                    to: CaseState::Accepted,
+                    to,
                     actor_id: "w-001".into(),
                     at: Utc::now(),
                     note: None,
@@ -341,7 +366,7 @@ async fn both_sides_apply_the_same_rules(db: Db) {
         assert_eq!(at_hq.as_deref(), expect, "HQ, task step: {name}");
         checked += 1;
     }
-    assert_eq!(checked, 7 + 6 + 5 + 6 + 3);
+    assert_eq!(checked, 7 + 6 + 5 + 9 + 3);
     hq.stop().await;
 }
 
@@ -367,4 +392,124 @@ fn report_command(spec: &ReportSpec) -> Command {
     }
 }
 
-both!(both_sides_apply_the_same_rules);
+/// The role table from both sides: a volunteer (w-002) tries every step of the lifecycle while
+/// the street office walks a case from 上报 to 结案. At each state the phone and HQ give the same
+/// verdict: `role_not_allowed`, except solving on the spot (the volunteer's own step, here
+/// refused only for want of a photo).
+async fn a_volunteer_is_refused_every_office_step_on_both_sides(db: Db) {
+    let hq = Hq::start(db).await;
+    let phone = Phone::enrol(&hq.url, &hq.code("w-002").await, NOW_MS).await;
+    let mut raw = RawDevice::enrol(&hq, "w-002").await;
+    let mut leader = RawDevice::enrol(&hq, "w-003").await;
+    let report = phone
+        .store
+        .file_report(ReportInput {
+            grid_id: "g-0102".into(),
+            category: ReportCategory::Dispute,
+            urgency: None,
+            location: IN_GRID,
+            place_name: None,
+            description: "邻里噪音 (noise between neighbours)".into(),
+            people_involved: 2,
+            source: ReportSource::Resident,
+            patrol_id: None,
+            visit_id: None,
+            photos: vec![],
+        })
+        .unwrap();
+    phone.sync().await.unwrap();
+    let case = report.case_id.clone();
+    let path = format!("/v1/admin/cases/{case}/actions");
+    let after = "ab".repeat(32);
+    let deadline = (Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let mut tried = 0;
+    let mut allowed = Vec::new();
+    for state in [
+        CaseState::Reported,
+        CaseState::Accepted,
+        CaseState::Opened,
+        CaseState::Dispatched,
+        CaseState::Handling,
+        CaseState::Verified,
+        CaseState::Closed,
+    ] {
+        phone.sync().await.unwrap();
+        assert_eq!(phone.store.case_timeline(&case).unwrap().state, state, "the phone follows HQ");
+        let offered: Vec<CaseState> =
+            phone.store.case_timeline(&case).unwrap().next_steps.iter().map(|o| o.to).collect();
+        assert_eq!(
+            offered,
+            roles::next_states_for(Actor::Volunteer, state),
+            "the screen offers only the volunteer's steps"
+        );
+        for to in case_flow::next_states(state) {
+            let on_phone = verdict(phone.store.move_case(CaseStepInput {
+                case_id: case.clone(),
+                to: *to,
+                note: None,
+                clear: ClearItems::default(),
+                photos: vec![],
+            }));
+            let at_hq = raw
+                .push(&Command::CaseStep {
+                    event: CaseEvent {
+                        id: id(),
+                        case_id: case.clone(),
+                        n: 99,
+                        from: Some(state),
+                        to: *to,
+                        actor_id: "w-002".into(),
+                        at: Utc::now(),
+                        note: None,
+                        clear: ClearItems::default(),
+                        photos: vec![],
+                    },
+                })
+                .await;
+            let expect = if roles::may_take(Actor::Volunteer, state, *to) {
+                allowed.push((state, *to));
+                "invalid_input"
+            } else {
+                "role_not_allowed"
+            };
+            assert_eq!(on_phone.as_deref(), Some(expect), "phone: {state:?} -> {to:?}");
+            assert_eq!(at_hq.as_deref(), Some(expect), "HQ: {state:?} -> {to:?}");
+            tried += 1;
+        }
+        // The case moves on: the office's actions, the grid leader's handling.
+        let next = match state {
+            CaseState::Reported => json!({ "action": "accept" }),
+            CaseState::Accepted => json!({ "action": "open" }),
+            CaseState::Opened => {
+                json!({ "action": "dispatch", "deadline": deadline, "responsible_unit": "人民调解 (mediation)" })
+            }
+            CaseState::Dispatched => {
+                let step = CaseEvent {
+                    id: id(),
+                    case_id: case.clone(),
+                    n: 5,
+                    from: Some(state),
+                    to: CaseState::Handling,
+                    actor_id: "w-003".into(),
+                    at: Utc::now(),
+                    note: None,
+                    clear: ClearItems::default(),
+                    photos: vec![],
+                };
+                assert_eq!(leader.push(&Command::CaseStep { event: step }).await, None, "the grid leader handles it");
+                continue;
+            }
+            CaseState::Handling => json!({ "action": "verify", "photos": [after] }),
+            CaseState::Verified => json!({ "action": "close", "clear": {
+                "facts": "噪音属实 (confirmed)", "outcome": "已调解 (mediated)",
+                "feedback": "双方满意 (both satisfied)", "ledger_ref": "TZ-2026-0002" } }),
+            _ => break,
+        };
+        hq.admin(reqwest::Method::POST, &path, Some(next)).await;
+    }
+    assert_eq!(allowed, vec![(CaseState::Reported, CaseState::Closed)], "a volunteer solves on the spot, nothing more");
+    assert!(tried >= 15, "{tried} steps tried");
+    hq.stop().await;
+}
+
+both!(both_sides_apply_the_same_rules, a_volunteer_is_refused_every_office_step_on_both_sides);

@@ -181,9 +181,8 @@ class GridPatrolBindingsTest {
                     responsibleUnit = "物业 (property management)",
                     deadline = Instant.now().plus(Duration.ofDays(1)),
                     outcome = "已移除 (removed)",
+                    // The ledger is the office's, the satisfaction the follow-up visit's (role table).
                     feedback = "居民满意",
-                    satisfaction = 5u,
-                    ledgerRef = "TZ-KT-001",
                 ),
                 photos = listOf(photo(2)),
             ),
@@ -191,7 +190,7 @@ class GridPatrolBindingsTest {
         assertEquals(CaseState.CLOSED, closed.to)
         val timeline = store.caseTimeline(report.caseId)
         assertEquals("结案 (closed)", timeline.stateLabel)
-        assertTrue(timeline.clear.all { it.done })
+        assertEquals(listOf(ClearItem.LEDGER), timeline.clear.filter { !it.done }.map { it.item })
 
         // 回访: the follow-up visit of that case, with satisfaction.
         val visit = store.recordVisit(
@@ -274,6 +273,12 @@ class GridPatrolBindingsTest {
         }
         assertEquals(CaseState.REPORTED, illegal.from)
         assertEquals(CaseState.DISPATCHED, illegal.to)
+        // Legal, but the office's step (the role table): refused on the phone.
+        val role = expect<GridPatrolException.RoleNotAllowed> {
+            store.moveCase(CaseStepInput(caseId = report.caseId, to = CaseState.ACCEPTED))
+        }
+        assertEquals("to", role.field)
+        assertEquals(listOf(CaseState.CLOSED), store.caseTimeline(report.caseId).nextSteps.map { it.to })
         assertEquals("case", expect<GridPatrolException.NotFound> { store.caseTimeline("no-such-case") }.entity)
 
         expect<GridPatrolException.EnrolmentCodeInvalid> {
@@ -300,13 +305,14 @@ class GridPatrolBindingsTest {
         val notClear = expect<GridPatrolException.ClearItemsMissing> {
             store.moveCase(CaseStepInput(caseId = other.caseId, to = CaseState.CLOSED, photos = listOf(photo(3))))
         }
-        assertTrue(ClearItem.LEDGER in notClear.missing)
+        assertTrue(ClearItem.FACTS in notClear.missing)
+        assertFalse(ClearItem.LEDGER in notClear.missing)
         // One sealed family: a `when` over GridPatrolException is exhaustive.
         val described = when (val e: GridPatrolException = notClear) {
             is GridPatrolException.ClearItemsMissing -> e.missing.joinToString { it.label() }
             else -> "other"
         }
-        assertTrue(described, described.contains("台账清 (archived in the ledger)"))
+        assertTrue(described, described.contains("情况清"))
     }
 
     @Test fun cTwoThreadsAndConcurrentSyncsShareOneStore() = runBlocking<Unit> {

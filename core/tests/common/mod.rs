@@ -134,6 +134,8 @@ pub fn deadline() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(NOW_MS + 3 * 86_400_000).unwrap()
 }
 
+/// Everything a grid worker may make clear on the spot (即知即办): all but the ledger reference
+/// (the office's) and the satisfaction score (a follow-up visit's), as the role table says.
 pub fn all_clear() -> ClearItems {
     ClearItems {
         facts: Some("核实：楼道充电 (verified)".into()),
@@ -142,8 +144,8 @@ pub fn all_clear() -> ClearItems {
         outcome: Some("已清理 (cleared)".into()),
         outcome_photo: None,
         feedback: Some("居民满意 (resident satisfied)".into()),
-        satisfaction: Some(5),
-        ledger_ref: Some("TZ-2026-001".into()),
+        satisfaction: None,
+        ledger_ref: None,
     }
 }
 

@@ -346,7 +346,9 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
         }
     }
     if round == 4 {
-        // 即知即办: hazards solved on the spot, with an after-photo and the six clear items.
+        // 即知即办: hazards solved on the spot, with an after-photo and what the worker may make
+        // clear there; the ledger is the office's and the satisfaction a follow-up visit's
+        // (protocol/src/roles.rs).
         for case_id in p.cases.clone() {
             p.photo_seq += 1;
             let path = root.join(format!("cam-{c}-{}.jpg", p.photo_seq));
@@ -362,8 +364,8 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                     outcome: Some("已拆除 (removed)".into()),
                     outcome_photo: None,
                     feedback: Some("居民满意 (residents satisfied)".into()),
-                    satisfaction: Some(5),
-                    ledger_ref: Some(format!("TZ-{c:02}")),
+                    satisfaction: None,
+                    ledger_ref: None,
                 },
                 photos: vec![path],
             })?;

@@ -298,6 +298,7 @@ fn exit_code(e: &CoreError) -> i32 {
         | CoreError::NotFound { .. }
         | CoreError::IllegalTransition { .. }
         | CoreError::ClearItemsMissing { .. }
+        | CoreError::RoleNotAllowed { .. }
         | CoreError::IllegalTaskAction { .. }
         | CoreError::PatrolState { .. }
         | CoreError::UnsentWork { .. }
@@ -314,7 +315,9 @@ fn exit_code(e: &CoreError) -> i32 {
 fn error_json(e: &CoreError) -> serde_json::Value {
     let mut body = serde_json::json!({ "code": e.code(), "message": e.to_string() });
     match e {
-        CoreError::InvalidInput { field, .. } => body["field"] = field.as_str().into(),
+        CoreError::InvalidInput { field, .. } | CoreError::RoleNotAllowed { field, .. } => {
+            body["field"] = field.as_str().into()
+        }
         CoreError::NotFound { entity, .. } => body["entity"] = (*entity).into(),
         CoreError::ClearItemsMissing { missing } => {
             body["missing"] = missing.iter().map(|m| m.code()).collect::<Vec<_>>().into()

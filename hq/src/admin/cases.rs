@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use gridpatrol_protocol::case_flow::{self, ClearItems};
 use gridpatrol_protocol::domain::{CaseState, ReportCategory};
 use gridpatrol_protocol::records::CaseEvent;
-use gridpatrol_protocol::wire::CaseSnapshot;
+use gridpatrol_protocol::wire::{codes, CaseSnapshot};
 use gridpatrol_protocol::{rules, validate};
 use serde::{Deserialize, Serialize};
 
@@ -191,6 +191,8 @@ pub enum CaseAction {
     Verify,
     Close,
     Reopen,
+    /// 归档: files a closed case; the ledger reference (台账) goes with it if not given yet.
+    Archive,
 }
 
 impl CaseAction {
@@ -202,6 +204,7 @@ impl CaseAction {
             CaseAction::Dispatch => CaseState::Dispatched,
             CaseAction::Verify => CaseState::Verified,
             CaseAction::Close => CaseState::Closed,
+            CaseAction::Archive => CaseState::Archived,
         }
     }
 }
@@ -256,9 +259,13 @@ pub async fn act(
                     to.label()
                 )));
             }
-            let (merged, patch) = match casework::step_requirements(tx, &case, to, &patch, &i.photos)? {
+            let (merged, patch) = match casework::step_requirements(tx, op.role.actor(), &case, to, &patch, &i.photos)?
+            {
                 Ok(v) => v,
-                Err(reason) => return Err(ApiError::bad_request(reason)),
+                Err((codes::ROLE_NOT_ALLOWED, reason)) => {
+                    return Err(ApiError::new(StatusCode::FORBIDDEN, codes::ROLE_NOT_ALLOWED, reason))
+                }
+                Err((_, reason)) => return Err(ApiError::bad_request(reason)),
             };
             let now = now_ms();
             let n = casework::next_case_n(tx, &id)?;

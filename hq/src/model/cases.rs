@@ -3,7 +3,7 @@
 //! actions go through the same functions.
 
 use gridpatrol_protocol::case_flow::ClearItems;
-use gridpatrol_protocol::domain::CaseState;
+use gridpatrol_protocol::domain::{Actor, CaseState, WorkerRole};
 use gridpatrol_protocol::records::CaseEvent;
 use gridpatrol_protocol::rules;
 use gridpatrol_protocol::wire::CaseSnapshot;
@@ -71,21 +71,38 @@ pub fn lock_case(tx: &mut dyn Tx, case_id: &str) -> Result<Option<CaseRow>, ApiE
     }))
 }
 
-/// What a legal step needs beyond the transition itself (the shared rule, with the active
-/// template's required clear items). Returns the merged clear items and the step's patch with
-/// the after-photo filled in as the phone does, or the refusal in words.
+/// A step's merged clear items and its own patch, or the refusal: stable code and reason.
+pub type StepVerdict = std::result::Result<(ClearItems, ClearItems), (&'static str, String)>;
+
+/// What a legal step needs beyond the transition itself: the shared rule (the role table for
+/// `actor`, the active template's required clear items). Returns the merged clear items and
+/// the step's patch with the after-photo filled in as the phone does, or the refusal: its
+/// stable code and its reason in words.
 pub fn step_requirements(
     tx: &mut dyn Tx,
+    actor: Actor,
     case: &CaseRow,
     to: CaseState,
     patch: &ClearItems,
     photos: &[String],
-) -> Result<Result<(ClearItems, ClearItems), String>, ApiError> {
+) -> Result<StepVerdict, ApiError> {
     let required = reference::active_template(tx)?.resolution.required;
-    Ok(rules::case_step(case.state, to, &case.clear, patch, photos, &required).map_err(|r| match r {
-        rules::StepRefused::ClearItemsMissing(_) => r.reason(),
-        other => format!("{}: {}", other.field(), other.reason()),
+    Ok(rules::case_step(actor, case.state, to, &case.clear, patch, photos, &required).map_err(|r| {
+        let reason = match &r {
+            rules::StepRefused::ClearItemsMissing(_) => r.reason(),
+            other => format!("{}: {}", other.field(), other.reason()),
+        };
+        (r.code(), reason)
     }))
+}
+
+/// A worker's place in the role table, from their kind (专职/志愿/执法/网格长).
+pub fn worker_actor(tx: &mut dyn Tx, worker_id: &str) -> Result<Actor, ApiError> {
+    let r = tx
+        .query_opt("SELECT role FROM worker WHERE id = ?", p![worker_id])?
+        .ok_or_else(|| ApiError::not_found("worker"))?;
+    let role = WorkerRole::from_code(&r.text(0)?).ok_or_else(|| ApiError::internal("worker role"))?;
+    Ok(role.into())
 }
 
 /// Append the step and move the case (state, clear items, deadline, dispatch and close marks).

@@ -19,7 +19,9 @@ use crate::auth::Device;
 use crate::changes::Changes;
 use crate::db::{Col, Tx, Value};
 use crate::error::ApiError;
-use crate::model::cases::{insert_case_event, lock_case, move_case, next_case_n, step_requirements, CaseEventRow};
+use crate::model::cases::{
+    insert_case_event, lock_case, move_case, next_case_n, step_requirements, worker_actor, CaseEventRow,
+};
 use crate::{new_id, p, reference};
 
 pub struct Ctx<'a> {
@@ -415,9 +417,10 @@ fn case_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &CaseEvent) -> Step {
         let what = ("case", ev.case_id.as_str(), Some(case.grid_id.as_str()), case.state.code());
         return conflict(tx, cx, what, "not_applied", Command::CaseStep { event: ev.clone() }, reason);
     }
-    let (clear, patch) = match step_requirements(tx, &case, ev.to, &patch, &ev.photos)? {
+    let actor = worker_actor(tx, cx.worker())?;
+    let (clear, patch) = match step_requirements(tx, actor, &case, ev.to, &patch, &ev.photos)? {
         Ok(v) => v,
-        Err(reason) => return Err(invalid(reason)),
+        Err((code, reason)) => return Err(Refusal::Reject(code, reason)),
     };
     let n = next_case_n(tx, &ev.case_id)?;
     let at_ms = ev.at.timestamp_millis();

@@ -248,7 +248,8 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
             "/v1/admin/cases/{id}/actions",
             format!("/v1/admin/cases/{fresh_case}/actions"),
             Body::Json(json!({ "action": "accept" })),
-            scoped(200),
+            // 受理 is an office's step (protocol/src/roles.rs): the grid leader gets 403 role_not_allowed.
+            managers(200),
         ),
         call(M::GET, "/v1/admin/conflicts", "/v1/admin/conflicts", Body::None, READ),
         call(

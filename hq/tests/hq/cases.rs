@@ -104,9 +104,15 @@ async fn late_phone_steps_become_conflicts(hq: &Hq) {
         )])
         .await;
     assert_eq!(statuses(&r), vec![OpStatus::Conflict], "{r:?}");
-    // A step still legal from HQ's state applies, and the collision is recorded as well.
+    // The office opens and dispatches; the phone, still offline, starts handling. Legal from
+    // HQ's state and this worker's to take (protocol/src/roles.rs): applied, and the collision
+    // is recorded as well.
+    let path = format!("/v1/admin/cases/{case_id}/actions");
+    hq.admin(Method::POST, &path, json!({ "action": "open" })).await;
+    let deadline = (now() + chrono::Duration::days(2)).to_rfc3339();
+    hq.admin(Method::POST, &path, json!({ "action": "dispatch", "deadline": deadline })).await;
     let r = a
-        .push(&[case_step(&case_id, "w-001", CaseState::Reported, CaseState::Opened, ClearItems::default(), vec![])])
+        .push(&[case_step(&case_id, "w-001", CaseState::Reported, CaseState::Handling, ClearItems::default(), vec![])])
         .await;
     assert_eq!(statuses(&r), vec![OpStatus::Conflict], "{r:?}");
     let conflicts = hq.admin(Method::GET, "/v1/admin/conflicts", serde_json::Value::Null).await;
@@ -115,16 +121,21 @@ async fn late_phone_steps_become_conflicts(hq: &Hq) {
     assert_eq!(res, vec!["applied", "not_applied"]);
     assert!(conflicts[0]["payload"]["event"].is_object(), "what the phone sent is kept");
     let detail = hq.admin(Method::GET, &format!("/v1/admin/cases/{case_id}"), serde_json::Value::Null).await;
-    assert_eq!(detail["state"], "opened");
+    assert_eq!(detail["state"], "handling");
     // A step that was never legal (and HQ did not move the case) is rejected, not a conflict.
     let r = a
-        .push(&[case_step(&case_id, "w-001", CaseState::Opened, CaseState::Archived, ClearItems::default(), vec![])])
+        .push(&[case_step(&case_id, "w-001", CaseState::Handling, CaseState::Archived, ClearItems::default(), vec![])])
         .await;
     assert_eq!(statuses(&r), vec![OpStatus::Rejected]);
+    // Legal, but the office's to take: rejected with the role table's code.
+    let r = a
+        .push(&[case_step(&case_id, "w-001", CaseState::Handling, CaseState::Verified, ClearItems::default(), vec![])])
+        .await;
+    assert_eq!(r.results[0].code.as_deref(), Some("role_not_allowed"), "{r:?}");
     // A case in a grid not the worker's: forbidden.
     let mut other = hq.phone("w-201").await;
     let r = other
-        .push(&[case_step(&case_id, "w-201", CaseState::Opened, CaseState::Dispatched, ClearItems::default(), vec![])])
+        .push(&[case_step(&case_id, "w-201", CaseState::Handling, CaseState::SentBack, ClearItems::default(), vec![])])
         .await;
     assert_eq!(r.results[0].code.as_deref(), Some("forbidden"));
 }

@@ -486,7 +486,8 @@ pub fn all_clear(photo: &str) -> ClearItems {
         outcome: Some("已清理 (cleared)".into()),
         outcome_photo: Some(photo.into()),
         feedback: Some("居民满意".into()),
-        satisfaction: Some(5),
+        // Never in a step: a follow-up visit records it (protocol/src/roles.rs).
+        satisfaction: None,
         ledger_ref: Some("TZ-2026-001".into()),
     }
 }

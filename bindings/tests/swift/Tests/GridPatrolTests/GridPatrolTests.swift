@@ -242,7 +242,8 @@ final class GridPatrolTests: XCTestCase {
         patrol = try store.finishPatrol(patrolId: patrol.id, outcome: .nothingFound, note: nil)
         XCTAssertEqual(patrol.outcome, .nothingFound)
 
-        // 上报: a safety hazard with a photo, closed on the spot (即知即办) with the six clear items.
+        // 上报: a safety hazard with a photo, closed on the spot (即知即办) with what a worker may make
+        // clear there: the ledger is the office's, the satisfaction the follow-up visit's.
         let report = try store.fileReport(input: ReportInput(
             gridId: "g-0101", category: .safetyHazard, location: inside,
             description: "电动车楼道充电 (e-bike charging in the stairwell)", source: .resident,
@@ -253,12 +254,12 @@ final class GridPatrolTests: XCTestCase {
             clear: ClearItems(
                 facts: "楼道内电动车充电", responsibleUnit: "物业 (property management)",
                 deadline: Date().addingTimeInterval(86_400), outcome: "已移除 (removed)",
-                feedback: "居民满意", satisfaction: 5, ledgerRef: "TZ-SW-001"),
+                feedback: "居民满意"),
             photos: [try photo(2)]))
         XCTAssertEqual(closed.to, .closed)
         let timeline = try store.caseTimeline(caseId: report.caseId)
         XCTAssertEqual(timeline.stateLabel, "结案 (closed)")
-        XCTAssertTrue(timeline.clear.allSatisfy { $0.done })
+        XCTAssertEqual(timeline.clear.filter { !$0.done }.map { $0.item }, [.ledger])
 
         // 回访: the follow-up visit of that case, with satisfaction.
         let visit = try store.recordVisit(input: VisitInput(
@@ -332,6 +333,14 @@ final class GridPatrolTests: XCTestCase {
             XCTAssertEqual(from, .reported)
             XCTAssertEqual(to, .dispatched)
         }
+        // Legal, but the office's step (the role table): refused on the phone.
+        do {
+            _ = try store.moveCase(input: CaseStepInput(caseId: report.caseId, to: .accepted))
+            XCTFail("a worker accepted a case")
+        } catch GridPatrolError.RoleNotAllowed(let field, _) {
+            XCTAssertEqual(field, "to")
+        }
+        XCTAssertEqual(try store.caseTimeline(caseId: report.caseId).nextSteps.map { $0.to }, [.closed])
         XCTAssertThrowsError(try store.caseTimeline(caseId: "no-such-case")) { error in
             XCTAssertEqual(error as? GridPatrolError, .NotFound(entity: "case", id: "no-such-case"))
         }
@@ -363,7 +372,8 @@ final class GridPatrolTests: XCTestCase {
             _ = try store.moveCase(input: CaseStepInput(caseId: other.caseId, to: .closed, photos: [try photo(3)]))
             XCTFail("closed without the six clear items")
         } catch GridPatrolError.ClearItemsMissing(let missing) {
-            XCTAssertTrue(missing.contains(.ledger))
+            XCTAssertTrue(missing.contains(.facts))
+            XCTAssertFalse(missing.contains(.ledger))
             XCTAssertEqual(ClearItem.ledger.label(), "台账清 (archived in the ledger)")
         }
     }
