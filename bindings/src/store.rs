@@ -533,6 +533,7 @@ mod tests {
                 case_id: None,
                 location: None,
                 occurred_at: None,
+                datum: None,
             })
             .unwrap();
         }

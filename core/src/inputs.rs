@@ -18,6 +18,10 @@ pub struct CheckInInput {
     pub place_name: Option<String>,
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub answers: Vec<ChecklistAnswer>,
+    /// The coordinate system `location` is in (a map SDK's: AMap/Tencent GCJ-02, Baidu BD-09);
+    /// stored as WGS-84. None: WGS-84, as the phone's own location service gives it.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub datum: Option<Datum>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +45,10 @@ pub struct VisitInput {
     /// When the visit happened, if recorded afterwards; default: now.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub occurred_at: Option<DateTime<Utc>>,
+    /// The coordinate system `location` is in (a map SDK's: AMap/Tencent GCJ-02, Baidu BD-09);
+    /// stored as WGS-84. None: WGS-84, as the phone's own location service gives it.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub datum: Option<Datum>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +73,10 @@ pub struct ReportInput {
     /// Photo files to attach (copied into the store, metadata stripped).
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos: Vec<PathBuf>,
+    /// The coordinate system `location` is in (a map SDK's: AMap/Tencent GCJ-02, Baidu BD-09);
+    /// stored as WGS-84. None: WGS-84, as the phone's own location service gives it.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub datum: Option<Datum>,
 }
 
 #[derive(Debug, Clone)]

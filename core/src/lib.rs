@@ -3,7 +3,7 @@
 //! the view state the phone shells render.
 
 // The vocabulary, records and commands are the wire protocol's, shared with HQ.
-pub use gridpatrol_protocol::{case_flow, config, domain, geo, hlc, records, roles, template, validate};
+pub use gridpatrol_protocol::{case_flow, config, datum, domain, geo, hlc, records, roles, template, validate};
 
 // The apps' bindings (the bindings crate turns the feature on): uniffi's per-crate scaffolding.
 #[cfg(feature = "uniffi")]

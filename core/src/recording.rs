@@ -88,7 +88,7 @@ impl Store {
     /// Check in at a checkpoint with the template's checklist answers (人到 + 眼到).
     /// A check-in outside the grid is recorded with `inside_grid = false`, not refused.
     pub fn check_in(&self, patrol_id: &str, input: CheckInInput) -> Result<Checkpoint> {
-        input.location.validate("location")?;
+        let location = rules::location("location", input.location, input.datum)?;
         rules::accuracy("accuracy_m", input.accuracy_m)?;
         let place_name = validate::optional_text("place_name", input.place_name.as_deref(), MAX_PLACE_CHARS)?;
         let mut answers = Vec::with_capacity(input.answers.len());
@@ -111,13 +111,12 @@ impl Store {
                     return Err(CoreError::invalid(format!("answers[{i}].item_id"), "answered twice"));
                 }
             }
-            let inside =
-                cx.refdata.grids.get(&patrol.grid_id).is_some_and(|g| geo::contains(&g.boundary, input.location));
+            let inside = cx.refdata.grids.get(&patrol.grid_id).is_some_and(|g| geo::contains(&g.boundary, location));
             let cp = Checkpoint {
                 id: new_id(),
                 patrol_id: patrol_id.to_string(),
                 at: to_time(cx.now_ms),
-                location: input.location,
+                location,
                 accuracy_m: input.accuracy_m,
                 inside_grid: inside,
                 place_name: place_name.clone(),
@@ -189,9 +188,7 @@ impl Store {
     pub fn record_visit(&self, input: VisitInput) -> Result<Visit> {
         let household_id = validate::id("household_id", &input.household_id)?;
         let note = validate::optional_text("note", input.note.as_deref(), MAX_NOTE_CHARS)?;
-        if let Some(l) = input.location {
-            l.validate("location")?;
-        }
+        let location = input.location.map(|l| rules::location("location", l, input.datum)).transpose()?;
         let occurred_ms = input.occurred_at.map(|t| validate::plausible_time("occurred_at", t)).transpose()?;
         let mut needs = Vec::new();
         for n in &input.needs {
@@ -225,7 +222,7 @@ impl Store {
                 note: note.clone(),
                 satisfaction: input.satisfaction,
                 case_id: input.case_id.clone(),
-                location: input.location,
+                location,
                 occurred_at: to_time(occurred_ms.unwrap_or(cx.now_ms)),
             };
             let needs_codes: Vec<&str> = v.needs.iter().map(|n| n.code()).collect();
@@ -256,7 +253,7 @@ impl Store {
     /// File a report (情况五报). Every report opens a case in state 上报 (reported).
     pub fn file_report(&self, input: ReportInput) -> Result<Report> {
         let grid_id = validate::id("grid_id", &input.grid_id)?;
-        input.location.validate("location")?;
+        let location = rules::location("location", input.location, input.datum)?;
         let description = validate::required_text("description", &input.description, MAX_DESCRIPTION_CHARS)?;
         let place_name = validate::optional_text("place_name", input.place_name.as_deref(), MAX_PLACE_CHARS)?;
         rules::people_involved("people_involved", input.people_involved)?;
@@ -306,7 +303,7 @@ impl Store {
                 grid_id: grid_id.clone(),
                 category: input.category,
                 urgency,
-                location: input.location,
+                location,
                 place_name: place_name.clone(),
                 description: description.clone(),
                 people_involved: input.people_involved,

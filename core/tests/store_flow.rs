@@ -383,3 +383,35 @@ fn after_switching_worker_the_phone_keeps_nothing_of_the_old_workers_tasks_or_ca
     follow.satisfaction = Some(3);
     assert!(matches!(s.record_visit(follow), Err(CoreError::NotFound { .. })));
 }
+
+/// A check-in picked on a Chinese map SDK arrives in GCJ-02 (AMap, Tencent) or BD-09 (Baidu),
+/// about 500 m off in Shanghai: tagged, it is moved onto WGS-84 and judged inside the grid;
+/// untagged, the same numbers would be recorded outside it.
+#[test]
+fn a_map_sdk_position_is_stored_in_wgs84_and_judged_against_the_grid() {
+    use gridpatrol_core::datum::{distance_m, from_wgs84};
+    let f = fixture();
+    let s = &f.store;
+    let p = s.start_patrol("g-0101", PatrolShift::Day).unwrap();
+    let truth = inside();
+    for datum in [Datum::Gcj02, Datum::Bd09] {
+        let shown = from_wgs84(truth, datum);
+        assert!(distance_m(shown, truth) > 300.0, "{datum:?} is really shifted");
+        let mut untagged = check_in_at(shown, vec![]);
+        untagged.datum = None;
+        assert!(!s.check_in(&p.id, untagged).unwrap().inside_grid, "as WGS-84 the map's numbers are outside");
+        let mut tagged = check_in_at(shown, vec![]);
+        tagged.datum = Some(datum);
+        let cp = s.check_in(&p.id, tagged).unwrap();
+        assert!(cp.inside_grid, "{datum:?}");
+        assert!(distance_m(cp.location, truth) < 2.0, "{datum:?}: stored {:?}", cp.location);
+    }
+    let mut visit = visit_input("h-0001", VisitType::Routine);
+    visit.location = Some(from_wgs84(truth, Datum::Gcj02));
+    visit.datum = Some(Datum::Gcj02);
+    assert!(distance_m(s.record_visit(visit).unwrap().location.unwrap(), truth) < 2.0);
+    let mut report = report_input("g-0101", vec![]);
+    report.location = from_wgs84(truth, Datum::Bd09);
+    report.datum = Some(Datum::Bd09);
+    assert!(distance_m(s.file_report(report).unwrap().location, truth) < 2.0);
+}

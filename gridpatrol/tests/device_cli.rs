@@ -401,6 +401,11 @@ fn bad_inputs_exit_2_with_code_and_field() {
             Some("visit_type"),
         ),
         (phone.fails(&["patrol", "start", "--grid", "g-0102"]), "invalid_input", Some("grid_id")),
+        (
+            phone.fails(&["visit", "--household", "h-0002", "--type", "routine", "--outcome", "met", "--datum", "utm"]),
+            "invalid_input",
+            Some("datum"),
+        ),
         (phone.fails(&["case", "show", "no-such-case"]), "not_found", None),
         (
             phone.fails(&["init", "--config", "/no/such/config.json", "--worker", "w-001"]),

@@ -94,6 +94,17 @@ impl From<WorkerRole> for Actor {
 }
 
 labelled_enum!(
+    /// The coordinate system a position was given in. Phones' GPS (Android's and iOS's location
+    /// services) gives WGS-84; Chinese map SDKs hand out shifted coordinates: AMap and Tencent
+    /// GCJ-02, Baidu BD-09. Everything is stored in WGS-84 (`datum.rs` converts).
+    Datum {
+        Wgs84 = ("wgs84", "WGS-84 (卫星定位)", "WGS-84 (GPS)"),
+        Gcj02 = ("gcj02", "GCJ-02 (高德/腾讯地图)", "GCJ-02 (AMap, Tencent Maps)"),
+        Bd09 = ("bd09", "BD-09 (百度地图)", "BD-09 (Baidu Maps)"),
+    }
+);
+
+labelled_enum!(
     /// Day or night patrol (night patrols run 23:00 and later).
     PatrolShift {
         Day = ("day", "日巡", "day patrol"),

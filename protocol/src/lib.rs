@@ -9,6 +9,7 @@ uniffi::setup_scaffolding!("gridpatrol_protocol");
 
 pub mod case_flow;
 pub mod config;
+pub mod datum;
 pub mod domain;
 #[cfg(feature = "uniffi")]
 pub mod ffi;

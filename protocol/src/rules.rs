@@ -3,7 +3,7 @@
 //! (`tests/tests/rules.rs` feeds the same table of inputs to both and expects one verdict).
 
 use crate::case_flow::{self, ClearItems};
-use crate::domain::{Actor, CaseState, ClearItem, TaskAction, TaskStatus, VisitOutcome, VisitType};
+use crate::domain::{Actor, CaseState, ClearItem, Datum, GeoPoint, TaskAction, TaskStatus, VisitOutcome, VisitType};
 use crate::records::TrackPoint;
 use crate::roles;
 use crate::wire::codes;
@@ -160,6 +160,13 @@ pub fn clear_items(c: &ClearItems) -> Result<ClearItems> {
         satisfaction: c.satisfaction,
         ledger_ref: validate::optional_text("clear.ledger_ref", c.ledger_ref.as_deref(), MAX_REFERENCE_CHARS)?,
     })
+}
+
+/// A position as given (in `datum`, WGS-84 when none), checked and moved onto WGS-84: what
+/// is stored and judged against grid boundaries.
+pub fn location(field: &str, p: GeoPoint, datum: Option<Datum>) -> Result<GeoPoint> {
+    p.validate(field)?;
+    Ok(crate::datum::to_wgs84(p, datum.unwrap_or(Datum::Wgs84)))
 }
 
 /// Why a legal case step cannot be taken as given.

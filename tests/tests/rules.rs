@@ -146,6 +146,7 @@ async fn both_sides_apply_the_same_rules(db: Db) {
             case_id: spec.case_id.clone(),
             location: None,
             occurred_at: None,
+            datum: None,
         }));
         let at_hq = raw
             .push(&Command::RecordVisit {
@@ -192,6 +193,7 @@ async fn both_sides_apply_the_same_rules(db: Db) {
             patrol_id: None,
             visit_id: None,
             photos: vec![],
+            datum: None,
         }));
         let at_hq = raw.push(&report_command(&spec)).await;
         assert_eq!(on_phone.as_deref(), expect, "phone, report: {name}");
@@ -228,7 +230,13 @@ async fn both_sides_apply_the_same_rules(db: Db) {
     for (name, accuracy_m, place_name, expect) in check_ins {
         let on_phone = verdict(phone.store.check_in(
             &patrol.id,
-            CheckInInput { location: IN_GRID, accuracy_m, place_name: place_name.clone(), answers: vec![] },
+            CheckInInput {
+                location: IN_GRID,
+                accuracy_m,
+                place_name: place_name.clone(),
+                answers: vec![],
+                datum: None,
+            },
         ));
         let at_hq = raw
             .push(&Command::CheckIn {
@@ -415,6 +423,7 @@ async fn a_volunteer_is_refused_every_office_step_on_both_sides(db: Db) {
             patrol_id: None,
             visit_id: None,
             photos: vec![],
+            datum: None,
         })
         .unwrap();
     phone.sync().await.unwrap();

@@ -745,6 +745,7 @@ mod tests {
                 case_id: None,
                 location: None,
                 occurred_at: None,
+                datum: None,
             })
             .unwrap();
     }

@@ -93,7 +93,9 @@ pub fn all_ok_answers(store_template: &Template) -> Vec<ChecklistAnswer> {
 }
 
 pub fn check_in_at(location: GeoPoint, answers: Vec<ChecklistAnswer>) -> CheckInInput {
-    CheckInInput { location, accuracy_m: Some(8.0), place_name: Some("北门 (north gate)".into()), answers }
+    CheckInInput {
+        location, accuracy_m: Some(8.0), place_name: Some("北门 (north gate)".into()), answers, datum: None
+    }
 }
 
 pub fn report_input(grid: &str, photos: Vec<PathBuf>) -> ReportInput {
@@ -109,6 +111,7 @@ pub fn report_input(grid: &str, photos: Vec<PathBuf>) -> ReportInput {
         patrol_id: None,
         visit_id: None,
         photos,
+        datum: None,
     }
 }
 
@@ -123,6 +126,7 @@ pub fn visit_input(household: &str, t: VisitType) -> VisitInput {
         case_id: None,
         location: None,
         occurred_at: None,
+        datum: None,
     }
 }
 

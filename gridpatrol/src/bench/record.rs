@@ -141,6 +141,7 @@ impl Workload {
                 patrol_id: None,
                 visit_id: None,
                 photos: vec![],
+                datum: None,
             })?;
         } else if i.is_multiple_of(2) {
             let input = CheckInInput {
@@ -148,6 +149,7 @@ impl Workload {
                 accuracy_m: Some(6.0),
                 place_name: None,
                 answers: self.answers.clone(),
+                datum: None,
             };
             store.check_in(&self.patrol, input)?;
         } else {
@@ -161,6 +163,7 @@ impl Workload {
                 case_id: None,
                 location: None,
                 occurred_at: None,
+                datum: None,
             })?;
         }
         Ok(())

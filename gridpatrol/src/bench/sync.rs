@@ -90,6 +90,7 @@ async fn sync_once(
                     case_id: None,
                     location: None,
                     occurred_at: None,
+                    datum: None,
                 })?;
             }
         }

@@ -284,6 +284,7 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                         accuracy_m: Some(6.0),
                         place_name: None,
                         answers: answers.clone(),
+                        datum: None,
                     },
                 )?;
             }
@@ -305,6 +306,7 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                     patrol_id: Some(patrol.id.clone()),
                     visit_id: None,
                     photos: vec![path],
+                    datum: None,
                 })?;
                 p.cases.push(r.case_id);
                 s.finish_patrol(&patrol.id, PatrolOutcome::Findings, None)?;
@@ -326,6 +328,7 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                     case_id: None,
                     location: None,
                     occurred_at: None,
+                    datum: None,
                 })?;
             }
         }

@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use gridpatrol_core::{Answer, ChecklistAnswer, CoreError, GeoPoint, Result};
+use gridpatrol_core::{Answer, ChecklistAnswer, CoreError, Datum, GeoPoint, Result};
 
 /// A number; what it may be (1..5, -90..90…) is the core's call.
 pub fn number<T: FromStr>(field: &str, raw: &str) -> Result<T> {
@@ -15,6 +15,11 @@ pub fn number<T: FromStr>(field: &str, raw: &str) -> Result<T> {
 /// A position from `--lat`/`--lng`; `field` is the core's name for it (`location`, `points[0]`).
 pub fn location(field: &str, lat: &str, lng: &str) -> Result<GeoPoint> {
     Ok(GeoPoint { lat: number(&format!("{field}.lat"), lat)?, lng: number(&format!("{field}.lng"), lng)? })
+}
+
+/// `--datum`: the coordinate system a position is given in (None: WGS-84).
+pub fn datum(d: Option<&str>) -> Result<Option<Datum>> {
+    Ok(d.map(|d| Datum::parse("datum", d)).transpose()?)
 }
 
 /// An optional position: both `--lat` and `--lng`, or neither.

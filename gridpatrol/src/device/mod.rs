@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use gridpatrol_core::config::SAMPLE_CONFIG_JSON;
 use gridpatrol_core::*;
+use gridpatrol_protocol::rules;
 use serde::Serialize;
 
 #[derive(Args)]
@@ -137,6 +138,10 @@ struct FixArgs {
     /// GPS accuracy in metres.
     #[arg(long, value_name = "M")]
     accuracy: Option<String>,
+    /// The coordinate system of --lat/--lng: wgs84 (GPS, the default), gcj02 (AMap, Tencent
+    /// Maps) or bd09 (Baidu Maps); stored as WGS-84.
+    #[arg(long, value_name = "DATUM")]
+    datum: Option<String>,
 }
 
 #[derive(Args)]
@@ -164,6 +169,10 @@ struct VisitArgs {
     lat: Option<String>,
     #[arg(long, value_name = "DEG", allow_negative_numbers = true)]
     lng: Option<String>,
+    /// The coordinate system of --lat/--lng: wgs84 (GPS, the default), gcj02 (AMap, Tencent
+    /// Maps) or bd09 (Baidu Maps); stored as WGS-84.
+    #[arg(long, value_name = "DATUM")]
+    datum: Option<String>,
 }
 
 #[derive(Args)]
@@ -177,6 +186,10 @@ struct ReportArgs {
     lat: String,
     #[arg(long, value_name = "DEG", allow_negative_numbers = true)]
     lng: String,
+    /// The coordinate system of --lat/--lng: wgs84 (GPS, the default), gcj02 (AMap, Tencent
+    /// Maps) or bd09 (Baidu Maps); stored as WGS-84.
+    #[arg(long, value_name = "DATUM")]
+    datum: Option<String>,
     #[arg(long, value_name = "TEXT")]
     description: String,
     /// immediate or normal (default: immediate for hazards and emergencies).
@@ -426,6 +439,7 @@ fn execute(args: DeviceArgs) -> Result<String> {
                 case_id: a.case_id,
                 location: input::optional_location(a.lat.as_deref(), a.lng.as_deref())?,
                 occurred_at: None,
+                datum: input::datum(a.datum.as_deref())?,
             })?;
             out.show(&visit, human::visit)
         }
@@ -448,6 +462,7 @@ fn execute(args: DeviceArgs) -> Result<String> {
                 patrol_id: a.patrol,
                 visit_id: a.visit,
                 photos: a.photos,
+                datum: input::datum(a.datum.as_deref())?,
             })?;
             out.show(&report, human::report)
         }
@@ -473,7 +488,9 @@ fn patrol(store: &Store, out: &Out, cmd: PatrolCommand) -> Result<String> {
             out.show(&store.start_patrol(&grid, shift)?, human::patrol_started)
         }
         PatrolCommand::Track { patrol, fix } => {
+            // Track points are stored as given, so a map's position is moved onto WGS-84 here.
             let at = input::location("points[0]", &fix.lat, &fix.lng)?;
+            let at = rules::location("points[0]", at, input::datum(fix.datum.as_deref())?)?;
             let point = TrackPoint {
                 lat: at.lat,
                 lng: at.lng,
@@ -493,6 +510,7 @@ fn patrol(store: &Store, out: &Out, cmd: PatrolCommand) -> Result<String> {
                     accuracy_m: input::accuracy("accuracy_m", fix.accuracy.as_deref())?,
                     place_name: place,
                     answers: input::answers(&answers, &answer_notes)?,
+                    datum: input::datum(fix.datum.as_deref())?,
                 },
             )?;
             let template = store.active_template();

@@ -42,6 +42,7 @@ fn main() {
                         case_id: None,
                         location: None,
                         occurred_at: None,
+                        datum: None,
                     })
                     .expect("visit");
                 format!("visit {}", v.id)
@@ -55,6 +56,7 @@ fn main() {
                             accuracy_m: Some(5.0),
                             place_name: None,
                             answers: answers.clone(),
+                            datum: None,
                         },
                     )
                     .expect("check-in");
@@ -74,6 +76,7 @@ fn main() {
                         patrol_id: None,
                         visit_id: None,
                         photos: if i % 16 == 3 { vec![photo.clone()] } else { vec![] },
+                        datum: None,
                     })
                     .expect("report");
                 format!("report {} {}", r.id, r.photos.first().map(String::as_str).unwrap_or("-"))

@@ -274,6 +274,7 @@ impl Phone {
                 case_id: None,
                 location: None,
                 occurred_at: None,
+                datum: None,
             })
             .unwrap()
     }
@@ -292,6 +293,7 @@ impl Phone {
                 patrol_id: None,
                 visit_id: None,
                 photos,
+                datum: None,
             })
             .unwrap()
     }
@@ -315,6 +317,7 @@ impl Phone {
                     accuracy_m: None,
                     place_name: None,
                     answers: answers.clone(),
+                    datum: None,
                 },
             )
             .unwrap();
