@@ -22,6 +22,10 @@ pub struct CheckInInput {
     /// stored as WGS-84. None: WGS-84, as the phone's own location service gives it.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub datum: Option<Datum>,
+    /// The OS reported a mock-location provider (Android `Location.isMock()`, iOS
+    /// `CLLocationSourceInformation.isSimulatedBySoftware`): recorded and flagged, not refused.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub mock_location: bool,
 }
 
 #[derive(Debug, Clone)]

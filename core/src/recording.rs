@@ -86,7 +86,8 @@ impl Store {
     }
 
     /// Check in at a checkpoint with the template's checklist answers (人到 + 眼到).
-    /// A check-in outside the grid is recorded with `inside_grid = false`, not refused.
+    /// A check-in outside the grid, with a weak fix or from a mock-location provider is
+    /// recorded and flagged (`trusted = false`: it does not count for 人到), never refused.
     pub fn check_in(&self, patrol_id: &str, input: CheckInInput) -> Result<Checkpoint> {
         let location = rules::location("location", input.location, input.datum)?;
         rules::accuracy("accuracy_m", input.accuracy_m)?;
@@ -121,10 +122,18 @@ impl Store {
                 inside_grid: inside,
                 place_name: place_name.clone(),
                 answers: answers.clone(),
+                mock_location: input.mock_location,
+                trusted: rules::trusted_fix(
+                    inside,
+                    input.accuracy_m,
+                    input.mock_location,
+                    template.patrol.max_accuracy_m,
+                ),
             };
             cx.tx.prepare_cached(
-                "INSERT INTO checkpoint (id, patrol_id, at_ms, lat, lng, accuracy_m, inside_grid, place_name, answers)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO checkpoint (id, patrol_id, at_ms, lat, lng, accuracy_m, inside_grid, place_name, answers,
+                                         mock_location, trusted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 cp.id,
@@ -135,7 +144,9 @@ impl Store {
                 cp.accuracy_m,
                 inside,
                 cp.place_name,
-                serde_json::to_string(&cp.answers)?
+                serde_json::to_string(&cp.answers)?,
+                cp.mock_location,
+                cp.trusted
             ])?;
             Ok((cp.clone(), Command::CheckIn { checkpoint: cp }))
         })

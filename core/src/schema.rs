@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::{CoreError, Result};
 
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// The current schema, as a fresh install creates it.
 const CURRENT: &str = r#"
@@ -50,7 +50,8 @@ CREATE TABLE patrol_track (
 CREATE TABLE checkpoint (
     id TEXT PRIMARY KEY, patrol_id TEXT NOT NULL REFERENCES patrol(id), at_ms INTEGER NOT NULL,
     lat REAL NOT NULL, lng REAL NOT NULL, accuracy_m REAL, inside_grid INTEGER NOT NULL,
-    place_name TEXT, answers TEXT NOT NULL
+    place_name TEXT, answers TEXT NOT NULL, mock_location INTEGER NOT NULL DEFAULT 0,
+    trusted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX checkpoint_patrol ON checkpoint(patrol_id);
 CREATE TABLE visit (
@@ -275,6 +276,14 @@ ALTER TABLE device ADD COLUMN needs_identity INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sync_state ADD COLUMN reconciled_ms INTEGER;
 "#;
 
+/// v5: check-in trust. Old check-ins are judged by the default rule (inside, accuracy known
+/// and within 50 m); none was marked as mocked, since phones did not say.
+const V4_TO_V5: &str = r#"
+ALTER TABLE checkpoint ADD COLUMN mock_location INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE checkpoint ADD COLUMN trusted INTEGER NOT NULL DEFAULT 0;
+UPDATE checkpoint SET trusted = (inside_grid = 1 AND accuracy_m IS NOT NULL AND accuracy_m <= 50);
+"#;
+
 /// Bring the database to `VERSION`. Runs inside one IMMEDIATE transaction so a crash during
 /// a migration leaves the old version intact.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -309,6 +318,7 @@ fn upgrade_from(conn: &Connection, v: i64) -> Result<()> {
         1 => conn.execute_batch(V1_TO_V2)?,
         2 => conn.execute_batch(V2_TO_V3)?,
         3 => conn.execute_batch(V3_TO_V4)?,
+        4 => conn.execute_batch(V4_TO_V5)?,
         other => return Err(CoreError::Corrupt(format!("no migration from schema version {other}"))),
     }
     Ok(())

@@ -55,6 +55,9 @@ pub struct PatrolProgress {
     pub checkins: u32,
     pub min_checkins: u32,
     pub outside_grid_checkins: u32,
+    /// Inside the grid but not counting for 人到: a weak fix (worse than the template's
+    /// accuracy, or none given) or a mock location. Shown flagged.
+    pub weak_checkins: u32,
     pub checklist_answered: u32,
     pub checklist_total: u32,
     pub reports_filed: u32,
@@ -440,15 +443,19 @@ fn patrol_progress(c: &Connection, worker_id: &str, refdata: &crate::store::RefD
     let Some(id) = id else { return Ok(None) };
     let p = load_patrol(c, &id)?.ok_or_else(|| CoreError::not_found("patrol", &id))?;
     let template = refdata.template(&p.template_id, p.template_version)?;
-    let mut stmt = c.prepare_cached("SELECT inside_grid, answers FROM checkpoint WHERE patrol_id = ?1")?;
+    let mut stmt = c.prepare_cached("SELECT inside_grid, answers, trusted FROM checkpoint WHERE patrol_id = ?1")?;
     let mut checkins = 0;
     let mut outside = 0;
+    let mut trusted_n = 0;
     let mut answered = std::collections::HashSet::new();
-    for row in stmt.query_map([&id], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?)))? {
-        let (inside, answers) = row?;
+    for row in stmt.query_map([&id], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))? {
+        let (inside, answers, trusted) = row?;
         checkins += 1;
         if !inside {
             outside += 1;
+        }
+        if trusted {
+            trusted_n += 1;
         }
         for a in serde_json::from_str::<Vec<ChecklistAnswer>>(&answers)? {
             answered.insert(a.item_id);
@@ -458,9 +465,8 @@ fn patrol_progress(c: &Connection, worker_id: &str, refdata: &crate::store::RefD
         c.prepare_cached("SELECT COUNT(*) FROM report WHERE patrol_id = ?1")?.query_row([&id], |r| r.get(0))?;
     let total = template.patrol.checklist.len() as u32;
     let answered_n = template.patrol.checklist.iter().filter(|i| answered.contains(&i.id)).count() as u32;
-    let inside_checkins = checkins - outside;
     let parts = vec![
-        (PatrolPart::PersonOnSite, inside_checkins >= template.patrol.min_checkins),
+        (PatrolPart::PersonOnSite, trusted_n >= template.patrol.min_checkins),
         (PatrolPart::EyesOn, answered_n == total),
         (PatrolPart::Recorded, reports > 0),
     ]
@@ -475,6 +481,7 @@ fn patrol_progress(c: &Connection, worker_id: &str, refdata: &crate::store::RefD
         checkins,
         min_checkins: template.patrol.min_checkins,
         outside_grid_checkins: outside,
+        weak_checkins: checkins - outside - trusted_n,
         checklist_answered: answered_n,
         checklist_total: total,
         reports_filed: reports,

@@ -415,3 +415,35 @@ fn a_map_sdk_position_is_stored_in_wgs84_and_judged_against_the_grid() {
     report.datum = Some(Datum::Bd09);
     assert!(distance_m(s.file_report(report).unwrap().location, truth) < 2.0);
 }
+
+/// 人到 counts only trusted check-ins: a 5 km fix, one without accuracy or one from a mock
+/// location is recorded and shown flagged, never refused, and does not make the part done.
+#[test]
+fn weak_and_mock_fixes_are_recorded_flagged_and_do_not_count_for_person_on_site() {
+    let f = fixture();
+    let s = &f.store;
+    let p = s.start_patrol("g-0101", PatrolShift::Night).unwrap();
+    assert_eq!(s.active_template().patrol.max_accuracy_m, 50.0, "the default limit");
+    let weak = [
+        CheckInInput { accuracy_m: Some(5000.0), ..check_in_at(inside(), vec![]) },
+        CheckInInput { accuracy_m: None, ..check_in_at(inside(), vec![]) },
+        CheckInInput { mock_location: true, ..check_in_at(inside(), vec![]) },
+    ];
+    for input in weak {
+        let cp = s.check_in(&p.id, input).unwrap();
+        assert!(cp.inside_grid && !cp.trusted, "{cp:?}");
+    }
+    let progress = s.today().unwrap().patrol.unwrap();
+    assert_eq!((progress.checkins, progress.weak_checkins, progress.outside_grid_checkins), (3, 3, 0));
+    assert!(!progress.parts[0].done, "人到 is not done on weak fixes");
+    for _ in 0..2 {
+        assert!(s.check_in(&p.id, check_in_at(inside(), vec![])).unwrap().trusted);
+    }
+    let progress = s.today().unwrap().patrol.unwrap();
+    assert_eq!(progress.parts[0].part, PatrolPart::PersonOnSite);
+    assert!(progress.parts[0].done, "two trusted check-ins: 人到");
+    let ob = s.outbox(0, 100).unwrap();
+    let mocked =
+        ob.iter().filter(|e| matches!(&e.command, Command::CheckIn { checkpoint } if checkpoint.mock_location));
+    assert_eq!(mocked.count(), 1, "the mock flag travels to HQ");
+}

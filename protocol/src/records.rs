@@ -80,6 +80,13 @@ pub struct Checkpoint {
     pub accuracy_m: Option<f64>,
     /// False when the check-in was outside the grid's boundary: recorded, and flagged.
     pub inside_grid: bool,
+    /// The phone's OS said the position came from a mock-location provider.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mock_location: bool,
+    /// Counts for 人到: inside the grid, not mocked, accurate to the template's
+    /// `max_accuracy_m` (`rules::trusted_fix`). Weak and mock fixes are kept and flagged.
+    #[serde(default)]
+    pub trusted: bool,
     pub place_name: Option<String>,
     pub answers: Vec<ChecklistAnswer>,
 }

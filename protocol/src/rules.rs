@@ -162,6 +162,13 @@ pub fn clear_items(c: &ClearItems) -> Result<ClearItems> {
     })
 }
 
+/// Does a check-in count for 人到 (person on site)? Inside the grid, not from a mock-location
+/// provider, and with a known accuracy no worse than the template's `max_accuracy_m`. A fix
+/// that fails any of these is still recorded, and flagged (a 5 km fix shows nothing).
+pub fn trusted_fix(inside_grid: bool, accuracy_m: Option<f64>, mock_location: bool, max_accuracy_m: f64) -> bool {
+    inside_grid && !mock_location && accuracy_m.is_some_and(|a| a <= max_accuracy_m)
+}
+
 /// A position as given (in `datum`, WGS-84 when none), checked and moved onto WGS-84: what
 /// is stored and judged against grid boundaries.
 pub fn location(field: &str, p: GeoPoint, datum: Option<Datum>) -> Result<GeoPoint> {

@@ -28,9 +28,17 @@ pub struct Template {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PatrolTemplate {
-    /// Check-ins a patrol needs before "person on site" counts as complete.
+    /// Trusted check-ins a patrol needs before "person on site" (人到) counts as complete.
     pub min_checkins: u32,
+    /// The GPS accuracy (metres) a fix needs to count for 人到; weaker fixes are recorded and
+    /// flagged, never refused (`rules::trusted_fix`). Default 50 m.
+    #[serde(default = "default_max_accuracy_m")]
+    pub max_accuracy_m: f64,
     pub checklist: Vec<TemplateItem>,
+}
+
+fn default_max_accuracy_m() -> f64 {
+    50.0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +113,9 @@ impl Template {
                     "item ids must be unique, 1..64 characters",
                 ));
             }
+        }
+        if !(1.0..=crate::rules::MAX_ACCURACY_M).contains(&self.patrol.max_accuracy_m) {
+            return Err(InvalidValue::new("template.patrol.max_accuracy_m", "must be 1..100000 metres"));
         }
         if self.patrol.min_checkins == 0 || self.patrol.min_checkins > 100 {
             return Err(InvalidValue::new("template.patrol.min_checkins", "must be 1..100"));

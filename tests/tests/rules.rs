@@ -236,6 +236,7 @@ async fn both_sides_apply_the_same_rules(db: Db) {
                 place_name: place_name.clone(),
                 answers: vec![],
                 datum: None,
+                mock_location: false,
             },
         ));
         let at_hq = raw
@@ -249,6 +250,8 @@ async fn both_sides_apply_the_same_rules(db: Db) {
                     inside_grid: true,
                     place_name,
                     answers: vec![],
+                    mock_location: false,
+                    trusted: true,
                 },
             })
             .await;

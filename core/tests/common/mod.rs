@@ -94,7 +94,12 @@ pub fn all_ok_answers(store_template: &Template) -> Vec<ChecklistAnswer> {
 
 pub fn check_in_at(location: GeoPoint, answers: Vec<ChecklistAnswer>) -> CheckInInput {
     CheckInInput {
-        location, accuracy_m: Some(8.0), place_name: Some("北门 (north gate)".into()), answers, datum: None
+        location,
+        accuracy_m: Some(8.0),
+        place_name: Some("北门 (north gate)".into()),
+        answers,
+        datum: None,
+        mock_location: false,
     }
 }
 

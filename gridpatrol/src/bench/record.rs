@@ -150,6 +150,7 @@ impl Workload {
                 place_name: None,
                 answers: self.answers.clone(),
                 datum: None,
+                mock_location: false,
             };
             store.check_in(&self.patrol, input)?;
         } else {

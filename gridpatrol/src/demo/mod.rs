@@ -285,6 +285,7 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                         place_name: None,
                         answers: answers.clone(),
                         datum: None,
+                        mock_location: false,
                     },
                 )?;
             }

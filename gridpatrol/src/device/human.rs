@@ -249,7 +249,12 @@ pub fn today(v: &TodayView) -> String {
             } else {
                 String::new()
             };
-            put!(s, "  打卡 (check-ins): {}/{}{outside}", p.checkins, p.min_checkins);
+            let weak = if p.weak_checkins > 0 {
+                format!("  ⚠ {} 次定位不可信 ({} weak or mock fixes, not counted)", p.weak_checkins, p.weak_checkins)
+            } else {
+                String::new()
+            };
+            put!(s, "  打卡 (check-ins): {}/{}{outside}{weak}", p.checkins, p.min_checkins);
             put!(
                 s,
                 "  清单 (checklist): {}/{}  上报 (reports): {}",

@@ -511,6 +511,7 @@ fn patrol(store: &Store, out: &Out, cmd: PatrolCommand) -> Result<String> {
                     place_name: place,
                     answers: input::answers(&answers, &answer_notes)?,
                     datum: input::datum(fix.datum.as_deref())?,
+                    mock_location: false,
                 },
             )?;
             let template = store.active_template();

@@ -29,6 +29,8 @@ pub enum Kind {
     Reports,
     Cases,
     Tasks,
+    /// Check-ins that do not count for 人到: outside the grid, a weak fix, a mock location.
+    FlaggedCheckins,
 }
 
 impl Kind {
@@ -39,6 +41,7 @@ impl Kind {
             Kind::Reports => "reports",
             Kind::Cases => "cases",
             Kind::Tasks => "tasks",
+            Kind::FlaggedCheckins => "flagged-checkins",
         }
     }
 
@@ -93,6 +96,20 @@ impl Kind {
                 ("case_state", "案件状态 (case state)"),
                 ("occurred_at", "发生时间 (occurred UTC+8)"),
                 ("received_at", "HQ接收时间 (received at HQ UTC+8)"),
+            ],
+            Kind::FlaggedCheckins => &[
+                ("id", "打卡编号 (check-in id)"),
+                ("community", "社区 (community)"),
+                ("grid", "网格 (grid)"),
+                ("worker", "网格员 (grid worker)"),
+                ("patrol_id", "巡查编号 (patrol id)"),
+                ("at", "打卡时间 (checked in UTC+8)"),
+                ("lat", "纬度 (latitude, WGS-84)"),
+                ("lng", "经度 (longitude, WGS-84)"),
+                ("accuracy_m", "定位精度米 (accuracy, metres)"),
+                ("inside_grid", "在网格内 (inside the grid)"),
+                ("mock_location", "模拟定位 (mock location)"),
+                ("reasons", "标记原因 (why flagged)"),
             ],
             Kind::Cases => &[
                 ("id", "案件编号 (case id)"),
@@ -181,6 +198,8 @@ fn label<T>(code: &str, f: fn(&str) -> Option<T>, l: fn(&T) -> String) -> J {
 pub struct PatrolParts {
     pub checkins: i64,
     pub inside: i64,
+    /// Inside, not mocked, accurate enough: what 人到 counts (`rules::trusted_fix`).
+    pub trusted: i64,
     pub answered: i64,
     pub total: i64,
     pub person_on_site: bool,
@@ -205,7 +224,7 @@ impl Templates {
     }
 }
 
-/// Finished, with enough check-ins inside the grid (人到), every checklist item answered
+/// Finished, with enough trusted check-ins (人到: inside the grid, not mocked, accurate enough), every checklist item answered
 /// (眼到), and either "nothing found" logged or a report filed from it (记到).
 pub fn patrol_parts(
     tx: &mut dyn Tx,
@@ -218,10 +237,13 @@ pub fn patrol_parts(
     let Some(t) = templates.get(tx, template.0, template.1)? else { return Ok(PatrolParts::default()) };
     let mut parts = PatrolParts { total: t.patrol.checklist.len() as i64, ..Default::default() };
     let mut answered = std::collections::HashSet::new();
-    for r in tx.query("SELECT inside_grid, answers FROM checkpoint WHERE patrol_id = ?", p![patrol_id])? {
+    for r in tx.query("SELECT inside_grid, answers, trusted FROM checkpoint WHERE patrol_id = ?", p![patrol_id])? {
         parts.checkins += 1;
         if r.bool(0)? {
             parts.inside += 1;
+        }
+        if r.bool(2)? {
+            parts.trusted += 1;
         }
         let answers: Vec<ChecklistAnswer> = r.json(1)?;
         for a in answers {
@@ -230,7 +252,7 @@ pub fn patrol_parts(
     }
     parts.answered = t.patrol.checklist.iter().filter(|i| answered.contains(&i.id)).count() as i64;
     let reports = tx.query_i64("SELECT COUNT(*) FROM report WHERE patrol_id = ?", p![patrol_id])?;
-    parts.person_on_site = parts.inside >= i64::from(t.patrol.min_checkins);
+    parts.person_on_site = parts.trusted >= i64::from(t.patrol.min_checkins);
     parts.eyes_on = parts.answered == parts.total;
     parts.recorded = outcome == Some(PatrolOutcome::NothingFound.code()) || reports > 0;
     parts.complete = finished && parts.person_on_site && parts.eyes_on && parts.recorded;
@@ -374,6 +396,50 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
                 ]);
             }
         }
+        Kind::FlaggedCheckins => {
+            for r in tx.query(
+                "SELECT c.id, p.grid_id, p.worker_id, c.patrol_id, c.effective_ms, c.lat, c.lng, c.accuracy_m,
+                        c.inside_grid, c.mock_location, p.template_id, p.template_version
+                 FROM checkpoint c JOIN patrol p ON p.id = c.patrol_id
+                 WHERE c.trusted = 0 AND c.effective_ms >= ? AND c.effective_ms < ? ORDER BY c.effective_ms, c.id",
+                p![from, to],
+            )? {
+                let grid = r.text(1)?;
+                if !scope.grid(&grid) {
+                    continue;
+                }
+                let (accuracy, inside, mock) = (r.opt_f64(7)?, r.bool(8)?, r.bool(9)?);
+                let limit = reference::template(tx, &r.text(10)?, r.i64(11)?)?
+                    .map(|t| t.patrol.max_accuracy_m)
+                    .unwrap_or(50.0);
+                let mut reasons = Vec::new();
+                if !inside {
+                    reasons.push("网格外 (outside the grid)".to_string());
+                }
+                match accuracy {
+                    None => reasons.push("无定位精度 (no accuracy given)".to_string()),
+                    Some(a) if a > limit => reasons.push(format!("定位精度差 {a:.0} 米 > {limit:.0} 米 (weak fix)")),
+                    Some(_) => {}
+                }
+                if mock {
+                    reasons.push("模拟定位 (mock location)".to_string());
+                }
+                rows.push(vec![
+                    J::String(r.text(0)?),
+                    J::String(names.community(&grid)),
+                    J::String(names.grid(&grid)),
+                    J::String(names.worker(&r.text(2)?)),
+                    J::String(r.text(3)?),
+                    J::String(local_time(r.i64(4)?)),
+                    json!(r.f64(5)?),
+                    json!(r.f64(6)?),
+                    accuracy.map(|a| json!(a)).unwrap_or(J::Null),
+                    yes_no(inside),
+                    yes_no(mock),
+                    J::String(reasons.join("; ")),
+                ]);
+            }
+        }
         Kind::Tasks => {
             for r in tx.query(
                 "SELECT id, source, title, target_unit, assignee_id, grid_id, deadline_ms, status, result, dispatched_ms, done_ms
@@ -486,6 +552,7 @@ endpoints! {
     list_patrols, export_patrols => Kind::Patrols;
     list_visits, export_visits => Kind::Visits;
     list_reports, export_reports => Kind::Reports;
+    list_flagged_checkins, export_flagged_checkins => Kind::FlaggedCheckins;
 }
 
 // Cases and tasks have richer JSON lists of their own (`cases`, `tasks`); these are the CSVs.
@@ -523,7 +590,7 @@ mod tests {
     fn rows_match_columns() {
         // Every builder emits as many cells as its kind has columns (checked by the API
         // tests with data; here the column lists are at least distinct and labelled).
-        for k in [Kind::Patrols, Kind::Visits, Kind::Reports, Kind::Cases, Kind::Tasks] {
+        for k in [Kind::Patrols, Kind::Visits, Kind::Reports, Kind::Cases, Kind::Tasks, Kind::FlaggedCheckins] {
             let cols = k.columns();
             assert!(cols.iter().all(|(_, h)| h.contains(" (") && h.ends_with(')')), "{k:?}");
         }

@@ -6,17 +6,19 @@ use super::{Backend, Tx};
 use super::{DbError, DbResult as Result};
 use crate::p;
 
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../../sql/sqlite/001_init.sql")),
     (2, include_str!("../../sql/sqlite/002_visit_carries_mutation.sql")),
     (3, include_str!("../../sql/sqlite/003_identity_and_clocks.sql")),
+    (4, include_str!("../../sql/sqlite/004_checkin_trust.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../sql/postgres/001_init.sql")),
     (2, include_str!("../../sql/postgres/002_visit_carries_mutation.sql")),
     (3, include_str!("../../sql/postgres/003_identity_and_clocks.sql")),
+    (4, include_str!("../../sql/postgres/004_checkin_trust.sql")),
 ];
 
 /// Any fixed number: the advisory lock that serialises migrations across HQ instances.

@@ -265,10 +265,12 @@ fn check_in(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cp: &Checkpoint) -> Step {
     // HQ decides "inside the grid" from its own boundary; the phone's flag is kept beside it.
     let boundary: geo::Ring = tx.query_one("SELECT boundary FROM grid WHERE id = ?", p![&patrol.grid_id])?.json(0)?;
     let inside = geo::contains(&boundary, cp.location);
+    // Trust by the same rule as the phone, from HQ's own inside-grid verdict.
+    let trusted = rules::trusted_fix(inside, cp.accuracy_m, cp.mock_location, template.patrol.max_accuracy_m);
     tx.exec(
         "INSERT INTO checkpoint (id, patrol_id, at_ms, lat, lng, accuracy_m, inside_grid_device, inside_grid, place_name,
-                                 answers, received_ms, effective_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 answers, received_ms, effective_ms, mock_location, trusted)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         p![
             &cp.id,
             &cp.patrol_id,
@@ -281,7 +283,9 @@ fn check_in(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cp: &Checkpoint) -> Step {
             place,
             serde_json::to_string(&cp.answers).unwrap_or_default(),
             cx.now,
-            cx.effective(cp.at.timestamp_millis())
+            cx.effective(cp.at.timestamp_millis()),
+            cp.mock_location,
+            trusted
         ],
     )?;
     Ok(Outcome::Applied)

@@ -10,6 +10,7 @@ mod authz;
 mod bad_input;
 mod bootstrap;
 mod cases;
+mod checkins;
 mod clocks;
 mod enrol;
 mod export;

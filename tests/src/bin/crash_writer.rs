@@ -57,6 +57,7 @@ fn main() {
                             place_name: None,
                             answers: answers.clone(),
                             datum: None,
+                            mock_location: false,
                         },
                     )
                     .expect("check-in");

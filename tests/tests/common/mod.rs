@@ -318,6 +318,7 @@ impl Phone {
                     place_name: None,
                     answers: answers.clone(),
                     datum: None,
+                    mock_location: false,
                 },
             )
             .unwrap();
