@@ -43,6 +43,16 @@ impl ApiError {
         e
     }
 
+    /// The same error about a field inside `prefix` (`assignee_id` → `tasks[3].assignee_id`).
+    pub fn within(mut self, prefix: &str) -> Self {
+        if let Some(field) = self.field.take() {
+            let full = format!("{prefix}.{field}");
+            self.message = self.message.replacen(&field, &full, 1);
+            self.field = Some(full);
+        }
+        self
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_INPUT, message)
     }

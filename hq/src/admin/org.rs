@@ -822,12 +822,16 @@ pub struct ImportSummary {
     pub grids: usize,
     pub workers: usize,
     pub households: usize,
+    /// Tasks in the file dispatched now; ones already at HQ (same id) are left as they are.
+    pub tasks: usize,
+    pub tasks_already_dispatched: usize,
     pub template: bool,
 }
 
 /// Set up (or update) the whole street from one `GridConfig` in one transaction: street,
-/// communities, grids, workers with their grids, households, and the template if newer.
-/// Tasks in the file are not dispatched (use the tasks endpoint).
+/// communities, grids, workers with their grids, households, the template if newer, and the
+/// tasks in the file (dispatched to their assignees). Nothing in the file is dropped: what
+/// cannot be kept refuses the whole import, naming the field.
 pub async fn import(
     State(s): State<AppState>,
     bearer: Bearer,
@@ -882,6 +886,16 @@ pub async fn import(
                        h.is_must_visit(), now, now],
                 )?;
             }
+            let (mut tasks, mut tasks_already) = (0, 0);
+            for (i, t) in c.tasks.iter().enumerate() {
+                super::tasks::check_assignee(tx, &t.assignee_id, t.grid_id.as_deref())
+                    .map_err(|e| e.within(&format!("tasks[{i}]")))?;
+                if super::tasks::insert_task(tx, t, &op.id, now)? {
+                    tasks += 1;
+                } else {
+                    tasks_already += 1;
+                }
+            }
             let mut template = false;
             if let Some(t) = &c.template {
                 let have = tx.query_opt("SELECT MAX(version) FROM template WHERE id = ?", p![&t.id])?.and_then(|r| r.opt_i64(0).ok().flatten());
@@ -897,6 +911,8 @@ pub async fn import(
                 grids: c.grids.len(),
                 workers: c.workers.len(),
                 households: c.households.len(),
+                tasks,
+                tasks_already_dispatched: tasks_already,
                 template,
             })
         })

@@ -83,7 +83,7 @@ fn require_task(tx: &mut dyn Tx, op: &Operator, grid: Option<&str>, assignee: &s
 }
 
 /// The assignee exists and (when a grid is named) covers it.
-fn check_assignee(tx: &mut dyn Tx, assignee: &str, grid: Option<&str>) -> Result<()> {
+pub(crate) fn check_assignee(tx: &mut dyn Tx, assignee: &str, grid: Option<&str>) -> Result<()> {
     if tx.query_opt("SELECT 1 FROM worker WHERE id = ?", p![assignee])?.is_none() {
         return Err(ApiError::invalid("assignee_id", "no such worker"));
     }
@@ -159,37 +159,47 @@ pub async fn dispatch(
             let op = auth::operator(tx, bearer.as_deref())?;
             check_assignee(tx, &input.assignee_id, input.grid_id.as_deref())?;
             require_task(tx, &op, input.grid_id.as_deref(), &input.assignee_id)?;
-            let n = tx.exec(
-                "INSERT INTO task (id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status,
-                                   result, dispatched_ms, dispatched_by, done_ms, updated_ms)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
-                p![
-                    &input.id,
-                    input.source.code(),
-                    &input.title,
-                    &input.description,
-                    &input.target_unit,
-                    &input.assignee_id,
-                    &input.grid_id,
-                    input.deadline.timestamp_millis(),
-                    TaskStatus::Dispatched.code(),
-                    now,
-                    &op.id,
-                    now
-                ],
-            )?;
-            if n == 0 {
+            if !insert_task(tx, &input, &op.id, now)? {
                 return Err(ApiError::conflict("a task with this id already exists"));
             }
-            task_event(tx, &input.id, "dispatch", TaskStatus::Dispatched, TaskStatus::Dispatched, &op.id, None)?;
-            let mut changes = Changes::default();
-            changes.task(&input.id, &input.assignee_id);
-            changes.flush(tx, now)?;
             audit(tx, &op.id, "task.dispatch", &input.id)?;
             task_out(tx, &input.id)
         })
         .await?,
     ))
+}
+
+/// Dispatch a checked task (the console's, or one in an imported configuration): the row, its
+/// first event, and the change that sends it to the assignee's phone. False when a task with
+/// this id already exists (nothing written).
+pub(crate) fn insert_task(tx: &mut dyn Tx, input: &TaskInput, by: &str, now: i64) -> Result<bool> {
+    let n = tx.exec(
+        "INSERT INTO task (id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status,
+                                   result, dispatched_ms, dispatched_by, done_ms, updated_ms)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
+        p![
+            &input.id,
+            input.source.code(),
+            &input.title,
+            &input.description,
+            &input.target_unit,
+            &input.assignee_id,
+            &input.grid_id,
+            input.deadline.timestamp_millis(),
+            TaskStatus::Dispatched.code(),
+            input.dispatched_at.timestamp_millis(),
+            by,
+            now
+        ],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    task_event(tx, &input.id, "dispatch", TaskStatus::Dispatched, TaskStatus::Dispatched, by, None)?;
+    let mut changes = Changes::default();
+    changes.task(&input.id, &input.assignee_id);
+    changes.flush(tx, now)?;
+    Ok(true)
 }
 
 struct TaskRow {

@@ -15,6 +15,7 @@ mod clocks;
 mod enrol;
 mod export;
 mod figures;
+mod import;
 mod multi_instance;
 mod openapi;
 mod pull;
