@@ -28,6 +28,10 @@ enum HqCommand {
         /// Requests per second a phone may make (token bucket refill; the burst is 6x this).
         #[arg(long, default_value_t = 10.0)]
         device_rate: f64,
+        /// The street's time zone (IANA name): periods are its local days, and every time HQ
+        /// gives out carries its offset.
+        #[arg(long, value_name = "ZONE", default_value = "Asia/Shanghai", env = "GRIDPATROL_TIME_ZONE")]
+        time_zone: String,
     },
     /// Copy the SQLite database to a new file, consistently, while HQ serves.
     Backup {
@@ -50,8 +54,8 @@ enum HqCommand {
 }
 
 pub fn run(args: HqArgs) -> i32 {
-    let (listen, database, device_rate) = match args.command {
-        HqCommand::Serve { listen, database, device_rate } => (listen, database, device_rate),
+    let (listen, database, device_rate, time_zone) = match args.command {
+        HqCommand::Serve { listen, database, device_rate, time_zone } => (listen, database, device_rate, time_zone),
         HqCommand::Backup { database, to } => {
             return report(gridpatrol_hq::backup::backup(&DatabaseUrl::parse(&database), &to), "backed up to", &to)
         }
@@ -65,6 +69,13 @@ pub fn run(args: HqArgs) -> i32 {
     };
     let mut config = HqConfig::new(listen, DatabaseUrl::parse(&database));
     config.rate_limit_per_device = ((device_rate * 6.0).ceil().max(1.0) as u32, device_rate);
+    config.time_zone = match time_zone.parse() {
+        Ok(tz) => tz,
+        Err(_) => {
+            eprintln!("error: --time-zone {time_zone:?} is not an IANA time zone name (e.g. Asia/Shanghai)");
+            return 2;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

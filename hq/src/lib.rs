@@ -75,6 +75,9 @@ pub struct HqConfig {
     /// The street admin's token on a fresh database. `None`: `GRIDPATROL_ADMIN_TOKEN` when
     /// set, else a random token printed once.
     pub bootstrap_admin_token: Option<String>,
+    /// The street's time zone (IANA name): local days for periods, and the offset on every
+    /// time HQ gives out. Default Asia/Shanghai.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl HqConfig {
@@ -86,6 +89,7 @@ impl HqConfig {
             rate_limit_per_operator: (120, 20.0),
             enrolment_code_ttl: Duration::from_secs(15 * 60),
             bootstrap_admin_token: None,
+            time_zone: chrono_tz::Asia::Shanghai,
         }
     }
 }
@@ -105,6 +109,7 @@ impl std::fmt::Debug for HqConfig {
             .field("rate_limit_per_operator", &self.rate_limit_per_operator)
             .field("enrolment_code_ttl", &self.enrolment_code_ttl)
             .field("bootstrap_admin_token", &self.bootstrap_admin_token.as_ref().map(|_| "<set>"))
+            .field("time_zone", &self.time_zone)
             .finish()
     }
 }
@@ -196,6 +201,7 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, HqError> {
 }
 
 async fn prepare(config: HqConfig) -> Result<(http::AppState, Option<String>), HqError> {
+    admin::set_street_time_zone(config.time_zone);
     let url = config.database.clone();
     let db = tokio::task::spawn_blocking(move || db::Db::open(&url))
         .await

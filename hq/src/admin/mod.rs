@@ -11,7 +11,10 @@ pub mod tasks;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{FixedOffset, TimeZone};
+use std::sync::OnceLock;
+
+use chrono::{SecondsFormat, TimeZone};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::error::{ApiError, Result};
@@ -26,24 +29,37 @@ impl<T: Serialize> IntoResponse for Created<T> {
     }
 }
 
-/// The street office's local time (China Standard Time, no daylight saving).
-pub fn cst() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+/// The street's time zone (`HqConfig::time_zone`), one per HQ process.
+static STREET_TZ: OnceLock<Tz> = OnceLock::new();
+
+/// Set the street's time zone at start-up; the first setting in a process holds.
+pub fn set_street_time_zone(tz: Tz) {
+    let _ = STREET_TZ.set(tz);
 }
 
-/// A time as people in the street office read it: `2026-11-27 09:30:00` (UTC+8).
+/// The street's time zone: days and periods are its local days. Default Asia/Shanghai.
+pub fn street_tz() -> Tz {
+    STREET_TZ.get().copied().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// A time as the API, the exports and the console give it: RFC 3339 in the street's local
+/// time with its offset, `2026-11-27T09:30:00+08:00` — unambiguous on any server's clock.
 pub fn local_time(ms: i64) -> String {
-    cst().timestamp_millis_opt(ms).single().map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+    local_time_in(street_tz(), ms)
 }
 
-/// RFC 3339, or a calendar day `YYYY-MM-DD` meaning its midnight in UTC+8.
+fn local_time_in(tz: Tz, ms: i64) -> String {
+    tz.timestamp_millis_opt(ms).single().map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false)).unwrap_or_default()
+}
+
+/// RFC 3339, or a calendar day `YYYY-MM-DD` meaning its midnight in the street's time zone.
 pub fn parse_time(field: &str, s: &str) -> Result<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp_millis());
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let midnight = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-        if let Some(t) = cst().from_local_datetime(&midnight).single() {
+        if let Some(t) = street_tz().from_local_datetime(&midnight).earliest() {
             return Ok(t.timestamp_millis());
         }
     }
@@ -68,7 +84,11 @@ mod tests {
     fn dates_are_china_midnight() {
         assert_eq!(parse_time("from", "2026-01-01").unwrap(), parse_time("from", "2025-12-31T16:00:00Z").unwrap());
         assert!(parse_time("from", "yesterday").is_err());
-        assert_eq!(local_time(0), "1970-01-01 08:00:00");
+        assert_eq!(local_time(0), "1970-01-01T08:00:00+08:00");
+        // Another street, another zone, daylight saving included.
+        let summer = parse_time("t", "2026-07-01T12:00:00Z").unwrap();
+        assert_eq!(local_time_in(chrono_tz::Europe::Berlin, summer), "2026-07-01T14:00:00+02:00");
+        assert_eq!(local_time_in(chrono_tz::Europe::Berlin, 0), "1970-01-01T01:00:00+01:00");
         assert!(period(Some("2026-01-02"), Some("2026-01-01")).is_err());
     }
 }

@@ -45,6 +45,9 @@ async fn csv_exports_open_in_excel(hq: &Hq) {
     assert!(text.contains("138****5678"), "masked phone: {text}");
     assert!(!text.contains("13812345678"), "never the full number");
     assert!(text.contains("重点必访 (must-visit)"));
+    // Times are RFC 3339 in the street's zone (Asia/Shanghai by default), with the offset.
+    let visited = &rows[0][h.iter().position(|c| c.starts_with("走访时间")).unwrap()];
+    assert!(chrono::DateTime::parse_from_rfc3339(visited).is_ok() && visited.ends_with("+08:00"), "{visited}");
 
     let (h, rows) = csv(hq, &hq.admin, "patrols").await;
     assert_eq!(rows.len(), 1);
