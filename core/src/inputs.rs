@@ -108,4 +108,9 @@ pub struct TaskActionInput {
     pub result: Option<String>,
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos: Vec<PathBuf>,
+    /// The GPS fix when arriving on site (required for `Arrive`).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub location: Option<GeoPoint>,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub datum: Option<Datum>,
 }

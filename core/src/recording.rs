@@ -440,7 +440,8 @@ impl Store {
     pub fn act_on_task(&self, input: TaskActionInput) -> Result<Task> {
         let task_id = validate::id("task_id", &input.task_id)?;
         let result = validate::optional_text("result", input.result.as_deref(), MAX_DESCRIPTION_CHARS)?;
-        rules::task_step(input.action, result.as_deref(), input.photos.len())?;
+        let location = input.location.map(|l| rules::location("location", l, input.datum)).transpose()?;
+        rules::task_step(input.action, result.as_deref(), input.photos.len(), location)?;
         let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
         self.record_with_photos(&staged, |cx| {
             let mut task = load_task(cx.tx, &task_id)?.ok_or_else(|| CoreError::not_found("task", &task_id))?;
@@ -459,11 +460,12 @@ impl Store {
                 at: to_time(cx.now_ms),
                 result: result.clone(),
                 photos,
+                location,
             };
             cx.tx
                 .prepare_cached(
-                    "INSERT INTO task_event (id, task_id, action, from_status, to_status, at_ms, result, photos)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO task_event (id, task_id, action, from_status, to_status, at_ms, result, photos, lat, lng)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?
                 .execute(params![
                     ev.id,
@@ -473,7 +475,9 @@ impl Store {
                     ev.to.code(),
                     cx.now_ms,
                     ev.result,
-                    serde_json::to_string(&ev.photos)?
+                    serde_json::to_string(&ev.photos)?,
+                    ev.location.map(|l| l.lat),
+                    ev.location.map(|l| l.lng)
                 ])?;
             cx.tx
                 .prepare_cached(

@@ -73,7 +73,8 @@ pub(crate) fn load_patrol(conn: &Connection, id: &str) -> Result<Option<Patrol>>
 pub(crate) fn load_task(conn: &Connection, id: &str) -> Result<Option<Task>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status, result
+            "SELECT id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status, result,
+                    details
              FROM task WHERE id = ?1",
         )?
         .query_row([id], task_from_row)
@@ -92,6 +93,7 @@ pub(crate) fn task_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
         deadline: to_time(r.get(7)?),
         status: parse_code(r.get(8)?, TaskStatus::from_code)?,
         result: r.get(9)?,
+        details: r.get::<_, Option<String>>(10)?.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default(),
     })
 }
 

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::{CoreError, Result};
 
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 
 /// The current schema, as a fresh install creates it.
 const CURRENT: &str = r#"
@@ -85,13 +85,14 @@ CREATE TABLE case_event (
 CREATE TABLE task (
     id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,
     target_unit TEXT NOT NULL, assignee_id TEXT NOT NULL, grid_id TEXT, deadline_ms INTEGER NOT NULL,
-    status TEXT NOT NULL, result TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL
+    status TEXT NOT NULL, result TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+    details TEXT
 );
 CREATE INDEX task_open ON task(deadline_ms) WHERE status NOT IN ('done', 'cancelled');
 CREATE TABLE task_event (
     id TEXT PRIMARY KEY, task_id TEXT NOT NULL REFERENCES task(id), action TEXT NOT NULL,
     from_status TEXT NOT NULL, to_status TEXT NOT NULL, at_ms INTEGER NOT NULL, result TEXT,
-    photos TEXT NOT NULL
+    photos TEXT NOT NULL, lat REAL, lng REAL
 );
 CREATE TABLE attachment (
     sha256 TEXT PRIMARY KEY, mime TEXT NOT NULL, bytes INTEGER NOT NULL, file_name TEXT NOT NULL,
@@ -284,6 +285,14 @@ ALTER TABLE checkpoint ADD COLUMN trusted INTEGER NOT NULL DEFAULT 0;
 UPDATE checkpoint SET trusted = (inside_grid = 1 AND accuracy_m IS NOT NULL AND accuracy_m <= 50);
 "#;
 
+/// v6: a routed task's particulars (unit, masked caller, place, category, case) and the GPS
+/// fix of an "arrived" step.
+const V5_TO_V6: &str = r#"
+ALTER TABLE task ADD COLUMN details TEXT;
+ALTER TABLE task_event ADD COLUMN lat REAL;
+ALTER TABLE task_event ADD COLUMN lng REAL;
+"#;
+
 /// Bring the database to `VERSION`. Runs inside one IMMEDIATE transaction so a crash during
 /// a migration leaves the old version intact.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -319,6 +328,7 @@ fn upgrade_from(conn: &Connection, v: i64) -> Result<()> {
         2 => conn.execute_batch(V2_TO_V3)?,
         3 => conn.execute_batch(V3_TO_V4)?,
         4 => conn.execute_batch(V4_TO_V5)?,
+        5 => conn.execute_batch(V5_TO_V6)?,
         other => return Err(CoreError::Corrupt(format!("no migration from schema version {other}"))),
     }
     Ok(())

@@ -496,10 +496,11 @@ pub(crate) fn unsent_records(conn: &Connection) -> Result<u64> {
 fn upsert_task(tx: &Transaction<'_>, t: &TaskInput, now_ms: i64) -> Result<()> {
     tx.execute(
         "INSERT INTO task (id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms,
-                           status, result, created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11)
+                           status, result, created_ms, updated_ms, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11, ?12)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description,
-             target_unit = excluded.target_unit, deadline_ms = excluded.deadline_ms, updated_ms = excluded.updated_ms",
+             target_unit = excluded.target_unit, deadline_ms = excluded.deadline_ms, updated_ms = excluded.updated_ms,
+             details = excluded.details",
         params![
             t.id,
             t.source.code(),
@@ -511,7 +512,8 @@ fn upsert_task(tx: &Transaction<'_>, t: &TaskInput, now_ms: i64) -> Result<()> {
             t.deadline.timestamp_millis(),
             TaskStatus::Dispatched.code(),
             t.dispatched_at.timestamp_millis(),
-            now_ms
+            now_ms,
+            serde_json::to_string(&t.details.masked())?
         ],
     )?;
     Ok(())

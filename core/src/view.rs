@@ -204,8 +204,9 @@ impl Store {
             let tx = c.unchecked_transaction()?; // one consistent snapshot for the whole view
             let mut tasks = Vec::new();
             let mut stmt = tx.prepare_cached(
-                "SELECT id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status, result
-                 FROM task WHERE status NOT IN ('done', 'cancelled') AND deadline_ms < ?1 AND assignee_id = ?2
+                "SELECT id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status, result,
+                        details
+                 FROM task WHERE status NOT IN ('done', 'cancelled', 'sent_back') AND deadline_ms < ?1 AND assignee_id = ?2
                  ORDER BY deadline_ms",
             )?;
             for t in stmt.query_map(params![end_of_day_ms, worker_id], task_from_row)? {
@@ -412,8 +413,9 @@ impl Store {
         let worker_id = self.device().worker_id.clone();
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status, result
-                 FROM task WHERE assignee_id = ?1 ORDER BY status IN ('done', 'cancelled'), deadline_ms",
+                "SELECT id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status, result,
+                        details
+                 FROM task WHERE assignee_id = ?1 ORDER BY status IN ('done', 'cancelled', 'sent_back'), deadline_ms",
             )?;
             let rows = stmt.query_map([worker_id], task_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -426,6 +426,8 @@ fn every_recording_operation_refuses_bad_input_and_writes_nothing() {
                     action: TaskAction::Acknowledge,
                     result: None,
                     photos: vec![],
+                    location: None,
+                    datum: None,
                 })
                 .map(drop)
             }),
@@ -440,6 +442,8 @@ fn every_recording_operation_refuses_bad_input_and_writes_nothing() {
                     action: TaskAction::OnTheWay,
                     result: None,
                     photos: vec![],
+                    location: None,
+                    datum: None,
                 })
                 .map(drop)
             }),
@@ -454,6 +458,8 @@ fn every_recording_operation_refuses_bad_input_and_writes_nothing() {
                     action: TaskAction::Complete,
                     result: None,
                     photos: vec![],
+                    location: None,
+                    datum: None,
                 })
                 .map(drop)
             }),
@@ -468,6 +474,8 @@ fn every_recording_operation_refuses_bad_input_and_writes_nothing() {
                     action: TaskAction::Acknowledge,
                     result: Some("x".into()),
                     photos: vec![],
+                    location: None,
+                    datum: None,
                 })
                 .map(drop)
             }),

@@ -125,7 +125,14 @@ impl World {
             Op::Task { action, result } => {
                 let action = TaskAction::ALL[action as usize];
                 let result = result.then(|| "已处理 (handled)".to_string());
-                s.act_on_task(TaskActionInput { task_id: "t-110-0001".into(), action, result, photos: vec![] })?;
+                s.act_on_task(TaskActionInput {
+                    task_id: "t-110-0001".into(),
+                    action,
+                    result,
+                    photos: vec![],
+                    location: None,
+                    datum: None,
+                })?;
             }
             Op::Clock { jump } => match jump {
                 0 => self.f.clock.set(0),

@@ -106,6 +106,8 @@ fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
         action: TaskAction::Acknowledge,
         result: None,
         photos: vec![],
+        location: None,
+        datum: None,
     })
     .unwrap();
     s.act_on_task(TaskActionInput {
@@ -113,6 +115,8 @@ fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
         action: TaskAction::OnTheWay,
         result: None,
         photos: vec![],
+        location: None,
+        datum: None,
     })
     .unwrap();
     let done = s
@@ -121,6 +125,8 @@ fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
             action: TaskAction::Complete,
             result: Some("已调解 (mediated)".into()),
             photos: vec![],
+            location: None,
+            datum: None,
         })
         .unwrap();
     assert_eq!(done.status, TaskStatus::Done);
@@ -232,6 +238,7 @@ fn tasks_due_today_and_overdue_are_shown() {
         grid_id: Some("g-0101".into()),
         deadline: at(deadline_ms),
         dispatched_at: at(NOW_MS - 86_400_000),
+        details: Default::default(),
     };
     s.receive_task(&mk("t-overdue", NOW_MS - 3_600_000)).unwrap();
     s.receive_task(&mk("t-today", NOW_MS + 3_600_000)).unwrap();
@@ -446,4 +453,53 @@ fn weak_and_mock_fixes_are_recorded_flagged_and_do_not_count_for_person_on_site(
     let mocked =
         ob.iter().filter(|e| matches!(&e.command, Command::CheckIn { checkpoint } if checkpoint.mock_location));
     assert_eq!(mocked.count(), 1, "the mock flag travels to HQ");
+}
+
+/// A 110 diversion on the phone: acknowledge, set off, arrive with the GPS fix that shows it,
+/// complete with the result; another is sent back with its reason. The same rules as HQ's.
+#[test]
+fn a_task_is_worked_on_site_and_another_is_sent_back() {
+    let f = fixture();
+    let s = &f.store;
+    let act = |id: &str, action: TaskAction, result: Option<&str>, location: Option<GeoPoint>| {
+        s.act_on_task(TaskActionInput {
+            task_id: id.into(),
+            action,
+            result: result.map(str::to_string),
+            photos: vec![],
+            location,
+            datum: None,
+        })
+    };
+    act("t-110-0001", TaskAction::Acknowledge, None, None).unwrap();
+    act("t-110-0001", TaskAction::OnTheWay, None, None).unwrap();
+    match act("t-110-0001", TaskAction::Arrive, None, None) {
+        Err(CoreError::InvalidInput { field, .. }) => assert_eq!(field, "location"),
+        other => panic!("arriving needs a fix: {other:?}"),
+    }
+    assert_eq!(act("t-110-0001", TaskAction::Arrive, None, Some(inside())).unwrap().status, TaskStatus::Arrived);
+    assert_eq!(
+        act("t-110-0001", TaskAction::Complete, Some("已调解 (mediated)"), None).unwrap().status,
+        TaskStatus::Done
+    );
+    // On another phone, the same task is sent back instead: a reason is required.
+    let g = fixture();
+    let send_back = |reason: Option<&str>| {
+        g.store.act_on_task(TaskActionInput {
+            task_id: "t-110-0001".into(),
+            action: TaskAction::SendBack,
+            result: reason.map(str::to_string),
+            photos: vec![],
+            location: None,
+            datum: None,
+        })
+    };
+    assert!(matches!(send_back(None), Err(CoreError::InvalidInput { .. })));
+    assert_eq!(send_back(Some("不属网格职责 (not the grid's)")).unwrap().status, TaskStatus::SentBack);
+    assert!(g.store.today().unwrap().tasks.is_empty(), "a task sent back is no longer due");
+    let arrived = s.outbox(0, 100).unwrap().into_iter().find_map(|e| match e.command {
+        Command::TaskStep { event } if event.action == TaskAction::Arrive => event.location,
+        _ => None,
+    });
+    assert_eq!(arrived, Some(inside()), "the fix travels with the step");
 }

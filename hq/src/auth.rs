@@ -66,6 +66,8 @@ pub enum Role {
     StreetAdmin,
     Community,
     GridLeader,
+    /// A unit's account (justice office, urban management, a lawyer…): its own tasks only.
+    Unit,
 }
 
 impl Role {
@@ -76,6 +78,7 @@ impl Role {
             Role::StreetAdmin => Actor::Street,
             Role::Community => Actor::Community,
             Role::GridLeader => Actor::GridLeader,
+            Role::Unit => Actor::Unit,
         }
     }
 
@@ -84,6 +87,7 @@ impl Role {
             Role::StreetAdmin => "street_admin",
             Role::Community => "community",
             Role::GridLeader => "grid_leader",
+            Role::Unit => "unit",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
@@ -91,6 +95,7 @@ impl Role {
             "street_admin" => Some(Role::StreetAdmin),
             "community" => Some(Role::Community),
             "grid_leader" => Some(Role::GridLeader),
+            "unit" => Some(Role::Unit),
             _ => None,
         }
     }
@@ -225,15 +230,25 @@ impl Operator {
 
     /// Street admin or a community operator (grid leaders manage no organisation).
     pub fn require_manager(&self) -> Result<()> {
-        if self.role == Role::GridLeader {
-            Err(ApiError::forbidden("grid leaders may not change the organisation"))
-        } else {
-            Ok(())
+        match self.role {
+            Role::GridLeader | Role::Unit => {
+                Err(ApiError::forbidden("only the street and community offices may change the organisation"))
+            }
+            _ => Ok(()),
         }
     }
 
+    /// The unit a unit account works for (its one scope id).
+    pub fn unit(&self) -> Option<&str> {
+        (self.role == Role::Unit).then(|| self.scope_ids.first().map(String::as_str)).flatten()
+    }
+
+    /// The grids and communities an office account covers. A unit's account covers none: it
+    /// sees only the tasks routed to its unit (`admin::tasks`), so every area-scoped read or
+    /// write refuses it here.
     pub fn scope(&self, tx: &mut dyn Tx) -> Result<Scope> {
         match self.role {
+            Role::Unit => Err(ApiError::forbidden("a unit's account sees only the tasks routed to its unit")),
             Role::StreetAdmin => Ok(Scope { grids: None, communities: None }),
             Role::Community => {
                 let mut grids = HashSet::new();

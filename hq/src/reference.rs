@@ -187,6 +187,7 @@ pub fn snapshot(tx: &mut dyn Tx, worker_id: &str) -> Result<(GridConfig, i64)> {
                 grid_id: r.opt_text(6)?,
                 deadline: to_time(r.i64(7)?),
                 dispatched_at: to_time(r.i64(8)?),
+                details: Default::default(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -4,7 +4,7 @@
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 
-use crate::admin::{access, cases, figures, org, records, tasks};
+use crate::admin::{access, cases, figures, org, records, tasks, units};
 use crate::http::AppState;
 use crate::phone::{attachments, enrol, pull, push};
 
@@ -133,6 +133,12 @@ pub fn table() -> Vec<Route> {
             "Dispatch a task (110 diversion, 12345, street, weekly meeting) to a worker", tasks::dispatch),
         route!(POST "/v1/admin/tasks/{id}/reassign", Operator, Json("ReassignInput"), 200 "TaskOut",
             "Reassign a task to another worker", tasks::reassign),
+        route!(POST "/v1/admin/tasks/{id}/steps", Operator, Json("TaskStepInput"), 200 "TaskOut",
+            "A unit's field step on a task routed to it: acknowledge, on the way, arrive (GPS fix), complete, send back",
+            tasks::step),
+        route!(GET "/v1/admin/units", Operator, NONE, 200 "UnitList", "Units the account may see", units::list_units),
+        route!(POST "/v1/admin/units", Operator, Json("UnitInput"), 201 "UnitOut",
+            "Add a unit tasks can be routed to (justice, urban management, market regulation, lawyer…)", units::create_unit),
         route!(POST "/v1/admin/tasks/{id}/cancel", Operator, OptionalJson("CancelInput"), 200 "TaskOut", "Cancel a task", tasks::cancel),
         route!(GET "/v1/admin/cases", Operator, NONE, 200 "CaseSummaryList",
             "Cases in scope; ?state= and ?grid_id= filter", cases::list_cases, query = crate::admin::cases::CaseQuery),

@@ -105,6 +105,18 @@ labelled_enum!(
 );
 
 labelled_enum!(
+    /// The kinds of unit a task is routed to (110 非警务分流 and the weekly list's owners).
+    UnitKind {
+        Justice = ("justice", "司法所/人民调解", "justice office / people's mediation"),
+        UrbanManagement = ("urban_management", "城管", "urban management"),
+        MarketRegulation = ("market_regulation", "市场监管", "market regulation"),
+        Lawyer = ("lawyer", "律师", "lawyer"),
+        Property = ("property", "物业公司", "property company"),
+        Other = ("other", "其他单位", "other unit"),
+    }
+);
+
+labelled_enum!(
     /// Day or night patrol (night patrols run 23:00 and later).
     PatrolShift {
         Day = ("day", "日巡", "day patrol"),
@@ -260,7 +272,9 @@ labelled_enum!(
         Dispatched = ("dispatched", "已派发", "dispatched"),
         Acknowledged = ("acknowledged", "已签收", "acknowledged"),
         OnTheWay = ("on_the_way", "在途", "on the way"),
+        Arrived = ("arrived", "已到场", "arrived on site"),
         Done = ("done", "已办结", "done"),
+        SentBack = ("sent_back", "已退回", "sent back"),
         Cancelled = ("cancelled", "已撤销", "cancelled"),
     }
 );
@@ -269,7 +283,9 @@ labelled_enum!(
     TaskAction {
         Acknowledge = ("acknowledge", "签收", "acknowledge"),
         OnTheWay = ("on_the_way", "出发", "on the way"),
+        Arrive = ("arrive", "到场", "arrive on site"),
         Complete = ("complete", "办结", "complete"),
+        SendBack = ("send_back", "退回", "send back"),
     }
 );
 

@@ -49,6 +49,65 @@ pub struct TaskInput {
     pub grid_id: Option<String>,
     pub deadline: DateTime<Utc>,
     pub dispatched_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "TaskDetails::is_empty")]
+    pub details: TaskDetails,
+}
+
+/// A routed task's particulars: the unit it goes to, the caller (masked), where and what, and
+/// the case it belongs to. All optional: a street assignment may have none of them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TaskDetails {
+    /// The unit the task is routed to (a unit id at HQ), and its name for the screen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_name: Option<String>,
+    /// The caller's phone number, masked ("138****5678"): never the full number on a phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<GeoPoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<ReportCategory>,
+    /// The case this task belongs to, when it came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+}
+
+impl TaskDetails {
+    pub fn is_empty(&self) -> bool {
+        *self == TaskDetails::default()
+    }
+
+    /// As a phone may hold it: the caller's number masked.
+    pub fn masked(&self) -> TaskDetails {
+        TaskDetails { caller: self.caller.as_deref().map(mask_phone), ..self.clone() }
+    }
+
+    pub fn validate(&self, field: &str) -> crate::Result<()> {
+        if let Some(u) = &self.unit_id {
+            crate::validate::id(&format!("{field}.unit_id"), u)?;
+        }
+        crate::validate::optional_text(&format!("{field}.unit_name"), self.unit_name.as_deref(), 100)?;
+        if let Some(c) = &self.caller {
+            let digits = c.chars().filter(|ch| ch.is_ascii_digit() || *ch == '*').count();
+            if c.chars().count() > 20 || digits != c.chars().filter(|ch| !matches!(ch, '+' | '-' | ' ')).count() {
+                return Err(crate::InvalidValue::new(
+                    format!("{field}.caller"),
+                    "a phone number (digits, + - and spaces)",
+                ));
+            }
+        }
+        if let Some(l) = self.location {
+            l.validate(&format!("{field}.location"))?;
+        }
+        if let Some(c) = &self.case_id {
+            crate::validate::id(&format!("{field}.case_id"), c)?;
+        }
+        Ok(())
+    }
 }
 
 // ---------- records ----------
@@ -169,6 +228,9 @@ pub struct Task {
     pub deadline: DateTime<Utc>,
     pub status: TaskStatus,
     pub result: Option<String>,
+    /// What a 110 diversion (or any routed task) carries beyond the basics.
+    #[serde(default, skip_serializing_if = "TaskDetails::is_empty")]
+    pub details: TaskDetails,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,6 +256,9 @@ pub struct TaskEvent {
     pub at: DateTime<Utc>,
     pub result: Option<String>,
     pub photos: Vec<String>,
+    /// The GPS fix of an "arrived" step (WGS-84).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<GeoPoint>,
 }
 
 /// The operation an outbox row carries: a domain command, not a table diff (docs/SYNC.md).
@@ -271,6 +336,7 @@ impl TaskInput {
         if deadline < dispatched {
             return Err(crate::InvalidValue::new(format!("{field}.deadline"), "is before the task was dispatched"));
         }
+        t.details.validate(&format!("{field}.details"))?;
         Ok(())
     }
 }

@@ -56,6 +56,13 @@ pub fn next_states_for(actor: Actor, from: CaseState) -> Vec<CaseState> {
     crate::case_flow::next_states(from).iter().copied().filter(|to| may_take(actor, from, *to)).collect()
 }
 
+/// May `actor` take a task's field steps (acknowledge, on the way, arrived, done, send back)?
+/// The worker it is assigned to and the unit it is routed to do; the offices dispatch,
+/// reassign and cancel instead.
+pub fn may_take_task_step(actor: Actor) -> bool {
+    !OFFICES.contains(&actor)
+}
+
 /// May `actor` write the ledger reference (台账清)?
 pub fn keeps_ledger(actor: Actor) -> bool {
     OFFICES.contains(&actor)

@@ -96,23 +96,44 @@ pub fn visit_follow_up(
     Ok(())
 }
 
-/// The task state machine: where `action` takes a task in `from`, if it may.
+/// The task state machine: where `action` takes a task in `from`, if it may. Acknowledge →
+/// on the way → arrived (with a GPS fix) → done (with its result); an open task may be sent
+/// back with a reason instead.
 pub fn task_transition(from: TaskStatus, action: TaskAction) -> Option<TaskStatus> {
+    use TaskStatus::*;
     match (from, action) {
-        (TaskStatus::Dispatched, TaskAction::Acknowledge) => Some(TaskStatus::Acknowledged),
-        (TaskStatus::Acknowledged, TaskAction::OnTheWay) => Some(TaskStatus::OnTheWay),
-        (TaskStatus::Acknowledged | TaskStatus::OnTheWay, TaskAction::Complete) => Some(TaskStatus::Done),
+        (Dispatched, TaskAction::Acknowledge) => Some(Acknowledged),
+        (Acknowledged, TaskAction::OnTheWay) => Some(OnTheWay),
+        (Acknowledged | OnTheWay, TaskAction::Arrive) => Some(Arrived),
+        (Acknowledged | OnTheWay | Arrived, TaskAction::Complete) => Some(Done),
+        (Dispatched | Acknowledged | OnTheWay | Arrived, TaskAction::SendBack) => Some(SentBack),
         _ => None,
     }
 }
 
-/// A task step's result and photos: completing needs the result; they go with completing only.
-pub fn task_step(action: TaskAction, result: Option<&str>, photos: usize) -> Result<()> {
-    if action == TaskAction::Complete && result.is_none() {
-        return Err(InvalidValue::new("result", "completing a task needs its result"));
+/// What a task step carries: completing needs its result and sending back its reason (both in
+/// `result`); arriving needs the GPS fix that shows it; photos go with completing only.
+pub fn task_step(action: TaskAction, result: Option<&str>, photos: usize, location: Option<GeoPoint>) -> Result<()> {
+    match action {
+        TaskAction::Complete if result.is_none() => {
+            return Err(InvalidValue::new("result", "completing a task needs its result"))
+        }
+        TaskAction::SendBack if result.is_none() => {
+            return Err(InvalidValue::new("result", "sending a task back needs the reason"))
+        }
+        TaskAction::Arrive if location.is_none() => {
+            return Err(InvalidValue::new("location", "arriving needs the GPS fix that shows it"))
+        }
+        _ => {}
     }
-    if action != TaskAction::Complete && (result.is_some() || photos > 0) {
-        return Err(InvalidValue::new("result", "a result and photos go with completing the task"));
+    if !matches!(action, TaskAction::Complete | TaskAction::SendBack) && result.is_some() {
+        return Err(InvalidValue::new("result", "a result goes with completing or sending back the task"));
+    }
+    if action != TaskAction::Complete && photos > 0 {
+        return Err(InvalidValue::new("photos", "photos go with completing the task"));
+    }
+    if let Some(l) = location {
+        l.validate("location")?;
     }
     Ok(())
 }

@@ -357,6 +357,8 @@ async fn both_sides_apply_the_same_rules(db: Db) {
             action,
             result: result.map(str::to_string),
             photos: vec![],
+            location: None,
+            datum: None,
         }));
         let (from, to) = (TaskStatus::Dispatched, TaskStatus::Acknowledged);
         let at_hq = raw
@@ -370,6 +372,7 @@ async fn both_sides_apply_the_same_rules(db: Db) {
                     at: Utc::now(),
                     result: result.map(str::to_string),
                     photos: vec![],
+                    location: None,
                 },
             })
             .await;

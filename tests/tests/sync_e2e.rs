@@ -216,7 +216,16 @@ async fn a_task_reaches_only_its_assignee_and_a_lost_grid_is_purged(db: Db) {
 
     for action in [TaskAction::Acknowledge, TaskAction::OnTheWay, TaskAction::Complete] {
         let result = (action == TaskAction::Complete).then(|| "已调解 (mediated)".to_string());
-        li.store.act_on_task(TaskActionInput { task_id: "t-110-e2e".into(), action, result, photos: vec![] }).unwrap();
+        li.store
+            .act_on_task(TaskActionInput {
+                task_id: "t-110-e2e".into(),
+                action,
+                result,
+                photos: vec![],
+                location: None,
+                datum: None,
+            })
+            .unwrap();
     }
     li.sync().await.unwrap();
     let tasks = hq.get("/v1/admin/tasks").await;

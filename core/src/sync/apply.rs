@@ -237,12 +237,13 @@ fn apply_task(tx: &Transaction<'_>, worker: &str, acked: i64, t: &Task, now_ms: 
         tx.query_row("SELECT created_ms FROM task WHERE id = ?1", [&t.id], |r| r.get(0)).optional()?;
     tx.execute(
         "INSERT INTO task (id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms,
-                           status, result, created_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                           status, result, created_ms, updated_ms, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (id) DO UPDATE SET source = excluded.source, title = excluded.title,
              description = excluded.description, target_unit = excluded.target_unit,
              assignee_id = excluded.assignee_id, grid_id = excluded.grid_id, deadline_ms = excluded.deadline_ms,
-             status = excluded.status, result = excluded.result, updated_ms = excluded.updated_ms",
+             status = excluded.status, result = excluded.result, updated_ms = excluded.updated_ms,
+             details = excluded.details",
         params![
             t.id,
             t.source.code(),
@@ -255,7 +256,8 @@ fn apply_task(tx: &Transaction<'_>, worker: &str, acked: i64, t: &Task, now_ms: 
             t.status.code(),
             t.result,
             created.unwrap_or(now_ms),
-            now_ms
+            now_ms,
+            serde_json::to_string(&t.details)?
         ],
     )?;
     Ok(())

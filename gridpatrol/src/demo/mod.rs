@@ -345,7 +345,14 @@ fn work(p: &mut SimPhone, round: usize, root: &std::path::Path) -> DemoResult<()
                 _ => None,
             };
             if let Some((action, result)) = action {
-                s.act_on_task(TaskActionInput { task_id: t.id, action, result, photos: vec![] })?;
+                s.act_on_task(TaskActionInput {
+                    task_id: t.id,
+                    action,
+                    result,
+                    photos: vec![],
+                    location: None,
+                    datum: None,
+                })?;
             }
         }
     }

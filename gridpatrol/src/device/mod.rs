@@ -260,6 +260,18 @@ enum TaskCommand {
     Ack { id: String },
     /// Set off for a task (出发).
     Go { id: String },
+    /// Arrive on site (到场), with the GPS fix that shows it.
+    Arrive {
+        id: String,
+        #[command(flatten)]
+        fix: FixArgs,
+    },
+    /// Send a task back (退回) with the reason.
+    SendBack {
+        id: String,
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
     /// Complete a task (办结) with its result.
     Complete {
         id: String,
@@ -554,12 +566,19 @@ fn case(store: &Store, out: &Out, cmd: CaseCommand) -> Result<String> {
 }
 
 fn task(store: &Store, out: &Out, cmd: TaskCommand) -> Result<String> {
+    let (mut location, mut datum) = (None, None);
     let (task_id, action, result, photos) = match cmd {
         TaskCommand::List => return out.show(&store.tasks()?, |t| human::tasks(t)),
         TaskCommand::Ack { id } => (id, TaskAction::Acknowledge, None, Vec::new()),
         TaskCommand::Go { id } => (id, TaskAction::OnTheWay, None, Vec::new()),
+        TaskCommand::Arrive { id, fix } => {
+            location = Some(input::location("location", &fix.lat, &fix.lng)?);
+            datum = input::datum(fix.datum.as_deref())?;
+            (id, TaskAction::Arrive, None, Vec::new())
+        }
         TaskCommand::Complete { id, result, photos } => (id, TaskAction::Complete, Some(result), photos),
+        TaskCommand::SendBack { id, reason } => (id, TaskAction::SendBack, Some(reason), Vec::new()),
     };
-    let task = store.act_on_task(TaskActionInput { task_id, action, result, photos })?;
+    let task = store.act_on_task(TaskActionInput { task_id, action, result, photos, location, datum })?;
     out.show(&task, |t| human::task_done(t, action))
 }

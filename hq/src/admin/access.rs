@@ -94,7 +94,7 @@ pub async fn create_operator(
 ) -> Result<Created<OperatorCreated>> {
     let name = validate::required_text("name", &input.name, rules::MAX_PERSON_NAME_CHARS)?;
     let role = Role::parse(&input.role)
-        .ok_or_else(|| ApiError::invalid("role", "expected one of: street_admin, community, grid_leader"))?;
+        .ok_or_else(|| ApiError::invalid("role", "expected one of: street_admin, community, grid_leader, unit"))?;
     for (i, id) in input.scope_ids.iter().enumerate() {
         validate::id(&format!("scope_ids[{i}]"), id)?;
     }
@@ -103,6 +103,9 @@ pub async fn create_operator(
             return Err(ApiError::invalid("scope_ids", "the street admin sees the whole street"))
         }
         (Role::Community | Role::GridLeader, true) => return Err(ApiError::invalid("scope_ids", "name the area")),
+        (Role::Unit, _) if input.scope_ids.len() != 1 => {
+            return Err(ApiError::invalid("scope_ids", "a unit's account names exactly its one unit"))
+        }
         _ => {}
     }
     Ok(Created(
@@ -112,6 +115,7 @@ pub async fn create_operator(
             let table = match role {
                 Role::Community => Some("community"),
                 Role::GridLeader => Some("grid"),
+                Role::Unit => Some("unit"),
                 Role::StreetAdmin => None,
             };
             if let Some(table) = table {

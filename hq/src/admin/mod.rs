@@ -7,6 +7,7 @@ pub mod figures;
 pub mod org;
 pub mod records;
 pub mod tasks;
+pub mod units;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

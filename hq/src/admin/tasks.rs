@@ -3,10 +3,13 @@
 //! log; a reassigned task reaches both the old assignee (who removes it) and the new one.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use gridpatrol_protocol::domain::{TaskSource, TaskStatus};
-use gridpatrol_protocol::records::{Task, TaskInput};
+use gridpatrol_protocol::domain::{GeoPoint, ReportCategory, TaskAction, TaskSource, TaskStatus};
+use gridpatrol_protocol::records::{Task, TaskDetails, TaskInput};
+use gridpatrol_protocol::roles;
+use gridpatrol_protocol::wire::codes;
 use gridpatrol_protocol::{rules, validate};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +36,20 @@ pub struct DispatchInput {
     #[serde(default)]
     pub grid_id: Option<String>,
     pub deadline: DateTime<Utc>,
+    /// The unit the task is routed to (`/v1/admin/units`): its operators see and work it.
+    #[serde(default)]
+    pub unit_id: Option<String>,
+    /// 110 diversion: the caller's number (kept at HQ; phones and lists see it masked).
+    #[serde(default)]
+    pub caller: Option<String>,
+    /// Where (WGS-84).
+    #[serde(default)]
+    pub location: Option<GeoPoint>,
+    #[serde(default)]
+    pub category: Option<ReportCategory>,
+    /// The case this task belongs to.
+    #[serde(default)]
+    pub case_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -118,6 +135,15 @@ pub async fn list_tasks(State(s): State<AppState>, bearer: Bearer) -> Result<Jso
     Ok(Json(
         s.db.read(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
+            // A unit's account: the tasks routed to its unit, nothing else.
+            if let Some(unit) = op.unit() {
+                let ids: Vec<String> = tx
+                    .query("SELECT id FROM task WHERE unit_id = ? ORDER BY dispatched_ms DESC, id", p![unit])?
+                    .iter()
+                    .map(|r| r.text(0))
+                    .collect::<crate::db::DbResult<_>>()?;
+                return ids.iter().map(|id| task_out(tx, id)).collect();
+            }
             let scope = op.scope(tx)?;
             let rows = tx.query("SELECT id, grid_id, assignee_id FROM task ORDER BY dispatched_ms DESC, id", p![])?;
             let mut out = Vec::new();
@@ -152,6 +178,14 @@ pub async fn dispatch(
         grid_id: i.grid_id,
         deadline: i.deadline,
         dispatched_at: crate::to_time(now),
+        details: TaskDetails {
+            unit_id: i.unit_id,
+            unit_name: None,
+            caller: i.caller,
+            location: i.location,
+            category: i.category,
+            case_id: i.case_id,
+        },
     };
     input.validate("task")?;
     Ok(Created(
@@ -173,10 +207,18 @@ pub async fn dispatch(
 /// first event, and the change that sends it to the assignee's phone. False when a task with
 /// this id already exists (nothing written).
 pub(crate) fn insert_task(tx: &mut dyn Tx, input: &TaskInput, by: &str, now: i64) -> Result<bool> {
+    if let Some(u) = &input.details.unit_id {
+        if tx.query_opt("SELECT 1 FROM unit WHERE id = ?", p![u])?.is_none() {
+            return Err(ApiError::invalid("details.unit_id", "no such unit"));
+        }
+    }
+    // The unit is a column (its operators' list); the rest of the particulars, caller in full,
+    // stay at HQ as JSON and leave it masked (`model::tasks::load_task`).
+    let details = TaskDetails { unit_id: None, unit_name: None, ..input.details.clone() };
     let n = tx.exec(
         "INSERT INTO task (id, source, title, description, target_unit, assignee_id, grid_id, deadline_ms, status,
-                                   result, dispatched_ms, dispatched_by, done_ms, updated_ms)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
+                                   result, dispatched_ms, dispatched_by, done_ms, updated_ms, unit_id, details)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         p![
             &input.id,
             input.source.code(),
@@ -189,7 +231,9 @@ pub(crate) fn insert_task(tx: &mut dyn Tx, input: &TaskInput, by: &str, now: i64
             TaskStatus::Dispatched.code(),
             input.dispatched_at.timestamp_millis(),
             by,
-            now
+            now,
+            &input.details.unit_id,
+            serde_json::to_string(&details).unwrap_or_default()
         ],
     )?;
     if n == 0 {
@@ -294,6 +338,83 @@ pub async fn cancel(
             changes.task(&id, &t.assignee);
             changes.flush(tx, now)?;
             audit(tx, &op.id, "task.cancel", &id)?;
+            task_out(tx, &id)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskStepInput {
+    pub action: TaskAction,
+    /// The result (completing) or the reason (sending back).
+    #[serde(default)]
+    pub result: Option<String>,
+    /// The GPS fix when arriving on site (WGS-84).
+    #[serde(default)]
+    pub location: Option<GeoPoint>,
+}
+
+/// A unit's field step on a task routed to it: acknowledge, on the way, arrived (with its GPS
+/// fix), done (with the result) or send back (with the reason) — the same state machine and
+/// rules as a worker's phone. The assignee's phone hears of it at its next sync.
+pub async fn step(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(i): JsonBody<TaskStepInput>,
+) -> Result<Json<TaskOut>> {
+    let result = validate::optional_text("result", i.result.as_deref(), rules::MAX_DESCRIPTION_CHARS)?;
+    rules::task_step(i.action, result.as_deref(), 0, i.location)?;
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            if !roles::may_take_task_step(op.role.actor()) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    codes::ROLE_NOT_ALLOWED,
+                    "the offices dispatch, reassign and cancel; field steps are the unit's and the worker's",
+                ));
+            }
+            let t = lock_task(tx, &id)?;
+            let unit: Option<String> = tx.query_one("SELECT unit_id FROM task WHERE id = ?", p![&id])?.opt_text(0)?;
+            if op.unit().is_none() || op.unit() != unit.as_deref() {
+                return Err(ApiError::forbidden("this task is not routed to your unit"));
+            }
+            let to = rules::task_transition(t.status, i.action).ok_or_else(|| {
+                ApiError::conflict(format!("cannot {} a task that is {}", i.action.label(), t.status.label()))
+            })?;
+            let now = now_ms();
+            let done_ms = (to == TaskStatus::Done).then_some(now);
+            tx.exec(
+                "UPDATE task SET status = ?, result = COALESCE(?, result), done_ms = COALESCE(?, done_ms), updated_ms = ?
+                 WHERE id = ?",
+                p![to.code(), &result, done_ms, now, &id],
+            )?;
+            tx.exec(
+                "INSERT INTO task_event (id, task_id, action, from_status, to_status, actor_id, at_ms, result, note, photos,
+                                         received_ms, effective_ms, lat, lng)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, '[]', ?, ?, ?, ?)",
+                p![
+                    new_id(),
+                    &id,
+                    i.action.code(),
+                    t.status.code(),
+                    to.code(),
+                    &op.id,
+                    now,
+                    &result,
+                    now,
+                    now,
+                    i.location.map(|l| l.lat),
+                    i.location.map(|l| l.lng)
+                ],
+            )?;
+            let mut changes = Changes::default();
+            changes.task(&id, &t.assignee);
+            changes.flush(tx, now)?;
+            audit(tx, &op.id, "task.step", &id)?;
             task_out(tx, &id)
         })
         .await?,

@@ -6,19 +6,21 @@ use super::{Backend, Tx};
 use super::{DbError, DbResult as Result};
 use crate::p;
 
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../../sql/sqlite/001_init.sql")),
     (2, include_str!("../../sql/sqlite/002_visit_carries_mutation.sql")),
     (3, include_str!("../../sql/sqlite/003_identity_and_clocks.sql")),
     (4, include_str!("../../sql/sqlite/004_checkin_trust.sql")),
+    (5, include_str!("../../sql/sqlite/005_units_and_routed_tasks.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../sql/postgres/001_init.sql")),
     (2, include_str!("../../sql/postgres/002_visit_carries_mutation.sql")),
     (3, include_str!("../../sql/postgres/003_identity_and_clocks.sql")),
     (4, include_str!("../../sql/postgres/004_checkin_trust.sql")),
+    (5, include_str!("../../sql/postgres/005_units_and_routed_tasks.sql")),
 ];
 
 /// Any fixed number: the advisory lock that serialises migrations across HQ instances.

@@ -462,7 +462,7 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
     validate::check_id("event.task_id", &ev.task_id)?;
     let result = validate::optional_text("event.result", ev.result.as_deref(), MAX_DESCRIPTION_CHARS)?;
     rules::photos("event.photos", &ev.photos)?;
-    rules::task_step(ev.action, result.as_deref(), ev.photos.len()).map_err(within("event"))?;
+    rules::task_step(ev.action, result.as_deref(), ev.photos.len(), ev.location).map_err(within("event"))?;
     let r = tx
         .query_opt("SELECT status, assignee_id FROM task WHERE id = ? FOR UPDATE", p![&ev.task_id])?
         .ok_or_else(|| not_found("task"))?;
@@ -497,8 +497,8 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
     let at_ms = ev.at.timestamp_millis();
     tx.exec(
         "INSERT INTO task_event (id, task_id, action, from_status, to_status, actor_id, at_ms, result, note, photos,
-                                 received_ms, effective_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+                                 received_ms, effective_ms, lat, lng)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
         p![
             &ev.id,
             &ev.task_id,
@@ -510,7 +510,9 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
             &result,
             serde_json::to_string(&ev.photos).unwrap_or_default(),
             cx.now,
-            cx.effective(at_ms)
+            cx.effective(at_ms),
+            ev.location.map(|l| l.lat),
+            ev.location.map(|l| l.lng)
         ],
     )?;
     let done_ms = (to == TaskStatus::Done).then(|| cx.effective(at_ms));

@@ -11,7 +11,7 @@ use crate::common::*;
 
 both!(every_role_against_every_route);
 
-const WHO: [&str; 8] = [
+const WHO: [&str; 9] = [
     "street_admin",
     "community_own",
     "community_other",
@@ -20,22 +20,28 @@ const WHO: [&str; 8] = [
     "device",
     "no_token",
     "revoked_device",
+    "unit",
 ];
 
-const READ: [u16; 8] = [200, 200, 200, 200, 200, 403, 401, 401];
-const PHONE: [u16; 8] = [403, 403, 403, 403, 403, 200, 401, 401];
-const PUBLIC: [u16; 8] = [200; 8];
-fn admin_only(ok: u16) -> [u16; 8] {
-    [ok, 403, 403, 403, 403, 403, 401, 401]
+/// Every office account; a unit's account sees only its unit's tasks (403 here).
+const READ: [u16; 9] = [200, 200, 200, 200, 200, 403, 401, 401, 403];
+/// What every account may read about itself (who am I, the checklist templates, units).
+const OWN: [u16; 9] = [200, 200, 200, 200, 200, 403, 401, 401, 200];
+const PHONE: [u16; 9] = [403, 403, 403, 403, 403, 200, 401, 401, 403];
+const PUBLIC: [u16; 9] = [200; 9];
+fn admin_only(ok: u16) -> [u16; 9] {
+    [ok, 403, 403, 403, 403, 403, 401, 401, 403]
 }
 /// Street admin, the community's operator and the grid's leader.
-fn scoped(ok: u16) -> [u16; 8] {
-    [ok, ok, 403, ok, 403, 403, 401, 401]
+fn scoped(ok: u16) -> [u16; 9] {
+    [ok, ok, 403, ok, 403, 403, 401, 401, 403]
 }
 /// Organisation changes: street admin and the community's operator only.
-fn managers(ok: u16) -> [u16; 8] {
-    [ok, ok, 403, 403, 403, 403, 401, 401]
+fn managers(ok: u16) -> [u16; 9] {
+    [ok, ok, 403, 403, 403, 403, 401, 401, 403]
 }
+/// Field steps on a task routed to a unit: that unit's account only (offices: role_not_allowed).
+const UNIT_STEP: [u16; 9] = [403, 403, 403, 403, 403, 403, 401, 401, 200];
 
 enum Body {
     None,
@@ -48,10 +54,10 @@ struct Call {
     template: &'static str,
     path: String,
     body: Body,
-    expect: [u16; 8],
+    expect: [u16; 9],
 }
 
-fn call(method: Method, template: &'static str, path: impl Into<String>, body: Body, expect: [u16; 8]) -> Call {
+fn call(method: Method, template: &'static str, path: impl Into<String>, body: Body, expect: [u16; 9]) -> Call {
     Call { method, template, path: path.into(), body, expect }
 }
 
@@ -60,6 +66,7 @@ fn square(x: f64) -> Value {
 }
 
 struct Fixture {
+    unit_id: String,
     device_id: String,
     victim_device: String,
     case_id: String,
@@ -75,6 +82,11 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
                 "grid_id": "g-0101", "deadline": deadline })
     };
     let fresh_task = |suffix: &str| format!("t-{suffix}-{i}");
+    let mut routed = task(fresh_task("u"));
+    routed["unit_id"] = json!(f.unit_id);
+    routed["source"] = json!("diversion_110");
+    routed["caller"] = json!("13812345678");
+    hq.admin(M::POST, "/v1/admin/tasks", routed).await;
     hq.admin(M::POST, "/v1/admin/tasks", task(fresh_task("r"))).await;
     hq.admin(M::POST, "/v1/admin/tasks", task(fresh_task("c"))).await;
     let (rep, fresh_case) = report("w-001", "g-0101", ReportCategory::Dispute, None, vec![]);
@@ -89,7 +101,7 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
             "/v1/enrol",
             "/v1/enrol",
             Body::Json(json!({ "code": "0000-0000-0000", "device_id": new_id(), "epoch": 0 })),
-            [401; 8],
+            [401; 9],
         ),
         call(
             M::POST,
@@ -108,8 +120,23 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
         ),
         call(M::PUT, "/v1/attachments/{sha256}", format!("/v1/attachments/{chunk_sha}"), Body::Chunk(chunk), PHONE),
         call(M::GET, "/v1/attachments/{sha256}", format!("/v1/attachments/{}", f.photo), Body::None, PHONE),
-        call(M::GET, "/v1/admin/me", "/v1/admin/me", Body::None, READ),
-        call(M::GET, "/v1/admin/street", "/v1/admin/street", Body::None, READ),
+        call(M::GET, "/v1/admin/me", "/v1/admin/me", Body::None, OWN),
+        call(M::GET, "/v1/admin/units", "/v1/admin/units", Body::None, OWN),
+        call(
+            M::POST,
+            "/v1/admin/units",
+            "/v1/admin/units",
+            Body::Json(json!({ "kind": "lawyer", "name": format!("律所 {i}"), "community_ids": ["c-01"] })),
+            managers(201),
+        ),
+        call(
+            M::POST,
+            "/v1/admin/tasks/{id}/steps",
+            format!("/v1/admin/tasks/{}/steps", fresh_task("u")),
+            Body::Json(json!({ "action": "acknowledge" })),
+            UNIT_STEP,
+        ),
+        call(M::GET, "/v1/admin/street", "/v1/admin/street", Body::None, OWN),
         call(
             M::PUT,
             "/v1/admin/street",
@@ -196,7 +223,7 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
             ),
             scoped(200),
         ),
-        call(M::GET, "/v1/admin/templates", "/v1/admin/templates", Body::None, READ),
+        call(M::GET, "/v1/admin/templates", "/v1/admin/templates", Body::None, OWN),
         call(
             M::POST,
             "/v1/admin/templates",
@@ -225,7 +252,8 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
             Body::None,
             scoped(200),
         ),
-        call(M::GET, "/v1/admin/tasks", "/v1/admin/tasks", Body::None, READ),
+        // A unit's account: 200 with its own unit's tasks only (units.rs test).
+        call(M::GET, "/v1/admin/tasks", "/v1/admin/tasks", Body::None, OWN),
         call(M::POST, "/v1/admin/tasks", "/v1/admin/tasks", Body::Json(task(fresh_task("n"))), scoped(201)),
         call(
             M::POST,
@@ -298,6 +326,7 @@ async fn every_role_against_every_route(hq: &Hq) {
         None, // the device, filled below
         None,
         None, // the revoked device, filled below
+        None, // the unit's account, filled below
     ];
     let device = hq.phone("w-001").await;
     let revoked = hq.phone("w-001").await;
@@ -306,6 +335,15 @@ async fn every_role_against_every_route(hq: &Hq) {
     let mut tokens = tokens;
     tokens[5] = Some(device.token.clone());
     tokens[7] = Some(revoked.token.clone());
+    let unit = hq
+        .admin(
+            Method::POST,
+            "/v1/admin/units",
+            json!({ "kind": "justice", "name": "司法所", "community_ids": ["c-01"] }),
+        )
+        .await;
+    let unit_id = unit["id"].as_str().unwrap().to_string();
+    tokens[8] = Some(hq.operator("unit", &[&unit_id]).await);
 
     let mut worker_phone = hq.phone("w-001").await;
     let photo_bytes = b"evidence photo".to_vec();
@@ -322,8 +360,13 @@ async fn every_role_against_every_route(hq: &Hq) {
         .await
         .unwrap();
     assert!(resp.status().is_success());
-    let fixture =
-        Fixture { device_id: device.device_id.clone(), victim_device: victim.device_id.clone(), case_id, photo };
+    let fixture = Fixture {
+        unit_id,
+        device_id: device.device_id.clone(),
+        victim_device: victim.device_id.clone(),
+        case_id,
+        photo,
+    };
 
     let mut failures = Vec::new();
     let mut covered = BTreeSet::new();

@@ -74,6 +74,7 @@ async fn every_command_is_stored_on_hqs_clock(hq: &Hq) {
                 at,
                 result: None,
                 photos: vec![],
+                location: None,
             },
         };
         let cmds = [start, track, check, finish, visit, report, step, task];

@@ -21,3 +21,4 @@ mod openapi;
 mod pull;
 mod push;
 mod rate_limit;
+mod units;

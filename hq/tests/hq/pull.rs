@@ -39,6 +39,7 @@ async fn task_reaches_only_its_assignee(hq: &Hq) {
     let r = a
         .push(&[gridpatrol_protocol::records::Command::TaskStep {
             event: gridpatrol_protocol::records::TaskEvent {
+                location: None,
                 id: new_id(),
                 task_id: "t-1".into(),
                 action: TaskAction::Acknowledge,
@@ -66,6 +67,7 @@ async fn task_reaches_only_its_assignee(hq: &Hq) {
     let r = a
         .push(&[gridpatrol_protocol::records::Command::TaskStep {
             event: gridpatrol_protocol::records::TaskEvent {
+                location: None,
                 id: new_id(),
                 task_id: "t-1".into(),
                 action: TaskAction::OnTheWay,
@@ -86,6 +88,7 @@ async fn task_reaches_only_its_assignee(hq: &Hq) {
     let r = a
         .push(&[gridpatrol_protocol::records::Command::TaskStep {
             event: gridpatrol_protocol::records::TaskEvent {
+                location: None,
                 id: new_id(),
                 task_id: "t-2".into(),
                 action: TaskAction::Acknowledge,
