@@ -91,6 +91,7 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add::<CaseSnapshot>(&mut out);
     list::<cases::ConflictOut>(&mut out, "ConflictList");
     add::<figures::Figures>(&mut out);
+    add::<figures::Timeliness>(&mut out);
     list::<figures::IncidentOut>(&mut out, "IncidentList");
     add::<figures::IncidentInput>(&mut out);
     out.push(("OpenApi".into(), free("this document (OpenAPI 3.1)")));

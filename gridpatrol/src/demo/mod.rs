@@ -396,24 +396,39 @@ fn print_figures(f: &Value) {
     println!();
     println!("HQ 三零 / 3456 figures ({} .. {})", f["from"].as_str().unwrap_or(""), f["to"].as_str().unwrap_or(""));
     println!(
-        "{:<28} {:>16} {:>16} {:>8} {:>16} {:>6}",
-        "社区 community", "巡查完成 patrols", "必访覆盖 visits", "上报 rpt", "按期结案 on-time", "三零"
+        "{:<28} {:>15} {:>15} {:>15} {:>6} {:>15} {:>15} {:>4}",
+        "社区 community",
+        "日巡覆盖 days",
+        "夜巡覆盖 nights",
+        "必访覆盖 visits",
+        "上报",
+        "按期结案 cases",
+        "110按期 on time",
+        "三零"
     );
     for c in f["communities"].as_array().into_iter().flatten() {
         let reports: i64 =
             c["reports_by_category"].as_object().map(|m| m.values().filter_map(|v| v.as_i64()).sum()).unwrap_or(0);
         println!(
-            "{:<28} {:>16} {:>16} {:>8} {:>16} {:>6}",
+            "{:<28} {:>15} {:>15} {:>15} {:>6} {:>15} {:>15} {:>4}",
             c["community"].as_str().unwrap_or(""),
-            ratio(&c["patrol_completion"]),
-            ratio(&c["visit_coverage"]),
+            ratio(&c["grid_day_coverage"]),
+            ratio(&c["grid_night_coverage"]),
+            ratio(&c["must_visit_coverage"]),
             reports,
             ratio(&c["on_time_closure"]),
+            ratio(&c["diversion_110"]["closed_on_time"]),
             if c["three_zero"].as_bool() == Some(true) { "✓" } else { "✗" }
         );
     }
     let tz = &f["three_zero_communities"];
     println!("三零 communities: {} of {}", tz["count"], tz["of"]);
+    // Why each ✗: the incidents behind it.
+    for c in f["communities"].as_array().into_iter().flatten().filter(|c| c["three_zero"] == false) {
+        for why in c["incident_list"].as_array().into_iter().flatten() {
+            println!("  ✗ {}: {}", c["community"].as_str().unwrap_or(""), why.as_str().unwrap_or(""));
+        }
+    }
     println!();
 }
 

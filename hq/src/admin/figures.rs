@@ -2,16 +2,10 @@
 //! for 三零 (petitions escalated, safety accidents with casualties, criminal or major
 //! public-order cases). Grid leaders see the figures of their own grids only.
 //!
-//! Definitions (documented here because no public source fixes them):
-//! - patrol completion: patrols started in the period that finished with all 巡查三到 parts
-//!   (see `records::patrol_parts`) / patrols started in the period;
-//! - visit coverage: must-visit households (now) met or reached by phone in the period /
-//!   must-visit households;
-//! - on-time closure (按期结案率): cases closed in the period by their deadline / cases closed
-//!   in the period that had a deadline;
-//! - in-grid resolution: cases closed in the period without ever being dispatched to a unit
-//!   outside the grid / cases closed in the period;
-//! - 三零: zero petitions, zero accidents and zero criminal cases recorded for the period.
+//! Every figure's definition is written once, in `DEFINITIONS`, and returned with the figures
+//! (and quoted in the README): no public source fixes them, so the street reads what it gets.
+//! Figures come per community, per grid and per worker, for any period; a period's days are
+//! the street's local days.
 //!
 //! Times are HQ's view of when things happened: device capture times corrected by the
 //! device's recorded clock skew.
@@ -20,8 +14,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use gridpatrol_protocol::domain::ReportCategory;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use gridpatrol_protocol::domain::{PatrolShift, ReportCategory, TaskStatus};
 use gridpatrol_protocol::{rules, validate};
 use serde::{Deserialize, Serialize};
 
@@ -159,8 +153,36 @@ pub struct FiguresQuery {
     pub to: String,
 }
 
+/// Each figure, in words: (key, 中文, definition). Returned with every answer.
+pub const DEFINITIONS: &[(&str, &str, &str)] = &[
+    ("grid_day_coverage", "白天巡查覆盖率",
+     "grid-days of the period on which the grid had a finished day patrol with at least one trusted check-in (inside the grid, not mocked, accurate to the template's limit) / grid-days of the period"),
+    ("grid_night_coverage", "夜间巡查覆盖率",
+     "the same for night patrols (23:00 and later), per grid-night"),
+    ("patrol_completion", "巡查三到完成率",
+     "patrols started in the period that finished with all three parts (enough trusted check-ins, every checklist item answered, a report or 'nothing found') / patrols started in the period"),
+    ("must_visit_coverage", "重点必访覆盖率",
+     "must-visit households met or reached by phone within the template's interval before the period's end / must-visit households"),
+    ("reports_by_category", "情况五报分类",
+     "reports made in the period, by category"),
+    ("on_time_closure", "按期结案率",
+     "cases closed in the period by their deadline / cases closed in the period that had a deadline"),
+    ("in_grid_resolution", "格内解决率",
+     "cases closed in the period by the grid's own handlers — solved on the spot (即知即办) or closed without ever being dispatched to a unit / cases closed in the period"),
+    ("diversion_110.count", "110分流数", "110 non-police diversion tasks dispatched in the period"),
+    ("diversion_110.acknowledged_on_time", "按时签收",
+     "of those, acknowledged within the street's acknowledge limit / those acknowledged, or past the limit unacknowledged"),
+    ("diversion_110.arrived_on_time", "按时到场",
+     "arrived on site (with a GPS fix) within the street's arrival limit / those arrived, or past the limit without arriving (sent back and cancelled tasks left out)"),
+    ("diversion_110.closed_on_time", "按期办结",
+     "done by the deadline / done, or still open past the deadline"),
+    ("diversion_110.sent_back", "退回数", "those sent back by the unit or worker, with a reason"),
+    ("three_zero", "三零",
+     "no petition escalated, no safety accident with casualties and no criminal or major public-order case recorded for the community in the period; `incidents` lists the ones behind a ✗"),
+];
+
 /// A count over a base, with the rate (None when the base is zero).
-#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ratio {
     pub count: i64,
     pub of: i64,
@@ -172,6 +194,10 @@ impl Ratio {
         self.rate = (self.of > 0).then(|| (self.count as f64 / self.of as f64 * 10_000.0).round() / 10_000.0);
         self
     }
+    fn add(&mut self, hit: bool) {
+        self.of += 1;
+        self.count += i64::from(hit);
+    }
 }
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
@@ -181,23 +207,71 @@ pub struct Incidents {
     pub criminal_cases: i64,
 }
 
+/// 110 非警务分流, as the definitions say.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct Diversion {
+    pub count: i64,
+    pub acknowledged_on_time: Ratio,
+    pub arrived_on_time: Ratio,
+    pub closed_on_time: Ratio,
+    pub sent_back: i64,
+}
+
+/// The figures of an area: one grid, or a community's grids.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct AreaFigures {
+    pub grid_day_coverage: Ratio,
+    pub grid_night_coverage: Ratio,
+    pub patrol_completion: Ratio,
+    pub must_visit_coverage: Ratio,
+    pub reports_by_category: BTreeMap<String, i64>,
+    pub on_time_closure: Ratio,
+    pub in_grid_resolution: Ratio,
+    pub diversion_110: Diversion,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommunityFigures {
     pub community_id: String,
     pub community: String,
-    /// 巡查三到: patrols finished with all three parts / patrols started.
-    pub patrol_completion: Ratio,
-    /// 重点必访: must-visit households visited / must-visit households.
-    pub visit_coverage: Ratio,
-    /// 情况五报: reports by category code.
-    pub reports_by_category: BTreeMap<String, i64>,
-    /// 按期结案率: closed by the deadline / closed with a deadline.
-    pub on_time_closure: Ratio,
-    /// 格内解决率: closed without dispatch outside the grid / closed.
-    pub in_grid_resolution: Ratio,
+    #[serde(flatten)]
+    pub figures: AreaFigures,
     pub incidents: Incidents,
+    /// The incidents behind a ✗, in words: kind, local time, note.
+    pub incident_list: Vec<String>,
     /// 三零: no petitions, no accidents, no criminal cases.
     pub three_zero: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GridFigures {
+    pub grid_id: String,
+    pub grid: String,
+    pub community_id: String,
+    #[serde(flatten)]
+    pub figures: AreaFigures,
+}
+
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct WorkerFigures {
+    pub worker_id: String,
+    pub worker: String,
+    pub patrols: i64,
+    /// Patrols with all three parts / patrols started.
+    pub patrol_completion: Ratio,
+    pub trusted_checkins: i64,
+    pub visits: i64,
+    pub reports: i64,
+    /// Tasks assigned to the worker done by their deadline / done, or open past it.
+    pub tasks_on_time: Ratio,
+}
+
+/// A figure's definition in words.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Definition {
+    pub figure: String,
+    pub zh: String,
+    pub definition: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -205,8 +279,73 @@ pub struct Figures {
     pub from: String,
     pub to: String,
     pub communities: Vec<CommunityFigures>,
+    pub grids: Vec<GridFigures>,
+    pub workers: Vec<WorkerFigures>,
     /// Communities that made 三零 / communities shown.
     pub three_zero_communities: Ratio,
+    pub definitions: Vec<Definition>,
+}
+
+/// How soon a 110 diversion must be acknowledged and reached (the street's setting).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Timeliness {
+    /// Minutes from dispatch to acknowledgement (default 30).
+    pub acknowledge_within_minutes: u32,
+    /// Minutes from dispatch to arrival on site (default 120).
+    pub arrive_within_minutes: u32,
+}
+
+const TIMELINESS_KEY: &str = "timeliness_110";
+
+impl Default for Timeliness {
+    fn default() -> Self {
+        Timeliness { acknowledge_within_minutes: 30, arrive_within_minutes: 120 }
+    }
+}
+
+pub fn timeliness(tx: &mut dyn crate::db::Tx) -> Result<Timeliness> {
+    Ok(match crate::reference::setting(tx, TIMELINESS_KEY)? {
+        Some(v) => serde_json::from_str(&v).map_err(ApiError::internal)?,
+        None => Timeliness::default(),
+    })
+}
+
+pub async fn get_timeliness(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Timeliness>> {
+    Ok(Json(
+        s.db.read(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.scope(tx)?;
+            timeliness(tx)
+        })
+        .await?,
+    ))
+}
+
+/// Set the 110 timeliness limits (street admin).
+pub async fn set_timeliness(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    JsonBody(t): JsonBody<Timeliness>,
+) -> Result<Json<Timeliness>> {
+    for (field, v) in [
+        ("acknowledge_within_minutes", t.acknowledge_within_minutes),
+        ("arrive_within_minutes", t.arrive_within_minutes),
+    ] {
+        if !(1..=7 * 24 * 60).contains(&v) {
+            return Err(ApiError::invalid(field, "must be 1..10080 minutes"));
+        }
+    }
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_admin()?;
+            crate::reference::set_setting(tx, TIMELINESS_KEY, &serde_json::to_string(&t).unwrap_or_default())?;
+            audit(tx, &op.id, "settings.timeliness", "110")?;
+            Ok(t)
+        })
+        .await?,
+    ))
 }
 
 pub async fn figures(
@@ -219,104 +358,273 @@ pub async fn figures(
     if from >= to {
         return Err(ApiError::invalid("to", "must be after from"));
     }
-    Ok(Json(s.db.read(move |tx| compute(tx, bearer.as_deref(), from, to)).await?))
+    if to - from > 400 * 86_400_000 {
+        return Err(ApiError::invalid("to", "a period is at most 400 days"));
+    }
+    Ok(Json(s.db.read(move |tx| compute(tx, bearer.as_deref(), from, to, now_ms())).await?))
 }
 
-fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64) -> Result<Figures> {
+/// The local days of `[from, to)` in the street's time zone.
+fn local_days(from: i64, to: i64) -> Vec<NaiveDate> {
+    let tz = super::street_tz();
+    let day = |ms: i64| tz.timestamp_millis_opt(ms).single().map(|t| t.date_naive());
+    let (Some(mut d), Some(last)) = (day(from), day(to - 1)) else { return Vec::new() };
+    let mut out = Vec::new();
+    while d <= last {
+        out.push(d);
+        d = d.succ_opt().unwrap_or(last);
+        if out.len() > 500 {
+            break;
+        }
+    }
+    out
+}
+
+struct Ctx {
+    from: i64,
+    to: i64,
+    now: i64,
+    days: Vec<NaiveDate>,
+    limits: Timeliness,
+    must_visit_days: i64,
+    templates: Templates,
+}
+
+fn area(tx: &mut dyn crate::db::Tx, cx: &mut Ctx, grids: &[String]) -> Result<AreaFigures> {
+    let tz = super::street_tz();
+    let mut f = AreaFigures {
+        reports_by_category: ReportCategory::ALL.iter().map(|c| (c.code().to_string(), 0)).collect(),
+        ..Default::default()
+    };
+    let (from, to) = (cx.from, cx.to);
+    for g in grids {
+        let mut day_covered = HashSet::new();
+        let mut night_covered = HashSet::new();
+        for r in tx.query(
+            "SELECT id, template_id, template_version, finished_ms, outcome, shift, effective_ms,
+                    (SELECT COUNT(*) FROM checkpoint c WHERE c.patrol_id = patrol.id AND c.trusted = 1)
+             FROM patrol WHERE grid_id = ? AND effective_ms >= ? AND effective_ms < ?",
+            p![g, from, to],
+        )? {
+            let parts = patrol_parts(
+                tx,
+                &mut cx.templates,
+                &r.text(0)?,
+                (&r.text(1)?, r.i64(2)?),
+                r.opt_i64(3)?.is_some(),
+                r.opt_text(4)?.as_deref(),
+            )?;
+            f.patrol_completion.add(parts.complete);
+            if r.opt_i64(3)?.is_some() && r.i64(7)? > 0 {
+                let date = tz.timestamp_millis_opt(r.i64(6)?).single().map(|t| t.date_naive());
+                match PatrolShift::from_code(&r.text(5)?) {
+                    Some(PatrolShift::Night) => night_covered.extend(date),
+                    _ => day_covered.extend(date),
+                }
+            }
+        }
+        for d in &cx.days {
+            f.grid_day_coverage.add(day_covered.contains(d));
+            f.grid_night_coverage.add(night_covered.contains(d));
+        }
+        f.must_visit_coverage.of +=
+            tx.query_i64("SELECT COUNT(*) FROM household WHERE grid_id = ? AND must_visit = 1", p![g])?;
+        f.must_visit_coverage.count += tx.query_i64(
+            "SELECT COUNT(DISTINCT v.household_id) FROM visit v JOIN household h ON h.id = v.household_id
+             WHERE h.grid_id = ? AND h.must_visit = 1 AND v.outcome IN ('met', 'by_phone')
+               AND v.effective_ms >= ? AND v.effective_ms < ?",
+            p![g, to - cx.must_visit_days * 86_400_000, to],
+        )?;
+        for r in tx.query(
+            "SELECT category, COUNT(*) FROM report WHERE grid_id = ? AND effective_ms >= ? AND effective_ms < ? GROUP BY category",
+            p![g, from, to],
+        )? {
+            *f.reports_by_category.entry(r.text(0)?).or_default() += r.i64(1)?;
+        }
+        for r in tx.query(
+            "SELECT deadline_ms, closed_ms, dispatched FROM case_file
+             WHERE grid_id = ? AND closed_ms IS NOT NULL AND closed_ms >= ? AND closed_ms < ?",
+            p![g, from, to],
+        )? {
+            let closed = r.i64(1)?;
+            if let Some(deadline) = r.opt_i64(0)? {
+                f.on_time_closure.add(closed <= deadline);
+            }
+            f.in_grid_resolution.add(!r.bool(2)?);
+        }
+        for r in tx.query(
+            "SELECT t.id, t.dispatched_ms, t.deadline_ms, t.status, t.done_ms,
+                    (SELECT MIN(e.effective_ms) FROM task_event e WHERE e.task_id = t.id AND e.action = 'acknowledge'),
+                    (SELECT MIN(e.effective_ms) FROM task_event e WHERE e.task_id = t.id AND e.action = 'arrive')
+             FROM task t WHERE t.grid_id = ? AND t.source = 'diversion_110' AND t.dispatched_ms >= ? AND t.dispatched_ms < ?",
+            p![g, from, to],
+        )? {
+            let d = &mut f.diversion_110;
+            d.count += 1;
+            let dispatched = r.i64(1)?;
+            let deadline = r.i64(2)?;
+            let status = TaskStatus::from_code(&r.text(3)?).ok_or_else(|| ApiError::internal("task status"))?;
+            let (done, acked, arrived) = (r.opt_i64(4)?, r.opt_i64(5)?, r.opt_i64(6)?);
+            let ack_limit = dispatched + i64::from(cx.limits.acknowledge_within_minutes) * 60_000;
+            let arrive_limit = dispatched + i64::from(cx.limits.arrive_within_minutes) * 60_000;
+            let withdrawn = matches!(status, TaskStatus::SentBack | TaskStatus::Cancelled);
+            match acked {
+                Some(at) => d.acknowledged_on_time.add(at <= ack_limit),
+                None if cx.now > ack_limit && !withdrawn => d.acknowledged_on_time.add(false),
+                None => {}
+            }
+            match arrived {
+                Some(at) => d.arrived_on_time.add(at <= arrive_limit),
+                None if cx.now > arrive_limit && !withdrawn && status != TaskStatus::Done => d.arrived_on_time.add(false),
+                None => {}
+            }
+            match (status, done) {
+                (TaskStatus::Done, Some(at)) => d.closed_on_time.add(at <= deadline),
+                _ if !withdrawn && cx.now > deadline => d.closed_on_time.add(false),
+                _ => {}
+            }
+            d.sent_back += i64::from(status == TaskStatus::SentBack);
+        }
+    }
+    for r in [
+        &mut f.grid_day_coverage,
+        &mut f.grid_night_coverage,
+        &mut f.patrol_completion,
+        &mut f.must_visit_coverage,
+        &mut f.on_time_closure,
+        &mut f.in_grid_resolution,
+        &mut f.diversion_110.acknowledged_on_time,
+        &mut f.diversion_110.arrived_on_time,
+        &mut f.diversion_110.closed_on_time,
+    ] {
+        *r = std::mem::take(r).finish();
+    }
+    Ok(f)
+}
+
+fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64, now: i64) -> Result<Figures> {
     let op = auth::operator(tx, bearer)?;
     let scope = op.scope(tx)?;
-    let communities = tx.query("SELECT id, name FROM community ORDER BY code", p![])?;
-    let mut out = Vec::new();
-    let mut templates = Templates::new();
-    for c in communities {
+    let template = crate::reference::active_template(tx)?;
+    let mut cx = Ctx {
+        from,
+        to,
+        now,
+        days: local_days(from, to),
+        limits: timeliness(tx)?,
+        must_visit_days: i64::from(template.visits.must_visit_interval_days),
+        templates: Templates::new(),
+    };
+    let mut communities = Vec::new();
+    let mut grids_out = Vec::new();
+    for c in tx.query("SELECT id, name FROM community ORDER BY code", p![])? {
         let (cid, cname) = (c.text(0)?, c.text(1)?);
         if !scope.community(&cid) {
             continue;
         }
-        let grids: HashSet<String> = tx
-            .query("SELECT id FROM grid WHERE community_id = ?", p![&cid])?
-            .iter()
-            .map(|r| r.text(0))
-            .collect::<crate::db::DbResult<HashSet<_>>>()?
-            .into_iter()
-            .filter(|g| scope.grid(g))
-            .collect();
-        let mut f = CommunityFigures {
-            community_id: cid.clone(),
-            community: cname,
-            patrol_completion: Ratio::default(),
-            visit_coverage: Ratio::default(),
-            reports_by_category: ReportCategory::ALL.iter().map(|c| (c.code().to_string(), 0)).collect(),
-            on_time_closure: Ratio::default(),
-            in_grid_resolution: Ratio::default(),
-            incidents: Incidents::default(),
-            three_zero: true,
-        };
-        for g in &grids {
-            for r in tx.query(
-                "SELECT id, template_id, template_version, finished_ms, outcome FROM patrol
-                 WHERE grid_id = ? AND effective_ms >= ? AND effective_ms < ?",
-                p![g, from, to],
-            )? {
-                let parts = patrol_parts(
-                    tx,
-                    &mut templates,
-                    &r.text(0)?,
-                    (&r.text(1)?, r.i64(2)?),
-                    r.opt_i64(3)?.is_some(),
-                    r.opt_text(4)?.as_deref(),
-                )?;
-                f.patrol_completion.of += 1;
-                f.patrol_completion.count += i64::from(parts.complete);
-            }
-            f.visit_coverage.of +=
-                tx.query_i64("SELECT COUNT(*) FROM household WHERE grid_id = ? AND must_visit = 1", p![g])?;
-            f.visit_coverage.count += tx.query_i64(
-                "SELECT COUNT(DISTINCT v.household_id) FROM visit v JOIN household h ON h.id = v.household_id
-                 WHERE h.grid_id = ? AND h.must_visit = 1 AND v.outcome IN ('met', 'by_phone')
-                   AND v.effective_ms >= ? AND v.effective_ms < ?",
-                p![g, from, to],
-            )?;
-            for r in tx.query(
-                "SELECT category, COUNT(*) FROM report WHERE grid_id = ? AND effective_ms >= ? AND effective_ms < ? GROUP BY category",
-                p![g, from, to],
-            )? {
-                *f.reports_by_category.entry(r.text(0)?).or_default() += r.i64(1)?;
-            }
-            for r in tx.query(
-                "SELECT deadline_ms, closed_ms, dispatched FROM case_file
-                 WHERE grid_id = ? AND closed_ms IS NOT NULL AND closed_ms >= ? AND closed_ms < ?",
-                p![g, from, to],
-            )? {
-                let closed = r.i64(1)?;
-                if let Some(deadline) = r.opt_i64(0)? {
-                    f.on_time_closure.of += 1;
-                    f.on_time_closure.count += i64::from(closed <= deadline);
-                }
-                f.in_grid_resolution.of += 1;
-                f.in_grid_resolution.count += i64::from(!r.bool(2)?);
+        let mut grids = Vec::new();
+        for g in tx.query("SELECT id, name FROM grid WHERE community_id = ? ORDER BY code", p![&cid])? {
+            let (gid, gname) = (g.text(0)?, g.text(1)?);
+            if scope.grid(&gid) {
+                grids.push((gid, gname));
             }
         }
+        let ids: Vec<String> = grids.iter().map(|(g, _)| g.clone()).collect();
+        let figures = area(tx, &mut cx, &ids)?;
+        for (gid, gname) in grids {
+            let figures = area(tx, &mut cx, std::slice::from_ref(&gid))?;
+            grids_out.push(GridFigures { grid_id: gid, grid: gname, community_id: cid.clone(), figures });
+        }
+        let mut incidents = Incidents::default();
+        let mut incident_list = Vec::new();
         for r in tx.query(
-            "SELECT kind, COUNT(*) FROM incident WHERE community_id = ? AND occurred_ms >= ? AND occurred_ms < ? GROUP BY kind",
+            "SELECT kind, occurred_ms, note FROM incident WHERE community_id = ? AND occurred_ms >= ? AND occurred_ms < ?
+             ORDER BY occurred_ms",
             p![&cid, from, to],
         )? {
-            let n = r.i64(1)?;
-            match IncidentKind::parse(&r.text(0)?) {
-                Some(IncidentKind::Petition) => f.incidents.petitions += n,
-                Some(IncidentKind::Accident) => f.incidents.accidents += n,
-                Some(IncidentKind::CriminalCase) => f.incidents.criminal_cases += n,
-                None => {}
+            let Some(kind) = IncidentKind::parse(&r.text(0)?) else { continue };
+            match kind {
+                IncidentKind::Petition => incidents.petitions += 1,
+                IncidentKind::Accident => incidents.accidents += 1,
+                IncidentKind::CriminalCase => incidents.criminal_cases += 1,
+            }
+            let note = r.opt_text(2)?.map(|n| format!(": {n}")).unwrap_or_default();
+            incident_list.push(format!("{} {}{note}", local_time(r.i64(1)?), kind.label()));
+        }
+        let three_zero = incident_list.is_empty();
+        communities.push(CommunityFigures {
+            community_id: cid,
+            community: cname,
+            figures,
+            incidents,
+            incident_list,
+            three_zero,
+        });
+    }
+    let mut workers = Vec::new();
+    for w in tx.query("SELECT id, name FROM worker ORDER BY id", p![])? {
+        let (wid, wname) = (w.text(0)?, w.text(1)?);
+        if !scope.any_grid(auth::worker_grids(tx, &wid)?.iter()) {
+            continue;
+        }
+        let mut f = WorkerFigures { worker_id: wid.clone(), worker: wname, ..Default::default() };
+        for r in tx.query(
+            "SELECT id, template_id, template_version, finished_ms, outcome FROM patrol
+             WHERE worker_id = ? AND effective_ms >= ? AND effective_ms < ?",
+            p![&wid, from, to],
+        )? {
+            let parts = patrol_parts(
+                tx,
+                &mut cx.templates,
+                &r.text(0)?,
+                (&r.text(1)?, r.i64(2)?),
+                r.opt_i64(3)?.is_some(),
+                r.opt_text(4)?.as_deref(),
+            )?;
+            f.patrols += 1;
+            f.patrol_completion.add(parts.complete);
+            f.trusted_checkins += parts.trusted;
+        }
+        f.visits = tx.query_i64(
+            "SELECT COUNT(*) FROM visit WHERE worker_id = ? AND effective_ms >= ? AND effective_ms < ?",
+            p![&wid, from, to],
+        )?;
+        f.reports = tx.query_i64(
+            "SELECT COUNT(*) FROM report WHERE worker_id = ? AND effective_ms >= ? AND effective_ms < ?",
+            p![&wid, from, to],
+        )?;
+        for r in tx.query(
+            "SELECT status, done_ms, deadline_ms FROM task WHERE assignee_id = ? AND dispatched_ms >= ? AND dispatched_ms < ?",
+            p![&wid, from, to],
+        )? {
+            let (status, done, deadline) = (r.text(0)?, r.opt_i64(1)?, r.i64(2)?);
+            match (status.as_str(), done) {
+                ("done", Some(at)) => f.tasks_on_time.add(at <= deadline),
+                ("done" | "cancelled" | "sent_back", _) => {}
+                _ if now > deadline => f.tasks_on_time.add(false),
+                _ => {}
             }
         }
-        f.three_zero = f.incidents.petitions == 0 && f.incidents.accidents == 0 && f.incidents.criminal_cases == 0;
         f.patrol_completion = std::mem::take(&mut f.patrol_completion).finish();
-        f.visit_coverage = std::mem::take(&mut f.visit_coverage).finish();
-        f.on_time_closure = std::mem::take(&mut f.on_time_closure).finish();
-        f.in_grid_resolution = std::mem::take(&mut f.in_grid_resolution).finish();
-        out.push(f);
+        f.tasks_on_time = std::mem::take(&mut f.tasks_on_time).finish();
+        workers.push(f);
     }
-    let three_zero =
-        Ratio { count: out.iter().filter(|c| c.three_zero).count() as i64, of: out.len() as i64, rate: None }.finish();
-    Ok(Figures { from: local_time(from), to: local_time(to), communities: out, three_zero_communities: three_zero })
+    let three_zero = Ratio {
+        count: communities.iter().filter(|c| c.three_zero).count() as i64,
+        of: communities.len() as i64,
+        rate: None,
+    }
+    .finish();
+    Ok(Figures {
+        from: local_time(from),
+        to: local_time(to),
+        communities,
+        grids: grids_out,
+        workers,
+        three_zero_communities: three_zero,
+        definitions: DEFINITIONS
+            .iter()
+            .map(|(k, zh, d)| Definition { figure: (*k).into(), zh: (*zh).into(), definition: (*d).into() })
+            .collect(),
+    })
 }

@@ -303,8 +303,26 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
         call(M::GET, "/v1/admin/export/reports.csv", "/v1/admin/export/reports.csv", Body::None, READ),
         call(M::GET, "/v1/admin/export/cases.csv", "/v1/admin/export/cases.csv", Body::None, READ),
         call(M::GET, "/v1/admin/export/tasks.csv", "/v1/admin/export/tasks.csv", Body::None, READ),
-        call(M::GET, "/v1/admin/figures", "/v1/admin/figures?from=2020-01-01&to=2100-01-01", Body::None, READ),
+        call(
+            M::GET,
+            "/v1/admin/figures",
+            format!(
+                "/v1/admin/figures?from={}&to={}",
+                (now() - chrono::Duration::days(30)).format("%Y-%m-%d"),
+                (now() + chrono::Duration::days(1)).format("%Y-%m-%d")
+            ),
+            Body::None,
+            READ,
+        ),
         call(M::GET, "/v1/admin/incidents", "/v1/admin/incidents", Body::None, READ),
+        call(M::GET, "/v1/admin/settings/timeliness", "/v1/admin/settings/timeliness", Body::None, READ),
+        call(
+            M::PUT,
+            "/v1/admin/settings/timeliness",
+            "/v1/admin/settings/timeliness",
+            Body::Json(json!({ "acknowledge_within_minutes": 30, "arrive_within_minutes": 120 })),
+            admin_only(200),
+        ),
         call(
             M::POST,
             "/v1/admin/incidents",
