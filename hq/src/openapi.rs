@@ -16,7 +16,7 @@ use crate::routes::{self, Access, Body};
 /// contain. Lists are named `…List`. Two are free-form by nature: this document itself, and
 /// the record rows whose columns follow the CSV exports.
 fn schemas() -> BTreeMap<String, RefOr<Schema>> {
-    use crate::admin::{access, cases, figures, org, tasks, units};
+    use crate::admin::{access, cases, figures, meetings, org, tasks, units};
     use gridpatrol_protocol::config::{Community, GridConfig, Street};
     use gridpatrol_protocol::template::Template;
     use gridpatrol_protocol::wire::*;
@@ -82,6 +82,8 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add::<tasks::ReassignInput>(&mut out);
     add::<tasks::CancelInput>(&mut out);
     add::<tasks::TaskStepInput>(&mut out);
+    list::<meetings::MeetingOut>(&mut out, "MeetingList");
+    add::<meetings::MeetingInput>(&mut out);
     list::<units::UnitOut>(&mut out, "UnitList");
     add::<units::UnitInput>(&mut out);
     add::<units::UnitOut>(&mut out);

@@ -4,7 +4,7 @@
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 
-use crate::admin::{access, cases, figures, org, records, tasks, units};
+use crate::admin::{access, cases, figures, meetings, org, records, tasks, units};
 use crate::http::AppState;
 use crate::phone::{attachments, enrol, pull, push};
 
@@ -136,6 +136,12 @@ pub fn table() -> Vec<Route> {
         route!(POST "/v1/admin/tasks/{id}/steps", Operator, Json("TaskStepInput"), 200 "TaskOut",
             "A unit's field step on a task routed to it: acknowledge, on the way, arrive (GPS fix), complete, send back",
             tasks::step),
+        route!(GET "/v1/admin/meetings", Operator, NONE, 200 "MeetingList",
+            "相约星期五 meetings with their 民情清单, each item open, closed or overdue (?community_id=)",
+            meetings::list_meetings, query = crate::admin::meetings::MeetingQuery),
+        route!(POST "/v1/admin/meetings", Operator, Json("MeetingInput"), 201 "MeetingOut",
+            "Record a weekly meeting and its list; every item becomes a task owned by a unit or a worker",
+            meetings::create_meeting),
         route!(GET "/v1/admin/units", Operator, NONE, 200 "UnitList", "Units the account may see", units::list_units),
         route!(POST "/v1/admin/units", Operator, Json("UnitInput"), 201 "UnitOut",
             "Add a unit tasks can be routed to (justice, urban management, market regulation, lawyer…)", units::create_unit),

@@ -177,6 +177,8 @@ pub const DEFINITIONS: &[(&str, &str, &str)] = &[
     ("diversion_110.closed_on_time", "按期办结",
      "done by the deadline / done, or still open past the deadline"),
     ("diversion_110.sent_back", "退回数", "those sent back by the unit or worker, with a reason"),
+    ("weekly_list_closure", "民情清单办结率",
+     "items of the community's 相约星期五 lists from meetings held in the period whose task is done / those items"),
     ("three_zero", "三零",
      "no petition escalated, no safety accident with casualties and no criminal or major public-order case recorded for the community in the period; `incidents` lists the ones behind a ✗"),
 ];
@@ -236,6 +238,8 @@ pub struct CommunityFigures {
     pub community: String,
     #[serde(flatten)]
     pub figures: AreaFigures,
+    /// 民情清单: list items closed / items, from meetings held in the period.
+    pub weekly_list_closure: Ratio,
     pub incidents: Incidents,
     /// The incidents behind a ✗, in words: kind, local time, note.
     pub incident_list: Vec<String>,
@@ -552,10 +556,19 @@ fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64,
             incident_list.push(format!("{} {}{note}", local_time(r.i64(1)?), kind.label()));
         }
         let three_zero = incident_list.is_empty();
+        let mut weekly_list_closure = Ratio::default();
+        for r in tx.query(
+            "SELECT t.status FROM list_item i JOIN meeting m ON m.id = i.meeting_id JOIN task t ON t.id = i.task_id
+             WHERE m.community_id = ? AND m.held_ms >= ? AND m.held_ms < ?",
+            p![&cid, from, to],
+        )? {
+            weekly_list_closure.add(r.text(0)? == TaskStatus::Done.code());
+        }
         communities.push(CommunityFigures {
             community_id: cid,
             community: cname,
             figures,
+            weekly_list_closure: weekly_list_closure.finish(),
             incidents,
             incident_list,
             three_zero,

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod cases;
 pub mod figures;
+pub mod meetings;
 pub mod org;
 pub mod records;
 pub mod tasks;

@@ -122,6 +122,18 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
         call(M::GET, "/v1/attachments/{sha256}", format!("/v1/attachments/{}", f.photo), Body::None, PHONE),
         call(M::GET, "/v1/admin/me", "/v1/admin/me", Body::None, OWN),
         call(M::GET, "/v1/admin/units", "/v1/admin/units", Body::None, OWN),
+        call(M::GET, "/v1/admin/meetings", "/v1/admin/meetings", Body::None, READ),
+        call(
+            M::POST,
+            "/v1/admin/meetings",
+            "/v1/admin/meetings",
+            Body::Json(
+                json!({ "community_id": "c-01", "held_on": now().format("%Y-%m-%d").to_string(), "attendees": 12,
+                               "items": [{ "topic": "楼道灯不亮", "grid_id": "g-0101", "assignee_id": "w-001",
+                                           "deadline": (now() + chrono::Duration::days(7)).to_rfc3339() }] }),
+            ),
+            managers(201),
+        ),
         call(
             M::POST,
             "/v1/admin/units",

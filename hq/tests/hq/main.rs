@@ -16,6 +16,7 @@ mod enrol;
 mod export;
 mod figures;
 mod import;
+mod meetings;
 mod multi_instance;
 mod openapi;
 mod pull;
