@@ -17,6 +17,7 @@ use crate::routes::{self, Access, Body};
 /// the record rows whose columns follow the CSV exports.
 fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     use crate::admin::{access, cases, figures, meetings, org, tasks, units};
+    use gridpatrol_protocol::config::{Building, Team};
     use gridpatrol_protocol::config::{Community, GridConfig, Street};
     use gridpatrol_protocol::template::Template;
     use gridpatrol_protocol::wire::*;
@@ -82,6 +83,8 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add::<tasks::ReassignInput>(&mut out);
     add::<tasks::CancelInput>(&mut out);
     add::<tasks::TaskStepInput>(&mut out);
+    list::<Team>(&mut out, "TeamList");
+    list::<Building>(&mut out, "BuildingList");
     list::<meetings::MeetingOut>(&mut out, "MeetingList");
     add::<meetings::MeetingInput>(&mut out);
     list::<units::UnitOut>(&mut out, "UnitList");

@@ -192,5 +192,7 @@ pub fn snapshot(tx: &mut dyn Tx, worker_id: &str) -> Result<(GridConfig, i64)> {
         })
         .collect::<Result<Vec<_>>>()?;
     let template = Some(active_template(tx)?);
-    Ok((GridConfig { street, communities, grids, workers, households, tasks, template }, version))
+    // A phone needs neither the street's teams nor its buildings.
+    let (teams, buildings) = (Vec::new(), Vec::new());
+    Ok((GridConfig { street, communities, grids, workers, households, tasks, template, teams, buildings }, version))
 }

@@ -4,7 +4,7 @@
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 
-use crate::admin::{access, cases, figures, meetings, org, records, tasks, units};
+use crate::admin::{access, cases, figures, meetings, org, records, tasks, teams, units};
 use crate::http::AppState;
 use crate::phone::{attachments, enrol, pull, push};
 
@@ -142,6 +142,13 @@ pub fn table() -> Vec<Route> {
         route!(POST "/v1/admin/meetings", Operator, Json("MeetingInput"), 201 "MeetingOut",
             "Record a weekly meeting and its list; every item becomes a task owned by a unit or a worker",
             meetings::create_meeting),
+        route!(GET "/v1/admin/teams", Operator, NONE, 200 "TeamList", "Volunteer teams of the account's communities", teams::list_teams),
+        route!(PUT "/v1/admin/teams", Operator, Json("Team"), 201 "Team",
+            "Add or replace a community's volunteer team and its members (a worker is in one team at most)", teams::put_team),
+        route!(GET "/v1/admin/buildings", Operator, NONE, 200 "BuildingList", "Buildings under the account's grids (?grid_id=)",
+            teams::list_buildings, query = crate::admin::teams::BuildingQuery),
+        route!(PUT "/v1/admin/buildings", Operator, Json("Building"), 201 "Building", "Add or rename a building under a grid",
+            teams::put_building),
         route!(GET "/v1/admin/units", Operator, NONE, 200 "UnitList", "Units the account may see", units::list_units),
         route!(POST "/v1/admin/units", Operator, Json("UnitInput"), 201 "UnitOut",
             "Add a unit tasks can be routed to (justice, urban management, market regulation, lawyer…)", units::create_unit),

@@ -26,6 +26,32 @@ pub struct GridConfig {
     /// A checklist template published by HQ; the shipped default 3456 template otherwise.
     #[serde(default)]
     pub template: Option<Template>,
+    /// Volunteer teams (志愿服务队) of the communities; a worker belongs to one at most.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<Team>,
+    /// Buildings (楼栋) under the grids, where a building party group sits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buildings: Vec<Building>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub community_id: String,
+    /// Workers of the team (volunteers mostly); each in one team at most.
+    #[serde(default)]
+    pub member_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Building {
+    pub id: String,
+    pub grid_id: String,
+    /// e.g. "3栋".
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +187,39 @@ impl GridConfig {
         }
         for (i, t) in self.tasks.iter().enumerate() {
             t.validate(&format!("tasks[{i}]"))?;
+        }
+        let (mut teams, mut members) = (HashSet::new(), HashSet::new());
+        for (i, t) in self.teams.iter().enumerate() {
+            validate::id(&format!("teams[{i}].id"), &t.id)?;
+            validate::required_text(&format!("teams[{i}].name"), &t.name, MAX_AREA_NAME_CHARS)?;
+            if !communities.contains(t.community_id.as_str()) {
+                return Err(InvalidValue::new(format!("teams[{i}].community_id"), "no such community"));
+            }
+            if !teams.insert(t.id.as_str()) {
+                return Err(InvalidValue::new(format!("teams[{i}].id"), "duplicate id"));
+            }
+            for m in &t.member_ids {
+                if !workers.contains(m.as_str()) {
+                    return Err(InvalidValue::new(format!("teams[{i}].member_ids"), format!("no such worker {m}")));
+                }
+                if !members.insert(m.as_str()) {
+                    return Err(InvalidValue::new(
+                        format!("teams[{i}].member_ids"),
+                        format!("{m} is already in a team"),
+                    ));
+                }
+            }
+        }
+        let mut buildings = HashSet::new();
+        for (i, b) in self.buildings.iter().enumerate() {
+            validate::id(&format!("buildings[{i}].id"), &b.id)?;
+            validate::required_text(&format!("buildings[{i}].name"), &b.name, MAX_LABEL_CHARS)?;
+            if !grids.contains(b.grid_id.as_str()) {
+                return Err(InvalidValue::new(format!("buildings[{i}].grid_id"), "no such grid"));
+            }
+            if !buildings.insert(b.id.as_str()) {
+                return Err(InvalidValue::new(format!("buildings[{i}].id"), "duplicate id"));
+            }
         }
         if let Some(t) = &self.template {
             t.validate()?;

@@ -25,6 +25,8 @@ fn street(phones: usize) -> GridConfig {
         households: vec![],
         tasks: vec![],
         template: None,
+        teams: vec![],
+        buildings: vec![],
     };
     for k in 0..communities {
         c.communities.push(Community {

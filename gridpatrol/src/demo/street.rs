@@ -95,7 +95,17 @@ pub fn build() -> GridConfig {
             }
         }
     }
-    GridConfig { street, communities, grids, workers, households, tasks: vec![], template: None }
+    GridConfig {
+        street,
+        communities,
+        grids,
+        workers,
+        households,
+        tasks: vec![],
+        template: None,
+        teams: vec![],
+        buildings: vec![],
+    }
 }
 
 #[cfg(test)]

@@ -270,6 +270,21 @@ pub struct WorkerFigures {
     pub tasks_on_time: Ratio,
 }
 
+/// A volunteer team's figures: its members' summed.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct TeamFigures {
+    pub team_id: String,
+    pub team: String,
+    pub community_id: String,
+    pub members: i64,
+    pub patrols: i64,
+    pub patrol_completion: Ratio,
+    pub trusted_checkins: i64,
+    pub visits: i64,
+    pub reports: i64,
+    pub tasks_on_time: Ratio,
+}
+
 /// A figure's definition in words.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Definition {
@@ -285,6 +300,8 @@ pub struct Figures {
     pub communities: Vec<CommunityFigures>,
     pub grids: Vec<GridFigures>,
     pub workers: Vec<WorkerFigures>,
+    /// Per volunteer team: its members' figures summed.
+    pub teams: Vec<TeamFigures>,
     /// Communities that made 三零 / communities shown.
     pub three_zero_communities: Ratio,
     pub definitions: Vec<Definition>,
@@ -622,6 +639,27 @@ fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64,
         f.tasks_on_time = std::mem::take(&mut f.tasks_on_time).finish();
         workers.push(f);
     }
+    let mut teams = Vec::new();
+    for t in super::teams::teams(tx)? {
+        if !scope.community(&t.community_id) {
+            continue;
+        }
+        let mut f = TeamFigures { team_id: t.id, team: t.name, community_id: t.community_id, ..Default::default() };
+        for w in workers.iter().filter(|w| t.member_ids.contains(&w.worker_id)) {
+            f.members += 1;
+            f.patrols += w.patrols;
+            f.patrol_completion.count += w.patrol_completion.count;
+            f.patrol_completion.of += w.patrol_completion.of;
+            f.trusted_checkins += w.trusted_checkins;
+            f.visits += w.visits;
+            f.reports += w.reports;
+            f.tasks_on_time.count += w.tasks_on_time.count;
+            f.tasks_on_time.of += w.tasks_on_time.of;
+        }
+        f.patrol_completion = std::mem::take(&mut f.patrol_completion).finish();
+        f.tasks_on_time = std::mem::take(&mut f.tasks_on_time).finish();
+        teams.push(f);
+    }
     let three_zero = Ratio {
         count: communities.iter().filter(|c| c.three_zero).count() as i64,
         of: communities.len() as i64,
@@ -634,6 +672,7 @@ fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64,
         communities,
         grids: grids_out,
         workers,
+        teams,
         three_zero_communities: three_zero,
         definitions: DEFINITIONS
             .iter()

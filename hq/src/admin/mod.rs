@@ -8,6 +8,7 @@ pub mod meetings;
 pub mod org;
 pub mod records;
 pub mod tasks;
+pub mod teams;
 pub mod units;
 
 use axum::http::StatusCode;

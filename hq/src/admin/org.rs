@@ -822,6 +822,8 @@ pub struct ImportSummary {
     pub grids: usize,
     pub workers: usize,
     pub households: usize,
+    pub teams: usize,
+    pub buildings: usize,
     /// Tasks in the file dispatched now; ones already at HQ (same id) are left as they are.
     pub tasks: usize,
     pub tasks_already_dispatched: usize,
@@ -886,6 +888,23 @@ pub async fn import(
                        h.is_must_visit(), now, now],
                 )?;
             }
+            for t in &c.teams {
+                tx.exec(
+                    "INSERT INTO team (id, name, community_id, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, community_id = excluded.community_id,
+                         updated_ms = excluded.updated_ms",
+                    p![&t.id, &t.name, &t.community_id, now, now],
+                )?;
+                super::teams::set_team_members(tx, &t.id, &t.member_ids)?;
+            }
+            for b in &c.buildings {
+                tx.exec(
+                    "INSERT INTO building (id, grid_id, name, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, name = excluded.name,
+                         updated_ms = excluded.updated_ms",
+                    p![&b.id, &b.grid_id, &b.name, now, now],
+                )?;
+            }
             let (mut tasks, mut tasks_already) = (0, 0);
             for (i, t) in c.tasks.iter().enumerate() {
                 super::tasks::check_assignee(tx, &t.assignee_id, t.grid_id.as_deref())
@@ -911,6 +930,8 @@ pub async fn import(
                 grids: c.grids.len(),
                 workers: c.workers.len(),
                 households: c.households.len(),
+                teams: c.teams.len(),
+                buildings: c.buildings.len(),
                 tasks,
                 tasks_already_dispatched: tasks_already,
                 template,

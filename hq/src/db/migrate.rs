@@ -6,7 +6,7 @@ use super::{Backend, Tx};
 use super::{DbError, DbResult as Result};
 use crate::p;
 
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../../sql/sqlite/001_init.sql")),
@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str)] = &[
     (4, include_str!("../../sql/sqlite/004_checkin_trust.sql")),
     (5, include_str!("../../sql/sqlite/005_units_and_routed_tasks.sql")),
     (6, include_str!("../../sql/sqlite/006_weekly_list.sql")),
+    (7, include_str!("../../sql/sqlite/007_teams_and_buildings.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../sql/postgres/001_init.sql")),
@@ -23,6 +24,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (4, include_str!("../../sql/postgres/004_checkin_trust.sql")),
     (5, include_str!("../../sql/postgres/005_units_and_routed_tasks.sql")),
     (6, include_str!("../../sql/postgres/006_weekly_list.sql")),
+    (7, include_str!("../../sql/postgres/007_teams_and_buildings.sql")),
 ];
 
 /// Any fixed number: the advisory lock that serialises migrations across HQ instances.

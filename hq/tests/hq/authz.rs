@@ -123,6 +123,24 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
         call(M::GET, "/v1/admin/me", "/v1/admin/me", Body::None, OWN),
         call(M::GET, "/v1/admin/units", "/v1/admin/units", Body::None, OWN),
         call(M::GET, "/v1/admin/meetings", "/v1/admin/meetings", Body::None, READ),
+        call(M::GET, "/v1/admin/teams", "/v1/admin/teams", Body::None, READ),
+        call(
+            M::PUT,
+            "/v1/admin/teams",
+            "/v1/admin/teams",
+            Body::Json(
+                json!({ "id": format!("team-{i}"), "name": "志愿服务队", "community_id": "c-01", "member_ids": [] }),
+            ),
+            managers(201),
+        ),
+        call(M::GET, "/v1/admin/buildings", "/v1/admin/buildings", Body::None, READ),
+        call(
+            M::PUT,
+            "/v1/admin/buildings",
+            "/v1/admin/buildings",
+            Body::Json(json!({ "id": format!("b-{i}"), "grid_id": "g-0101", "name": "3栋" })),
+            managers(201),
+        ),
         call(
             M::POST,
             "/v1/admin/meetings",

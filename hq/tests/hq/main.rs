@@ -22,4 +22,5 @@ mod openapi;
 mod pull;
 mod push;
 mod rate_limit;
+mod teams;
 mod units;
