@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Record field work on a phone's store folder (terminal shell over the core).
     Device(device::DeviceArgs),
-    /// The main job: a street's day end to end (HQ, 12 phones, faults), checked for loss and doubles.
+    /// The main job: a street's day end to end (HQ, 13 phones, a unit, faults), checked for loss and doubles.
     Demo(demo::DemoArgs),
     /// HQ, the street office's server.
     Hq(hq_cmd::HqArgs),

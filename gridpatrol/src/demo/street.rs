@@ -1,7 +1,7 @@
 //! The demo's street: 12 communities and 59 grids (as in the source article), one full-time
 //! grid worker per grid, and a handful of households per grid, some of them must-visit.
 
-use gridpatrol_core::config::{Community, Grid, Household, Street, Worker};
+use gridpatrol_core::config::{Building, Community, Grid, Household, Street, Team, Worker};
 use gridpatrol_core::domain::{CareTag, WorkerRole};
 use gridpatrol_core::GridConfig;
 
@@ -33,6 +33,21 @@ pub fn worker_id(c: usize, g: usize) -> String {
     format!("w-{:02}{:02}", c + 1, g + 1)
 }
 
+/// The community's grid leader (网格长), who covers all its grids: the demo's phone.
+pub fn leader_id(c: usize) -> String {
+    format!("w-{:02}00", c + 1)
+}
+
+/// The kinds of grid worker, by grid: full-time mostly, a volunteer in the second grid and a
+/// law-enforcement worker in the third.
+fn role_of(g: usize) -> WorkerRole {
+    match g % 5 {
+        1 => WorkerRole::Volunteer,
+        2 => WorkerRole::LawEnforcement,
+        _ => WorkerRole::FullTime,
+    }
+}
+
 pub fn household_id(c: usize, g: usize, h: usize) -> String {
     format!("h-{:02}{:02}{:02}", c + 1, g + 1, h + 1)
 }
@@ -55,12 +70,29 @@ pub fn build() -> GridConfig {
     let mut grids = Vec::new();
     let mut workers = Vec::new();
     let mut households = Vec::new();
+    let mut teams = Vec::new();
+    let mut buildings = Vec::new();
     for c in 0..COMMUNITIES {
         let cid = format!("c-{:02}", c + 1);
         communities.push(Community {
             id: cid.clone(),
             code: format!("310101002{:03}", c + 1),
             name: format!("{}社区 ({} Community)", NAMES[c], ROMAN[c]),
+        });
+        workers.push(Worker {
+            id: leader_id(c),
+            name: format!("{}网格长 (grid leader of {})", NAMES[c], ROMAN[c]),
+            role: WorkerRole::GridLeader,
+            grid_ids: (0..grids_in(c)).map(|g| grid_id(c, g)).collect(),
+        });
+        teams.push(Team {
+            id: format!("team-{:02}", c + 1),
+            name: format!("{}志愿服务队 ({} volunteers)", NAMES[c], ROMAN[c]),
+            community_id: cid.clone(),
+            member_ids: (0..grids_in(c))
+                .filter(|g| role_of(*g) == WorkerRole::Volunteer)
+                .map(|g| worker_id(c, g))
+                .collect(),
         });
         for g in 0..grids_in(c) {
             let (lng0, lat0) = origin(c, g);
@@ -74,8 +106,13 @@ pub fn build() -> GridConfig {
             workers.push(Worker {
                 id: worker_id(c, g),
                 name: format!("网格员{:02}{:02} (worker {}-{})", c + 1, g + 1, c + 1, g + 1),
-                role: WorkerRole::FullTime,
+                role: role_of(g),
                 grid_ids: vec![grid_id(c, g)],
+            });
+            buildings.push(Building {
+                id: format!("b-{:02}{:02}", c + 1, g + 1),
+                grid_id: grid_id(c, g),
+                name: "1栋".into(),
             });
             for h in 0..HOUSEHOLDS_PER_GRID {
                 let care_tags = match h % 4 {
@@ -95,17 +132,7 @@ pub fn build() -> GridConfig {
             }
         }
     }
-    GridConfig {
-        street,
-        communities,
-        grids,
-        workers,
-        households,
-        tasks: vec![],
-        template: None,
-        teams: vec![],
-        buildings: vec![],
-    }
+    GridConfig { street, communities, grids, workers, households, tasks: vec![], template: None, teams, buildings }
 }
 
 #[cfg(test)]
@@ -114,6 +141,8 @@ mod tests {
     fn the_street_has_12_communities_and_59_valid_grids() {
         let s = super::build();
         s.validate().unwrap();
-        assert_eq!((s.communities.len(), s.grids.len(), s.workers.len()), (12, 59, 59));
+        // One worker per grid and a grid leader per community.
+        assert_eq!((s.communities.len(), s.grids.len(), s.workers.len()), (12, 59, 71));
+        assert_eq!(s.teams.len(), 12);
     }
 }
