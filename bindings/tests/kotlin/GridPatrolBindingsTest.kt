@@ -203,12 +203,16 @@ class GridPatrolBindingsTest {
             ),
         )
 
-        // 110 非警务分流: HQ dispatches a task; it arrives with the sync.
+        // 110 非警务分流: HQ routes a task to a unit and its grid worker; it arrives with the sync,
+        // the caller's number masked.
         val taskId = "t-kt-" + UUID.randomUUID().toString().take(8)
+        val unitId = "u-kt-" + UUID.randomUUID().toString().take(8)
+        hq.post("/v1/admin/units", """{"id":"$unitId","kind":"justice","name":"司法所 (justice office)","community_ids":["c-01"]}""")
         hq.post(
             "/v1/admin/tasks",
             """{"id":"$taskId","source":"diversion_110","title":"邻里噪音纠纷 (noise dispute)","description":"110 转派",
-               "target_unit":"人民调解 (mediation)","assignee_id":"w-001","grid_id":"g-0101","deadline":"2030-01-01T00:00:00Z"}""",
+               "target_unit":"人民调解 (mediation)","assignee_id":"w-001","grid_id":"g-0101","deadline":"2030-01-01T00:00:00Z",
+               "unit_id":"$unitId","caller":"13812345678"}""",
         )
         val seen = Collections.synchronizedList(mutableListOf<SyncProgress>())
         val first = store.sync(object : SyncProgressListener {
@@ -218,8 +222,17 @@ class GridPatrolBindingsTest {
         assertEquals(SyncPhase.DONE, seen.last().phase)
         assertTrue(first.tasksReceived >= 1uL)
         assertEquals(2uL, first.photosUploaded)
-        assertEquals(TaskStatus.DISPATCHED, store.tasks().single { it.id == taskId }.status)
+        val task = store.tasks().single { it.id == taskId }
+        assertEquals(TaskStatus.DISPATCHED, task.status)
+        assertEquals("司法所 (justice office)", task.details.unitName)
+        assertEquals("138****5678", task.details.caller)
         store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.ACKNOWLEDGE))
+        val noFix = expect<GridPatrolException.InvalidInput> {
+            store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.ARRIVE))
+        }
+        assertEquals("location", noFix.field)
+        val arrived = store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.ARRIVE, location = INSIDE))
+        assertEquals(TaskStatus.ARRIVED, arrived.status)
         val done = store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.COMPLETE, result = "双方调解成功 (settled)"))
         assertEquals(TaskStatus.DONE, done.status)
         val second = store.sync(null)
@@ -237,8 +250,9 @@ class GridPatrolBindingsTest {
         assertTrue(hqCase.contains("\"state\":\"closed\""))
         assertEquals(1, Regex(Regex.escape("\"id\":\"${closed.id}\"")).findAll(hqCase).count())
         assertEquals(2, Regex("\"to\":\"").findAll(hqCase).count()) // events: reported, closed
-        val hqTask = Regex("\\{[^{}]*\"id\":\"${Regex.escape(taskId)}\"[^{}]*\\}").find(hq.get("/v1/admin/tasks"))!!.value
-        assertTrue(hqTask, hqTask.contains("\"status\":\"done\""))
+        // The task's own fields come before its nested details: from its id to its status.
+        val hqTask = Regex("\"id\":\"${Regex.escape(taskId)}\"[^{}]*\"status\":\"\\w+\"").find(hq.get("/v1/admin/tasks"))!!.value
+        assertTrue(hqTask, hqTask.endsWith("\"status\":\"done\""))
         val bytes = hq.bytes("/v1/admin/attachments/${report.photos[0]}")
         assertEquals(report.photos[0], sha256Hex(bytes))
         assertFalse(bytes.decodeToString().contains("SECRETCAM"))

@@ -235,8 +235,11 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
             )
         )
 
-        # 110 非警务分流: HQ dispatches a task; it arrives with the sync.
+        # 110 非警务分流: HQ routes a task to a unit and its grid worker; it arrives with the sync,
+        # the caller's number masked.
         task_id = "t-py-" + secrets.token_hex(4)
+        unit_id = "u-py-" + secrets.token_hex(4)
+        HQ.post("/v1/admin/units", {"id": unit_id, "kind": "justice", "name": "司法所 (justice office)", "community_ids": ["c-01"]})
         HQ.post(
             "/v1/admin/tasks",
             {
@@ -248,6 +251,8 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
                 "assignee_id": "w-001",
                 "grid_id": "g-0101",
                 "deadline": "2030-01-01T00:00:00Z",
+                "unit_id": unit_id,
+                "caller": "13812345678",
             },
         )
         listener = Progress()
@@ -258,7 +263,14 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(first.photos_uploaded, 2)
         task = next(t for t in s.tasks() if t.id == task_id)
         self.assertEqual(task.status, TaskStatus.DISPATCHED)
+        self.assertEqual(task.details.unit_name, "司法所 (justice office)")
+        self.assertEqual(task.details.caller, "138****5678")
         s.act_on_task(TaskActionInput(task_id=task_id, action=TaskAction.ACKNOWLEDGE))
+        with self.assertRaises(GridPatrolError.InvalidInput) as no_fix:
+            s.act_on_task(TaskActionInput(task_id=task_id, action=TaskAction.ARRIVE))
+        self.assertEqual(no_fix.exception.field, "location")
+        arrived = s.act_on_task(TaskActionInput(task_id=task_id, action=TaskAction.ARRIVE, location=INSIDE))
+        self.assertEqual(arrived.status, TaskStatus.ARRIVED)
         done = s.act_on_task(
             TaskActionInput(task_id=task_id, action=TaskAction.COMPLETE, result="双方调解成功 (settled)")
         )

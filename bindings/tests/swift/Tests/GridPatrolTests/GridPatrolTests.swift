@@ -265,12 +265,17 @@ final class GridPatrolTests: XCTestCase {
         let visit = try store.recordVisit(input: VisitInput(
             householdId: "h-0001", visitType: .followUp, outcome: .met, satisfaction: 5, caseId: report.caseId))
 
-        // 110 非警务分流: HQ dispatches a task; it arrives with the sync.
+        // 110 非警务分流: HQ routes a task to a unit and its grid worker; it arrives with the sync,
+        // the caller's number masked.
         let taskId = "t-sw-" + UUID().uuidString.prefix(8).lowercased()
+        let unitId = "u-sw-" + UUID().uuidString.prefix(8).lowercased()
+        _ = try hq.json("POST", "/v1/admin/units", [
+            "id": unitId, "kind": "justice", "name": "司法所 (justice office)", "community_ids": ["c-01"],
+        ])
         _ = try hq.json("POST", "/v1/admin/tasks", [
             "id": taskId, "source": "diversion_110", "title": "邻里噪音纠纷 (noise dispute)",
             "description": "110 转派", "target_unit": "人民调解 (mediation)", "assignee_id": "w-001",
-            "grid_id": "g-0101", "deadline": "2030-01-01T00:00:00Z",
+            "grid_id": "g-0101", "deadline": "2030-01-01T00:00:00Z", "unit_id": unitId, "caller": "13812345678",
         ])
         let listener = Progress()
         let first = try await store.sync(progress: listener)
@@ -278,8 +283,19 @@ final class GridPatrolTests: XCTestCase {
         XCTAssertEqual(listener.seen.all.last?.phase, .done)
         XCTAssertGreaterThanOrEqual(first.tasksReceived, 1)
         XCTAssertEqual(first.photosUploaded, 2)
-        XCTAssertEqual(try store.tasks().first { $0.id == taskId }?.status, .dispatched)
+        let task = try XCTUnwrap(try store.tasks().first { $0.id == taskId })
+        XCTAssertEqual(task.status, .dispatched)
+        XCTAssertEqual(task.details.unitName, "司法所 (justice office)")
+        XCTAssertEqual(task.details.caller, "138****5678")
         _ = try store.actOnTask(input: TaskActionInput(taskId: taskId, action: .acknowledge))
+        do {
+            _ = try store.actOnTask(input: TaskActionInput(taskId: taskId, action: .arrive))
+            XCTFail("arrived without a GPS fix")
+        } catch GridPatrolError.InvalidInput(let field, _) {
+            XCTAssertEqual(field, "location")
+        }
+        let arrived = try store.actOnTask(input: TaskActionInput(taskId: taskId, action: .arrive, location: inside))
+        XCTAssertEqual(arrived.status, .arrived)
         let done = try store.actOnTask(input: TaskActionInput(taskId: taskId, action: .complete, result: "双方调解成功 (settled)"))
         XCTAssertEqual(done.status, .done)
         let second = try await store.sync(progress: nil)
