@@ -257,6 +257,15 @@ impl Store {
                 v.location.map(|l| l.lat),
                 v.location.map(|l| l.lng)
             ])?;
+            // 反馈清 comes from the follow-up visit (诉求回访): its satisfaction becomes the case's,
+            // as HQ records it when the visit arrives.
+            if let (VisitType::FollowUp, Some(score), Some(case_id)) = (v.visit_type, v.satisfaction, &v.case_id) {
+                let (_, mut clear, _) = case_state(cx.tx, case_id)?;
+                clear.satisfaction = Some(score);
+                cx.tx
+                    .prepare_cached("UPDATE case_file SET clear = ?2, updated_ms = ?3 WHERE id = ?1")?
+                    .execute(params![case_id, serde_json::to_string(&clear)?, cx.now_ms])?;
+            }
             Ok((v.clone(), Command::RecordVisit { visit: v }))
         })
     }

@@ -88,6 +88,13 @@ fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
     follow.case_id = Some(case.clone());
     follow.satisfaction = Some(4);
     s.record_visit(follow).unwrap();
+    let db = rusqlite::Connection::open(f.dir.path().join(store::DB_FILE)).unwrap();
+    let clear: String = db.query_row("SELECT clear FROM case_file WHERE id = ?1", [case], |r| r.get(0)).unwrap();
+    assert_eq!(
+        serde_json::from_str::<ClearItems>(&clear).unwrap().satisfaction,
+        Some(4),
+        "the visit's score is the case's"
+    );
 
     let tl = s.case_timeline(case).unwrap();
     assert_eq!(tl.state, CaseState::Closed);

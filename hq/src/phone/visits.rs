@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use gridpatrol_protocol::domain::VisitType;
 use gridpatrol_protocol::records::Visit;
 use gridpatrol_protocol::rules::{self, MAX_NOTE_CHARS};
 use gridpatrol_protocol::validate;
@@ -44,6 +45,9 @@ const ID: usize = 0;
 const WORKER: usize = 1;
 const HOUSEHOLD: usize = 2;
 const GRID: usize = 3;
+const VISIT_TYPE: usize = 4;
+const SATISFACTION: usize = 8;
+const CASE: usize = 9;
 const OCCURRED: usize = 12;
 const MUTATION: usize = 16;
 
@@ -324,9 +328,30 @@ impl<'a> VisitBatch<'a> {
                 &self.rows.rows[run.start * WIDTH..run.end * WIDTH],
                 "",
             )?;
+            // 反馈清 comes from the follow-up visit (诉求回访): its satisfaction becomes the case's.
+            for row in run {
+                let cell = |col: usize| &self.rows.rows[row * WIDTH + col];
+                let follow_up = matches!(cell(VISIT_TYPE), Value::Code(c) if *c == VisitType::FollowUp.code());
+                if let (true, Value::Int(score), Value::Text(case_id)) = (follow_up, cell(SATISFACTION), cell(CASE)) {
+                    record_satisfaction(tx, case_id, *score)?;
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// A follow-up visit's satisfaction, written into its case's clear items (the case may be of
+/// any state; a case HQ does not know is left alone, the visit itself keeps the score).
+fn record_satisfaction(tx: &mut dyn Tx, case_id: &str, score: i64) -> Result<(), ApiError> {
+    let Some(case) = crate::model::cases::lock_case(tx, case_id)? else { return Ok(()) };
+    let mut clear = case.clear;
+    clear.satisfaction = u8::try_from(score).ok();
+    tx.exec(
+        "UPDATE case_file SET clear = ?, updated_ms = ? WHERE id = ?",
+        crate::p![serde_json::to_string(&clear).unwrap_or_default(), crate::now_ms(), case_id],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

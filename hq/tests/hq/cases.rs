@@ -77,6 +77,15 @@ async fn operator_steps_reach_the_phone(hq: &Hq) {
     let pages = a.pull_all(&mut ca).await;
     let snap = pages.iter().flat_map(|p| p.cases.clone()).last().unwrap();
     assert_eq!(snap.events.last().unwrap().to, CaseState::Closed);
+    // 反馈清 from the follow-up visit: its satisfaction becomes the case's.
+    let mut follow = visit("w-001", "h-0001", "g-0101", VisitType::FollowUp);
+    if let gridpatrol_protocol::records::Command::RecordVisit { visit } = &mut follow {
+        visit.satisfaction = Some(4);
+        visit.case_id = Some(case_id.clone());
+    }
+    assert_eq!(statuses(&a.push(&[follow]).await), vec![OpStatus::Applied]);
+    let detail = hq.admin(Method::GET, &format!("/v1/admin/cases/{case_id}"), serde_json::Value::Null).await;
+    assert_eq!(detail["clear"]["satisfaction"], 4, "{detail}");
     // Reopen goes back to opened.
     hq.admin(Method::POST, &path, json!({ "action": "reopen", "note": "居民反映仍有问题" })).await;
     let pages = a.pull_all(&mut ca).await;
