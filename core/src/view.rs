@@ -467,13 +467,28 @@ fn patrol_progress(c: &Connection, worker_id: &str, refdata: &crate::store::RefD
         c.prepare_cached("SELECT COUNT(*) FROM report WHERE patrol_id = ?1")?.query_row([&id], |r| r.get(0))?;
     let total = template.patrol.checklist.len() as u32;
     let answered_n = template.patrol.checklist.iter().filter(|i| answered.contains(&i.id)).count() as u32;
-    let parts = vec![
-        (PatrolPart::PersonOnSite, trusted_n >= template.patrol.min_checkins),
-        (PatrolPart::EyesOn, answered_n == total),
-        (PatrolPart::Recorded, reports > 0),
-    ]
+    // The shared rule, with the patrol still running (no outcome yet): 记到 is done by a report
+    // now, or by finishing with "nothing found" — the label says so until it is done.
+    let parts = gridpatrol_protocol::rules::patrol_parts(
+        trusted_n,
+        template.patrol.min_checkins,
+        answered_n as usize,
+        total as usize,
+        reports,
+        None,
+    )
     .into_iter()
-    .map(|(part, done)| PartStatus { part, label: part.label(), done })
+    .map(|(part, done)| {
+        let label = if part == PatrolPart::Recorded && !done {
+            format!(
+                "{} — 上报发现，或结束时记“未发现问题” (report a finding, or finish with “nothing found”)",
+                part.label()
+            )
+        } else {
+            part.label()
+        };
+        PartStatus { part, label, done }
+    })
     .collect();
     Ok(Some(PatrolProgress {
         patrol_id: id,

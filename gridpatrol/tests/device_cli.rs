@@ -500,6 +500,8 @@ fn human_output_flags_outside_check_ins_and_lists_the_six_clear_items() {
     let out = phone.run(&["today"]);
     let text = stdout(&out);
     assert!(text.contains("打卡 (check-ins): 1/2") && text.contains("138****5678"), "{text}");
+    // Times are RFC 3339 with the offset.
+    assert!(text.contains("+08:00"), "{text}");
     assert!(!text.contains("13812345678"), "phones are masked");
 }
 

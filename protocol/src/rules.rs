@@ -3,7 +3,10 @@
 //! (`tests/tests/rules.rs` feeds the same table of inputs to both and expects one verdict).
 
 use crate::case_flow::{self, ClearItems};
-use crate::domain::{Actor, CaseState, ClearItem, Datum, GeoPoint, TaskAction, TaskStatus, VisitOutcome, VisitType};
+use crate::domain::{
+    Actor, CaseState, ClearItem, Datum, GeoPoint, PatrolOutcome, PatrolPart, TaskAction, TaskStatus, VisitOutcome,
+    VisitType,
+};
 use crate::records::TrackPoint;
 use crate::roles;
 use crate::wire::codes;
@@ -181,6 +184,24 @@ pub fn clear_items(c: &ClearItems) -> Result<ClearItems> {
         satisfaction: c.satisfaction,
         ledger_ref: validate::optional_text("clear.ledger_ref", c.ledger_ref.as_deref(), MAX_REFERENCE_CHARS)?,
     })
+}
+
+/// 巡查三到 for one patrol, the same on the phone and at HQ: 人到 — at least `min_checkins`
+/// trusted check-ins; 眼到 — every checklist item answered; 记到 — a report filed from the
+/// patrol, or the patrol finished with "nothing found" (`outcome`; `None` while it runs).
+pub fn patrol_parts(
+    trusted_checkins: u32,
+    min_checkins: u32,
+    answered: usize,
+    checklist_items: usize,
+    reports: u32,
+    outcome: Option<PatrolOutcome>,
+) -> [(PatrolPart, bool); 3] {
+    [
+        (PatrolPart::PersonOnSite, trusted_checkins >= min_checkins),
+        (PatrolPart::EyesOn, answered == checklist_items),
+        (PatrolPart::Recorded, reports > 0 || outcome == Some(PatrolOutcome::NothingFound)),
+    ]
 }
 
 /// Does a check-in count for 人到 (person on site)? Inside the grid, not from a mock-location

@@ -21,8 +21,9 @@ macro_rules! put {
 fn local(t: &DateTime<Utc>) -> String {
     let minutes = StoreOptions::default().tz_offset_minutes;
     match FixedOffset::east_opt(minutes * 60) {
-        Some(tz) => t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
-        None => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        // RFC 3339 with the offset, as everywhere else: unambiguous on any machine's clock.
+        Some(tz) => t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        None => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }
 

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gridpatrol_protocol::domain::*;
 use gridpatrol_protocol::records::ChecklistAnswer;
+use gridpatrol_protocol::rules;
 use gridpatrol_protocol::template::Template;
 use serde::Deserialize;
 use serde_json::{json, Map, Value as J};
@@ -252,9 +253,15 @@ pub fn patrol_parts(
     }
     parts.answered = t.patrol.checklist.iter().filter(|i| answered.contains(&i.id)).count() as i64;
     let reports = tx.query_i64("SELECT COUNT(*) FROM report WHERE patrol_id = ?", p![patrol_id])?;
-    parts.person_on_site = parts.trusted >= i64::from(t.patrol.min_checkins);
-    parts.eyes_on = parts.answered == parts.total;
-    parts.recorded = outcome == Some(PatrolOutcome::NothingFound.code()) || reports > 0;
+    let [(_, person_on_site), (_, eyes_on), (_, recorded)] = rules::patrol_parts(
+        u32::try_from(parts.trusted).unwrap_or(u32::MAX),
+        t.patrol.min_checkins,
+        usize::try_from(parts.answered).unwrap_or(0),
+        usize::try_from(parts.total).unwrap_or(0),
+        u32::try_from(reports).unwrap_or(u32::MAX),
+        outcome.and_then(PatrolOutcome::from_code),
+    );
+    (parts.person_on_site, parts.eyes_on, parts.recorded) = (person_on_site, eyes_on, recorded);
     parts.complete = finished && parts.person_on_site && parts.eyes_on && parts.recorded;
     Ok(parts)
 }
