@@ -424,7 +424,7 @@ impl Store {
     /// fields change (title, deadline, cancellation), never the worker's own progress.
     pub fn receive_task(&self, task: &TaskInput) -> Result<()> {
         task.validate("task")?;
-        if task.assignee_id != self.device().worker_id {
+        if task.assignee_id.as_deref() != Some(self.device().worker_id.as_str()) {
             return Err(CoreError::invalid("task.assignee_id", "is not this device's worker"));
         }
         let mut guard = lock(&self.writer);
@@ -563,7 +563,7 @@ pub(crate) fn apply_reference(tx: &Transaction<'_>, c: &GridConfig, worker_id: &
             params![h.id, h.grid_id, h.label, h.name, h.phone, serde_json::to_string(&tags)?, h.is_must_visit()],
         )?;
     }
-    for t in c.tasks.iter().filter(|t| t.assignee_id == worker_id) {
+    for t in c.tasks.iter().filter(|t| t.assignee_id.as_deref() == Some(worker_id)) {
         upsert_task(tx, t, now_ms)?;
     }
     let has_template: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM template)", [], |r| r.get(0))?;

@@ -486,7 +486,10 @@ fn every_recording_operation_refuses_bad_input_and_writes_nothing() {
         (
             "receive task for someone else",
             Box::new(|s| {
-                s.receive_task(&TaskInput { assignee_id: "w-002".into(), ..GridConfig::sample().tasks[0].clone() })
+                s.receive_task(&TaskInput {
+                    assignee_id: Some("w-002".into()),
+                    ..GridConfig::sample().tasks[0].clone()
+                })
             }),
             "invalid_input",
             "task.assignee_id",

@@ -241,7 +241,7 @@ fn tasks_due_today_and_overdue_are_shown() {
         title: "噪音投诉 (noise complaint)".into(),
         description: String::new(),
         target_unit: "城管 (urban management)".into(),
-        assignee_id: "w-001".into(),
+        assignee_id: Some("w-001".into()),
         grid_id: Some("g-0101".into()),
         deadline: at(deadline_ms),
         dispatched_at: at(NOW_MS - 86_400_000),
@@ -257,7 +257,7 @@ fn tasks_due_today_and_overdue_are_shown() {
     // Receiving tasks is HQ's data, not the worker's: no outbox rows.
     assert_eq!(f.count("outbox"), 0);
     let mut other = mk("t-other", NOW_MS);
-    other.assignee_id = "w-002".into();
+    other.assignee_id = Some("w-002".into());
     assert!(s.receive_task(&other).is_err());
 }
 
@@ -380,7 +380,7 @@ fn after_switching_worker_the_phone_keeps_nothing_of_the_old_workers_tasks_or_ca
     let s = &f.store;
     let mut t = GridConfig::sample().tasks[0].clone();
     t.id = "t-w003".into();
-    t.assignee_id = "w-003".into();
+    t.assignee_id = Some("w-003".into());
     s.receive_task(&t).unwrap();
     let r = s.file_report(report_input("g-0101", vec![])).unwrap();
     // Pretend HQ acknowledged everything, so the switch is allowed.

@@ -183,7 +183,7 @@ pub fn snapshot(tx: &mut dyn Tx, worker_id: &str) -> Result<(GridConfig, i64)> {
                 title: r.text(2)?,
                 description: r.text(3)?,
                 target_unit: r.text(4)?,
-                assignee_id: r.text(5)?,
+                assignee_id: Some(r.text(5)?),
                 grid_id: r.opt_text(6)?,
                 deadline: to_time(r.i64(7)?),
                 dispatched_at: to_time(r.i64(8)?),

@@ -44,7 +44,10 @@ pub struct TaskInput {
     #[serde(default)]
     pub description: String,
     pub target_unit: String,
-    pub assignee_id: String,
+    /// The grid worker who goes (their phone gets the task). None: the unit alone
+    /// (`details.unit_id`) works it.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
     #[serde(default)]
     pub grid_id: Option<String>,
     pub deadline: DateTime<Utc>,
@@ -327,7 +330,18 @@ impl TaskInput {
         crate::validate::required_text(&format!("{field}.title"), &t.title, 200)?;
         crate::validate::optional_text(&format!("{field}.description"), Some(&t.description), 4000)?;
         crate::validate::required_text(&format!("{field}.target_unit"), &t.target_unit, 100)?;
-        crate::validate::id(&format!("{field}.assignee_id"), &t.assignee_id)?;
+        match (&t.assignee_id, &t.details.unit_id) {
+            (Some(a), _) => {
+                crate::validate::id(&format!("{field}.assignee_id"), a)?;
+            }
+            (None, Some(_)) => {}
+            (None, None) => {
+                return Err(crate::InvalidValue::new(
+                    format!("{field}.assignee_id"),
+                    "a task goes to a grid worker, a unit (details.unit_id), or both",
+                ))
+            }
+        }
         if let Some(g) = &t.grid_id {
             crate::validate::id(&format!("{field}.grid_id"), g)?;
         }

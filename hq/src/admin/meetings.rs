@@ -126,7 +126,7 @@ pub async fn create_meeting(
                 .clone()
                 .map(|_| "处置单位 (unit)".to_string())
                 .unwrap_or_else(|| "网格 (grid)".into()),
-            assignee_id: it.assignee_id.clone(),
+            assignee_id: Some(it.assignee_id.clone()),
             grid_id: Some(it.grid_id.clone()),
             deadline: it.deadline,
             dispatched_at: crate::to_time(now),

@@ -907,9 +907,11 @@ pub async fn import(
             }
             let (mut tasks, mut tasks_already) = (0, 0);
             for (i, t) in c.tasks.iter().enumerate() {
-                super::tasks::check_assignee(tx, &t.assignee_id, t.grid_id.as_deref())
-                    .map_err(|e| e.within(&format!("tasks[{i}]")))?;
-                if super::tasks::insert_task(tx, t, &op.id, now)? {
+                if let Some(a) = &t.assignee_id {
+                    super::tasks::check_assignee(tx, a, t.grid_id.as_deref())
+                        .map_err(|e| e.within(&format!("tasks[{i}]")))?;
+                }
+                if super::tasks::insert_task(tx, t, &op.id, now).map_err(|e| e.within(&format!("tasks[{i}]")))? {
                     tasks += 1;
                 } else {
                     tasks_already += 1;

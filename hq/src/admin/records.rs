@@ -454,12 +454,8 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
                 p![from, to],
             )? {
                 let grid = r.opt_text(5)?;
-                let assignee = r.text(4)?;
-                let visible = match &grid {
-                    Some(g) => scope.grid(g),
-                    None => scope.any_grid(auth::worker_grids(tx, &assignee)?.iter()),
-                };
-                if !visible {
+                let assignee = r.opt_text(4)?;
+                if !super::tasks::task_visible(tx, scope, grid.as_deref(), assignee.as_deref())? {
                     continue;
                 }
                 rows.push(vec![
@@ -467,7 +463,7 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
                     label(&r.text(1)?, TaskSource::from_code, TaskSource::label),
                     J::String(r.text(2)?),
                     J::String(r.text(3)?),
-                    J::String(names.worker(&assignee)),
+                    assignee.map(|a| J::String(names.worker(&a))).unwrap_or(J::Null),
                     grid.map(|g| J::String(names.grid(&g))).unwrap_or(J::Null),
                     J::String(local_time(r.i64(6)?)),
                     label(&r.text(7)?, TaskStatus::from_code, TaskStatus::label),

@@ -32,7 +32,9 @@ pub struct DispatchInput {
     #[serde(default)]
     pub description: String,
     pub target_unit: String,
-    pub assignee_id: String,
+    /// The grid worker who goes; may be left out when a unit (`unit_id`) works it alone.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
     #[serde(default)]
     pub grid_id: Option<String>,
     pub deadline: DateTime<Utc>,
@@ -91,12 +93,28 @@ fn task_out(tx: &mut dyn Tx, id: &str) -> Result<TaskOut> {
     })
 }
 
-/// A task is in scope through its grid, or through its assignee when it has none.
-fn require_task(tx: &mut dyn Tx, op: &Operator, grid: Option<&str>, assignee: &str) -> Result<()> {
-    match grid {
-        Some(g) => op.require_grid(tx, g),
-        None => op.require_worker(tx, assignee),
+/// A task is in scope through its grid, or through its assignee when it has none; one with
+/// neither (a unit's alone) is the street admin's.
+fn require_task(tx: &mut dyn Tx, op: &Operator, grid: Option<&str>, assignee: Option<&str>) -> Result<()> {
+    match (grid, assignee) {
+        (Some(g), _) => op.require_grid(tx, g),
+        (None, Some(a)) => op.require_worker(tx, a),
+        (None, None) => op.require_admin(),
     }
+}
+
+/// Whether a task is in an office account's scope (the list's test, as `require_task`'s).
+pub(crate) fn task_visible(
+    tx: &mut dyn Tx,
+    scope: &auth::Scope,
+    grid: Option<&str>,
+    assignee: Option<&str>,
+) -> Result<bool> {
+    Ok(match (grid, assignee) {
+        (Some(g), _) => scope.grid(g),
+        (None, Some(a)) => scope.any_grid(auth::worker_grids(tx, a)?.iter()),
+        (None, None) => scope.grids.is_none(),
+    })
 }
 
 /// The assignee exists and (when a grid is named) covers it.
@@ -148,11 +166,7 @@ pub async fn list_tasks(State(s): State<AppState>, bearer: Bearer) -> Result<Jso
             let rows = tx.query("SELECT id, grid_id, assignee_id FROM task ORDER BY dispatched_ms DESC, id", p![])?;
             let mut out = Vec::new();
             for r in rows {
-                let visible = match r.opt_text(1)? {
-                    Some(g) => scope.grid(&g),
-                    None => scope.any_grid(auth::worker_grids(tx, &r.text(2)?)?.iter()),
-                };
-                if visible {
+                if task_visible(tx, &scope, r.opt_text(1)?.as_deref(), r.opt_text(2)?.as_deref())? {
                     out.push(task_out(tx, &r.text(0)?)?);
                 }
             }
@@ -191,8 +205,10 @@ pub async fn dispatch(
     Ok(Created(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            check_assignee(tx, &input.assignee_id, input.grid_id.as_deref())?;
-            require_task(tx, &op, input.grid_id.as_deref(), &input.assignee_id)?;
+            if let Some(a) = &input.assignee_id {
+                check_assignee(tx, a, input.grid_id.as_deref())?;
+            }
+            require_task(tx, &op, input.grid_id.as_deref(), input.assignee_id.as_deref())?;
             if !insert_task(tx, &input, &op.id, now)? {
                 return Err(ApiError::conflict("a task with this id already exists"));
             }
@@ -240,15 +256,17 @@ pub(crate) fn insert_task(tx: &mut dyn Tx, input: &TaskInput, by: &str, now: i64
         return Ok(false);
     }
     task_event(tx, &input.id, "dispatch", TaskStatus::Dispatched, TaskStatus::Dispatched, by, None)?;
-    let mut changes = Changes::default();
-    changes.task(&input.id, &input.assignee_id);
-    changes.flush(tx, now)?;
+    if let Some(a) = &input.assignee_id {
+        let mut changes = Changes::default();
+        changes.task(&input.id, a);
+        changes.flush(tx, now)?;
+    }
     Ok(true)
 }
 
 struct TaskRow {
     status: TaskStatus,
-    assignee: String,
+    assignee: Option<String>,
     grid: Option<String>,
 }
 
@@ -258,7 +276,7 @@ fn lock_task(tx: &mut dyn Tx, id: &str) -> Result<TaskRow> {
         .ok_or_else(|| ApiError::not_found("task"))?;
     Ok(TaskRow {
         status: TaskStatus::from_code(&r.text(0)?).ok_or_else(|| ApiError::internal("task status"))?,
-        assignee: r.text(1)?,
+        assignee: r.opt_text(1)?,
         grid: r.opt_text(2)?,
     })
 }
@@ -282,7 +300,7 @@ pub async fn reassign(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
             let t = lock_task(tx, &id)?;
-            require_task(tx, &op, t.grid.as_deref(), &t.assignee)?;
+            require_task(tx, &op, t.grid.as_deref(), t.assignee.as_deref())?;
             require_open(&t)?;
             let new_grids = auth::worker_grids(tx, &i.assignee_id)?;
             // Keep the task's grid when the new assignee covers it; otherwise the one given, or none.
@@ -291,7 +309,7 @@ pub async fn reassign(
                 None => t.grid.clone().filter(|g| new_grids.contains(g)),
             };
             check_assignee(tx, &i.assignee_id, grid.as_deref())?;
-            require_task(tx, &op, grid.as_deref(), &i.assignee_id)?;
+            require_task(tx, &op, grid.as_deref(), Some(&i.assignee_id))?;
             let now = now_ms();
             // The new assignee starts from "dispatched": acknowledging is theirs to do.
             tx.exec(
@@ -300,7 +318,9 @@ pub async fn reassign(
             )?;
             task_event(tx, &id, "reassign", t.status, TaskStatus::Dispatched, &op.id, note.as_deref())?;
             let mut changes = Changes::default();
-            changes.task(&id, &t.assignee);
+            if let Some(old) = &t.assignee {
+                changes.task(&id, old);
+            }
             changes.task(&id, &i.assignee_id);
             changes.flush(tx, now)?;
             audit(tx, &op.id, "task.reassign", &id)?;
@@ -326,7 +346,7 @@ pub async fn cancel(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
             let t = lock_task(tx, &id)?;
-            require_task(tx, &op, t.grid.as_deref(), &t.assignee)?;
+            require_task(tx, &op, t.grid.as_deref(), t.assignee.as_deref())?;
             require_open(&t)?;
             let now = now_ms();
             tx.exec(
@@ -335,7 +355,9 @@ pub async fn cancel(
             )?;
             task_event(tx, &id, "cancel", t.status, TaskStatus::Cancelled, &op.id, note.as_deref())?;
             let mut changes = Changes::default();
-            changes.task(&id, &t.assignee);
+            if let Some(a) = &t.assignee {
+                changes.task(&id, a);
+            }
             changes.flush(tx, now)?;
             audit(tx, &op.id, "task.cancel", &id)?;
             task_out(tx, &id)
@@ -412,7 +434,9 @@ pub async fn step(
                 ],
             )?;
             let mut changes = Changes::default();
-            changes.task(&id, &t.assignee);
+            if let Some(a) = &t.assignee {
+                changes.task(&id, a);
+            }
             changes.flush(tx, now)?;
             audit(tx, &op.id, "task.step", &id)?;
             task_out(tx, &id)

@@ -28,7 +28,8 @@ pub fn load_task(tx: &mut dyn Tx, id: &str) -> Result<Task> {
         title: r.text(2)?,
         description: r.text(3)?,
         target_unit: r.text(4)?,
-        assignee_id: r.text(5)?,
+        // A unit's task without a grid worker has none (it never goes to a phone).
+        assignee_id: r.opt_text(5)?.unwrap_or_default(),
         grid_id: r.opt_text(6)?,
         deadline: to_time(r.i64(7)?),
         status: TaskStatus::from_code(&r.text(8)?).ok_or_else(|| ApiError::internal("task status"))?,

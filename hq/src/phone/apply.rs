@@ -467,11 +467,11 @@ fn task_step(tx: &mut dyn Tx, cx: &mut Ctx<'_>, ev: &TaskEvent) -> Step {
         .query_opt("SELECT status, assignee_id FROM task WHERE id = ? FOR UPDATE", p![&ev.task_id])?
         .ok_or_else(|| not_found("task"))?;
     let status = TaskStatus::from_code(&r.text(0)?).ok_or_else(|| ApiError::internal("task status"))?;
-    let assignee = r.text(1)?;
+    let assignee = r.opt_text(1)?;
     if exists(tx, "SELECT 1 FROM task_event WHERE id = ?", &ev.id)? {
         return Err(invalid("event.id: a task event with this id already exists"));
     }
-    if assignee != cx.worker() {
+    if assignee.as_deref() != Some(cx.worker()) {
         // Ever this worker's? Then HQ reassigned it meanwhile: a conflict. Never: forbidden.
         let was_ours = tx
             .query_opt(

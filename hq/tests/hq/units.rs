@@ -30,6 +30,14 @@ async fn a_unit_sees_and_works_only_its_own_tasks(hq: &Hq) {
     hq.admin(Method::POST, "/v1/admin/tasks", task("t-110-a", Some(&unit_id))).await;
     hq.admin(Method::POST, "/v1/admin/tasks", task("t-110-b", Some(&unit_id))).await;
     hq.admin(Method::POST, "/v1/admin/tasks", task("t-street", None)).await;
+    // A unit alone, no grid worker: the unit's task, on no phone. Neither a unit nor a worker: refused.
+    let mut unit_only = task("t-unit-only", Some(&unit_id));
+    unit_only.as_object_mut().unwrap().remove("assignee_id");
+    hq.admin(Method::POST, "/v1/admin/tasks", unit_only).await;
+    let mut nobody = task("t-nobody", None);
+    nobody.as_object_mut().unwrap().remove("assignee_id");
+    let (s, v) = hq.post("/v1/admin/tasks", &hq.admin, nobody).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("task.assignee_id")), "{v}");
     let (s, v) = hq.post("/v1/admin/tasks", &hq.admin, task("t-nowhere", Some("no-such-unit"))).await;
     assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("details.unit_id")), "{v}");
 
@@ -37,8 +45,8 @@ async fn a_unit_sees_and_works_only_its_own_tasks(hq: &Hq) {
     let (s, list) = hq.get("/v1/admin/tasks", &unit_token).await;
     assert_eq!(s, StatusCode::OK);
     let ids: Vec<&str> = list.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 2, "{ids:?}");
-    assert!(ids.contains(&"t-110-a") && ids.contains(&"t-110-b"));
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert!(ids.contains(&"t-110-a") && ids.contains(&"t-110-b") && ids.contains(&"t-unit-only"));
     assert!(list.to_string().contains("138****5678") && !list.to_string().contains("13812345678"));
     assert_eq!(hq.get("/v1/admin/patrols", &unit_token).await.0, StatusCode::FORBIDDEN);
     assert_eq!(hq.get("/v1/admin/cases", &unit_token).await.0, StatusCode::FORBIDDEN);
@@ -48,6 +56,7 @@ async fn a_unit_sees_and_works_only_its_own_tasks(hq: &Hq) {
     let mut cursors = a.cursors();
     let pulled: Vec<_> = a.pull_all(&mut cursors).await.into_iter().flat_map(|p| p.tasks).collect();
     let t = pulled.iter().find(|t| t.id == "t-110-a").expect("the routed task reaches its worker");
+    assert!(pulled.iter().all(|t| t.id != "t-unit-only"), "a unit's own task is on no phone");
     assert_eq!(t.details.caller.as_deref(), Some("138****5678"));
     assert_eq!(t.details.unit_name.as_deref(), Some("东湖司法所 (Donghu justice office)"));
 
@@ -83,6 +92,12 @@ async fn a_unit_sees_and_works_only_its_own_tasks(hq: &Hq) {
         .await;
     assert_eq!(v["status"], "sent_back");
 
+    // The unit works its own task to the end.
+    for body in [json!({ "action": "acknowledge" }), json!({ "action": "complete", "result": "已调解 (mediated)" })]
+    {
+        let (s, v) = hq.post(&step("t-unit-only"), &unit_token, body).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
     // The worker's phone hears of both.
     let statuses: Vec<(String, TaskStatus)> =
         a.pull_all(&mut cursors).await.into_iter().flat_map(|p| p.tasks).map(|t| (t.id, t.status)).collect();
