@@ -364,14 +364,25 @@ impl Store {
                 if unsent > 0 && d.worker_id != worker_id {
                     return Err(CoreError::UnsentWork { unsent });
                 }
-                // Every enrolment is a new epoch (perhaps a new device id): the rows HQ has not
-                // acknowledged go again under it, numbered from 1 (`seq_base`), and HQ
-                // recognises by mutation id any it has already.
+                // Every enrolment is a new epoch (perhaps a new device id). Every row the outbox
+                // still holds goes again under it, numbered from 1 (`seq_base`): HQ recognises by
+                // mutation id those it has, and applies those it lost — a phone re-enrolling
+                // because HQ was restored from a backup older than its identity gets back what
+                // the restore took (docs/SYNC.md, guarantee 9). Photos are asked about again.
+                let acked: i64 =
+                    tx.query_row("SELECT acked_through_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+                let first: Option<i64> = tx.query_row("SELECT MIN(seq) FROM outbox", [], |r| r.get(0))?;
+                let base = first.map_or(acked, |f| (f - 1).min(acked));
+                tx.execute("UPDATE outbox SET state = 'pending' WHERE seq > ?1", [base])?;
+                tx.execute("UPDATE sync_state SET acked_through_seq = ?1 WHERE id = 1", [base])?;
+                if base < acked {
+                    tx.execute("UPDATE attachment SET upload_state = 'pending' WHERE upload_state = 'uploaded'", [])?;
+                }
                 tx.execute(
                     "UPDATE device SET device_id = ?1, worker_id = ?2, epoch = ?3, installation_id = ?4,
-                         seq_base = (SELECT acked_through_seq FROM sync_state WHERE id = 1), needs_identity = 0
+                         seq_base = ?5, needs_identity = 0
                      WHERE id = 1",
-                    params![device_id, worker_id, resp.epoch, installation_id],
+                    params![device_id, worker_id, resp.epoch, installation_id, base],
                 )?;
             }
         }

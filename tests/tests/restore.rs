@@ -99,3 +99,40 @@ async fn a_restore_older_than_the_retention_sends_what_the_phone_kept() {
     assert!(!at_hq.contains(&lost), "past the retention, as configured");
     hq.stop().await;
 }
+
+/// A phone enrolled after the backup: the restored HQ does not know it at all. Its token is
+/// refused, it enrols again with a new code, and its next sync sends every row its outbox
+/// holds — HQ applies what the restore took and recognises the rest: each record once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_enrolled_after_the_backup_enrols_again_and_loses_nothing() {
+    let mut hq = Hq::start(Db::Sqlite).await;
+    let old = Phone::enrol(&hq.url, &hq.code("w-003").await, NOW_MS).await;
+    old.visit("h-0001");
+    old.sync().await.unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let backup = backups.path().join("hq-backup.db");
+    let Place::Sqlite(data) = &hq.place else { unreachable!() };
+    gridpatrol_hq::backup::backup(&gridpatrol_hq::DatabaseUrl::Sqlite(data.path().to_path_buf()), &backup).unwrap();
+    // Enrolled after the backup: its identity, its visits and its photo are only in what is lost.
+    let phone = Phone::enrol(&hq.url, &hq.code("w-001").await, NOW_MS).await;
+    let visits: BTreeSet<String> = (0..3).map(|_| phone.visit("h-0001").id).collect();
+    phone.report(vec![phone.photo(3)]);
+    let r = phone.sync().await.unwrap();
+    assert_eq!((r.applied, r.photos_uploaded), (4, 1), "{r:?}");
+
+    hq.restore(&backup).await;
+    assert!(phone.sync().await.is_err(), "the restored HQ does not know this phone's token");
+    let phone = phone.reenrolled(&hq.url, &hq.code("w-001").await).await;
+    assert_eq!(phone.store.today().unwrap().unsent.records, 4, "until this HQ confirms them, they are unsent");
+    let r = phone.sync().await.expect("sync after enrolling again");
+    assert_eq!((r.pushed, r.applied, r.photos_uploaded), (4, 4, 1), "{r:?}");
+    let at_hq: Vec<String> = hq.ids("visits").await;
+    for v in &visits {
+        assert_eq!(at_hq.iter().filter(|x| *x == v).count(), 1, "visit {v} once");
+    }
+    assert_eq!(hq.ids("reports").await.len(), 1);
+    // A second sync sends nothing again.
+    let r = phone.sync().await.unwrap();
+    assert_eq!(r.pushed, 0, "{r:?}");
+    hq.stop().await;
+}
