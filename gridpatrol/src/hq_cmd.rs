@@ -32,6 +32,10 @@ enum HqCommand {
         /// gives out carries its offset.
         #[arg(long, value_name = "ZONE", default_value = "Asia/Shanghai", env = "GRIDPATROL_TIME_ZONE")]
         time_zone: String,
+        /// The request log on stderr: `text`, or `json` (one object per line). `RUST_LOG`
+        /// filters it (default `info`).
+        #[arg(long, value_name = "FORMAT", default_value = "text", env = "GRIDPATROL_LOG_FORMAT")]
+        log_format: String,
     },
     /// Copy the SQLite database to a new file, consistently, while HQ serves.
     Backup {
@@ -54,8 +58,10 @@ enum HqCommand {
 }
 
 pub fn run(args: HqArgs) -> i32 {
-    let (listen, database, device_rate, time_zone) = match args.command {
-        HqCommand::Serve { listen, database, device_rate, time_zone } => (listen, database, device_rate, time_zone),
+    let (listen, database, device_rate, time_zone, log_format) = match args.command {
+        HqCommand::Serve { listen, database, device_rate, time_zone, log_format } => {
+            (listen, database, device_rate, time_zone, log_format)
+        }
         HqCommand::Backup { database, to } => {
             return report(gridpatrol_hq::backup::backup(&DatabaseUrl::parse(&database), &to), "backed up to", &to)
         }
@@ -69,6 +75,20 @@ pub fn run(args: HqArgs) -> i32 {
     };
     let mut config = HqConfig::new(listen, DatabaseUrl::parse(&database));
     config.rate_limit_per_device = ((device_rate * 6.0).ceil().max(1.0) as u32, device_rate);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
+    let installed = match log_format.as_str() {
+        "json" => logs.json().flatten_event(true).try_init(),
+        "text" => logs.try_init(),
+        other => {
+            eprintln!("error: --log-format {other:?}: expected text or json");
+            return 2;
+        }
+    };
+    if let Err(e) = installed {
+        eprintln!("warning: request log not installed: {e}");
+    }
     config.time_zone = match time_zone.parse() {
         Ok(tz) => tz,
         Err(_) => {

@@ -153,6 +153,9 @@ pub fn device(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Device> {
     let token = bearer.ok_or_else(ApiError::unauthorized)?;
     if token.starts_with(DEVICE_TOKEN_PREFIX) {
         if let Some((d, is_revoked)) = lookup_device(tx, token)? {
+            if !is_revoked {
+                crate::ops::remember_device(token, &d.device_id);
+            }
             return if is_revoked { Err(revoked()) } else { Ok(d) };
         }
     } else if lookup_operator(tx, token)?.is_some() {
@@ -173,7 +176,9 @@ pub fn touch_device(tx: &mut dyn Tx, bearer: Option<&str>, now_ms: i64, skew_ms:
             p![now_ms, skew_ms, now_ms, sha256_hex(token)],
         )?;
         if let Some(r) = row {
-            return Ok(Device { device_id: r.text(0)?, worker_id: r.text(1)?, epoch: r.i64(2)? });
+            let d = Device { device_id: r.text(0)?, worker_id: r.text(1)?, epoch: r.i64(2)? };
+            crate::ops::remember_device(token, &d.device_id);
+            return Ok(d);
         }
     }
     device(tx, bearer)?;

@@ -24,6 +24,7 @@ pub struct AppState {
     pub push_order: Arc<crate::push_order::PushOrder>,
     /// `/openapi.json`, made once from the route table when the router is built.
     pub openapi: Arc<serde_json::Value>,
+    pub metrics: Arc<crate::ops::Metrics>,
 }
 
 impl AppState {
@@ -34,6 +35,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new()),
             push_order: Arc::new(Default::default()),
             openapi: Arc::new(serde_json::Value::Null),
+            metrics: Arc::new(Default::default()),
         }
     }
 }

@@ -35,6 +35,7 @@ mod changes;
 mod http;
 mod model;
 mod openapi;
+mod ops;
 mod phone;
 mod push_order;
 mod ratelimit;
@@ -217,7 +218,15 @@ async fn run(
     state: http::AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HqError> {
+    let metrics = state.metrics.clone();
     let app = server::router(state);
+    // On the signal: readiness answers 503 at once, new connections stop, and requests in
+    // flight (a push half received, say) finish and are answered before HQ exits.
+    let shutdown = async move {
+        shutdown.await;
+        metrics.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!("shutting down: finishing requests in flight");
+    };
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;

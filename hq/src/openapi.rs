@@ -41,6 +41,7 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     // Phones.
     add::<ErrorBody>(&mut out);
     add::<crate::http::Health>(&mut out);
+    add::<crate::ops::Ready>(&mut out);
     add::<EnrolRequest>(&mut out);
     add::<EnrolResponse>(&mut out);
     add::<ForkRequest>(&mut out);
@@ -141,6 +142,7 @@ pub fn document() -> Value {
         }
         let content = match r.response {
             "csv" => json!({ "text/csv; charset=utf-8": { "schema": { "type": "string" } } }),
+            "text" => json!({ "text/plain; version=0.0.4": { "schema": { "type": "string" } } }),
             "bytes" => json!({ "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }),
             name => json!({ "application/json": { "schema": schema_ref(name) } }),
         };

@@ -35,7 +35,7 @@ pub struct Route {
     pub summary: &'static str,
     pub access: Access,
     pub body: Body,
-    /// Schema name of a JSON response, or "csv" / "bytes".
+    /// Schema name of a JSON response, or "csv" / "text" / "bytes".
     pub response: &'static str,
     /// Success status.
     pub status: u16,
@@ -77,6 +77,11 @@ const NONE: Body = Body::None;
 pub fn table() -> Vec<Route> {
     vec![
         route!(GET "/healthz", Public, NONE, 200 "Health", "Liveness and database check", crate::http::healthz),
+        route!(GET "/readyz", Public, NONE, 200 "Ready",
+            "Readiness: 503 `unavailable` while shutting down or when the database does not answer", crate::ops::readyz),
+        route!(GET "/metrics", Operator, NONE, 200 "text",
+            "Prometheus metrics of this instance (requests, pushes, operations by outcome, push latency, pull bytes)",
+            crate::ops::metrics),
         route!(GET "/openapi.json", Public, NONE, 200 "OpenApi", "This document", crate::http::openapi_json),
         // ---- phones ----
         route!(POST "/v1/enrol", Public, Json("EnrolRequest"), 200 "EnrolResponse",

@@ -143,17 +143,35 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     }
 }
 
-/// Method, route template, status and latency: no paths with ids, no bodies, no tokens.
-async fn log_request(req: Request, next: Next) -> Response {
+/// Method, route template, status, latency and, for a phone, a short hash of its device id:
+/// no paths with ids, no bodies, no tokens, no names. Counted for `/metrics` as well.
+async fn log_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let token = bearer_token(req.headers()).filter(|t| t.starts_with(DEVICE_TOKEN_PREFIX));
     let resp = next.run(req).await;
+    let latency = start.elapsed();
+    let device = token.as_deref().and_then(crate::ops::tag_of);
+    state.metrics.request(resp.status());
+    match route.as_deref() {
+        Some("/v1/pull") => {
+            if let Some(bytes) = resp.extensions().get::<crate::ops::PullBytes>() {
+                state.metrics.pull(bytes.0);
+            }
+        }
+        Some("/v1/push") => {
+            let pushed = resp.extensions().get::<Arc<gridpatrol_protocol::wire::PushResponse>>().cloned();
+            state.metrics.push(latency, pushed.as_deref());
+        }
+        _ => {}
+    }
     tracing::info!(
         method = %method,
         route = route.as_deref().unwrap_or("<unmatched>"),
         status = resp.status().as_u16(),
-        latency_ms = start.elapsed().as_millis() as u64,
+        latency_ms = latency.as_millis() as u64,
+        device = device.as_deref().unwrap_or("-"),
         "request"
     );
     resp
@@ -186,7 +204,7 @@ pub fn router(mut state: AppState) -> Router {
         // Fastest: answers (push results, pull pages) are repetitive JSON that compresses well
         // at any level, and HQ's CPU is better spent on the database.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
 }

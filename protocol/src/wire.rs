@@ -73,6 +73,8 @@ pub mod codes {
     /// 415: a `Content-Encoding` other than `gzip` (or none).
     pub const UNSUPPORTED_ENCODING: &str = "unsupported_encoding";
     pub const INTERNAL: &str = "internal";
+    /// HQ is not ready (shutting down, or its database does not answer): try another instance.
+    pub const UNAVAILABLE: &str = "unavailable";
 }
 
 // ---------- enrolment ----------

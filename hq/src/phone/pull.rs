@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 
 use axum::extract::State;
-use axum::Json;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use gridpatrol_protocol::wire::{PullRequest, PullResponse};
 use serde::Serialize;
 
@@ -22,11 +23,7 @@ const MIN_MAX_BYTES: u64 = 1024;
 /// Change-log rows read per scope per pull.
 const PAGE_ROWS: i64 = 500;
 
-pub async fn pull(
-    State(s): State<AppState>,
-    bearer: Bearer,
-    JsonBody(req): JsonBody<PullRequest>,
-) -> Result<Json<PullResponse>> {
+pub async fn pull(State(s): State<AppState>, bearer: Bearer, JsonBody(req): JsonBody<PullRequest>) -> Result<Response> {
     let c = &req.cursors;
     if c.reference < 0 || c.tasks < 0 || c.cases < 0 {
         return Err(ApiError::invalid("cursors", "must not be negative"));
@@ -36,7 +33,12 @@ pub async fn pull(
         .unwrap_or(DEFAULT_MAX_BYTES)
         .clamp(MIN_MAX_BYTES, gridpatrol_protocol::wire::MAX_BODY_BYTES as u64);
     let resp = s.db.read(move |tx| pull_tx(tx, bearer.as_deref(), &req, budget as i64)).await?;
-    Ok(Json(resp))
+    let body = serde_json::to_vec(&resp).map_err(ApiError::internal)?;
+    // The size before compression, for `/metrics` (the request log adds it up).
+    let bytes = crate::ops::PullBytes(body.len() as u64);
+    let mut out = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    out.extensions_mut().insert(bytes);
+    Ok(out)
 }
 
 fn json_len<T: Serialize>(v: &T) -> i64 {

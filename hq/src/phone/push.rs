@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gridpatrol_protocol::records::Command;
 use gridpatrol_protocol::validate;
@@ -38,7 +39,7 @@ pub async fn push(
     bearer: Bearer,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<Json<PushResponse>> {
+) -> Result<Response> {
     // A push sent right behind another one of the same phone waits until that one is in the
     // database's hands (see `PushOrder`) before its own work starts: the pushes of one phone
     // are then read one after the other, each while the writer settles the one before, instead
@@ -76,7 +77,11 @@ pub async fn push(
         slot.advance(last + 1);
     }
     drop(batch);
-    Ok(Json(resp?))
+    // The answer, and a copy of it for `/metrics` (the request log counts its outcomes).
+    let resp = Arc::new(resp?);
+    let mut out = Json(&*resp).into_response();
+    out.extensions_mut().insert(resp);
+    Ok(out)
 }
 
 /// One push as the writer settles it: the request, each operation's command (visits already

@@ -96,6 +96,9 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
     vec![
         call(M::GET, "/healthz", "/healthz", Body::None, PUBLIC),
         call(M::GET, "/openapi.json", "/openapi.json", Body::None, PUBLIC),
+        call(M::GET, "/readyz", "/readyz", Body::None, PUBLIC),
+        // Any operator's account (Prometheus scrapes with one); not a phone's.
+        call(M::GET, "/metrics", "/metrics", Body::None, OWN),
         call(
             M::POST,
             "/v1/enrol",

@@ -19,6 +19,7 @@ mod import;
 mod meetings;
 mod multi_instance;
 mod openapi;
+mod ops;
 mod pull;
 mod push;
 mod rate_limit;
