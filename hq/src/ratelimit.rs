@@ -1,5 +1,7 @@
-//! Token buckets per credential (per client address before there is one). The state is per
-//! HQ instance: it protects the instance, and correctness never depends on it.
+//! Token buckets per credential (per client address before there is one). On SQLite (one HQ
+//! process per data folder) they live in the instance's memory; on PostgreSQL, where several
+//! instances share the database, in its `rate_bucket` table, so that a device gets one limit
+//! whichever instance it reaches (`check_shared`). Correctness never depends on either.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -45,6 +47,32 @@ impl RateLimiter {
             Err(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64)
         }
     }
+}
+
+/// Take one token from `key`'s bucket in the database (one statement, the row locked for its
+/// duration): `Ok(Err(seconds))` says when to retry.
+pub fn check_shared(
+    tx: &mut dyn crate::db::Tx,
+    key: &str,
+    (burst, per_second): (u32, f64),
+    now_ms: i64,
+) -> crate::db::DbResult<Result<(), u64>> {
+    let burst = f64::from(burst.max(1));
+    let rate = if per_second > 0.0 { per_second } else { 1e-9 };
+    // Refill by the time since the last take, cap at the burst, take one; never below -1, so
+    // a refused client recovers after one token's time.
+    let tokens = tx.query_one(
+        // Typed casts: PostgreSQL would otherwise infer `numeric` for the parameters.
+        "INSERT INTO rate_bucket (key, tokens, at_ms) VALUES (?, CAST(? AS DOUBLE PRECISION), ?)
+         ON CONFLICT (key) DO UPDATE SET
+             tokens = GREATEST(LEAST(CAST(? AS DOUBLE PRECISION),
+                 rate_bucket.tokens + (excluded.at_ms - rate_bucket.at_ms) * CAST(? AS DOUBLE PRECISION) / 1000) - 1, -1),
+             at_ms = excluded.at_ms
+         RETURNING tokens",
+        crate::p![key, burst - 1.0, now_ms, burst, rate],
+    )?;
+    let left = tokens.f64(0)?;
+    Ok(if left >= 0.0 { Ok(()) } else { Err(((0.0 - left) / rate).ceil().max(1.0) as u64) })
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ async fn content_encoding(req: Request, next: Next) -> Response {
 /// Per-credential token bucket; the key is a hash prefix of the token (never the token).
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if path == "/healthz" || path == "/openapi.json" {
+    if path == "/healthz" || path == "/readyz" || path == "/openapi.json" {
         return next.run(req).await;
     }
     let (key, limits) = match bearer_token(req.headers()) {
@@ -132,7 +132,22 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
             (format!("ip:{}", ip.unwrap_or_default()), state.config.rate_limit_per_device)
         }
     };
-    match state.limiter.check(&key, limits) {
+    let verdict = match state.db.0.backend() {
+        crate::db::Backend::Sqlite => state.limiter.check(&key, limits),
+        // Several instances may share this database: one bucket per key between them.
+        crate::db::Backend::Postgres => {
+            let now = crate::now_ms();
+            match state.db.write(move |tx| Ok(crate::ratelimit::check_shared(tx, &key, limits, now)?)).await {
+                Ok(v) => v,
+                // The database will answer the request itself; its trouble is not the client's.
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "shared rate limit unavailable");
+                    Ok(())
+                }
+            }
+        }
+    };
+    match verdict {
         Ok(()) => next.run(req).await,
         Err(secs) => {
             let mut e =

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::common::*;
 
-both!(two_instances_share_one_database);
+both!(two_instances_share_one_database, one_rate_limit_per_device_across_instances);
 
 async fn two_instances_share_one_database(a: &Hq) {
     let b = gridpatrol_hq::start(config(a.place.database())).await.expect("second instance");
@@ -102,4 +102,43 @@ async fn two_instances_share_one_database(a: &Hq) {
     let page: gridpatrol_protocol::wire::PullResponse = resp.json().await.unwrap();
     assert_eq!(page.tasks.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), vec!["t-mi"]);
     b.stop().await.unwrap();
+}
+
+/// Two instances on one PostgreSQL: a device gets one rate limit between them, not one per
+/// instance (the buckets live in the database). SQLite: one HQ process per data folder, whose
+/// buckets are in memory — the test is PostgreSQL's.
+async fn one_rate_limit_per_device_across_instances(a: &Hq) {
+    if a.db == Db::Sqlite {
+        return;
+    }
+    a.seed().await;
+    let phone = a.phone("w-001").await;
+    let tight = |c: &mut gridpatrol_hq::HqConfig| c.rate_limit_per_device = (3, 0.01);
+    let mut ca = config(a.place.database());
+    tight(&mut ca);
+    let mut cb = config(a.place.database());
+    tight(&mut cb);
+    let (x, y) = (gridpatrol_hq::start(ca).await.unwrap(), gridpatrol_hq::start(cb).await.unwrap());
+    let pull = |url: String| {
+        let (client, token) = (a.client.clone(), phone.token.clone());
+        async move {
+            client
+                .post(format!("{url}/v1/pull"))
+                .bearer_auth(token)
+                .header(gridpatrol_protocol::wire::PROTOCOL_HEADER, "2")
+                .json(&json!({ "cursors": {} }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Three through alternating instances use up the burst; the fourth is refused wherever it goes.
+    for url in [x.url(), y.url(), x.url()] {
+        assert!(pull(url).await.is_success());
+    }
+    assert_eq!(pull(y.url()).await, reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(pull(x.url()).await, reqwest::StatusCode::TOO_MANY_REQUESTS);
+    x.stop().await.unwrap();
+    y.stop().await.unwrap();
 }
