@@ -119,3 +119,62 @@ fn handle(client: TcpStream, upstream: SocketAddr, fault: &AtomicU8, to_lose: &A
     let _ = c_write.shutdown(Shutdown::Both);
     let _ = up.join();
 }
+
+/// A round-robin TCP balancer in front of several HQ instances (what a load balancer does):
+/// each connection goes to the next instance that accepts it, so a dead instance is skipped.
+pub struct Balancer {
+    pub addr: SocketAddr,
+}
+
+impl Balancer {
+    pub fn start(upstreams: Vec<SocketAddr>) -> Balancer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind balancer");
+        let addr = listener.local_addr().unwrap();
+        let next = Arc::new(AtomicU32::new(0));
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let start = next.fetch_add(1, Ordering::SeqCst) as usize;
+                let ups = upstreams.clone();
+                thread::spawn(move || {
+                    let server = (0..ups.len()).find_map(|k| TcpStream::connect(ups[(start + k) % ups.len()]).ok());
+                    match server {
+                        Some(server) => pipe(client, server),
+                        None => {
+                            let _ = client.shutdown(Shutdown::Both);
+                        }
+                    }
+                });
+            }
+        });
+        Balancer { addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Copy both ways until either side closes.
+fn pipe(client: TcpStream, server: TcpStream) {
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let copy = |mut from: TcpStream, mut to: TcpStream| {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    };
+    let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let up = thread::spawn(move || copy(c2, s2));
+    copy(server, client);
+    let _ = up.join();
+}

@@ -72,26 +72,31 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 pub async fn run(phones: usize, per_phone: usize, pg: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
-    let mut backends = vec![("sqlite", DatabaseUrl::Sqlite(tmp.path().join("hq")), None)];
+    let mut backends = vec![("sqlite", DatabaseUrl::Sqlite(tmp.path().join("hq")), None, 1)];
     if let Some(url) = pg {
-        let schema = format!("bench_{}", new_id().replace('-', "_"));
-        let (u, s) = (url.clone(), schema.clone());
-        tokio::task::spawn_blocking(move || -> Result<(), String> {
-            let mut c = postgres::Client::connect(&u, postgres::NoTls).map_err(|e| e.to_string())?;
-            c.batch_execute(&format!("CREATE SCHEMA {s}")).map_err(|e| e.to_string())
-        })
-        .await??;
-        let sep = if url.contains('?') { '&' } else { '?' };
-        backends.push((
-            "postgres",
-            DatabaseUrl::Postgres(format!("{url}{sep}options=-c%20search_path%3D{schema}")),
-            Some((url, schema)),
-        ));
+        // One HQ on PostgreSQL, then two instances on one PostgreSQL behind a round-robin
+        // balancer (each run in a schema of its own).
+        for (name, instances) in [("postgres", 1), ("postgres x2", 2)] {
+            let schema = format!("bench_{}", new_id().replace('-', "_"));
+            let (u, s) = (url.clone(), schema.clone());
+            tokio::task::spawn_blocking(move || -> Result<(), String> {
+                let mut c = postgres::Client::connect(&u, postgres::NoTls).map_err(|e| e.to_string())?;
+                c.batch_execute(&format!("CREATE SCHEMA {s}")).map_err(|e| e.to_string())
+            })
+            .await??;
+            let sep = if url.contains('?') { '&' } else { '?' };
+            backends.push((
+                name,
+                DatabaseUrl::Postgres(format!("{url}{sep}options=-c%20search_path%3D{schema}")),
+                Some((url.clone(), schema)),
+                instances,
+            ));
+        }
     } else {
         println!("hq postgres: skipped (give --pg postgres://… ; scripts/bench.sh does)");
     }
-    for (name, db, cleanup) in backends {
-        let result = one_backend(name, db, phones, per_phone).await;
+    for (name, db, cleanup, instances) in backends {
+        let result = one_backend(name, db, phones, per_phone, instances).await;
         if let Some((url, schema)) = cleanup {
             let _ = tokio::task::spawn_blocking(move || {
                 if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
@@ -110,14 +115,20 @@ async fn one_backend(
     db: DatabaseUrl,
     phones: usize,
     per_phone: usize,
+    instances: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let admin = format!("bench-{}", new_id().replace('-', ""));
-    let mut config = HqConfig::new("127.0.0.1:0".parse()?, db);
-    config.bootstrap_admin_token = Some(admin.clone());
-    config.rate_limit_per_device = (1_000_000, 1_000_000.0);
-    config.rate_limit_per_operator = (1_000_000, 1_000_000.0);
-    let hq = gridpatrol_hq::start(config).await?;
-    let url = hq.url();
+    let mut hqs = Vec::new();
+    for _ in 0..instances {
+        let mut config = HqConfig::new("127.0.0.1:0".parse()?, db.clone());
+        config.bootstrap_admin_token = Some(admin.clone());
+        config.rate_limit_per_device = (1_000_000, 1_000_000.0);
+        config.rate_limit_per_operator = (1_000_000, 1_000_000.0);
+        hqs.push(gridpatrol_hq::start(config).await?);
+    }
+    // Several instances: phones reach them through a round-robin balancer, per connection.
+    let balancer = (instances > 1).then(|| gridpatrol_simnet::Balancer::start(hqs.iter().map(|h| h.addr).collect()));
+    let url = balancer.as_ref().map_or_else(|| hqs[0].url(), |b| b.url());
     let client = reqwest::Client::builder().pool_max_idle_per_host(phones).timeout(Duration::from_secs(120)).build()?;
     client
         .post(format!("{url}/v1/admin/import"))
@@ -220,7 +231,9 @@ async fn one_backend(
         t.await??;
     }
     let wall = start.elapsed().as_secs_f64();
-    hq.stop().await?;
+    for hq in hqs {
+        hq.stop().await?;
+    }
     let mut lat = latencies.lock().map_err(|e| e.to_string())?.clone();
     lat.sort();
     let p99 = lat[((lat.len() as f64 * 0.99) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
