@@ -522,6 +522,26 @@ fn bench_record_prints_its_line() {
     assert!(text.contains("open_ms=") && text.contains("today_ms="), "{text}");
 }
 
+/// `bench link` end to end on a tiny day (one photo, a fast scale): the day crosses the shaped
+/// link with its three cuts and arrives whole (the bench checks HQ), the lines are printed.
+#[test]
+fn bench_link_prints_its_lines() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridpatrol"))
+        .args(["bench", "link", "--records", "12", "--photos", "1", "--photo-kb", "24", "--scale", "100"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().find(|l| l.starts_with("link: ")).unwrap_or_else(|| panic!("{text}"));
+    for key in
+        ["bytes=", " seconds=", " link_seconds=", " ratio=", " resent_bytes=", "| whole_file: seconds=", "| speedup="]
+    {
+        assert!(line.contains(key), "{line}");
+    }
+    assert!(text.contains("cuts=3"), "the three cuts happened: {text}");
+    assert!(text.contains("link noop sync: requests=1 "), "{text}");
+}
+
 #[test]
 fn a_usage_mistake_with_json_is_a_json_error() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridpatrol"))

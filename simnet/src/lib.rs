@@ -2,6 +2,8 @@
 //! `gridpatrol demo` and the end-to-end tests. It injects network faults (offline, a response
 //! lost after HQ committed) into otherwise real traffic; nothing else is faked.
 
+pub mod link;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};

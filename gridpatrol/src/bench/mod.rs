@@ -2,6 +2,7 @@
 //! same run. Build with `--release`.
 
 mod hq;
+mod link;
 mod raw_upload;
 mod record;
 mod sync;
@@ -39,6 +40,20 @@ enum Which {
         #[arg(long, default_value_t = 15)]
         rounds: usize,
     },
+    /// A worker's day over a 2G link (50/200 kbit/s, 300 ms, 2% loss, three cuts) vs whole-file
+    /// uploads (the ODK way) over the same link.
+    Link {
+        /// The link runs this many times faster than real; times are multiplied back.
+        #[arg(long, default_value_t = 20.0)]
+        scale: f64,
+        #[arg(long, default_value_t = 200)]
+        records: usize,
+        #[arg(long, default_value_t = 10)]
+        photos: usize,
+        /// Each photo's size as the phone keeps it, in KB.
+        #[arg(long, default_value_t = 200)]
+        photo_kb: usize,
+    },
     /// Many phones pushing at once to one HQ, on SQLite and (with --pg) PostgreSQL.
     Hq {
         #[arg(long, default_value_t = 200)]
@@ -55,6 +70,12 @@ pub fn run(args: BenchArgs) -> i32 {
     let result = match args.which {
         Which::Record { n, big, dir } => record::run(n, big, dir),
         Which::Sync { n, rounds } => in_runtime(|dir| async move { sync::run(&n, rounds, &dir).await }),
+        Which::Link { scale, records, photos, photo_kb } => in_runtime(|dir| async move {
+            if !(1.0..=1000.0).contains(&scale) {
+                return Err("--scale must be 1..1000".into());
+            }
+            link::run(scale, records, photos, photo_kb, &dir).await
+        }),
         Which::Hq { phones, per_phone, pg } => in_runtime(|_| async move { hq::run(phones, per_phone, pg).await }),
     };
     match result {
