@@ -220,11 +220,12 @@ pub async fn run(
     records: usize,
     photos: usize,
     photo_kb: usize,
+    chunk_kb: usize,
     dir: &Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let spec = LINK.scaled(scale);
     let options = SyncOptions {
-        chunk_bytes: 16 * 1024,
+        chunk_bytes: chunk_kb * 1024,
         max_attempts: 6,
         backoff: Backoff { base: Duration::from_millis(20), cap: Duration::from_millis(200) },
         timeout: Duration::from_secs(60),

@@ -53,6 +53,9 @@ enum Which {
         /// Each photo's size as the phone keeps it, in KB.
         #[arg(long, default_value_t = 200)]
         photo_kb: usize,
+        /// The photo upload chunk (`SyncOptions::chunk_bytes`), in KB: a cut costs at most one.
+        #[arg(long, default_value_t = 32)]
+        chunk_kb: usize,
     },
     /// Many phones pushing at once to one HQ, on SQLite and (with --pg) PostgreSQL.
     Hq {
@@ -70,11 +73,11 @@ pub fn run(args: BenchArgs) -> i32 {
     let result = match args.which {
         Which::Record { n, big, dir } => record::run(n, big, dir),
         Which::Sync { n, rounds } => in_runtime(|dir| async move { sync::run(&n, rounds, &dir).await }),
-        Which::Link { scale, records, photos, photo_kb } => in_runtime(|dir| async move {
+        Which::Link { scale, records, photos, photo_kb, chunk_kb } => in_runtime(|dir| async move {
             if !(1.0..=1000.0).contains(&scale) {
                 return Err("--scale must be 1..1000".into());
             }
-            link::run(scale, records, photos, photo_kb, &dir).await
+            link::run(scale, records, photos, photo_kb, chunk_kb.clamp(1, 4096), &dir).await
         }),
         Which::Hq { phones, per_phone, pg } => in_runtime(|_| async move { hq::run(phones, per_phone, pg).await }),
     };
