@@ -1,6 +1,7 @@
-//! Simulated phone networks: a fault-injecting TCP proxy between a phone and a real HQ, used by
-//! `gridpatrol demo` and the end-to-end tests. It injects network faults (offline, a response
-//! lost after HQ committed) into otherwise real traffic; nothing else is faked.
+//! Simulated networks around real traffic: a fault-injecting TCP proxy between a phone and a
+//! real HQ (offline, a response lost after HQ committed), a shaped 2G link (`link`), and a
+//! round-robin balancer in front of several HQ instances (`Balancer`). Used by `gridpatrol
+//! demo`, the end-to-end tests and the benchmarks; nothing but the network is faked.
 
 pub mod link;
 
