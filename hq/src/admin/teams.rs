@@ -69,6 +69,15 @@ pub async fn put_team(State(s): State<AppState>, bearer: Bearer, JsonBody(t): Js
                 return Err(ApiError::invalid("community_id", "no such community"));
             }
             op.require_community(&t.community_id)?;
+            // An existing team stays with the office that has it; members come from the office's
+            // own grids.
+            if let Some(r) = tx.query_opt("SELECT community_id FROM team WHERE id = ?", p![&t.id])? {
+                op.require_community(&r.text(0)?)?;
+            }
+            for m in &t.member_ids {
+                validate::id("member_ids", m)?;
+                op.require_worker(tx, m)?;
+            }
             let now = now_ms();
             tx.exec(
                 "INSERT INTO team (id, name, community_id, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
@@ -131,6 +140,13 @@ pub async fn put_building(
                 .ok_or_else(|| ApiError::invalid("grid_id", "no such grid"))?
                 .text(0)?;
             op.require_community(&community)?;
+            // An existing building is moved or renamed only by an office that has it.
+            if let Some(r) = tx.query_opt(
+                "SELECT g.community_id FROM building b JOIN grid g ON g.id = b.grid_id WHERE b.id = ?",
+                p![&b.id],
+            )? {
+                op.require_community(&r.text(0)?)?;
+            }
             let now = now_ms();
             tx.exec(
                 "INSERT INTO building (id, grid_id, name, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)

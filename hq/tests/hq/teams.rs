@@ -28,12 +28,19 @@ async fn teams_and_buildings_are_kept_and_figures_group_by_team(hq: &Hq) {
     let (_, teams) = hq.get("/v1/admin/teams", &donghu).await;
     assert_eq!(teams.as_array().map(Vec::len), Some(1), "a community's office sees its own teams: {teams}");
     assert_eq!(teams[0]["member_ids"], json!(["w-002", "w-003"]));
-    // Another community's office may not change Donghu's team; Donghu's may, and moving a
-    // worker into it takes them out of their old team.
+    // Another community's office may not change Donghu's team, nor take it over under its own
+    // community; Donghu's office may not enlist Xihu's worker; the street admin may, and moving a
+    // worker into a team takes them out of their old one.
     let xihu = hq.operator("community", &["c-02"]).await;
     let team = json!({ "id": "team-donghu", "name": "东湖志愿服务队", "community_id": "c-01", "member_ids": ["w-002", "w-201"] });
     assert_eq!(hq.call(Method::PUT, "/v1/admin/teams", Some(&xihu), Some(&team)).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(hq.call(Method::PUT, "/v1/admin/teams", Some(&donghu), Some(&team)).await.0, StatusCode::CREATED);
+    let hijack = json!({ "id": "team-donghu", "name": "x", "community_id": "c-02", "member_ids": [] });
+    assert_eq!(hq.call(Method::PUT, "/v1/admin/teams", Some(&xihu), Some(&hijack)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(hq.call(Method::PUT, "/v1/admin/teams", Some(&donghu), Some(&team)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(hq.call(Method::PUT, "/v1/admin/teams", Some(&hq.admin), Some(&team)).await.0, StatusCode::CREATED);
+    // Nor may Xihu's office move Donghu's building into its own grid.
+    let grab = json!({ "id": "b-3", "grid_id": "g-0201", "name": "3栋" });
+    assert_eq!(hq.call(Method::PUT, "/v1/admin/buildings", Some(&xihu), Some(&grab)).await.0, StatusCode::FORBIDDEN);
     let (_, all) = hq.get("/v1/admin/teams", &hq.admin).await;
     let xihu_team = all.as_array().unwrap().iter().find(|t| t["id"] == "team-xihu").unwrap();
     assert_eq!(xihu_team["member_ids"], json!([]), "w-201 moved to Donghu's team");
