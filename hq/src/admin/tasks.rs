@@ -224,8 +224,18 @@ pub async fn dispatch(
 /// this id already exists (nothing written).
 pub(crate) fn insert_task(tx: &mut dyn Tx, input: &TaskInput, by: &str, now: i64) -> Result<bool> {
     if let Some(u) = &input.details.unit_id {
-        if tx.query_opt("SELECT 1 FROM unit WHERE id = ?", p![u])?.is_none() {
+        let Some(unit) = tx.query_opt("SELECT community_ids FROM unit WHERE id = ?", p![u])? else {
             return Err(ApiError::invalid("details.unit_id", "no such unit"));
+        };
+        // A unit takes tasks only in the communities it serves.
+        if let Some(g) = &input.grid_id {
+            let served: Vec<String> = unit.json(0)?;
+            let community = tx.query_opt("SELECT community_id FROM grid WHERE id = ?", p![g])?.map(|r| r.text(0));
+            if let Some(c) = community.transpose()? {
+                if !served.contains(&c) {
+                    return Err(ApiError::invalid("details.unit_id", "this unit does not serve the task's community"));
+                }
+            }
         }
     }
     // The unit is a column (its operators' list); the rest of the particulars, caller in full,

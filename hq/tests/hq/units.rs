@@ -38,6 +38,12 @@ async fn a_unit_sees_and_works_only_its_own_tasks(hq: &Hq) {
     nobody.as_object_mut().unwrap().remove("assignee_id");
     let (s, v) = hq.post("/v1/admin/tasks", &hq.admin, nobody).await;
     assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("task.assignee_id")), "{v}");
+    // A unit takes tasks only in the communities it serves (c-01 here; g-0201 is c-02's).
+    let mut elsewhere = task("t-elsewhere", Some(&unit_id));
+    elsewhere["grid_id"] = json!("g-0201");
+    elsewhere["assignee_id"] = json!("w-201");
+    let (s, v) = hq.post("/v1/admin/tasks", &hq.admin, elsewhere).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("details.unit_id")), "{v}");
     let (s, v) = hq.post("/v1/admin/tasks", &hq.admin, task("t-nowhere", Some("no-such-unit"))).await;
     assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("details.unit_id")), "{v}");
 
