@@ -77,6 +77,8 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     list::<access::OperatorOut>(&mut out, "OperatorList");
     add::<access::OperatorInput>(&mut out);
     add::<access::OperatorCreated>(&mut out);
+    add::<access::OperatorRevoked>(&mut out);
+    list::<access::AuditEntry>(&mut out, "AuditList");
     list::<access::DeviceOut>(&mut out, "DeviceList");
     add::<access::Revoked>(&mut out);
     list::<tasks::TaskOut>(&mut out, "TaskList");

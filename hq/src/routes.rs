@@ -127,6 +127,11 @@ pub fn table() -> Vec<Route> {
             "Publish a checklist template version (street admin)", org::publish_template),
         // ---- street office: access ----
         route!(GET "/v1/admin/operators", Operator, NONE, 200 "OperatorList", "Operators (street admin)", access::list_operators),
+        route!(POST "/v1/admin/operators/{id}/revoke", Operator, NONE, 200 "OperatorRevoked",
+            "Revoke an operator's account: its token is refused from now on (street admin)", access::revoke_operator),
+        route!(GET "/v1/admin/audit", Operator, NONE, 200 "AuditList",
+            "The audit trail: who saw, exported or changed what (?actor=&action=&target=&from=&to=&limit=; street admin)",
+            access::list_audit, query = crate::admin::access::AuditQuery),
         route!(POST "/v1/admin/operators", Operator, Json("OperatorInput"), 201 "OperatorCreated",
             "Create an operator; the token is shown once (street admin)", access::create_operator),
         route!(GET "/v1/admin/devices", Operator, NONE, 200 "DeviceList", "Enrolled devices in scope", access::list_devices),

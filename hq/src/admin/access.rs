@@ -279,3 +279,106 @@ pub async fn revoke_device(
         .await?,
     ))
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OperatorRevoked {
+    pub id: String,
+    pub revoked: bool,
+}
+
+/// Revoke an operator's account (street admin; not one's own): its token is refused from now
+/// on. Audited.
+pub async fn revoke_operator(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<OperatorRevoked>> {
+    validate::id("id", &id)?;
+    Ok(Json(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            op.require_admin()?;
+            if op.id == id {
+                return Err(ApiError::conflict("an admin may not revoke their own account"));
+            }
+            let n =
+                tx.exec("UPDATE operator SET revoked_ms = COALESCE(revoked_ms, ?) WHERE id = ?", p![now_ms(), &id])?;
+            if n == 0 {
+                return Err(ApiError::not_found("operator"));
+            }
+            audit(tx, &op.id, "operator.revoke", &id)?;
+            Ok(OperatorRevoked { id, revoked: true })
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Who: an operator's id.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// What was done, e.g. `export`, `case.act`, `device.revoke`.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// To which id (or which table, for lists and exports).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// RFC 3339, or a local day `YYYY-MM-DD`.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Most entries (1..1000, default 200), newest first.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+}
+
+/// The audit trail (street admin): who saw, exported or changed what, filtered by actor,
+/// action, target and period, newest first.
+pub async fn list_audit(
+    State(s): State<AppState>,
+    bearer: Bearer,
+    crate::http::ApiQuery(q): crate::http::ApiQuery<AuditQuery>,
+) -> Result<Json<Vec<AuditEntry>>> {
+    let (from, to) = super::period(q.from.as_deref(), q.to.as_deref())?;
+    let limit = i64::from(q.limit.unwrap_or(200));
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1..1000"));
+    }
+    for (field, v) in [("actor", &q.actor), ("action", &q.action), ("target", &q.target)] {
+        validate::optional_text(field, v.as_deref(), rules::MAX_LABEL_CHARS)?;
+    }
+    Ok(Json(
+        s.db.read(move |tx| {
+            auth::operator(tx, bearer.as_deref())?.require_admin()?;
+            let rows = tx.query(
+                "SELECT at_ms, actor, action, target FROM audit
+                 WHERE at_ms >= ? AND at_ms < ? AND (CAST(? AS TEXT) IS NULL OR actor = ?)
+                   AND (CAST(? AS TEXT) IS NULL OR action = ?) AND (CAST(? AS TEXT) IS NULL OR target = ?)
+                 ORDER BY at_ms DESC, id DESC LIMIT ?",
+                p![from, to, &q.actor, &q.actor, &q.action, &q.action, &q.target, &q.target, limit],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    Ok(AuditEntry {
+                        at: local_time(r.i64(0)?),
+                        actor: r.text(1)?,
+                        action: r.text(2)?,
+                        target: r.text(3)?,
+                    })
+                })
+                .collect()
+        })
+        .await?,
+    ))
+}

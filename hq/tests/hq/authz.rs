@@ -67,6 +67,8 @@ fn square(x: f64) -> Value {
 
 struct Fixture {
     unit_id: String,
+    /// One operator per principal, to be revoked by that principal's call.
+    spare_operators: Vec<String>,
     device_id: String,
     victim_device: String,
     case_id: String,
@@ -126,6 +128,14 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
         call(M::GET, "/v1/admin/me", "/v1/admin/me", Body::None, OWN),
         call(M::GET, "/v1/admin/units", "/v1/admin/units", Body::None, OWN),
         call(M::GET, "/v1/admin/meetings", "/v1/admin/meetings", Body::None, READ),
+        call(M::GET, "/v1/admin/audit", "/v1/admin/audit", Body::None, admin_only(200)),
+        call(
+            M::POST,
+            "/v1/admin/operators/{id}/revoke",
+            format!("/v1/admin/operators/{}/revoke", f.spare_operators[i]),
+            Body::None,
+            admin_only(200),
+        ),
         call(M::GET, "/v1/admin/teams", "/v1/admin/teams", Body::None, READ),
         call(
             M::PUT,
@@ -411,8 +421,20 @@ async fn every_role_against_every_route(hq: &Hq) {
         .await
         .unwrap();
     assert!(resp.status().is_success());
+    let mut spare_operators = Vec::new();
+    for i in 0..WHO.len() {
+        let v = hq
+            .admin(
+                Method::POST,
+                "/v1/admin/operators",
+                json!({ "name": format!("spare {i}"), "role": "community", "scope_ids": ["c-02"] }),
+            )
+            .await;
+        spare_operators.push(v["id"].as_str().unwrap().to_string());
+    }
     let fixture = Fixture {
         unit_id,
+        spare_operators,
         device_id: device.device_id.clone(),
         victim_device: victim.device_id.clone(),
         case_id,

@@ -6,6 +6,7 @@
 mod common;
 
 mod attachments;
+mod audit;
 mod authz;
 mod bad_input;
 mod bootstrap;
