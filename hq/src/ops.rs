@@ -148,6 +148,9 @@ pub fn remember_device(token: &str, device_id: &str) {
     let key = auth::sha256_hex(token)[..24].to_string();
     let mut tags = DEVICE_TAGS.lock().unwrap_or_else(|p| p.into_inner());
     let map = tags.get_or_insert_with(HashMap::new);
+    if map.contains_key(&key) {
+        return; // a token belongs to one device for good: nothing new to learn
+    }
     if map.len() >= MAX_TAGS {
         map.clear();
     }

@@ -133,18 +133,7 @@ async fn phone_day(
         shas.extend(report.photos);
     }
     for i in 0..records.saturating_sub(4 + photos) {
-        store.record_visit(VisitInput {
-            household_id: ["h-0001", "h-0002", "h-0003"][i % 3].into(),
-            visit_type: VisitType::Routine,
-            outcome: VisitOutcome::Met,
-            needs: vec![NeedTag::Living],
-            note: Some("走访正常 (all well)".into()),
-            satisfaction: None,
-            case_id: None,
-            location: None,
-            occurred_at: None,
-            datum: None,
-        })?;
+        store.record_visit(super::routine_visit(i))?;
     }
     Ok((store, files, shas))
 }

@@ -90,6 +90,23 @@ pub fn run(args: BenchArgs) -> i32 {
     }
 }
 
+/// The `i`th routine visit of a benchmark's phone (w-001 of the sample street).
+fn routine_visit(i: usize) -> gridpatrol_core::VisitInput {
+    use gridpatrol_core::{NeedTag, VisitInput, VisitOutcome, VisitType};
+    VisitInput {
+        household_id: ["h-0001", "h-0002", "h-0003"][i % 3].into(),
+        visit_type: VisitType::Routine,
+        outcome: VisitOutcome::Met,
+        needs: vec![NeedTag::Living],
+        note: Some("走访正常 (all well)".into()),
+        satisfaction: None,
+        case_id: None,
+        location: None,
+        occurred_at: None,
+        datum: None,
+    }
+}
+
 /// Run an async benchmark on a multi-thread runtime with a temporary folder.
 fn in_runtime<F, Fut>(f: F) -> Result<(), Box<dyn std::error::Error>>
 where

@@ -80,18 +80,7 @@ async fn sync_once(
             let seeding = StoreOptions { durability: Durability::SeedingOnly, ..StoreOptions::default() };
             let s = Store::open(&phone_dir, seeding)?;
             for i in 0..n {
-                s.record_visit(VisitInput {
-                    household_id: ["h-0001", "h-0002", "h-0003"][i % 3].into(),
-                    visit_type: VisitType::Routine,
-                    outcome: VisitOutcome::Met,
-                    needs: vec![NeedTag::Living],
-                    note: Some("走访正常 (all well)".into()),
-                    satisfaction: None,
-                    case_id: None,
-                    location: None,
-                    occurred_at: None,
-                    datum: None,
-                })?;
+                s.record_visit(super::routine_visit(i))?;
             }
         }
         let store = Store::open(&phone_dir, StoreOptions::default())?;

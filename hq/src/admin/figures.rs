@@ -411,69 +411,121 @@ struct Ctx {
     templates: Templates,
 }
 
-fn area(tx: &mut dyn crate::db::Tx, cx: &mut Ctx, grids: &[String]) -> Result<AreaFigures> {
+impl Ratio {
+    fn plus(&mut self, o: &Ratio) {
+        self.count += o.count;
+        self.of += o.of;
+    }
+}
+
+impl AreaFigures {
+    /// No grid yet: every report category at zero.
+    fn empty() -> AreaFigures {
+        AreaFigures {
+            reports_by_category: ReportCategory::ALL.iter().map(|c| (c.code().to_string(), 0)).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Add another area's counts (rates are computed once, by `finished`).
+    fn plus(&mut self, o: &AreaFigures) {
+        self.grid_day_coverage.plus(&o.grid_day_coverage);
+        self.grid_night_coverage.plus(&o.grid_night_coverage);
+        self.patrol_completion.plus(&o.patrol_completion);
+        self.must_visit_coverage.plus(&o.must_visit_coverage);
+        self.on_time_closure.plus(&o.on_time_closure);
+        self.in_grid_resolution.plus(&o.in_grid_resolution);
+        for (k, v) in &o.reports_by_category {
+            *self.reports_by_category.entry(k.clone()).or_default() += v;
+        }
+        let (d, e) = (&mut self.diversion_110, &o.diversion_110);
+        d.count += e.count;
+        d.acknowledged_on_time.plus(&e.acknowledged_on_time);
+        d.arrived_on_time.plus(&e.arrived_on_time);
+        d.closed_on_time.plus(&e.closed_on_time);
+        d.sent_back += e.sent_back;
+    }
+
+    /// The counts with their rates.
+    fn finished(&self) -> AreaFigures {
+        let mut f = AreaFigures::empty();
+        f.plus(self);
+        for r in [
+            &mut f.grid_day_coverage,
+            &mut f.grid_night_coverage,
+            &mut f.patrol_completion,
+            &mut f.must_visit_coverage,
+            &mut f.on_time_closure,
+            &mut f.in_grid_resolution,
+            &mut f.diversion_110.acknowledged_on_time,
+            &mut f.diversion_110.arrived_on_time,
+            &mut f.diversion_110.closed_on_time,
+        ] {
+            *r = std::mem::take(r).finish();
+        }
+        f
+    }
+}
+
+/// One grid's counts for the period (a community's are its grids' added up).
+fn grid_counts(tx: &mut dyn crate::db::Tx, cx: &mut Ctx, g: &str) -> Result<AreaFigures> {
     let tz = super::street_tz();
-    let mut f = AreaFigures {
-        reports_by_category: ReportCategory::ALL.iter().map(|c| (c.code().to_string(), 0)).collect(),
-        ..Default::default()
-    };
+    let mut f = AreaFigures::empty();
     let (from, to) = (cx.from, cx.to);
-    for g in grids {
-        let mut day_covered = HashSet::new();
-        let mut night_covered = HashSet::new();
-        for r in tx.query(
-            "SELECT id, template_id, template_version, finished_ms, outcome, shift, effective_ms,
-                    (SELECT COUNT(*) FROM checkpoint c WHERE c.patrol_id = patrol.id AND c.trusted = 1)
+    let mut day_covered = HashSet::new();
+    let mut night_covered = HashSet::new();
+    for r in tx.query(
+        "SELECT id, template_id, template_version, finished_ms, outcome, shift, effective_ms
              FROM patrol WHERE grid_id = ? AND effective_ms >= ? AND effective_ms < ?",
-            p![g, from, to],
-        )? {
-            let parts = patrol_parts(
-                tx,
-                &mut cx.templates,
-                &r.text(0)?,
-                (&r.text(1)?, r.i64(2)?),
-                r.opt_i64(3)?.is_some(),
-                r.opt_text(4)?.as_deref(),
-            )?;
-            f.patrol_completion.add(parts.complete);
-            if r.opt_i64(3)?.is_some() && r.i64(7)? > 0 {
-                let date = tz.timestamp_millis_opt(r.i64(6)?).single().map(|t| t.date_naive());
-                match PatrolShift::from_code(&r.text(5)?) {
-                    Some(PatrolShift::Night) => night_covered.extend(date),
-                    _ => day_covered.extend(date),
-                }
+        p![g, from, to],
+    )? {
+        let parts = patrol_parts(
+            tx,
+            &mut cx.templates,
+            &r.text(0)?,
+            (&r.text(1)?, r.i64(2)?),
+            r.opt_i64(3)?.is_some(),
+            r.opt_text(4)?.as_deref(),
+        )?;
+        f.patrol_completion.add(parts.complete);
+        if r.opt_i64(3)?.is_some() && parts.trusted > 0 {
+            let date = tz.timestamp_millis_opt(r.i64(6)?).single().map(|t| t.date_naive());
+            match PatrolShift::from_code(&r.text(5)?) {
+                Some(PatrolShift::Night) => night_covered.extend(date),
+                _ => day_covered.extend(date),
             }
         }
-        for d in &cx.days {
-            f.grid_day_coverage.add(day_covered.contains(d));
-            f.grid_night_coverage.add(night_covered.contains(d));
-        }
-        f.must_visit_coverage.of +=
-            tx.query_i64("SELECT COUNT(*) FROM household WHERE grid_id = ? AND must_visit = 1", p![g])?;
-        f.must_visit_coverage.count += tx.query_i64(
-            "SELECT COUNT(DISTINCT v.household_id) FROM visit v JOIN household h ON h.id = v.household_id
+    }
+    for d in &cx.days {
+        f.grid_day_coverage.add(day_covered.contains(d));
+        f.grid_night_coverage.add(night_covered.contains(d));
+    }
+    f.must_visit_coverage.of +=
+        tx.query_i64("SELECT COUNT(*) FROM household WHERE grid_id = ? AND must_visit = 1", p![g])?;
+    f.must_visit_coverage.count += tx.query_i64(
+        "SELECT COUNT(DISTINCT v.household_id) FROM visit v JOIN household h ON h.id = v.household_id
              WHERE h.grid_id = ? AND h.must_visit = 1 AND v.outcome IN ('met', 'by_phone')
                AND v.effective_ms >= ? AND v.effective_ms < ?",
-            p![g, to - cx.must_visit_days * 86_400_000, to],
-        )?;
-        for r in tx.query(
+        p![g, to - cx.must_visit_days * 86_400_000, to],
+    )?;
+    for r in tx.query(
             "SELECT category, COUNT(*) FROM report WHERE grid_id = ? AND effective_ms >= ? AND effective_ms < ? GROUP BY category",
             p![g, from, to],
         )? {
             *f.reports_by_category.entry(r.text(0)?).or_default() += r.i64(1)?;
         }
-        for r in tx.query(
-            "SELECT deadline_ms, closed_ms, dispatched FROM case_file
+    for r in tx.query(
+        "SELECT deadline_ms, closed_ms, dispatched FROM case_file
              WHERE grid_id = ? AND closed_ms IS NOT NULL AND closed_ms >= ? AND closed_ms < ?",
-            p![g, from, to],
-        )? {
-            let closed = r.i64(1)?;
-            if let Some(deadline) = r.opt_i64(0)? {
-                f.on_time_closure.add(closed <= deadline);
-            }
-            f.in_grid_resolution.add(!r.bool(2)?);
+        p![g, from, to],
+    )? {
+        let closed = r.i64(1)?;
+        if let Some(deadline) = r.opt_i64(0)? {
+            f.on_time_closure.add(closed <= deadline);
         }
-        for r in tx.query(
+        f.in_grid_resolution.add(!r.bool(2)?);
+    }
+    for r in tx.query(
             "SELECT t.id, t.dispatched_ms, t.deadline_ms, t.status, t.done_ms,
                     (SELECT MIN(e.effective_ms) FROM task_event e WHERE e.task_id = t.id AND e.action = 'acknowledge'),
                     (SELECT MIN(e.effective_ms) FROM task_event e WHERE e.task_id = t.id AND e.action = 'arrive')
@@ -506,20 +558,6 @@ fn area(tx: &mut dyn crate::db::Tx, cx: &mut Ctx, grids: &[String]) -> Result<Ar
             }
             d.sent_back += i64::from(status == TaskStatus::SentBack);
         }
-    }
-    for r in [
-        &mut f.grid_day_coverage,
-        &mut f.grid_night_coverage,
-        &mut f.patrol_completion,
-        &mut f.must_visit_coverage,
-        &mut f.on_time_closure,
-        &mut f.in_grid_resolution,
-        &mut f.diversion_110.acknowledged_on_time,
-        &mut f.diversion_110.arrived_on_time,
-        &mut f.diversion_110.closed_on_time,
-    ] {
-        *r = std::mem::take(r).finish();
-    }
     Ok(f)
 }
 
@@ -550,12 +588,19 @@ fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64,
                 grids.push((gid, gname));
             }
         }
-        let ids: Vec<String> = grids.iter().map(|(g, _)| g.clone()).collect();
-        let figures = area(tx, &mut cx, &ids)?;
+        // Each grid counted once; the community's figures are its grids' added up.
+        let mut sum = AreaFigures::empty();
         for (gid, gname) in grids {
-            let figures = area(tx, &mut cx, std::slice::from_ref(&gid))?;
-            grids_out.push(GridFigures { grid_id: gid, grid: gname, community_id: cid.clone(), figures });
+            let counts = grid_counts(tx, &mut cx, &gid)?;
+            sum.plus(&counts);
+            grids_out.push(GridFigures {
+                grid_id: gid,
+                grid: gname,
+                community_id: cid.clone(),
+                figures: counts.finished(),
+            });
         }
+        let figures = sum.finished();
         let mut incidents = Incidents::default();
         let mut incident_list = Vec::new();
         for r in tx.query(

@@ -404,6 +404,8 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
             }
         }
         Kind::FlaggedCheckins => {
+            // Each template read once, not once per check-in.
+            let mut templates = Templates::new();
             for r in tx.query(
                 "SELECT c.id, p.grid_id, p.worker_id, c.patrol_id, c.effective_ms, c.lat, c.lng, c.accuracy_m,
                         c.inside_grid, c.mock_location, p.template_id, p.template_version
@@ -416,7 +418,8 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
                     continue;
                 }
                 let (accuracy, inside, mock) = (r.opt_f64(7)?, r.bool(8)?, r.bool(9)?);
-                let limit = reference::template(tx, &r.text(10)?, r.i64(11)?)?
+                let limit = templates
+                    .get(tx, &r.text(10)?, r.i64(11)?)?
                     .map(|t| t.patrol.max_accuracy_m)
                     .unwrap_or(50.0);
                 let mut reasons = Vec::new();
