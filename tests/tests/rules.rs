@@ -322,22 +322,7 @@ async fn both_sides_apply_the_same_rules(db: Db) {
             clear: clear.clone(),
             photos: vec![],
         }));
-        let at_hq = raw
-            .push(&Command::CaseStep {
-                event: CaseEvent {
-                    id: id(),
-                    case_id: hq_case.clone(),
-                    n: 2,
-                    from: Some(CaseState::Reported),
-                    to,
-                    actor_id: "w-001".into(),
-                    at: Utc::now(),
-                    note: None,
-                    clear,
-                    photos: vec![],
-                },
-            })
-            .await;
+        let at_hq = raw.push(&case_step_command(&hq_case, 2, CaseState::Reported, to, "w-001", clear)).await;
         assert_eq!(on_phone.as_deref(), expect, "phone, case step: {name}");
         assert_eq!(at_hq.as_deref(), expect, "HQ, case step: {name}");
         checked += 1;
@@ -406,6 +391,31 @@ fn report_command(spec: &ReportSpec) -> Command {
     }
 }
 
+/// A case step as a phone would push it, written by hand so that HQ judges it without the phone's checks.
+fn case_step_command(
+    case_id: &str,
+    n: u32,
+    from: CaseState,
+    to: CaseState,
+    actor_id: &str,
+    clear: ClearItems,
+) -> Command {
+    Command::CaseStep {
+        event: CaseEvent {
+            id: id(),
+            case_id: case_id.into(),
+            n,
+            from: Some(from),
+            to,
+            actor_id: actor_id.into(),
+            at: Utc::now(),
+            note: None,
+            clear,
+            photos: vec![],
+        },
+    }
+}
+
 /// The role table from both sides: a volunteer (w-002) tries every step of the lifecycle while
 /// the street office walks a case from 上报 to 结案. At each state the phone and HQ give the same
 /// verdict: `role_not_allowed`, except solving on the spot (the volunteer's own step, here
@@ -465,22 +475,7 @@ async fn a_volunteer_is_refused_every_office_step_on_both_sides(db: Db) {
                 clear: ClearItems::default(),
                 photos: vec![],
             }));
-            let at_hq = raw
-                .push(&Command::CaseStep {
-                    event: CaseEvent {
-                        id: id(),
-                        case_id: case.clone(),
-                        n: 99,
-                        from: Some(state),
-                        to: *to,
-                        actor_id: "w-002".into(),
-                        at: Utc::now(),
-                        note: None,
-                        clear: ClearItems::default(),
-                        photos: vec![],
-                    },
-                })
-                .await;
+            let at_hq = raw.push(&case_step_command(&case, 99, state, *to, "w-002", ClearItems::default())).await;
             let expect = if roles::may_take(Actor::Volunteer, state, *to) {
                 allowed.push((state, *to));
                 "invalid_input"
@@ -499,19 +494,8 @@ async fn a_volunteer_is_refused_every_office_step_on_both_sides(db: Db) {
                 json!({ "action": "dispatch", "deadline": deadline, "responsible_unit": "人民调解 (mediation)" })
             }
             CaseState::Dispatched => {
-                let step = CaseEvent {
-                    id: id(),
-                    case_id: case.clone(),
-                    n: 5,
-                    from: Some(state),
-                    to: CaseState::Handling,
-                    actor_id: "w-003".into(),
-                    at: Utc::now(),
-                    note: None,
-                    clear: ClearItems::default(),
-                    photos: vec![],
-                };
-                assert_eq!(leader.push(&Command::CaseStep { event: step }).await, None, "the grid leader handles it");
+                let step = case_step_command(&case, 5, state, CaseState::Handling, "w-003", ClearItems::default());
+                assert_eq!(leader.push(&step).await, None, "the grid leader handles it");
                 continue;
             }
             CaseState::Handling => json!({ "action": "verify", "photos": [after] }),
