@@ -12,6 +12,7 @@ uniffi::setup_scaffolding!();
 pub mod error;
 pub mod settings;
 pub mod store;
+pub mod watch;
 
 pub use error::GridPatrolError;
 pub use settings::DeviceSettings;

@@ -27,6 +27,10 @@ pub struct DeviceSettings {
     /// Tries per request before a sync gives up (the records stay queued).
     #[uniffi(default = 4)]
     pub sync_max_attempts: u32,
+    /// The language screens are labelled in (`set_language` changes it later). None: both,
+    /// "中文 (English)".
+    #[uniffi(default = None)]
+    pub language: Option<gridpatrol_core::Lang>,
 }
 
 impl Default for DeviceSettings {
@@ -37,6 +41,7 @@ impl Default for DeviceSettings {
             installation_id: None,
             sync_timeout_ms: 30_000,
             sync_max_attempts: 4,
+            language: None,
         }
     }
 }

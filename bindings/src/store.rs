@@ -15,10 +15,17 @@ use gridpatrol_core::sync::SyncOptions;
 
 use crate::error::GridPatrolError;
 use crate::settings::DeviceSettings;
+use gridpatrol_core::screens::Screen;
 use gridpatrol_core::sync::{Progress as SyncProgress, SyncReport};
 use gridpatrol_core::{
-    CaseEvent, CaseStepInput, CaseTimeline, CheckInInput, Checkpoint, DeviceInfo, Patrol, PatrolOutcome, PatrolShift,
-    PendingUploads, Report, ReportInput, Task, TaskActionInput, Template, TodayView, TrackPoint, Visit, VisitInput,
+    CaseEvent, CaseFilter, CaseInbox, CaseStepInput, CaseTimeline, CheckInInput, Checkpoint, DeviceInfo, FieldError,
+    GridScreen, HouseholdQuery, Lang, Patrol, PatrolOutcome, PatrolScreen, PatrolShift, PendingUploads, Report,
+    ReportForm, ReportInput, SyncStatusScreen, Task, TaskActionInput, TaskDetail, TaskInbox, Template, TodayView,
+    TrackPoint, Visit, VisitForm, VisitInput,
+};
+
+use crate::watch::{
+    CaseInboxWatch, CaseWatch, GridWatch, PatrolWatch, SyncStatusWatch, TaskInboxWatch, TaskWatch, TodayWatch, Watch,
 };
 
 type Result<T, E = GridPatrolError> = std::result::Result<T, E>;
@@ -69,6 +76,10 @@ pub enum RecordKind {
     Report,
     CaseStep,
     TaskStep,
+    /// A refused record sent again (`id`: its outbox seq).
+    Retried,
+    /// A refused record discarded (`id`: its outbox seq).
+    Discarded,
 }
 
 /// What changed, for `DataChangedListener`.
@@ -112,7 +123,7 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-async fn run_on_runtime<T: Send + 'static>(
+pub(crate) async fn run_on_runtime<T: Send + 'static>(
     fut: impl std::future::Future<Output = Result<T>> + Send + 'static,
 ) -> Result<T> {
     let mut task = AbortOnDrop(runtime().spawn(fut));
@@ -173,7 +184,7 @@ impl core::sync::SyncProgress for ProgressAdapter {
 /// for the folder, so the outbox numbering cannot diverge between handles), the sync gate and
 /// the listeners — so a screen listening on the UI's handle also hears a sync that a
 /// background job ran through its own handle.
-struct Shared {
+pub(crate) struct Shared {
     /// Swapped when the folder is enrolled again (say after `DeviceRevoked`): every open
     /// handle then uses the re-enrolled store.
     store: RwLock<Arc<core::Store>>,
@@ -183,6 +194,11 @@ struct Shared {
 }
 
 impl Shared {
+    /// The folder's store now (swapped when the folder is enrolled again).
+    pub(crate) fn current(&self) -> Arc<core::Store> {
+        self.store.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     fn new(store: core::Store) -> Arc<Shared> {
         Arc::new(Shared {
             store: RwLock::new(Arc::new(store)),
@@ -229,13 +245,38 @@ fn store_options(s: &DeviceSettings) -> core::StoreOptions {
     core::StoreOptions {
         tz_offset_minutes: s.tz_offset_minutes,
         installation_id: s.installation_id.clone(),
+        language: s.language.unwrap_or_default(),
         ..core::StoreOptions::default()
     }
 }
 
 impl GridPatrolStore {
     fn inner(&self) -> Arc<core::Store> {
-        self.shared.store.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared.current()
+    }
+
+    /// Run a recording call on the runtime's blocking pool (it waits for the disk), so that
+    /// no app thread blocks on it; then tell the screens.
+    async fn record<T: Send + 'static>(
+        &self,
+        kind: RecordKind,
+        id_of: impl FnOnce(&T) -> String,
+        call: impl FnOnce(&core::Store) -> core::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.inner();
+        let value = run_on_runtime(async move {
+            match tokio::task::spawn_blocking(move || call(&store)).await {
+                Ok(r) => r.map_err(GridPatrolError::from),
+                Err(_) => Err(GridPatrolError::internal("a recording call panicked")),
+            }
+        })
+        .await?;
+        let id = id_of(&value);
+        Ok(self.recorded(kind, &id, value))
+    }
+
+    fn watch(&self, screen: Screen) -> Watch {
+        Watch::new(self.shared.clone(), screen)
     }
 
     fn listeners(&self) -> &Listeners {
@@ -328,67 +369,132 @@ impl GridPatrolStore {
     // ----- 巡查 patrols -----
 
     /// Start a patrol in one of the worker's grids. One patrol at a time.
-    pub fn start_patrol(&self, grid_id: String, shift: PatrolShift) -> Result<Patrol> {
-        let p: Patrol = self.inner().start_patrol(&grid_id, shift)?;
-        Ok(self.recorded(RecordKind::PatrolStarted, &p.id.clone(), p))
+    pub async fn start_patrol(&self, grid_id: String, shift: PatrolShift) -> Result<Patrol> {
+        self.record(RecordKind::PatrolStarted, |p: &Patrol| p.id.clone(), move |s| s.start_patrol(&grid_id, shift))
+            .await
     }
 
     /// Append GPS fixes (1..1000 per call) to the patrol in progress; returns its point count.
-    pub fn add_track_points(&self, patrol_id: String, points: Vec<TrackPoint>) -> Result<u32> {
-        let n = self.inner().add_track_points(&patrol_id, &points)?;
-        Ok(self.recorded(RecordKind::TrackPoints, &patrol_id, n))
+    pub async fn add_track_points(&self, patrol_id: String, points: Vec<TrackPoint>) -> Result<u32> {
+        let id = patrol_id.clone();
+        self.record(RecordKind::TrackPoints, move |_| id, move |s| s.add_track_points(&patrol_id, &points)).await
     }
 
     /// Check in with the checklist answers. Outside the grid it is recorded and flagged.
-    pub fn check_in(&self, patrol_id: String, input: CheckInInput) -> Result<Checkpoint> {
-        let c: Checkpoint = self.inner().check_in(&patrol_id, input)?;
-        Ok(self.recorded(RecordKind::CheckIn, &c.id.clone(), c))
+    pub async fn check_in(&self, patrol_id: String, input: CheckInInput) -> Result<Checkpoint> {
+        self.record(RecordKind::CheckIn, |c: &Checkpoint| c.id.clone(), move |s| s.check_in(&patrol_id, input)).await
     }
 
     /// Finish a patrol: "nothing found", or "findings" when reports were filed from it.
-    pub fn finish_patrol(&self, patrol_id: String, outcome: PatrolOutcome, note: Option<String>) -> Result<Patrol> {
-        let p: Patrol = self.inner().finish_patrol(&patrol_id, outcome, note.as_deref())?;
-        Ok(self.recorded(RecordKind::PatrolFinished, &p.id.clone(), p))
+    pub async fn finish_patrol(
+        &self,
+        patrol_id: String,
+        outcome: PatrolOutcome,
+        note: Option<String>,
+    ) -> Result<Patrol> {
+        self.record(
+            RecordKind::PatrolFinished,
+            |p: &Patrol| p.id.clone(),
+            move |s| s.finish_patrol(&patrol_id, outcome, note.as_deref()),
+        )
+        .await
     }
 
     // ----- 走访 visits, 上报 reports, cases, tasks -----
 
     /// Record a visit to a household in one of the worker's grids.
-    pub fn record_visit(&self, input: VisitInput) -> Result<Visit> {
-        let v: Visit = self.inner().record_visit(input)?;
-        Ok(self.recorded(RecordKind::Visit, &v.id.clone(), v))
+    pub async fn record_visit(&self, input: VisitInput) -> Result<Visit> {
+        self.record(RecordKind::Visit, |v: &Visit| v.id.clone(), move |s| s.record_visit(input)).await
     }
 
     /// File a report with photos; it opens a case (`Report.case_id`).
-    pub fn file_report(&self, input: ReportInput) -> Result<Report> {
-        let r: Report = self.inner().file_report(input)?;
-        Ok(self.recorded(RecordKind::Report, &r.id.clone(), r))
+    pub async fn file_report(&self, input: ReportInput) -> Result<Report> {
+        self.record(RecordKind::Report, |r: &Report| r.id.clone(), move |s| s.file_report(input)).await
     }
 
     /// Move a case one step. Closing needs the six clear items (`ClearItemsMissing` names
     /// what is missing); closing straight from reported (即知即办) also needs a photo.
-    pub fn move_case(&self, input: CaseStepInput) -> Result<CaseEvent> {
-        let e: CaseEvent = self.inner().move_case(input)?;
-        Ok(self.recorded(RecordKind::CaseStep, &e.id.clone(), e))
+    pub async fn move_case(&self, input: CaseStepInput) -> Result<CaseEvent> {
+        self.record(RecordKind::CaseStep, |e: &CaseEvent| e.id.clone(), move |s| s.move_case(input)).await
     }
 
     /// Acknowledge, set off for, or complete (with a result) a task from HQ.
-    pub fn act_on_task(&self, input: TaskActionInput) -> Result<Task> {
-        let t: Task = self.inner().act_on_task(input)?;
-        Ok(self.recorded(RecordKind::TaskStep, &t.id.clone(), t))
+    pub async fn act_on_task(&self, input: TaskActionInput) -> Result<Task> {
+        self.record(RecordKind::TaskStep, |t: &Task| t.id.clone(), move |s| s.act_on_task(input)).await
     }
 
-    // ----- view state -----
+    // ----- screens (bindings/README.md has the table) -----
 
-    /// The home screen: tasks due, the patrol in progress, must-visit households, unsent work,
-    /// the last sync.
+    /// The language every screen is labelled in.
+    pub fn language(&self) -> Lang {
+        self.inner().language()
+    }
+
+    /// Label every screen in `lang` from now on; watched screens are rendered again.
+    pub fn set_language(&self, lang: Lang) {
+        self.inner().set_language(lang)
+    }
+
+    /// The home screen: my grids with today's patrols, the patrol in progress, tasks and
+    /// weekly-list items, must-visit households, open cases, unsent work, the last sync.
     pub fn today(&self) -> Result<TodayView> {
         Ok(self.inner().today()?)
     }
 
-    /// A case's history, clear items and allowed next steps.
+    /// One of my grids: boundary, buildings, households matching `query` (must-visit due
+    /// first), recent patrols, cases.
+    pub fn grid_screen(&self, grid_id: String, query: HouseholdQuery) -> Result<GridScreen> {
+        Ok(self.inner().grid_screen(&grid_id, &query)?)
+    }
+
+    /// A patrol, running or past: checkpoints, the checklist form, the three parts and why.
+    pub fn patrol_screen(&self, patrol_id: String) -> Result<PatrolScreen> {
+        Ok(self.inner().patrol_screen(&patrol_id)?)
+    }
+
+    /// The visit form for a household.
+    pub fn visit_form(&self, household_id: String) -> Result<VisitForm> {
+        Ok(self.inner().visit_form(&household_id)?)
+    }
+
+    /// Every field `record_visit` would refuse, each naming its field; empty when it is fine.
+    pub fn validate_visit(&self, input: VisitInput) -> Result<Vec<FieldError>> {
+        Ok(self.inner().validate_visit(&input)?)
+    }
+
+    /// The report form: grids, categories (即报 marked), urgency, fields.
+    pub fn report_form(&self) -> Result<ReportForm> {
+        Ok(self.inner().report_form()?)
+    }
+
+    /// Every field `file_report` would refuse (photos are read when filed).
+    pub fn validate_report(&self, input: ReportInput) -> Result<Vec<FieldError>> {
+        Ok(self.inner().validate_report(&input)?)
+    }
+
+    /// The case inbox.
+    pub fn case_inbox(&self, filter: CaseFilter) -> Result<CaseInbox> {
+        Ok(self.inner().case_inbox(&filter)?)
+    }
+
+    /// A case's page: history, clear items, photos, the steps my role may take.
     pub fn case_timeline(&self, case_id: String) -> Result<CaseTimeline> {
         Ok(self.inner().case_timeline(&case_id)?)
+    }
+
+    /// The task inbox (weekly-list items apart).
+    pub fn task_inbox(&self, include_closed: bool) -> Result<TaskInbox> {
+        Ok(self.inner().task_inbox(include_closed)?)
+    }
+
+    /// A task's page: unit, location, caller (masked), history, the steps open now.
+    pub fn task_detail(&self, task_id: String) -> Result<TaskDetail> {
+        Ok(self.inner().task_detail(&task_id)?)
+    }
+
+    /// What has not reached HQ: waiting, refused (with what to do), photos and their bytes.
+    pub fn sync_status(&self) -> Result<SyncStatusScreen> {
+        Ok(self.inner().sync_status()?)
     }
 
     /// What has not reached HQ yet (at most `limit` items, 1..1000).
@@ -399,6 +505,51 @@ impl GridPatrolStore {
     /// All tasks assigned to this worker, open ones first.
     pub fn tasks(&self) -> Result<Vec<Task>> {
         Ok(self.inner().tasks()?)
+    }
+
+    /// Send a record HQ refused again (`Action.RetryRejected`).
+    pub async fn retry_rejected(&self, seq: i64) -> Result<()> {
+        self.record(RecordKind::Retried, move |_| seq.to_string(), move |s| s.retry_rejected(seq)).await
+    }
+
+    /// Discard a record HQ refused (`Action.DiscardRejected`); `confirmed` must be true, after
+    /// asking the action's `confirm` question.
+    pub async fn discard_rejected(&self, seq: i64, confirmed: bool) -> Result<()> {
+        self.record(RecordKind::Discarded, move |_| seq.to_string(), move |s| s.discard_rejected(seq, confirmed)).await
+    }
+
+    // ----- watching screens: the model now, then each time it changes -----
+
+    pub fn watch_today(&self) -> Arc<TodayWatch> {
+        Arc::new(TodayWatch(self.watch(Screen::Today)))
+    }
+
+    pub fn watch_grid(&self, grid_id: String, query: HouseholdQuery) -> Arc<GridWatch> {
+        Arc::new(GridWatch(self.watch(Screen::Grid { grid_id, query })))
+    }
+
+    pub fn watch_patrol(&self, patrol_id: String) -> Arc<PatrolWatch> {
+        Arc::new(PatrolWatch(self.watch(Screen::Patrol { patrol_id })))
+    }
+
+    pub fn watch_case_inbox(&self, filter: CaseFilter) -> Arc<CaseInboxWatch> {
+        Arc::new(CaseInboxWatch(self.watch(Screen::CaseInbox { filter })))
+    }
+
+    pub fn watch_case(&self, case_id: String) -> Arc<CaseWatch> {
+        Arc::new(CaseWatch(self.watch(Screen::Case { case_id })))
+    }
+
+    pub fn watch_task_inbox(&self, include_closed: bool) -> Arc<TaskInboxWatch> {
+        Arc::new(TaskInboxWatch(self.watch(Screen::TaskInbox { include_closed })))
+    }
+
+    pub fn watch_task(&self, task_id: String) -> Arc<TaskWatch> {
+        Arc::new(TaskWatch(self.watch(Screen::Task { task_id })))
+    }
+
+    pub fn watch_sync_status(&self) -> Arc<SyncStatusWatch> {
+        Arc::new(SyncStatusWatch(self.watch(Screen::SyncStatus)))
     }
 
     // ----- sync -----
@@ -489,6 +640,30 @@ mod tests {
         }
     }
 
+    fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn a_watched_screen_follows_recordings_and_the_language() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let watch = s.watch_today();
+        block(async {
+            let first = watch.next().await.unwrap();
+            assert!(first.patrol.is_none());
+            let p = s.start_patrol("g-0101".into(), PatrolShift::Night).await.unwrap();
+            let next = watch.next().await.unwrap();
+            assert_eq!(next.patrol.map(|x| x.patrol_id), Some(p.id));
+            s.set_language(Lang::En);
+            let english = watch.next().await.unwrap();
+            assert_eq!(english.worker_role, "full-time grid worker");
+            // Nothing changed: the next call waits (and is cancelled here by the timeout).
+            let quiet = tokio::time::timeout(std::time::Duration::from_millis(200), watch.next()).await;
+            assert!(quiet.is_err(), "an unchanged screen yields nothing");
+        });
+    }
+
     /// A store initialised from the sample configuration (no HQ: the suites cover that).
     fn store(dir: &std::path::Path) -> Arc<GridPatrolStore> {
         let cfg = core::GridConfig::sample();
@@ -503,14 +678,14 @@ mod tests {
         let seen = Arc::new(Seen(Mutex::new(Vec::new())));
         s.add_data_changed_listener(Arc::new(Panics));
         let id = s.add_data_changed_listener(seen.clone());
-        let p = s.start_patrol("g-0101".into(), PatrolShift::Day).unwrap();
+        let p = block(s.start_patrol("g-0101".into(), PatrolShift::Day)).unwrap();
         assert_eq!(
             lock(&seen.0).as_slice(),
             [DataChange::Recorded { kind: RecordKind::PatrolStarted, id: p.id.clone() }]
         );
         assert!(s.today().unwrap().patrol.is_some(), "the recording stands although a listener panicked");
         s.remove_data_changed_listener(id);
-        s.finish_patrol(p.id, PatrolOutcome::NothingFound, None).unwrap();
+        block(s.finish_patrol(p.id, PatrolOutcome::NothingFound, None)).unwrap();
         assert_eq!(lock(&seen.0).len(), 1);
     }
 
@@ -523,7 +698,7 @@ mod tests {
         let second = GridPatrolStore::open(format!("{}/.", dir.path().display()), DeviceSettings::default()).unwrap();
         // Alternating writers: with two core stores the outbox numbering would collide.
         for h in [&first, &second, &first, &second] {
-            h.record_visit(VisitInput {
+            block(h.record_visit(VisitInput {
                 household_id: "h-0001".into(),
                 visit_type: VisitType::Routine,
                 outcome: VisitOutcome::Met,
@@ -534,7 +709,7 @@ mod tests {
                 location: None,
                 occurred_at: None,
                 datum: None,
-            })
+            }))
             .unwrap();
         }
         assert_eq!(lock(&seen.0).len(), 4, "the first handle's listener hears the second's recordings");

@@ -20,9 +20,9 @@ pub mod photo;
 mod recording;
 mod rows;
 pub mod schema;
+pub mod screens;
 pub mod store;
 pub mod sync;
-pub mod view;
 
 pub use case_flow::ClearItems;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -32,9 +32,9 @@ pub use error::{CoreError, Result};
 pub use inputs::*;
 pub use outbox::OutboxEntry;
 pub use records::*;
+pub use screens::*;
 pub use store::{DeviceInfo, Durability, Store, StoreOptions};
 pub use template::Template;
-pub use view::{CaseTimeline, PendingUploads, TodayView};
 
 /// A new record id: UUIDv7 (time-ordered for index locality; identity only, never ordering).
 pub fn new_id() -> String {

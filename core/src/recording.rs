@@ -277,22 +277,8 @@ impl Store {
         let description = validate::required_text("description", &input.description, MAX_DESCRIPTION_CHARS)?;
         let place_name = validate::optional_text("place_name", input.place_name.as_deref(), MAX_PLACE_CHARS)?;
         rules::people_involved("people_involved", input.people_involved)?;
-        let urgency = match (input.urgency, input.category.report_at_once()) {
-            (None, true) | (Some(Urgency::Immediate), _) => Urgency::Immediate,
-            (Some(Urgency::Normal), true) => {
-                return Err(CoreError::invalid("urgency", "safety hazards and emergencies are reported at once"))
-            }
-            (None, false) | (Some(Urgency::Normal), false) => Urgency::Normal,
-        };
-        match input.source {
-            ReportSource::Patrol if input.patrol_id.is_none() => {
-                return Err(CoreError::invalid("patrol_id", "a report found on patrol names the patrol"))
-            }
-            ReportSource::Visit if input.visit_id.is_none() => {
-                return Err(CoreError::invalid("visit_id", "a report found on a visit names the visit"))
-            }
-            _ => {}
-        }
+        let urgency = report_urgency(input.category, input.urgency)?;
+        report_source_refs(&input)?;
         // Photos are copied (durably) before the transaction: the row never points at nothing.
         let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
         self.record_with_photos(&staged, |cx| {
@@ -526,4 +512,29 @@ fn own_patrol_in_progress(cx: &WriteCtx<'_>, patrol_id: &str) -> Result<Patrol> 
 
 fn insert_case_event(cx: &WriteCtx<'_>, ev: &CaseEvent) -> Result<()> {
     insert_case_event_row(cx.tx, ev, &cx.hlc.to_string())
+}
+
+/// A report's urgency: hazards and emergencies are reported at once (即报); the default is
+/// normal for the rest. Also the report form's check (`screens::forms`).
+pub(crate) fn report_urgency(category: ReportCategory, urgency: Option<Urgency>) -> Result<Urgency> {
+    match (urgency, category.report_at_once()) {
+        (None, true) | (Some(Urgency::Immediate), _) => Ok(Urgency::Immediate),
+        (Some(Urgency::Normal), true) => {
+            Err(CoreError::invalid("urgency", "safety hazards and emergencies are reported at once"))
+        }
+        (None, false) | (Some(Urgency::Normal), false) => Ok(Urgency::Normal),
+    }
+}
+
+/// A report found on a patrol names the patrol; one found on a visit names the visit.
+pub(crate) fn report_source_refs(input: &ReportInput) -> Result<()> {
+    match input.source {
+        ReportSource::Patrol if input.patrol_id.is_none() => {
+            Err(CoreError::invalid("patrol_id", "a report found on patrol names the patrol"))
+        }
+        ReportSource::Visit if input.visit_id.is_none() => {
+            Err(CoreError::invalid("visit_id", "a report found on a visit names the visit"))
+        }
+        _ => Ok(()),
+    }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::GridConfig;
-use crate::domain::{TaskStatus, WorkerRole};
+use crate::domain::{Lang, TaskStatus, WorkerRole};
 use crate::geo::Ring;
 use crate::hlc::Hlc;
 use crate::outbox;
@@ -46,6 +46,8 @@ pub struct StoreOptions {
     /// identity of its own at its next sync, before pushing anything (docs/SYNC.md). `None`: the
     /// store keeps an id of its own, and only HQ's fork rule notices copies.
     pub installation_id: Option<String>,
+    /// The language every screen model's labels come in (`Store::set_language` changes it).
+    pub language: Lang,
 }
 
 impl Default for StoreOptions {
@@ -55,6 +57,7 @@ impl Default for StoreOptions {
             tz_offset_minutes: 8 * 60,
             durability: Durability::Full,
             installation_id: None,
+            language: Lang::Both,
         }
     }
 }
@@ -83,6 +86,7 @@ pub(crate) struct RefData {
 pub(crate) struct GridRef {
     pub name: String,
     pub boundary: Ring,
+    pub community_name: String,
 }
 
 impl RefData {
@@ -125,6 +129,9 @@ pub struct Store {
     device: RwLock<DeviceInfo>,
     refdata: RwLock<Arc<RefData>>,
     pub(crate) opts: StoreOptions,
+    language: RwLock<Lang>,
+    /// Counts committed writes: a screen subscribed with `changes()` re-reads after each.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 fn open_conn(path: &Path, durability: Durability) -> Result<Connection> {
@@ -214,8 +221,32 @@ impl Store {
             reader: Mutex::new(reader),
             device: RwLock::new(device),
             refdata: RwLock::new(Arc::new(refdata)),
+            language: RwLock::new(opts.language),
             opts,
+            changes: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// The language screen models are labelled in.
+    pub fn language(&self) -> Lang {
+        *self.language.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Show every screen in another language from now on (screens watching are told).
+    pub fn set_language(&self, lang: Lang) {
+        *self.language.write().unwrap_or_else(|p| p.into_inner()) = lang;
+        self.changed();
+    }
+
+    /// A receiver told after every committed change to what the screens show: a recording, a
+    /// sync's acknowledgements and pulled data, new reference data, the language. It carries a
+    /// counter only; a screen re-reads its model (see `screens::ScreenWatch`).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    pub(crate) fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub fn dir(&self) -> &Path {
@@ -265,6 +296,8 @@ impl Store {
         // Only after the commit: a failed write leaves numbering untouched (gap-free).
         w.next_seq = seq + 1;
         w.hlc = hlc;
+        drop(guard);
+        self.changed();
         Ok(out)
     }
 
@@ -290,6 +323,8 @@ impl Store {
         let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        drop(guard);
+        self.changed();
         Ok(out)
     }
 
@@ -310,6 +345,10 @@ impl Store {
             Ok(out)
         })();
         guard.conn.pragma_update(None, "synchronous", "FULL")?;
+        drop(guard);
+        if out.is_ok() {
+            self.changed();
+        }
         out
     }
 
@@ -595,11 +634,15 @@ fn load_refdata(conn: &Connection, worker_id: &str) -> Result<RefData> {
         .optional()?
         .ok_or_else(|| CoreError::Corrupt("device's worker missing from reference data".into()))?;
     let mut grids = HashMap::new();
-    let mut stmt = conn.prepare("SELECT id, name, boundary FROM grid")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut stmt = conn.prepare(
+        "SELECT g.id, g.name, g.boundary, COALESCE(c.name, '') FROM grid g LEFT JOIN community c ON c.id = g.community_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+    })?;
     for row in rows {
-        let (id, name, boundary) = row?;
-        grids.insert(id, GridRef { name, boundary: serde_json::from_str(&boundary)? });
+        let (id, name, boundary, community_name) = row?;
+        grids.insert(id, GridRef { name, boundary: serde_json::from_str(&boundary)?, community_name });
     }
     let mut templates = HashMap::new();
     let mut active = None;

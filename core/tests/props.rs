@@ -202,7 +202,7 @@ fn check_invariants(w: &World, successes: usize) {
     let today = s.today().unwrap();
     assert_eq!(today.unsent.records, ob.len() as u64);
     assert_eq!(today.unsent.photos, w.f.count("attachment") as u64);
-    assert_eq!(today.open_cases, open_cases);
+    assert_eq!(today.open_cases.len() as u32, open_cases);
     match (&today.patrol, &w.patrol) {
         (Some(p), Some(id)) => {
             assert_eq!(&p.patrol_id, id);

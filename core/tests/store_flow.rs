@@ -169,7 +169,7 @@ fn a_day_of_3456_work_is_recorded_with_one_outbox_row_per_action() {
     assert_eq!(today.unsent.records, ob.len() as u64);
     assert_eq!(today.unsent.photos, 2);
     assert!(today.tasks.is_empty(), "the only task is done");
-    assert_eq!(today.open_cases, 0);
+    assert_eq!(today.open_cases.len(), 0);
     let pending = s.pending_uploads(100).unwrap();
     assert_eq!(pending.items.len(), ob.len() + 2);
     assert!(pending.items.iter().all(|i| i.state == UploadState::Waiting));
@@ -390,7 +390,7 @@ fn after_switching_worker_the_phone_keeps_nothing_of_the_old_workers_tasks_or_ca
     drop(f.store);
     let s = Store::init(&dir, &GridConfig::sample(), "w-002", opts(&f.clock)).unwrap();
     assert!(s.tasks().unwrap().is_empty());
-    assert_eq!(s.today().unwrap().open_cases, 0);
+    assert_eq!(s.today().unwrap().open_cases.len(), 0);
     assert!(matches!(s.case_timeline(&r.case_id), Err(CoreError::NotFound { .. })));
     let mut follow = visit_input("h-0004", VisitType::FollowUp);
     follow.case_id = Some(r.case_id.clone());

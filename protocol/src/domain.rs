@@ -27,6 +27,9 @@ macro_rules! labelled_enum {
             /// The English label alone.
             #[uniffi::method(name = "en")]
             pub fn ffi_en(&self) -> String { self.en().to_string() }
+            /// The label in one language (`Lang.BOTH`: "中文 (English)").
+            #[uniffi::method(name = "label_in")]
+            pub fn ffi_label_in(&self, lang: crate::domain::Lang) -> String { self.label_in(lang) }
             /// The stable code stored on the phone and sent to HQ.
             #[uniffi::method(name = "code")]
             pub fn ffi_code(&self) -> String { self.code().to_string() }
@@ -40,6 +43,8 @@ macro_rules! labelled_enum {
             pub fn en(&self) -> &'static str { match self { $($name::$variant => $en),+ } }
             /// "中文 (English)", the form shown to a person.
             pub fn label(&self) -> String { format!("{} ({})", self.zh(), self.en()) }
+            /// The label in the store's chosen language.
+            pub fn label_in(&self, lang: crate::domain::Lang) -> String { lang.pick(self.zh(), self.en()) }
             pub fn from_code(code: &str) -> Option<$name> {
                 match code { $($code => Some($name::$variant),)+ _ => None }
             }
@@ -56,6 +61,41 @@ macro_rules! labelled_enum {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(&self.label()) }
         }
     };
+}
+
+/// The language a person reads labels in, chosen per store on the phone (Chinese first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    /// 中文 only.
+    Zh,
+    /// English only.
+    En,
+    /// "中文 (English)", the default.
+    #[default]
+    Both,
+}
+
+impl Lang {
+    /// One text in this language, from its Chinese and English forms.
+    pub fn pick(self, zh: &str, en: &str) -> String {
+        match self {
+            Lang::Zh => zh.to_string(),
+            Lang::En => en.to_string(),
+            Lang::Both => format!("{zh} ({en})"),
+        }
+    }
+
+    /// `zh`, `en` or `both`.
+    pub fn parse(field: &str, code: &str) -> Result<Lang, crate::InvalidValue> {
+        match code {
+            "zh" => Ok(Lang::Zh),
+            "en" => Ok(Lang::En),
+            "both" => Ok(Lang::Both),
+            _ => Err(crate::InvalidValue::new(field, "unknown value; expected one of: zh, en, both")),
+        }
+    }
 }
 
 labelled_enum!(

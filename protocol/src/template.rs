@@ -54,6 +54,11 @@ impl TemplateItem {
     pub fn label(&self) -> String {
         format!("{} ({})", self.zh, self.en)
     }
+
+    /// The item in one language.
+    pub fn label_in(&self, lang: crate::domain::Lang) -> String {
+        lang.pick(&self.zh, &self.en)
+    }
 }
 
 #[cfg(feature = "uniffi")]

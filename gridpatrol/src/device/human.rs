@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use gridpatrol_core::domain::ClearItem;
-use gridpatrol_core::view::{CaseTimeline, PendingUploads, TodayView};
+use gridpatrol_core::screens::{CaseTimeline, PendingUploads, TodayView};
 use gridpatrol_core::*;
 
 /// `writeln!` into a String cannot fail; this keeps the renderers free of ignored Results.
@@ -232,7 +232,17 @@ pub fn task_done(t: &Task, action: TaskAction) -> String {
 pub fn today(v: &TodayView) -> String {
     let mut s = String::new();
     put!(s, "今日 (today) {} — {}, {}", v.date, v.worker_name, v.worker_role);
-    put!(s, "网格 (grids): {}", v.grids.join(", "));
+    for g in &v.grids {
+        put!(
+            s,
+            "网格 (grid) {} {} — {}  {}  {}",
+            g.id,
+            g.name,
+            g.community_name,
+            g.day_patrol_label,
+            g.night_patrol_label
+        );
+    }
     put!(s);
     put!(s, "任务 (tasks due today or overdue): {}", v.tasks.len());
     for t in &v.tasks {
@@ -263,7 +273,8 @@ pub fn today(v: &TodayView) -> String {
                 p.checklist_total,
                 p.reports_filed
             );
-            let parts: Vec<String> = p.parts.iter().map(|x| format!("{} {}", tick(x.done), x.label)).collect();
+            let parts: Vec<String> =
+                p.parts.iter().map(|x| format!("{} {} — {}", tick(x.done), x.label, x.why)).collect();
             put!(s, "  三到 (three parts): {}", parts.join("  "));
         }
     }
@@ -276,7 +287,11 @@ pub fn today(v: &TodayView) -> String {
         let phone = h.phone.as_deref().unwrap_or("-");
         put!(s, "  {} {} {}  {}  {phone}  {}", h.household_id, h.label, h.name, h.care_tags.join(", "), last);
     }
-    put!(s, "未结案件 (open cases): {}", v.open_cases);
+    put!(s, "未结案件 (open cases): {}", v.open_cases.len());
+    for c in &v.open_cases {
+        let flag = if c.overdue { "⚠ 逾期 (overdue) " } else { "" };
+        put!(s, "  {flag}{} {} {}  {}", c.case_id, c.category_label, c.state_label, c.summary);
+    }
     put!(s, "未发送 (unsent): {}", v.unsent.message);
     put!(s, "同步 (sync): {}", v.last_sync.message);
     if let Some(notice) = &v.last_sync.notice {
