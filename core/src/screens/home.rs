@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::cases::{case_rows, CaseFilter, CaseRow};
 use super::patrol::{parts_of, PatrolTally};
-use super::{t, ActionOption};
+use super::{colon, t, ActionOption};
 use crate::clock::to_time;
 use crate::domain::*;
 use crate::records::Task;
@@ -217,7 +217,12 @@ impl Store {
                     for outcome in PatrolOutcome::ALL {
                         actions.push(ActionOption::new(
                             Action::FinishPatrol { patrol_id: p.patrol_id.clone(), outcome: *outcome },
-                            format!("{}：{}", t(lang, "结束巡查", "finish patrol"), outcome.label_in(lang)),
+                            format!(
+                                "{}{}{}",
+                                t(lang, "结束巡查", "finish patrol"),
+                                colon(lang),
+                                outcome.label_in(lang)
+                            ),
                         ));
                     }
                 }
@@ -323,9 +328,9 @@ pub(crate) fn grid_summary(
         community_name: g.community_name.clone(),
         boundary: g.boundary.iter().map(|p| GeoPoint { lat: p[1], lng: p[0] }).collect(),
         day_patrol: day,
-        day_patrol_label: format!("{}：{}", PatrolShift::Day.label_in(lang), day.label_in(lang)),
+        day_patrol_label: format!("{}{}{}", PatrolShift::Day.label_in(lang), colon(lang), day.label_in(lang)),
         night_patrol: night,
-        night_patrol_label: format!("{}：{}", PatrolShift::Night.label_in(lang), night.label_in(lang)),
+        night_patrol_label: format!("{}{}{}", PatrolShift::Night.label_in(lang), colon(lang), night.label_in(lang)),
     }
 }
 
@@ -443,7 +448,7 @@ pub(crate) fn sync_summary(c: &Connection, lang: Lang) -> Result<SyncSummary> {
     )?;
     let message = match (success, &error) {
         (None, None) => t(lang, "尚未同步", "never synced"),
-        (_, Some(e)) => format!("{}：{e}", t(lang, "上次同步失败", "last sync failed")),
+        (_, Some(e)) => format!("{}{}{e}", t(lang, "上次同步失败", "last sync failed"), colon(lang)),
         (Some(_), None) => t(lang, "上次同步成功", "last sync succeeded"),
     };
     Ok(SyncSummary {

@@ -170,3 +170,11 @@ impl ScreenWatch {
 pub(crate) fn t(lang: Lang, zh: &str, en: &str) -> String {
     lang.pick(zh, en)
 }
+
+/// "A：B" in Chinese, "A: B" in English.
+pub(crate) fn colon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => ": ",
+        _ => "：",
+    }
+}

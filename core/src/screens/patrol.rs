@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::forms::{answer_choices, AnswerChoice};
 use super::home::PartStatus;
-use super::{t, Action, ActionOption};
+use super::{colon, t, Action, ActionOption};
 use crate::clock::to_time;
 use crate::domain::*;
 use crate::records::ChecklistAnswer;
@@ -255,7 +255,7 @@ impl Store {
                 for outcome in PatrolOutcome::ALL {
                     actions.push(ActionOption::new(
                         Action::FinishPatrol { patrol_id: p.id.clone(), outcome: *outcome },
-                        format!("{}：{}", t(lang, "结束巡查", "finish patrol"), outcome.label_in(lang)),
+                        format!("{}{}{}", t(lang, "结束巡查", "finish patrol"), colon(lang), outcome.label_in(lang)),
                     ));
                 }
                 actions.push(ActionOption::new(
