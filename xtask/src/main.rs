@@ -187,6 +187,20 @@ impl Ctx {
             format!("module GridPatrolFFI {{\n{}    link \"{LIB}\"\n    export *\n}}\n", headers.concat()),
         )
         .map_err(|e| format!("module.modulemap: {e}"))?;
+        // The hand-written adapters that turn screen watches into a Flow / AsyncThrowingStream /
+        // async iterator ship beside the generated sources (bindings/adapters).
+        let adapters = self.root.join("bindings/adapters");
+        for (from, ext, to) in [
+            ("kotlin", "kt", "kotlin/org/gridpatrol/core"),
+            ("kotlin", "kt", "kotlin-android/org/gridpatrol/core"),
+            ("swift", "swift", "swift"),
+            ("python", "py", "python"),
+        ] {
+            for f in files_with_ext(&adapters.join(from), ext)? {
+                let name = f.file_name().ok_or("adapter file name")?;
+                copy_if_changed(&f, &self.out.join(to).join(name))?;
+            }
+        }
         // The generated Python module loads the library from its own folder.
         copy_if_changed(&cdylib, &self.out.join("python").join(format!("lib{LIB}.so")))?;
         println!(

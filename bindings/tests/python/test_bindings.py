@@ -18,7 +18,18 @@ from datetime import datetime, timedelta, timezone
 
 # Each type comes from the crate that defines it: the protocol's vocabulary and records, the
 # core's inputs and sync phases, the bindings' store, settings, listeners and error.
-from gridpatrol_core import CaseStepInput, CheckInInput, ReportInput, SyncPhase, TaskActionInput, VisitInput
+from gridpatrol_core import (
+    Action,
+    CaseFilter,
+    CaseStepInput,
+    CheckInInput,
+    HouseholdQuery,
+    ReportInput,
+    ShiftStatus,
+    SyncPhase,
+    TaskActionInput,
+    VisitInput,
+)
 from gridpatrol_ffi import (
     DataChange,
     DataChangedListener,
@@ -29,6 +40,7 @@ from gridpatrol_ffi import (
     SyncReason,
     SyncScheduler,
 )
+from gridpatrol_streams import task_inbox_updates
 from gridpatrol_protocol import (
     Answer,
     CaseState,
@@ -36,6 +48,7 @@ from gridpatrol_protocol import (
     ClearItem,
     ClearItems,
     GeoPoint,
+    Lang,
     PatrolOutcome,
     PatrolShift,
     ReportCategory,
@@ -175,40 +188,74 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
     def all_answers(self):
         return [ChecklistAnswer(item_id=i.id, answer=Answer.OK) for i in self.store.active_template().patrol.checklist]
 
-    async def test_a_field_day_reaches_hq_exactly_once(self):
+    async def test_a_field_day_through_screen_models_reaches_hq_exactly_once(self):
+        """A worker's day driven only by screen models and their actions."""
         s = self.store
         changes = Changes()
         s.add_data_changed_listener(changes)
         self.assertEqual(s.device().worker_id, "w-001")
 
-        # 巡查: a patrol with two check-ins and the checklist answered.
-        patrol = s.start_patrol("g-0101", PatrolShift.NIGHT)
-        for _ in range(2):
-            cp = s.check_in(patrol.id, CheckInInput(location=INSIDE, answers=self.all_answers()))
-            self.assertTrue(cp.inside_grid)
-        progress = s.today().patrol
-        self.assertEqual(progress.checkins, 2)
-        self.assertEqual(progress.checklist_answered, progress.checklist_total)
-        patrol = s.finish_patrol(patrol.id, PatrolOutcome.NOTHING_FOUND, None)
-        self.assertEqual(patrol.outcome, PatrolOutcome.NOTHING_FOUND)
-
-        # 上报: a safety hazard with a photo, closed on the spot (即知即办) with what a worker may make
-        # clear there: the ledger is the office's, the satisfaction the follow-up visit's.
-        report = s.file_report(
-            ReportInput(
-                grid_id="g-0101",
-                category=ReportCategory.SAFETY_HAZARD,
-                location=INSIDE,
-                description="电动车楼道充电 (e-bike charging in the stairwell)",
-                source=ReportSource.RESIDENT,
-                photos=[self.photo(1)],
-            )
+        # Home: my grid from the list, with today's patrols not started.
+        home = s.today()
+        grid = home.grids[0]
+        self.assertEqual(grid.id, "g-0101")
+        self.assertEqual(grid.day_patrol, ShiftStatus.NOT_STARTED)
+        self.assertGreaterEqual(len(grid.boundary), 3)
+        start = next(
+            a.action for a in home.actions if isinstance(a.action, Action.START_PATROL) and a.action.shift == PatrolShift.NIGHT
         )
-        self.assertEqual(len(report.photos), 1)
-        closed = s.move_case(
+        # The grid screen: a household picked from the list (search by name).
+        grid_screen = s.grid_screen(start.grid_id, HouseholdQuery(text="陈"))
+        household = grid_screen.households[0]
+        self.assertTrue(household.phone.count("*") >= 4, "phones are masked")
+
+        # 巡查: the patrol screen's checklist is the form; its parts say why.
+        patrol = await s.start_patrol(start.grid_id, start.shift)
+        screen = s.patrol_screen(patrol.id)
+        answers = [ChecklistAnswer(item_id=i.item_id, answer=i.choices[0].value) for i in screen.checklist]
+        for _ in range(2):
+            cp = await s.check_in(patrol.id, CheckInInput(location=INSIDE, accuracy_m=8.0, answers=answers))
+            self.assertTrue(cp.trusted)
+        screen = s.patrol_screen(patrol.id)
+        self.assertTrue(all(p.done for p in screen.parts[:2]), [p.why for p in screen.parts])
+        finish = next(
+            a.action for a in screen.actions
+            if isinstance(a.action, Action.FINISH_PATROL) and a.action.outcome == PatrolOutcome.NOTHING_FOUND
+        )
+        patrol = await s.finish_patrol(finish.patrol_id, finish.outcome, None)
+        self.assertEqual(s.today().grids[0].night_patrol, ShiftStatus.DONE)
+
+        # 走访 through the visit form, checked by the core first.
+        form = s.visit_form(household.id)
+        routine = next(t.value for t in form.visit_types if not t.follow_up)
+        bad = VisitInput(household_id=household.id, visit_type=routine, outcome=form.outcomes[0].value, satisfaction=4)
+        self.assertEqual([e.field for e in s.validate_visit(bad)], ["satisfaction"])
+        visit = await s.record_visit(
+            VisitInput(household_id=household.id, visit_type=routine, outcome=form.outcomes[0].value)
+        )
+
+        # 上报 through the report form, with a photo; the case shows in the inbox.
+        rf = s.report_form()
+        hazard = next(c for c in rf.categories if c.report_at_once)
+        report_input = ReportInput(
+            grid_id=rf.grids[0].id,
+            category=hazard.value,
+            location=INSIDE,
+            description="电动车楼道充电 (e-bike charging in the stairwell)",
+            source=ReportSource.RESIDENT,
+            photos=[self.photo(1)],
+        )
+        self.assertEqual(s.validate_report(report_input), [])
+        report = await s.file_report(report_input)
+        inbox = s.case_inbox(CaseFilter(open_only=True))
+        self.assertEqual([r.case_id for r in inbox.rows], [report.case_id])
+        case = s.case_timeline(report.case_id)
+        self.assertEqual([p.sha256 for p in case.photos], report.photos)
+        close = next(a.action for a in case.actions if a.action.to == CaseState.CLOSED)
+        closed = await s.move_case(
             CaseStepInput(
-                case_id=report.case_id,
-                to=CaseState.CLOSED,
+                case_id=close.case_id,
+                to=close.to,
                 clear=ClearItems(
                     facts="楼道内电动车充电",
                     responsible_unit="物业 (property management)",
@@ -220,26 +267,21 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
             )
         )
         self.assertEqual(closed.to, CaseState.CLOSED)
-        timeline = s.case_timeline(report.case_id)
-        self.assertEqual(timeline.state_label, "结案 (closed)")
-        self.assertEqual([c.item for c in timeline.clear if not c.done], [ClearItem.LEDGER])
+        self.assertEqual([c.item for c in s.case_timeline(report.case_id).clear if not c.done], [ClearItem.LEDGER])
 
-        # 回访: the follow-up visit of that case, with satisfaction.
-        visit = s.record_visit(
-            VisitInput(
-                household_id="h-0001",
-                visit_type=VisitType.FOLLOW_UP,
-                outcome=VisitOutcome.MET,
-                satisfaction=5,
-                case_id=report.case_id,
-            )
-        )
+        # The sync status screen says what is not yet sent.
+        status = s.sync_status()
+        self.assertGreater(status.unsent.records, 0)
+        self.assertEqual(status.photos_queued, 2)
 
-        # 110 非警务分流: HQ routes a task to a unit and its grid worker; it arrives with the sync,
-        # the caller's number masked.
+        # 110 非警务分流: HQ routes a task to a unit and this worker; the task inbox's change
+        # stream shows it after the sync that brings it, without polling.
         task_id = "t-py-" + secrets.token_hex(4)
         unit_id = "u-py-" + secrets.token_hex(4)
         HQ.post("/v1/admin/units", {"id": unit_id, "kind": "justice", "name": "司法所 (justice office)", "community_ids": ["c-01"]})
+        stream = task_inbox_updates(s)
+        before = await anext(stream)
+        self.assertNotIn(task_id, [t.id for t in before.tasks])
         HQ.post(
             "/v1/admin/tasks",
             {
@@ -255,29 +297,41 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
                 "caller": "13812345678",
             },
         )
+
+        async def arrives():
+            async for inbox in stream:
+                if task_id in [t.id for t in inbox.tasks]:
+                    return inbox
+
+        waiting = asyncio.create_task(arrives())
         listener = Progress()
         first = await s.sync(listener)
-        self.assertTrue(listener.seen, "the progress listener was called")
         self.assertEqual(listener.seen[-1].phase, SyncPhase.DONE)
         self.assertGreaterEqual(first.tasks_received, 1)
         self.assertEqual(first.photos_uploaded, 2)
-        task = next(t for t in s.tasks() if t.id == task_id)
-        self.assertEqual(task.status, TaskStatus.DISPATCHED)
-        self.assertEqual(task.details.unit_name, "司法所 (justice office)")
-        self.assertEqual(task.details.caller, "138****5678")
-        s.act_on_task(TaskActionInput(task_id=task_id, action=TaskAction.ACKNOWLEDGE))
+        await asyncio.wait_for(waiting, timeout=5)
+        await stream.aclose()
+
+        # The task page: caller masked, the steps its status allows, each an action.
+        page = s.task_detail(task_id)
+        self.assertEqual(page.caller, "138****5678")
+        self.assertEqual(page.unit, "司法所 (justice office)")
+        ack = next(a.action for a in page.actions if a.action.action == TaskAction.ACKNOWLEDGE)
+        await s.act_on_task(TaskActionInput(task_id=ack.task_id, action=ack.action))
+        page = s.task_detail(task_id)
+        arrive = next(st for st in page.steps if st.action == TaskAction.ARRIVE)
+        self.assertTrue(arrive.needs_location)
         with self.assertRaises(GridPatrolError.InvalidInput) as no_fix:
-            s.act_on_task(TaskActionInput(task_id=task_id, action=TaskAction.ARRIVE))
+            await s.act_on_task(TaskActionInput(task_id=task_id, action=TaskAction.ARRIVE))
         self.assertEqual(no_fix.exception.field, "location")
-        arrived = s.act_on_task(TaskActionInput(task_id=task_id, action=TaskAction.ARRIVE, location=INSIDE))
-        self.assertEqual(arrived.status, TaskStatus.ARRIVED)
-        done = s.act_on_task(
+        await s.act_on_task(TaskActionInput(task_id=task_id, action=TaskAction.ARRIVE, location=INSIDE))
+        done = await s.act_on_task(
             TaskActionInput(task_id=task_id, action=TaskAction.COMPLETE, result="双方调解成功 (settled)")
         )
         self.assertEqual(done.status, TaskStatus.DONE)
         second = await s.sync(None)
         self.assertEqual(second.unsent_after, 0)
-        self.assertEqual(s.pending_uploads(100).unsent_records, 0)
+        self.assertEqual(s.sync_status().unsent.records, 0)
 
         # HQ holds every record exactly once, and the photo's bytes hash to its id.
         self.assertEqual(HQ.ids("patrols").count(patrol.id), 1)
@@ -295,22 +349,19 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(hashlib.sha256(photo).hexdigest(), report.photos[0])
         self.assertNotIn(b"SECRETCAM", photo)
 
-        # The screens were told: each recording, and the syncs that changed data.
-        kinds = [type(c) for c in changes.seen]
-        self.assertIn(DataChange.RECORDED, kinds)
-        synced = [c for c in changes.seen if isinstance(c, DataChange.SYNCED)]
-        self.assertEqual(len(synced), 2)
-        self.assertGreaterEqual(synced[0].report.tasks_received, 1)
+        # The listeners were told too: each recording, and the syncs that changed data.
+        self.assertIn(DataChange.RECORDED, [type(c) for c in changes.seen])
+        self.assertEqual(len([c for c in changes.seen if isinstance(c, DataChange.SYNCED)]), 2)
 
     async def test_b_typed_errors(self):
         s = self.store
-        patrol = s.start_patrol("g-0101", PatrolShift.DAY)
+        patrol = await s.start_patrol("g-0101", PatrolShift.DAY)
         with self.assertRaises(GridPatrolError.InvalidInput) as bad:
-            s.check_in(patrol.id, CheckInInput(location=GeoPoint(lat=200.0, lng=121.0)))
+            await s.check_in(patrol.id, CheckInInput(location=GeoPoint(lat=200.0, lng=121.0)))
         self.assertEqual(bad.exception.field, "location.lat")
         self.assertIn("-90", bad.exception.reason)
 
-        report = s.file_report(
+        report = await s.file_report(
             ReportInput(
                 grid_id="g-0101",
                 category=ReportCategory.DISPUTE,
@@ -321,11 +372,11 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
             )
         )
         with self.assertRaises(GridPatrolError.IllegalTransition) as illegal:
-            s.move_case(CaseStepInput(case_id=report.case_id, to=CaseState.DISPATCHED))
+            await s.move_case(CaseStepInput(case_id=report.case_id, to=CaseState.DISPATCHED))
         self.assertEqual((illegal.exception._from, illegal.exception.to), (CaseState.REPORTED, CaseState.DISPATCHED))
         # Legal, but the office's step (the role table): refused on the phone, nothing recorded.
         with self.assertRaises(GridPatrolError.RoleNotAllowed) as role:
-            s.move_case(CaseStepInput(case_id=report.case_id, to=CaseState.ACCEPTED))
+            await s.move_case(CaseStepInput(case_id=report.case_id, to=CaseState.ACCEPTED))
         self.assertEqual(role.exception.field, "to")
         self.assertEqual([o.to for o in s.case_timeline(report.case_id).next_steps], [CaseState.CLOSED])
         with self.assertRaises(GridPatrolError.NotFound) as missing:
@@ -343,7 +394,7 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
             GridPatrolStore.open(os.path.join(self.tmp.name, "nothing-here"), DeviceSettings())
 
         # Closing without the six clear items names what is missing.
-        other = s.file_report(
+        other = await s.file_report(
             ReportInput(
                 grid_id="g-0101",
                 category=ReportCategory.RESIDENT_REQUEST,
@@ -353,7 +404,7 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
             )
         )
         with self.assertRaises(GridPatrolError.ClearItemsMissing) as not_clear:
-            s.move_case(CaseStepInput(case_id=other.case_id, to=CaseState.CLOSED, photos=[self.photo(3)]))
+            await s.move_case(CaseStepInput(case_id=other.case_id, to=CaseState.CLOSED, photos=[self.photo(3)]))
         self.assertIn(ClearItem.FACTS, not_clear.exception.missing)
         self.assertNotIn(ClearItem.LEDGER, not_clear.exception.missing)
         # Errors are exceptions of one family.
@@ -368,8 +419,11 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         def worker(household):
             try:
                 for _ in range(15):
-                    v = s.record_visit(
-                        VisitInput(household_id=household, visit_type=VisitType.ROUTINE, outcome=VisitOutcome.MET)
+                    # A plain thread has no event loop: run the recording call on a fresh one.
+                    v = asyncio.run(
+                        s.record_visit(
+                            VisitInput(household_id=household, visit_type=VisitType.ROUTINE, outcome=VisitOutcome.MET)
+                        )
                     )
                     s.today()
                     with lock:
@@ -401,7 +455,7 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         self.assertTrue(s.network_changed(True))
         self.assertFalse(s.network_changed(True), "a repeated hint asks for nothing more")
         self.assertEqual(scheduler.reasons, [SyncReason.NETWORK_RESTORED])
-        s.record_visit(VisitInput(household_id="h-0003", visit_type=VisitType.ROUTINE, outcome=VisitOutcome.NOT_HOME))
+        await s.record_visit(VisitInput(household_id="h-0003", visit_type=VisitType.ROUTINE, outcome=VisitOutcome.NOT_HOME))
         self.assertEqual(scheduler.reasons[-1], SyncReason.RECORDED_WHILE_ONLINE)
         report = await s.sync(None)
         self.assertEqual(report.unsent_after, 0)
@@ -413,14 +467,22 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         today = self.store.today()
         self.assertIn("(", today.worker_role)
         self.assertIn("(", today.unsent.message)
+        self.assertEqual(CaseState.CLOSED.label_in(Lang.EN), "closed")
+        # The store's language labels every screen; Chinese alone, English alone, or both.
+        self.store.set_language(Lang.ZH)
+        self.assertEqual(self.store.today().worker_role, "专职网格员")
+        self.store.set_language(Lang.EN)
+        self.assertEqual(self.store.today().worker_role, "full-time grid worker")
+        self.assertEqual(self.store.language(), Lang.EN)
+        self.store.set_language(Lang.BOTH)
 
-    def test_f_a_second_handle_shares_the_store_and_its_listeners(self):
+    async def test_f_a_second_handle_shares_the_store_and_its_listeners(self):
         changes = Changes()
         self.store.add_data_changed_listener(changes)
         again = GridPatrolStore.open(os.path.join(self.tmp.name, "store"), DeviceSettings())
         self.assertEqual(again.device(), self.store.device())
         for handle in (again, self.store, again):
-            v = handle.record_visit(
+            v = await handle.record_visit(
                 VisitInput(household_id="h-0002", visit_type=VisitType.ROUTINE, outcome=VisitOutcome.MET)
             )
         self.assertIn(v.id, [c.id for c in changes.seen if isinstance(c, DataChange.RECORDED)])
