@@ -5,6 +5,7 @@ package org.gridpatrol.core
 
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
+import org.gridpatrol.core.model.*
 
 /** The flow of a watch object: `open` makes the watch, `next` awaits its next model. */
 fun <W : AutoCloseable, T> screenFlow(open: () -> W, next: suspend (W) -> T): Flow<T> = flow {

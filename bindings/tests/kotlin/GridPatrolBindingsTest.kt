@@ -19,7 +19,10 @@ import kotlin.concurrent.thread
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 import org.gridpatrol.core.*
 import org.gridpatrol.core.model.*
 import org.gridpatrol.protocol.*
@@ -141,41 +144,66 @@ class GridPatrolBindingsTest {
 
     private fun allAnswers() = store.activeTemplate().patrol.checklist.map { ChecklistAnswer(itemId = it.id, answer = Answer.OK) }
 
-    @Test fun aFieldDayReachesHqExactlyOnce() = runBlocking<Unit> {
+    /** A worker's day driven only by screen models and their actions. */
+    @Test fun aFieldDayThroughScreenModelsReachesHqExactlyOnce() = runBlocking<Unit> {
         val changes = Collections.synchronizedList(mutableListOf<DataChange>())
         store.addDataChangedListener(object : DataChangedListener {
             override fun onDataChanged(change: DataChange) { changes += change }
         })
         assertEquals("w-001", store.device().workerId)
 
-        // 巡查: a patrol with two check-ins and the checklist answered.
-        var patrol = store.startPatrol("g-0101", PatrolShift.NIGHT)
-        repeat(2) {
-            val cp = store.checkIn(patrol.id, CheckInInput(location = INSIDE, answers = allAnswers()))
-            assertTrue(cp.insideGrid)
-        }
-        val progress = store.today().patrol!!
-        assertEquals(2u, progress.checkins)
-        assertEquals(progress.checklistTotal, progress.checklistAnswered)
-        patrol = store.finishPatrol(patrol.id, PatrolOutcome.NOTHING_FOUND, null)
-        assertEquals(PatrolOutcome.NOTHING_FOUND, patrol.outcome)
+        // Home: my grid from the list, today's patrols not started, the actions on offer.
+        val home = store.today()
+        val grid = home.grids.first()
+        assertEquals("g-0101", grid.id)
+        assertEquals(ShiftStatus.NOT_STARTED, grid.dayPatrol)
+        assertTrue(grid.boundary.size >= 3)
+        val start = home.actions.map { it.action }.filterIsInstance<Action.StartPatrol>().first { it.shift == PatrolShift.NIGHT }
+        // The grid screen: a household picked from the list (search by name), phone masked.
+        val household = store.gridScreen(start.gridId, HouseholdQuery(text = "陈")).households.first()
+        assertTrue(household.phone!!.contains("****"))
 
-        // 上报: a safety hazard with a photo, closed on the spot (即知即办) with the six clear items.
-        val report = store.fileReport(
-            ReportInput(
-                gridId = "g-0101",
-                category = ReportCategory.SAFETY_HAZARD,
-                location = INSIDE,
-                description = "电动车楼道充电 (e-bike charging in the stairwell)",
-                source = ReportSource.RESIDENT,
-                photos = listOf(photo(1)),
-            ),
+        // 巡查: the patrol screen's checklist is the form; its parts say why.
+        var patrol = store.startPatrol(start.gridId, start.shift)
+        var screen = store.patrolScreen(patrol.id)
+        val answers = screen.checklist.map { ChecklistAnswer(itemId = it.itemId, answer = it.choices.first().value) }
+        repeat(2) {
+            assertTrue(store.checkIn(patrol.id, CheckInInput(location = INSIDE, accuracyM = 8.0, answers = answers)).trusted)
+        }
+        screen = store.patrolScreen(patrol.id)
+        assertTrue(screen.parts.take(2).joinToString { it.why }, screen.parts.take(2).all { it.done })
+        val finish = screen.actions.map { it.action }.filterIsInstance<Action.FinishPatrol>()
+            .first { it.outcome == PatrolOutcome.NOTHING_FOUND }
+        patrol = store.finishPatrol(finish.patrolId, finish.outcome, null)
+        assertEquals(ShiftStatus.DONE, store.today().grids.first().nightPatrol)
+
+        // 走访 through the visit form, checked by the core first.
+        val form = store.visitForm(household.id)
+        val routine = form.visitTypes.first { !it.followUp }.value
+        val bad = VisitInput(householdId = household.id, visitType = routine, outcome = form.outcomes.first().value, satisfaction = 4u)
+        assertEquals(listOf("satisfaction"), store.validateVisit(bad).map { it.field })
+        val visit = store.recordVisit(VisitInput(householdId = household.id, visitType = routine, outcome = form.outcomes.first().value))
+
+        // 上报 through the report form, with a photo; the case shows in the inbox.
+        val rf = store.reportForm()
+        val input = ReportInput(
+            gridId = rf.grids.first().id,
+            category = rf.categories.first { it.reportAtOnce }.value,
+            location = INSIDE,
+            description = "电动车楼道充电 (e-bike charging in the stairwell)",
+            source = ReportSource.RESIDENT,
+            photos = listOf(photo(1)),
         )
-        assertEquals(1, report.photos.size)
+        assertTrue(store.validateReport(input).isEmpty())
+        val report = store.fileReport(input)
+        assertEquals(listOf(report.caseId), store.caseInbox(CaseFilter(openOnly = true)).rows.map { it.caseId })
+        val case = store.caseTimeline(report.caseId)
+        assertEquals(report.photos, case.photos.map { it.sha256 })
+        val close = case.actions.map { it.action }.filterIsInstance<Action.CaseStep>().single { it.to == CaseState.CLOSED }
         val closed = store.moveCase(
             CaseStepInput(
-                caseId = report.caseId,
-                to = CaseState.CLOSED,
+                caseId = close.caseId,
+                to = close.to,
                 clear = ClearItems(
                     facts = "楼道内电动车充电",
                     responsibleUnit = "物业 (property management)",
@@ -188,26 +216,19 @@ class GridPatrolBindingsTest {
             ),
         )
         assertEquals(CaseState.CLOSED, closed.to)
-        val timeline = store.caseTimeline(report.caseId)
-        assertEquals("结案 (closed)", timeline.stateLabel)
-        assertEquals(listOf(ClearItem.LEDGER), timeline.clear.filter { !it.done }.map { it.item })
+        assertEquals(listOf(ClearItem.LEDGER), store.caseTimeline(report.caseId).clear.filter { !it.done }.map { it.item })
+        val status = store.syncStatus()
+        assertTrue(status.unsent.records > 0uL)
+        assertEquals(2u, status.photosQueued)
 
-        // 回访: the follow-up visit of that case, with satisfaction.
-        val visit = store.recordVisit(
-            VisitInput(
-                householdId = "h-0001",
-                visitType = VisitType.FOLLOW_UP,
-                outcome = VisitOutcome.MET,
-                satisfaction = 5u,
-                caseId = report.caseId,
-            ),
-        )
-
-        // 110 非警务分流: HQ routes a task to a unit and its grid worker; it arrives with the sync,
-        // the caller's number masked.
+        // 110 非警务分流: HQ routes a task to a unit and this worker; the task inbox's Flow shows
+        // it after the sync that brings it, without polling.
         val taskId = "t-kt-" + UUID.randomUUID().toString().take(8)
         val unitId = "u-kt-" + UUID.randomUUID().toString().take(8)
         hq.post("/v1/admin/units", """{"id":"$unitId","kind":"justice","name":"司法所 (justice office)","community_ids":["c-01"]}""")
+        val inboxes = Channel<TaskInbox>(Channel.UNLIMITED)
+        val watching = launch { store.taskInboxFlow().collect { inboxes.send(it) } }
+        assertFalse(inboxes.receive().tasks.any { it.id == taskId })
         hq.post(
             "/v1/admin/tasks",
             """{"id":"$taskId","source":"diversion_110","title":"邻里噪音纠纷 (noise dispute)","description":"110 转派",
@@ -218,26 +239,31 @@ class GridPatrolBindingsTest {
         val first = store.sync(object : SyncProgressListener {
             override fun onProgress(progress: SyncProgress) { seen += progress }
         })
-        assertTrue("the progress listener was called", seen.isNotEmpty())
         assertEquals(SyncPhase.DONE, seen.last().phase)
         assertTrue(first.tasksReceived >= 1uL)
         assertEquals(2uL, first.photosUploaded)
-        val task = store.tasks().single { it.id == taskId }
-        assertEquals(TaskStatus.DISPATCHED, task.status)
-        assertEquals("司法所 (justice office)", task.details.unitName)
-        assertEquals("138****5678", task.details.caller)
-        store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.ACKNOWLEDGE))
+        withTimeout(5_000) {
+            while (!inboxes.receive().tasks.any { it.id == taskId }) { /* the next change */ }
+        }
+        watching.cancel()
+
+        // The task page: caller masked, the steps its status allows, each an action.
+        var page = store.taskDetail(taskId)
+        assertEquals("138****5678", page.caller)
+        assertEquals("司法所 (justice office)", page.unit)
+        val ack = page.actions.map { it.action }.filterIsInstance<Action.TaskStep>().single { it.action == TaskAction.ACKNOWLEDGE }
+        store.actOnTask(TaskActionInput(taskId = ack.taskId, action = ack.action))
+        page = store.taskDetail(taskId)
+        assertTrue(page.steps.single { it.action == TaskAction.ARRIVE }.needsLocation)
         val noFix = expect<GridPatrolException.InvalidInput> {
             store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.ARRIVE))
         }
         assertEquals("location", noFix.field)
-        val arrived = store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.ARRIVE, location = INSIDE))
-        assertEquals(TaskStatus.ARRIVED, arrived.status)
+        store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.ARRIVE, location = INSIDE))
         val done = store.actOnTask(TaskActionInput(taskId = taskId, action = TaskAction.COMPLETE, result = "双方调解成功 (settled)"))
         assertEquals(TaskStatus.DONE, done.status)
-        val second = store.sync(null)
-        assertEquals(0uL, second.unsentAfter)
-        assertEquals(0uL, store.pendingUploads(100u).unsentRecords)
+        assertEquals(0uL, store.sync(null).unsentAfter)
+        assertEquals(0uL, store.syncStatus().unsent.records)
 
         // HQ holds every record exactly once, and the photo's bytes hash to its id.
         assertEquals(1, hq.count("patrols", patrol.id))
@@ -257,11 +283,9 @@ class GridPatrolBindingsTest {
         assertEquals(report.photos[0], sha256Hex(bytes))
         assertFalse(bytes.decodeToString().contains("SECRETCAM"))
 
-        // The screens were told: each recording, and the syncs that changed data.
+        // The listeners were told too: each recording, and the syncs that changed data.
         assertTrue(changes.any { it is DataChange.Recorded && it.kind == RecordKind.REPORT && it.id == report.id })
-        val synced = changes.filterIsInstance<DataChange.Synced>()
-        assertEquals(2, synced.size)
-        assertTrue(synced[0].report.tasksReceived >= 1uL)
+        assertEquals(2, changes.filterIsInstance<DataChange.Synced>().size)
     }
 
     @Test fun bTypedErrors() = runBlocking<Unit> {
@@ -367,13 +391,20 @@ class GridPatrolBindingsTest {
         assertEquals(0uL, store.sync(null).unsentAfter)
     }
 
-    @Test fun eLabelsAndASecondHandleSharingTheStore() {
+    @Test fun eLabelsAndASecondHandleSharingTheStore() = runBlocking<Unit> {
         assertEquals("结案 (closed)", CaseState.CLOSED.label())
         assertEquals("安全隐患", ReportCategory.SAFETY_HAZARD.zh())
         assertEquals("acknowledge", TaskAction.ACKNOWLEDGE.code())
         val today = store.today()
         assertTrue(today.workerRole.contains("("))
         assertTrue(today.unsent.message.contains("("))
+        // The store's language labels every screen: Chinese alone, English alone, or both.
+        assertEquals("closed", CaseState.CLOSED.labelIn(Lang.EN))
+        store.setLanguage(Lang.ZH)
+        assertEquals("专职网格员", store.today().workerRole)
+        store.setLanguage(Lang.EN)
+        assertEquals("full-time grid worker", store.today().workerRole)
+        store.setLanguage(Lang.BOTH)
         // AutoCloseable: a second handle on the same folder, closed by `use`. Handles on one
         // folder share the store and its listeners.
         val changes = Collections.synchronizedList(mutableListOf<DataChange>())
