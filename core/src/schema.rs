@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::{CoreError, Result};
 
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 
 /// The current schema, as a fresh install creates it.
 const CURRENT: &str = r#"
@@ -101,6 +101,10 @@ CREATE TABLE attachment (
 );
 CREATE INDEX attachment_pending ON attachment(added_ms) WHERE upload_state = 'pending';
 CREATE INDEX case_file_state ON case_file(state);
+CREATE INDEX case_file_open_due ON case_file(deadline_ms)
+    WHERE state IN ('reported', 'accepted', 'opened', 'dispatched', 'handling', 'verified', 'sent_back',
+                    'extension_requested', 'backlog') AND deadline_ms IS NOT NULL;
+CREATE INDEX case_file_updated ON case_file(updated_ms);
 CREATE TABLE outbox (
     seq INTEGER PRIMARY KEY,
     device_id TEXT NOT NULL,
@@ -293,6 +297,15 @@ ALTER TABLE task_event ADD COLUMN lat REAL;
 ALTER TABLE task_event ADD COLUMN lng REAL;
 "#;
 
+/// v7: the case inbox reads open cases by deadline and the rest by last change without
+/// sorting them all (screens over a year of cases).
+const V6_TO_V7: &str = r#"
+CREATE INDEX case_file_open_due ON case_file(deadline_ms)
+    WHERE state IN ('reported', 'accepted', 'opened', 'dispatched', 'handling', 'verified', 'sent_back',
+                    'extension_requested', 'backlog') AND deadline_ms IS NOT NULL;
+CREATE INDEX case_file_updated ON case_file(updated_ms);
+"#;
+
 /// Bring the database to `VERSION`. Runs inside one IMMEDIATE transaction so a crash during
 /// a migration leaves the old version intact.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -329,6 +342,7 @@ fn upgrade_from(conn: &Connection, v: i64) -> Result<()> {
         3 => conn.execute_batch(V3_TO_V4)?,
         4 => conn.execute_batch(V4_TO_V5)?,
         5 => conn.execute_batch(V5_TO_V6)?,
+        6 => conn.execute_batch(V6_TO_V7)?,
         other => return Err(CoreError::Corrupt(format!("no migration from schema version {other}"))),
     }
     Ok(())

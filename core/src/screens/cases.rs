@@ -137,38 +137,61 @@ pub(crate) fn case_rows(
         0 => 100,
         n => n.min(500),
     };
-    let open_clause =
-        if filter.open_only || filter.overdue_only { format!("AND c.state IN {OPEN_STATES}") } else { String::new() };
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT c.id, c.grid_id, r.category, r.description, c.state, c.deadline_ms, c.updated_ms
-         FROM case_file c JOIN report r ON r.id = c.report_id
-         WHERE (?1 IS NULL OR c.grid_id = ?1) {open_clause}
-           AND (?2 = 0 OR (c.deadline_ms IS NOT NULL AND c.deadline_ms < ?3))
-         ORDER BY c.state IN {OPEN_STATES} DESC,
-                  (c.state IN {OPEN_STATES} AND c.deadline_ms < ?3) DESC,
-                  c.deadline_ms IS NULL, c.deadline_ms, c.updated_ms DESC"
-    ))?;
-    let rows = stmt.query_map(params![filter.grid_id, filter.overdue_only, now_ms], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<i64>>(5)?,
-            r.get::<_, i64>(6)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, grid_id, category, description, state, deadline, updated) = row?;
-        let Some(grid) = refdata.worker_grids.iter().any(|g| *g == grid_id).then(|| refdata.grids.get(&grid_id)) else {
-            continue;
-        };
+    // Most pressing first, read in that order from indexes and cut at the limit (a phone may
+    // hold thousands of cases): open ones by deadline (overdue ones come first by nature), open
+    // ones without a deadline by last change, then the finished ones by last change.
+    // (Indexes named: the planner would otherwise pick the state index and sort them all.)
+    let segments: &[(&str, &str)] = &[
+        ("case_file_open_due", "state IN OPEN AND deadline_ms IS NOT NULL ORDER BY deadline_ms"),
+        ("case_file_updated", "state IN OPEN AND deadline_ms IS NULL ORDER BY updated_ms DESC"),
+        ("case_file_updated", "state NOT IN OPEN ORDER BY updated_ms DESC"),
+    ];
+    let take = if filter.overdue_only {
+        1
+    } else if filter.open_only {
+        2
+    } else {
+        3
+    };
+    let mut picked = Vec::new();
+    for (index, segment) in &segments[..take] {
+        let left = limit as usize - picked.len();
+        if left == 0 {
+            break;
+        }
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT id, grid_id, report_id, state, deadline_ms, updated_ms FROM case_file INDEXED BY {index}
+             WHERE (?1 IS NULL OR grid_id = ?1) AND (?2 = 0 OR deadline_ms < ?3) AND {}
+             LIMIT ?4",
+            segment.replace("OPEN", OPEN_STATES)
+        ))?;
+        let rows = stmt.query_map(params![filter.grid_id, filter.overdue_only, now_ms, left as i64 * 2 + 16], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let row = row?;
+            // Cases of grids that are no longer mine stay on the phone as history, unlisted.
+            if refdata.is_own_grid(&row.1) && picked.len() < limit as usize {
+                picked.push(row);
+            }
+        }
+    }
+    let mut report = c.prepare_cached("SELECT category, substr(description, 1, 61) FROM report WHERE id = ?1")?;
+    let mut out = Vec::with_capacity(picked.len());
+    for (id, grid_id, report_id, state, deadline, updated) in picked {
+        let (category, description): (String, String) =
+            report.query_row([&report_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?.unwrap_or_default();
         let state = CaseState::from_code(&state).ok_or_else(|| CoreError::Corrupt(format!("case state {state}")))?;
         out.push(CaseRow {
             case_id: id,
-            grid_name: grid.map(|g| g.name.clone()).unwrap_or_default(),
+            grid_name: refdata.grids.get(&grid_id).map(|g| g.name.clone()).unwrap_or_default(),
             grid_id,
             category_label: ReportCategory::from_code(&category).map(|c| c.label_in(lang)).unwrap_or(category),
             summary: excerpt(&description, 60),
@@ -178,9 +201,6 @@ pub(crate) fn case_rows(
             overdue: !finished(state) && deadline.is_some_and(|d| d < now_ms),
             updated_at: to_time(updated),
         });
-        if out.len() >= limit as usize {
-            break;
-        }
     }
     Ok(out)
 }

@@ -47,7 +47,7 @@ pub struct SyncStatusScreen {
     pub last_sync: SyncSummary,
     /// Records HQ refused, with HQ's reason and the worker's choices.
     pub rejected: Vec<RejectedItem>,
-    /// Records waiting to be sent, oldest first (at most 200).
+    /// Records waiting to be sent, oldest first (at most 50; `unsent` has the count).
     pub waiting: Vec<PendingItem>,
     pub photos_queued: u32,
     pub photo_bytes_queued: u64,
@@ -139,7 +139,7 @@ impl Store {
     /// The sync status screen.
     pub fn sync_status(&self) -> Result<SyncStatusScreen> {
         let lang = self.language();
-        let pending = self.pending_uploads(200)?;
+        let pending = self.pending_uploads(50)?;
         self.read(|c| {
             let tx = c.unchecked_transaction()?;
             let unsent = unsent_summary(&tx, lang)?;

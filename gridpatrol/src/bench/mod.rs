@@ -5,6 +5,7 @@ mod hq;
 mod link;
 mod raw_upload;
 mod record;
+mod screens;
 mod sync;
 
 use std::path::PathBuf;
@@ -30,6 +31,14 @@ enum Which {
         /// Folder for the benchmark's databases (default: a temporary folder).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+    /// Every screen model over a store of 100,000 records: p99 per screen (target 5 ms).
+    Screens {
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Renders per screen.
+        #[arg(long, default_value_t = 300)]
+        rounds: usize,
     },
     /// One phone's sync of N pending records to HQ vs a minimal batched HTTP upload.
     Sync {
@@ -72,6 +81,7 @@ enum Which {
 pub fn run(args: BenchArgs) -> i32 {
     let result = match args.which {
         Which::Record { n, big, dir } => record::run(n, big, dir),
+        Which::Screens { records, rounds } => screens::run(records, rounds.max(1)),
         Which::Sync { n, rounds } => in_runtime(|dir| async move { sync::run(&n, rounds, &dir).await }),
         Which::Link { scale, records, photos, photo_kb, chunk_kb } => in_runtime(|dir| async move {
             if !(1.0..=1000.0).contains(&scale) {

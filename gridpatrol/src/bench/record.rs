@@ -100,17 +100,17 @@ pub fn run(n: usize, big: usize, dir: Option<PathBuf>) -> Result<(), Box<dyn std
 
 /// The timed workload: check-ins with checklist answers and visits, alternating; as in a
 /// worker's day, a report every 20 calls and a new patrol every 100 calls.
-struct Workload {
+pub(crate) struct Workload {
     patrol: String,
     answers: Vec<ChecklistAnswer>,
     /// Mix in reports and patrol changes (for the big store), or only the timed calls.
     day_mix: bool,
     /// Outbox rows written so far.
-    records: usize,
+    pub records: usize,
 }
 
 impl Workload {
-    fn new(store: &Store, day_mix: bool) -> Result<Workload> {
+    pub fn new(store: &Store, day_mix: bool) -> Result<Workload> {
         let answers = store
             .active_template()
             .patrol
@@ -122,7 +122,12 @@ impl Workload {
         Ok(Workload { patrol: store.start_patrol("g-0101", PatrolShift::Day)?.id, answers, day_mix, records: 1 })
     }
 
-    fn one(&mut self, store: &Store, i: usize) -> Result<()> {
+    /// The patrol the workload checks in on now.
+    pub fn patrol(&self) -> &str {
+        &self.patrol
+    }
+
+    pub fn one(&mut self, store: &Store, i: usize) -> Result<()> {
         self.records += 1;
         if self.day_mix && i % 100 == 98 {
             store.finish_patrol(&self.patrol, PatrolOutcome::NothingFound, None)?;
