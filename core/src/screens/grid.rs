@@ -84,13 +84,13 @@ const HOUSEHOLD_COLS: &str = "h.id, h.grid_id, h.label, h.name, h.phone, h.care_
     (SELECT v.occurred_ms FROM visit v WHERE v.household_id = h.id AND v.outcome != 'not_home'
      ORDER BY v.occurred_ms DESC LIMIT 1)";
 
-fn row_of(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, String, String, Option<String>, String, bool, Option<i64>)> {
+/// A household row as read: id, grid, address, name, phone, care tags (JSON), must-visit,
+/// last visit.
+type Raw = (String, String, String, String, Option<String>, String, bool, Option<i64>);
+
+fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
 }
-
-type Raw = (String, String, String, String, Option<String>, String, bool, Option<i64>);
 
 fn to_household(raw: Raw, now_ms: i64, interval_days: u32, lang: Lang) -> Result<HouseholdRow> {
     let (id, grid_id, label, name, phone, tags, must_visit, last) = raw;
@@ -106,7 +106,7 @@ fn to_household(raw: Raw, now_ms: i64, interval_days: u32, lang: Lang) -> Result
         name,
         phone: phone.as_deref().map(mask_phone),
         care_tags: care_tag_labels(&tags, lang)?,
-        due: must_visit && !last.is_some_and(|l| now_ms - l < interval_ms),
+        due: must_visit && last.is_none_or(|l| now_ms - l >= interval_ms),
         must_visit,
         last_visit_at: last.map(to_time),
     })
