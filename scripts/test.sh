@@ -32,3 +32,5 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 cargo xtask test-bindings  # Kotlin, Swift and Python bindings against a live HQ (bindings/README.md)
+# Every reader of outside input fuzzed for a bounded time; saved findings replayed first (fuzz/).
+bash scripts/fuzz.sh

@@ -27,6 +27,8 @@
 pub mod backup;
 pub mod db;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 
 mod admin;
 mod auth;

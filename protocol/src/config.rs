@@ -235,3 +235,25 @@ impl GridConfig {
 }
 
 pub const SAMPLE_CONFIG_JSON: &str = include_str!("sample_config.json");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing the importer (fuzz/regressions/grid_config/float_roundtrip.json): a
+    /// boundary coordinate given with 17 digits came back one unit in the last place off after
+    /// being written and read again. Coordinates travel HQ → phone → HQ: they must not drift.
+    #[test]
+    fn coordinates_survive_a_write_and_read_exactly() {
+        let mut c = GridConfig::sample();
+        c.grids[1].boundary[1][0] = "121.48255555555556".parse().unwrap();
+        let text = serde_json::to_string(&c).unwrap().replace("121.48255555555556", "121.482555555555556");
+        let read = GridConfig::from_json(&text).unwrap();
+        let again = GridConfig::from_json(&serde_json::to_string(&read).unwrap()).unwrap();
+        assert_eq!(again.grids[1].boundary, read.grids[1].boundary);
+        let regression = include_str!("../../fuzz/regressions/grid_config/float_roundtrip.json");
+        let first = GridConfig::from_json(regression).unwrap();
+        let second = GridConfig::from_json(&serde_json::to_string(&first).unwrap()).unwrap();
+        assert_eq!(second.grids, first.grids);
+    }
+}

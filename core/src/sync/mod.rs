@@ -6,6 +6,7 @@
 
 mod apply;
 mod backoff;
+mod fuzz;
 mod http;
 
 use std::collections::VecDeque;
