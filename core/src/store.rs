@@ -46,6 +46,10 @@ pub struct StoreOptions {
     /// identity of its own at its next sync, before pushing anything (docs/SYNC.md). `None`: the
     /// store keeps an id of its own, and only HQ's fork rule notices copies.
     pub installation_id: Option<String>,
+    /// How photos are stored at capture: longest side (default 1600 px), JPEG quality
+    /// (default 80), thumbnail size (default 320 px). Checked at open (`InvalidInput` naming
+    /// the setting).
+    pub photos: crate::photo::PhotoOptions,
 }
 
 impl Default for StoreOptions {
@@ -55,6 +59,7 @@ impl Default for StoreOptions {
             tz_offset_minutes: 8 * 60,
             durability: Durability::Full,
             installation_id: None,
+            photos: crate::photo::PhotoOptions::default(),
         }
     }
 }
@@ -197,6 +202,7 @@ impl Store {
 
     /// Open an initialised store.
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
+        opts.photos.validate()?;
         let path = dir.join(DB_FILE);
         if !path.exists() {
             return Err(CoreError::NotInitialised);
