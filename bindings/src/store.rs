@@ -464,6 +464,61 @@ impl GridPatrolStore {
         }
         restored
     }
+
+    // ----- issue 12: photos' files, and a sync bounded in time, by content and by network -----
+
+    /// The stored photo's file (JPEG, at most 1600 px on its longest side by default), by the
+    /// SHA-256 a record lists (`Report.photos`, …). `NotFound` (entity "attachment") for a
+    /// hash this store does not hold. Never build the path yourself.
+    pub fn attachment_file(&self, sha256: String) -> Result<String> {
+        Ok(self.inner().attachment_file(&sha256)?.display().to_string())
+    }
+
+    /// The photo's thumbnail for lists (JPEG, at most 320 px on its longest side by default).
+    pub fn attachment_thumbnail(&self, sha256: String) -> Result<String> {
+        Ok(self.inner().attachment_thumbnail(&sha256)?.display().to_string())
+    }
+
+    /// The photo's full-size original, kept only when HQ's template asks for it
+    /// (`Template.keep_original_photos`); `NotFound` (entity "original photo") otherwise.
+    pub fn attachment_original(&self, sha256: String) -> Result<String> {
+        Ok(self.inner().attachment_original(&sha256)?.display().to_string())
+    }
+
+    /// `sync` with a mode: a time budget (the run stops cleanly and the report says
+    /// `stopped_on_budget` and what is left), records only or records and photos, and photos
+    /// only on an unmetered network (say which network the phone is on). `cancel`: a
+    /// `SyncCancel` to stop the run from elsewhere, as safe as losing the network (the report
+    /// then says `cancelled`). Runs one at a time with `sync`, and tells the listeners alike.
+    pub async fn sync_with(
+        &self,
+        mode: core::sync::SyncMode,
+        cancel: Option<Arc<core::sync::SyncCancel>>,
+        progress: Option<Arc<dyn SyncProgressListener>>,
+    ) -> Result<SyncReport> {
+        let store = self.inner();
+        let gate = self.shared.sync_gate.clone();
+        let options =
+            SyncOptions { mode, cancel: cancel.map(|c| (*c).clone()).unwrap_or_default(), ..self.sync_options() };
+        let result = run_on_runtime(async move {
+            let _one_at_a_time = gate.lock().await;
+            store.sync(&options, &ProgressAdapter(progress)).await.map_err(GridPatrolError::from)
+        })
+        .await;
+        match &result {
+            Ok(report) if report.changed_data() => {
+                self.listeners().notify(DataChange::Synced { report: report.clone() })
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if matches!(e, GridPatrolError::HqUnreachable { .. }) {
+                    *lock(&self.listeners().online) = Some(false);
+                }
+                self.listeners().notify(DataChange::SyncFailed);
+            }
+        }
+        result
+    }
 }
 
 #[cfg(test)]
