@@ -663,8 +663,8 @@ impl Store {
         // for a later run when the app asks for records only, or for Wi-Fi on mobile data).
         let pending = if o.mode.sends_photos() { self.read(apply::pending_photos)? } else { Vec::new() };
         let n = pending.len() as u64;
-        for (i, (sha, file_name, size, uploaded)) in pending.into_iter().enumerate() {
-            self.upload_photo(t, o, stop, &sha, &file_name, size, uploaded).await?;
+        for (i, (sha, file_name, size, _noted)) in pending.into_iter().enumerate() {
+            self.upload_photo(t, o, stop, &sha, &file_name, size).await?;
             report.photos_uploaded += 1;
             progress.on_progress(Progress { phase: SyncPhase::UploadingPhotos, done: i as u64 + 1, total: n });
         }
@@ -740,7 +740,6 @@ impl Store {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn upload_photo(
         &self,
         t: &Transport,
@@ -749,7 +748,6 @@ impl Store {
         sha: &str,
         file_name: &str,
         size: u64,
-        mut offset: u64,
     ) -> Result<()> {
         let url = format!("/v1/attachments/{sha}");
         let status: AttachmentStatus =
@@ -757,7 +755,11 @@ impl Store {
         if status.complete {
             return self.write_tx(|tx| apply::photo_uploaded(tx, sha, size));
         }
-        offset = offset.min(status.received_bytes);
+        // Resume from HQ's count, not the one this store noted (`photo_progress`): the content
+        // is addressed by its hash, so HQ's count is the truth — more than noted when a chunk's
+        // answer was lost or the run was stopped before it was written, less when HQ was
+        // restored from an older backup.
+        let mut offset = status.received_bytes.min(size);
         let path = crate::attachments::folder(self.dir()).join(file_name);
         let bytes = std::fs::read(&path)?;
         while offset < size {
