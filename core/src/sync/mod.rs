@@ -57,19 +57,18 @@ pub struct SyncOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncMode {
+    /// Records only, or records and photos (the default). (No default in the bindings: uniffi
+    /// takes enum defaults only from UDL.)
+    pub send: SyncSend,
+    /// The network the phone is on, as the shell knows it (Android
+    /// `NetworkCapabilities.NET_CAPABILITY_NOT_METERED`, iOS `NWPath.isExpensive`).
+    pub network: NetworkKind,
     /// Stop cleanly once this many milliseconds have passed since the run began (iOS gives a
     /// background task ~30 s). What is committed stays, a request in flight is dropped (as if
     /// the network went), and the report says `stopped_on_budget` and what is left. None: no
     /// limit.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub time_budget_ms: Option<u64>,
-    /// Records only, or records and photos (the default).
-    #[cfg_attr(feature = "uniffi", uniffi(default))]
-    pub send: SyncSend,
-    /// The network the phone is on, as the shell knows it (Android
-    /// `NetworkCapabilities.NET_CAPABILITY_NOT_METERED`, iOS `NWPath.isExpensive`).
-    #[cfg_attr(feature = "uniffi", uniffi(default))]
-    pub network: NetworkKind,
     /// Photos wait for an unmetered network (Wi-Fi): on a metered one only records go.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos_wait_for_unmetered: bool,
