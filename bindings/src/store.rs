@@ -615,4 +615,40 @@ mod tests {
         assert!(matches!(err, GridPatrolError::NotEnrolled), "{err:?}");
         assert_eq!(lock(&changes.0).as_slice(), [DataChange::SyncFailed]);
     }
+
+    #[test]
+    fn attachments_and_sync_with_forward_to_the_core() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        match s.attachment_thumbnail("0".repeat(64)).unwrap_err() {
+            GridPatrolError::NotFound { entity, .. } => assert_eq!(entity, "attachment"),
+            other => panic!("{other:?}"),
+        }
+        let heic = dir.path().join("IMG_0001.HEIC");
+        std::fs::write(&heic, b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\0").unwrap();
+        let input = gridpatrol_core::ReportInput {
+            grid_id: "g-0101".into(),
+            category: gridpatrol_core::ReportCategory::SafetyHazard,
+            urgency: None,
+            location: gridpatrol_core::GeoPoint { lat: 31.232, lng: 121.473 },
+            place_name: None,
+            description: "楼道堆物 (clutter in the stairwell)".into(),
+            people_involved: 0,
+            source: gridpatrol_core::ReportSource::Resident,
+            patrol_id: None,
+            visit_id: None,
+            photos: vec![heic],
+            datum: None,
+        };
+        match s.file_report(input).unwrap_err() {
+            GridPatrolError::PhotoRefused { field, kind, .. } => {
+                assert_eq!((field.as_str(), kind.as_str()), ("photos[0]", "unsupported_format"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let mode = core::sync::SyncMode { time_budget_ms: Some(1000), ..Default::default() };
+        let cancel = Arc::new(core::sync::SyncCancel::new());
+        let err = runtime().block_on(s.sync_with(mode, Some(cancel), None)).unwrap_err();
+        assert!(matches!(err, GridPatrolError::NotEnrolled), "{err:?}");
+    }
 }

@@ -336,7 +336,8 @@ pub struct SyncReport {
     pub stopped_on_budget: bool,
     /// The run was cancelled (`SyncCancel`); as safe as losing the network.
     pub cancelled: bool,
-    /// Photos were left for a later run (records only, or waiting for an unmetered network).
+    /// Photos are waiting that this run did not send (records only, or waiting for an
+    /// unmetered network).
     pub photos_held_back: bool,
     /// Records still to send after this run (the same as `unsent_after`).
     pub records_left: u64,
@@ -429,7 +430,7 @@ impl Store {
         let stop = Stop::new(options);
         let mut link = self.link()?;
         self.note_sync_attempt()?;
-        let mut report = SyncReport { photos_held_back: !options.mode.sends_photos(), ..SyncReport::default() };
+        let mut report = SyncReport::default();
         let mut result = Ok(());
         // HQ may find this store's history forked from another copy's only when it pushes: the
         // store then takes an identity of its own and pushes again. A pull may show HQ behind
@@ -477,6 +478,7 @@ impl Store {
         report.unsent_after = self.read(crate::store::unsent_records)?;
         report.records_left = report.unsent_after;
         (report.photos_left, report.photo_bytes_left) = self.read(apply::photos_left)?;
+        report.photos_held_back = !options.mode.sends_photos() && report.photos_left > 0;
         if stopped.is_some() {
             return Ok(report);
         }
