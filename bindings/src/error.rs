@@ -80,7 +80,7 @@ pub enum GridPatrolError {
     #[error("HQ refused the request ({status} {code}): {detail}")]
     HqRefused { status: u16, code: String, detail: String },
 
-    /// A photo that cannot be stored. `field` names the input ("photos[1]"); `kind` is stable:
+    /// A photo that cannot be stored. `field` names the input (`"photos[1]"`); `kind` is stable:
     /// "not_a_photo", "truncated", "malformed", "unsupported_format" (HEIC/HEIF/AVIF: hand
     /// over JPEG), "too_many_pixels" (over 100 megapixels).
     #[error("invalid {field}: {reason}")]

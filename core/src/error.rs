@@ -74,7 +74,7 @@ pub enum CoreError {
     HqRefused { status: u16, code: String, message: String },
 
     /// A photo that cannot be stored: not a JPEG or PNG, cut short, undecodable, HEIC (hand
-    /// over JPEG), or more than 100 megapixels. `field` names the input, e.g. "photos[1]".
+    /// over JPEG), or more than 100 megapixels. `field` names the input, e.g. `"photos[1]"`.
     #[error("invalid {field}: {error}")]
     PhotoRefused { field: String, error: crate::photo::PhotoError },
 
