@@ -106,7 +106,6 @@ async fn phone_day(
         let path = dir.join(format!("cam-{i}.jpg"));
         let bytes = photo(i as u8, photo_kb * 1024);
         std::fs::write(&path, &bytes)?;
-        files.push(bytes);
         let report = store.file_report(ReportInput {
             grid_id: "g-0101".into(),
             category: ReportCategory::SafetyHazard,
@@ -121,6 +120,10 @@ async fn phone_day(
             photos: vec![path],
             datum: None,
         })?;
+        // The whole-file baseline uploads the photo as the phone keeps it, as the sync does.
+        for sha in &report.photos {
+            files.push(std::fs::read(store.attachment_file(sha)?)?);
+        }
         shas.extend(report.photos);
     }
     for i in 0..records.saturating_sub(4 + photos) {
