@@ -2131,6 +2131,27 @@ mod tests {
         assert_eq!(size_of(&out.stored.bytes), (800, 450));
     }
 
+    /// Progressive and greyscale JPEGs (some phones and scanners write them) decode and
+    /// downscale like baseline colour ones.
+    #[test]
+    fn progressive_and_grey_jpegs_are_downscaled_too() {
+        let (w, h) = (1700u16, 1000u16);
+        let rgb: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let mut progressive = Vec::new();
+        let mut e = jpeg_encoder::Encoder::new(&mut progressive, 90);
+        e.set_progressive(true);
+        e.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb).unwrap();
+        let grey: Vec<u8> = (0..usize::from(w) * usize::from(h)).map(|i| (i * 13 % 251) as u8).collect();
+        let mut luma = Vec::new();
+        jpeg_encoder::Encoder::new(&mut luma, 90).encode(&grey, w, h, jpeg_encoder::ColorType::Luma).unwrap();
+        for input in [progressive, luma] {
+            let out = process(&input, &PhotoOptions::default(), false).unwrap();
+            assert!(out.reencoded);
+            assert_eq!(size_of(&out.stored.bytes), (1600, 941));
+            assert_eq!(size_of(&out.thumbnail), (320, 188));
+        }
+    }
+
     #[test]
     fn the_exif_orientation_is_applied_to_the_pixels() {
         for (orientation, size) in [(6, (100, 200)), (8, (100, 200)), (3, (200, 100))] {
