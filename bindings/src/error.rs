@@ -80,6 +80,12 @@ pub enum GridPatrolError {
     #[error("HQ refused the request ({status} {code}): {detail}")]
     HqRefused { status: u16, code: String, detail: String },
 
+    /// A photo that cannot be stored. `field` names the input (`"photos[1]"`); `kind` is stable:
+    /// "not_a_photo", "truncated", "malformed", "unsupported_format" (HEIC/HEIF/AVIF: hand
+    /// over JPEG), "too_many_pixels" (over 100 megapixels).
+    #[error("invalid {field}: {reason}")]
+    PhotoRefused { field: String, kind: String, reason: String },
+
     /// Storage, file or internal failure. `kind` is stable ("storage", "io", "corrupt",
     /// "internal"), `reason` is for logs; neither carries personal data.
     #[error("{kind} error: {reason}")]
@@ -113,6 +119,9 @@ impl From<CoreError> for GridPatrolError {
             CoreError::NotEnrolled => E::NotEnrolled,
             CoreError::RateLimited { retry_after_s } => E::RateLimited { retry_after_s },
             CoreError::HqRefused { status, code, message } => E::HqRefused { status, code, detail: message },
+            CoreError::PhotoRefused { field, error } => {
+                E::PhotoRefused { field, kind: error.code().into(), reason: error.to_string() }
+            }
             // SQLite's and the OS's messages name no values; the file path is not in io::Error's text.
             CoreError::Storage(e) => E::Internal { kind: "storage".into(), reason: e.to_string() },
             CoreError::Io(e) => E::Internal { kind: "io".into(), reason: e.kind().to_string() },

@@ -615,6 +615,61 @@ impl GridPatrolStore {
         }
         restored
     }
+
+    // ----- issue 12: photos' files, and a sync bounded in time, by content and by network -----
+
+    /// The stored photo's file (JPEG, at most 1600 px on its longest side by default), by the
+    /// SHA-256 a record lists (`Report.photos`, …). `NotFound` (entity "attachment") for a
+    /// hash this store does not hold. Never build the path yourself.
+    pub fn attachment_file(&self, sha256: String) -> Result<String> {
+        Ok(self.inner().attachment_file(&sha256)?.display().to_string())
+    }
+
+    /// The photo's thumbnail for lists (JPEG, at most 320 px on its longest side by default).
+    pub fn attachment_thumbnail(&self, sha256: String) -> Result<String> {
+        Ok(self.inner().attachment_thumbnail(&sha256)?.display().to_string())
+    }
+
+    /// The photo's full-size original, kept only when HQ's template asks for it
+    /// (`Template.keep_original_photos`); `NotFound` (entity "original photo") otherwise.
+    pub fn attachment_original(&self, sha256: String) -> Result<String> {
+        Ok(self.inner().attachment_original(&sha256)?.display().to_string())
+    }
+
+    /// `sync` with a mode: a time budget (the run stops cleanly and the report says
+    /// `stopped_on_budget` and what is left), records only or records and photos, and photos
+    /// only on an unmetered network (say which network the phone is on). `cancel`: a
+    /// `SyncCancel` to stop the run from elsewhere, as safe as losing the network (the report
+    /// then says `cancelled`). Runs one at a time with `sync`, and tells the listeners alike.
+    pub async fn sync_with(
+        &self,
+        mode: core::sync::SyncMode,
+        cancel: Option<Arc<core::sync::SyncCancel>>,
+        progress: Option<Arc<dyn SyncProgressListener>>,
+    ) -> Result<SyncReport> {
+        let store = self.inner();
+        let gate = self.shared.sync_gate.clone();
+        let options =
+            SyncOptions { mode, cancel: cancel.map(|c| (*c).clone()).unwrap_or_default(), ..self.sync_options() };
+        let result = run_on_runtime(async move {
+            let _one_at_a_time = gate.lock().await;
+            store.sync(&options, &ProgressAdapter(progress)).await.map_err(GridPatrolError::from)
+        })
+        .await;
+        match &result {
+            Ok(report) if report.changed_data() => {
+                self.listeners().notify(DataChange::Synced { report: report.clone() })
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if matches!(e, GridPatrolError::HqUnreachable { .. }) {
+                    *lock(&self.listeners().online) = Some(false);
+                }
+                self.listeners().notify(DataChange::SyncFailed);
+            }
+        }
+        result
+    }
 }
 
 #[cfg(test)]
@@ -734,5 +789,41 @@ mod tests {
         let err = runtime().block_on(s.sync(None)).unwrap_err();
         assert!(matches!(err, GridPatrolError::NotEnrolled), "{err:?}");
         assert_eq!(lock(&changes.0).as_slice(), [DataChange::SyncFailed]);
+    }
+
+    #[test]
+    fn attachments_and_sync_with_forward_to_the_core() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        match s.attachment_thumbnail("0".repeat(64)).unwrap_err() {
+            GridPatrolError::NotFound { entity, .. } => assert_eq!(entity, "attachment"),
+            other => panic!("{other:?}"),
+        }
+        let heic = dir.path().join("IMG_0001.HEIC");
+        std::fs::write(&heic, b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\0").unwrap();
+        let input = gridpatrol_core::ReportInput {
+            grid_id: "g-0101".into(),
+            category: gridpatrol_core::ReportCategory::SafetyHazard,
+            urgency: None,
+            location: gridpatrol_core::GeoPoint { lat: 31.232, lng: 121.473 },
+            place_name: None,
+            description: "楼道堆物 (clutter in the stairwell)".into(),
+            people_involved: 0,
+            source: gridpatrol_core::ReportSource::Resident,
+            patrol_id: None,
+            visit_id: None,
+            photos: vec![heic],
+            datum: None,
+        };
+        match s.file_report(input).unwrap_err() {
+            GridPatrolError::PhotoRefused { field, kind, .. } => {
+                assert_eq!((field.as_str(), kind.as_str()), ("photos[0]", "unsupported_format"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let mode = core::sync::SyncMode { time_budget_ms: Some(1000), ..Default::default() };
+        let cancel = Arc::new(core::sync::SyncCancel::new());
+        let err = runtime().block_on(s.sync_with(mode, Some(cancel), None)).unwrap_err();
+        assert!(matches!(err, GridPatrolError::NotEnrolled), "{err:?}");
     }
 }

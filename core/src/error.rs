@@ -73,6 +73,11 @@ pub enum CoreError {
     #[error("HQ refused the request ({status} {code}): {message}")]
     HqRefused { status: u16, code: String, message: String },
 
+    /// A photo that cannot be stored: not a JPEG or PNG, cut short, undecodable, HEIC (hand
+    /// over JPEG), or more than 100 megapixels. `field` names the input, e.g. `"photos[1]"`.
+    #[error("invalid {field}: {error}")]
+    PhotoRefused { field: String, error: crate::photo::PhotoError },
+
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),
 
@@ -109,6 +114,7 @@ impl CoreError {
             CoreError::NotEnrolled => "not_enrolled",
             CoreError::RateLimited { .. } => "rate_limited",
             CoreError::HqRefused { .. } => "hq_refused",
+            CoreError::PhotoRefused { .. } => "photo_refused",
             CoreError::Storage(_) => "storage",
             CoreError::Io(_) => "io",
             CoreError::Corrupt(_) => "corrupt",

@@ -19,6 +19,20 @@ pub enum PhotoKind {
     Png,
 }
 
+impl PhotoError {
+    /// A stable machine-readable code ("not_a_photo", "truncated", "malformed",
+    /// "unsupported_format", "too_many_pixels").
+    pub fn code(&self) -> &'static str {
+        match self {
+            PhotoError::NotAPhoto => "not_a_photo",
+            PhotoError::Truncated => "truncated",
+            PhotoError::Malformed { .. } => "malformed",
+            PhotoError::UnsupportedFormat { .. } => "unsupported_format",
+            PhotoError::TooManyPixels { .. } => "too_many_pixels",
+        }
+    }
+}
+
 impl PhotoKind {
     /// The MIME type to store/serve the photo with.
     pub fn mime(&self) -> &'static str {
@@ -68,12 +82,25 @@ pub enum PhotoError {
     Truncated,
     #[error("the photo is malformed: {reason}")]
     Malformed { reason: String },
+    /// HEIC/HEIF (or AVIF): no decoder for it is built in; the iOS shell hands over JPEG
+    /// (bindings/README.md).
+    #[error("{format} photos are not accepted: hand over a JPEG (or PNG) instead")]
+    UnsupportedFormat { format: &'static str },
+    /// More pixels than [`MAX_PIXELS`]: refused before any pixel is decoded.
+    #[error("the photo is {width}x{height} pixels; at most {max_megapixels} megapixels are accepted")]
+    TooManyPixels { width: u32, height: u32, max_megapixels: u32 },
 }
 
 /// Builds a `Malformed` error. Taking `&'static str` guarantees the reason is
 /// fixed text and can never carry bytes from the file.
 fn malformed(reason: &'static str) -> PhotoError {
     PhotoError::Malformed { reason: reason.to_string() }
+}
+
+/// Builds a `Malformed` error for pixel data a decoder refused (its message may quote nothing
+/// from the file either: only this fixed text is kept).
+fn undecodable() -> PhotoError {
+    malformed("the image data cannot be decoded")
 }
 
 /// SOI marker plus the first byte of the next marker; every JPEG starts so.
@@ -636,6 +663,400 @@ fn sanitize_png(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
     }
 
     Ok(SanitizedPhoto { kind: PhotoKind::Png, bytes, gps: None })
+}
+
+// ---------------------------------------------------------------------------
+// Capture: downscale, re-encode, thumbnail
+// ---------------------------------------------------------------------------
+
+/// Most pixels a photo may have (100 MP): checked from the header before any pixel is decoded,
+/// so a small file that declares a huge image cannot make the phone allocate gigabytes.
+pub const MAX_PIXELS: u64 = 100_000_000;
+
+/// How photos are stored at capture (`StoreOptions::photos`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoOptions {
+    /// The stored photo's longest side at most, in pixels (default 1600; 320..=8192).
+    pub max_long_edge: u32,
+    /// JPEG quality of a re-encoded photo and of thumbnails (default 80; 30..=100).
+    pub jpeg_quality: u8,
+    /// The thumbnail's longest side, in pixels (default 320; 32..=`max_long_edge`).
+    pub thumbnail_long_edge: u32,
+}
+
+impl Default for PhotoOptions {
+    fn default() -> Self {
+        PhotoOptions { max_long_edge: 1600, jpeg_quality: 80, thumbnail_long_edge: 320 }
+    }
+}
+
+impl PhotoOptions {
+    /// Refuses settings that would store unusable photos; the error names the setting.
+    pub fn validate(&self) -> Result<(), crate::CoreError> {
+        if !(320..=8192).contains(&self.max_long_edge) {
+            return Err(crate::CoreError::invalid("photos.max_long_edge", "must be 320..=8192 pixels"));
+        }
+        if !(30..=100).contains(&self.jpeg_quality) {
+            return Err(crate::CoreError::invalid("photos.jpeg_quality", "must be 30..=100"));
+        }
+        if !(32..=self.max_long_edge).contains(&self.thumbnail_long_edge) {
+            return Err(crate::CoreError::invalid(
+                "photos.thumbnail_long_edge",
+                "must be 32 pixels up to photos.max_long_edge",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A photo as the store keeps it: see [`process`].
+#[derive(Debug, Clone)]
+pub struct ProcessedPhoto {
+    /// The photo to store and upload: always sanitised; JPEG unless a small PNG was kept as is.
+    pub stored: SanitizedPhoto,
+    pub width: u32,
+    pub height: u32,
+    /// Whether the pixels were decoded and encoded again (false: the sanitised input is kept).
+    pub reencoded: bool,
+    /// A JPEG of at most `thumbnail_long_edge` pixels on its longest side, without any metadata.
+    pub thumbnail: Vec<u8>,
+    /// The sanitised input at its full size, when it was asked for and differs from `stored`.
+    pub original: Option<SanitizedPhoto>,
+}
+
+/// A JPEG at most this many bytes per pixel (plus [`KEEP_SLACK_BYTES`] for its headers) is not
+/// re-encoded when it is already small enough (4 bits a pixel; a phone's JPEG at quality
+/// 80–90 is 1–3).
+const KEEP_MAX_BYTES_PER_PIXEL: f64 = 0.5;
+const KEEP_SLACK_BYTES: f64 = 64.0 * 1024.0;
+
+/// Prepares a photo for the store: metadata stripped except the location ([`sanitize`]), the
+/// Exif orientation applied to the pixels, downscaled to `max_long_edge` and re-encoded as
+/// JPEG at `jpeg_quality`, with the location written back; plus a thumbnail.
+///
+/// Not re-encoded (no generation loss, no work): a JPEG whose longest side is already within
+/// `max_long_edge`, that needs no rotation and that is not bloated (at most 4 bits a pixel,
+/// plus 64 KiB for headers).
+/// A PNG is always stored as JPEG (photos as PNG are 5–10 times larger); transparency is laid
+/// over white. HEIC/HEIF/AVIF are refused with `UnsupportedFormat`. Never panics on
+/// untrusted input: sizes are checked from the header first, and a decoder's panic is caught
+/// and reported as `Malformed`.
+pub fn process(input: &[u8], opts: &PhotoOptions, keep_original: bool) -> Result<ProcessedPhoto, PhotoError> {
+    if let Some(format) = unsupported_format(input) {
+        return Err(PhotoError::UnsupportedFormat { format });
+    }
+    let clean = sanitize(input)?;
+    std::panic::catch_unwind(|| process_clean(input, clean, opts, keep_original)).unwrap_or_else(|_| Err(undecodable()))
+}
+
+fn process_clean(
+    input: &[u8],
+    clean: SanitizedPhoto,
+    opts: &PhotoOptions,
+    keep_original: bool,
+) -> Result<ProcessedPhoto, PhotoError> {
+    let max = opts.max_long_edge;
+    match clean.kind {
+        PhotoKind::Jpeg => {
+            let orientation = exif_orientation(input);
+            let (width, height) = jpeg_size(&clean.bytes)?;
+            let (w, h) = oriented(width, height, orientation);
+            let small = width.max(height) <= max;
+            let lean = clean.bytes.len() as f64
+                <= f64::from(width) * f64::from(height) * KEEP_MAX_BYTES_PER_PIXEL + KEEP_SLACK_BYTES;
+            if small && lean && orientation <= 1 {
+                let thumb = decode_jpeg(&clean.bytes, opts.thumbnail_long_edge)?;
+                let thumbnail = encode_scaled(&thumb, opts.thumbnail_long_edge, opts.jpeg_quality)?;
+                return Ok(ProcessedPhoto {
+                    stored: clean,
+                    width: w,
+                    height: h,
+                    reencoded: false,
+                    thumbnail,
+                    original: None,
+                });
+            }
+            let pixels = orient(decode_jpeg(&clean.bytes, max)?, orientation);
+            finish(pixels, clean, opts, keep_original)
+        }
+        PhotoKind::Png => {
+            let pixels = decode_png(&clean.bytes)?;
+            finish(pixels, clean, opts, keep_original)
+        }
+    }
+}
+
+/// Downscales, encodes (with the GPS fix), makes the thumbnail.
+fn finish(
+    pixels: Rgb,
+    clean: SanitizedPhoto,
+    opts: &PhotoOptions,
+    keep_original: bool,
+) -> Result<ProcessedPhoto, PhotoError> {
+    let resized = resize_to(&pixels, opts.max_long_edge)?;
+    drop(pixels);
+    let encoded = encode_jpeg(&resized, opts.jpeg_quality)?;
+    let with_gps = match clean.gps {
+        Some(fix) => insert_gps(&encoded, fix)?,
+        None => encoded,
+    };
+    // Through the sanitiser once more: the stored file is in its canonical form (the same bytes
+    // it would give again), and the location is read back from the file itself.
+    let stored = sanitize(&with_gps)?;
+    let thumbnail = encode_scaled(&resized, opts.thumbnail_long_edge, opts.jpeg_quality)?;
+    Ok(ProcessedPhoto {
+        stored,
+        width: resized.width,
+        height: resized.height,
+        reencoded: true,
+        thumbnail,
+        original: keep_original.then_some(clean),
+    })
+}
+
+/// A thumbnail of a stored photo (for one stored before thumbnails were made at capture).
+pub fn thumbnail(stored: &[u8], opts: &PhotoOptions) -> Result<Vec<u8>, PhotoError> {
+    let clean = sanitize(stored)?;
+    std::panic::catch_unwind(|| {
+        let pixels = match clean.kind {
+            PhotoKind::Jpeg => decode_jpeg(&clean.bytes, opts.thumbnail_long_edge)?,
+            PhotoKind::Png => decode_png(&clean.bytes)?,
+        };
+        encode_scaled(&pixels, opts.thumbnail_long_edge, opts.jpeg_quality)
+    })
+    .unwrap_or_else(|_| Err(undecodable()))
+}
+
+/// HEIF-family files (ISO BMFF `ftyp` with an image brand).
+fn unsupported_format(input: &[u8]) -> Option<&'static str> {
+    if input.get(4..8) != Some(b"ftyp".as_slice()) {
+        return None;
+    }
+    match input.get(8..12)? {
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"hevm" | b"hevs" => Some("HEIC"),
+        b"mif1" | b"msf1" => Some("HEIF"),
+        b"avif" | b"avis" => Some("AVIF"),
+        _ => None,
+    }
+}
+
+/// 8-bit RGB pixels, row by row.
+struct Rgb {
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+}
+
+fn too_many(width: u32, height: u32) -> Result<(), PhotoError> {
+    if width == 0 || height == 0 {
+        return Err(malformed("the image has no pixels"));
+    }
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(PhotoError::TooManyPixels { width, height, max_megapixels: (MAX_PIXELS / 1_000_000) as u32 });
+    }
+    Ok(())
+}
+
+/// A JPEG's size from its header, checked against [`MAX_PIXELS`].
+fn jpeg_size(jpeg: &[u8]) -> Result<(u32, u32), PhotoError> {
+    let mut d = jpeg_decoder::Decoder::new(jpeg);
+    d.read_info().map_err(|_| undecodable())?;
+    let info = d.info().ok_or_else(undecodable)?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    too_many(w, h)?;
+    Ok((w, h))
+}
+
+/// Decodes a JPEG, scaled in the IDCT by 1/2, 1/4 or 1/8 while the result stays at least
+/// `long_edge` on its longer side (exact scaling is left to the resizer).
+fn decode_jpeg(jpeg: &[u8], long_edge: u32) -> Result<Rgb, PhotoError> {
+    use jpeg_decoder::PixelFormat;
+    let mut d = jpeg_decoder::Decoder::new(jpeg);
+    d.read_info().map_err(|_| undecodable())?;
+    let info = d.info().ok_or_else(undecodable)?;
+    too_many(u32::from(info.width), u32::from(info.height))?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    let (req_w, req_h) = fit(w, h, long_edge);
+    let (w, h) = d.scale(req_w as u16, req_h as u16).map_err(|_| undecodable())?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    // The decoder's own bound on what it allocates for the output (4 bytes a pixel at most).
+    d.set_max_decoding_buffer_size((u64::from(w) * u64::from(h) * 4).min(MAX_PIXELS * 4) as usize);
+    let raw = d.decode().map_err(|_| undecodable())?;
+    let info = d.info().ok_or_else(undecodable)?;
+    let n = w as usize * h as usize;
+    let data = match info.pixel_format {
+        PixelFormat::RGB24 => raw,
+        PixelFormat::L8 => raw.iter().flat_map(|&l| [l, l, l]).collect(),
+        PixelFormat::L16 => raw.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0]]).collect(),
+        PixelFormat::CMYK32 => raw
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let k = u16::from(p[3]);
+                [p[0], p[1], p[2]].map(|c| (u16::from(c) * k / 255) as u8)
+            })
+            .collect(),
+    };
+    if data.len() < n * 3 {
+        return Err(undecodable());
+    }
+    Ok(Rgb { width: w, height: h, data })
+}
+
+/// Decodes a PNG to 8-bit RGB, transparency laid over white.
+fn decode_png(bytes: &[u8]) -> Result<Rgb, PhotoError> {
+    let mut d = png::Decoder::new(std::io::Cursor::new(bytes));
+    d.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let header = d.read_header_info().map_err(|_| undecodable())?;
+    let (w, h) = (header.width, header.height);
+    too_many(w, h)?;
+    d.set_limits(png::Limits { bytes: (MAX_PIXELS * 4) as usize });
+    let mut reader = d.read_info().map_err(|_| undecodable())?;
+    let size = reader.output_buffer_size().ok_or_else(undecodable)?;
+    let mut buf = vec![0; size];
+    let frame = reader.next_frame(&mut buf).map_err(|_| undecodable())?;
+    buf.truncate(frame.buffer_size());
+    let over_white = |v: u8, a: u8| ((u16::from(v) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
+    let data: Vec<u8> = match frame.color_type {
+        png::ColorType::Rgb => buf,
+        png::ColorType::Rgba => buf
+            .chunks_exact(4)
+            .flat_map(|p| [over_white(p[0], p[3]), over_white(p[1], p[3]), over_white(p[2], p[3])])
+            .collect(),
+        png::ColorType::Grayscale => buf.iter().flat_map(|&l| [l, l, l]).collect(),
+        png::ColorType::GrayscaleAlpha => buf
+            .chunks_exact(2)
+            .flat_map(|p| {
+                let l = over_white(p[0], p[1]);
+                [l, l, l]
+            })
+            .collect(),
+        png::ColorType::Indexed => return Err(undecodable()), // EXPAND turns palettes into RGB(A)
+    };
+    if data.len() < w as usize * h as usize * 3 {
+        return Err(undecodable());
+    }
+    Ok(Rgb { width: frame.width, height: frame.height, data })
+}
+
+/// The size that fits `long_edge` on the longer side, keeping the aspect (never enlarging).
+fn fit(width: u32, height: u32, long_edge: u32) -> (u32, u32) {
+    let long = width.max(height);
+    if long <= long_edge {
+        return (width, height);
+    }
+    let scale = |v: u32| ((u64::from(v) * u64::from(long_edge) + u64::from(long) / 2) / u64::from(long)).max(1) as u32;
+    (scale(width), scale(height))
+}
+
+/// Resamples to fit `long_edge` (Lanczos3 convolution; a copy when already small enough).
+fn resize_to(src: &Rgb, long_edge: u32) -> Result<Rgb, PhotoError> {
+    use fast_image_resize as fr;
+    let (w, h) = fit(src.width, src.height, long_edge);
+    if (w, h) == (src.width, src.height) {
+        return Ok(Rgb { width: w, height: h, data: src.data.clone() });
+    }
+    let from =
+        fr::images::ImageRef::new(src.width, src.height, &src.data, fr::PixelType::U8x3).map_err(|_| undecodable())?;
+    let mut to = fr::images::Image::new(w, h, fr::PixelType::U8x3);
+    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    fr::Resizer::new().resize(&from, &mut to, &options).map_err(|_| undecodable())?;
+    Ok(Rgb { width: w, height: h, data: to.into_vec() })
+}
+
+fn encode_jpeg(img: &Rgb, quality: u8) -> Result<Vec<u8>, PhotoError> {
+    let (w, h) = (u16::try_from(img.width), u16::try_from(img.height));
+    let (Ok(w), Ok(h)) = (w, h) else { return Err(malformed("the image is too large to encode")) };
+    let mut out = Vec::with_capacity(img.data.len() / 8);
+    let mut e = jpeg_encoder::Encoder::new(&mut out, quality);
+    e.set_optimized_huffman_tables(true);
+    e.encode(&img.data, w, h, jpeg_encoder::ColorType::Rgb).map_err(|_| malformed("the image cannot be encoded"))?;
+    Ok(out)
+}
+
+/// A metadata-free JPEG of at most `long_edge` on the longer side.
+fn encode_scaled(img: &Rgb, long_edge: u32, quality: u8) -> Result<Vec<u8>, PhotoError> {
+    encode_jpeg(&resize_to(img, long_edge)?, quality)
+}
+
+/// Puts the minimal GPS APP1 right after SOI (and after the JFIF APP0, which must come first).
+fn insert_gps(jpeg: &[u8], fix: GpsFix) -> Result<Vec<u8>, PhotoError> {
+    let lat = Coord::from_degrees(fix.lat.abs(), fix.lat < 0.0, 90.0).ok_or_else(|| malformed("bad latitude"))?;
+    let lng = Coord::from_degrees(fix.lng.abs(), fix.lng < 0.0, 180.0).ok_or_else(|| malformed("bad longitude"))?;
+    let mut at = 2;
+    if let Ok(m) = read_marker(jpeg, 2) {
+        if m.code == APP0 {
+            at = m.end;
+        }
+    }
+    let mut out = Vec::with_capacity(jpeg.len() + 160);
+    out.extend_from_slice(jpeg.get(..at).ok_or(PhotoError::Truncated)?);
+    out.extend_from_slice(&gps_app1_segment(&Fix { lat, lng }));
+    out.extend_from_slice(&jpeg[at..]);
+    Ok(out)
+}
+
+/// The Exif orientation (1..=8) of the first Exif block before the first scan; 1 without one.
+fn exif_orientation(input: &[u8]) -> u16 {
+    const TAG_ORIENTATION: u16 = 0x0112;
+    let mut pos = 2;
+    while let Ok(m) = read_marker(input, pos) {
+        pos = m.end;
+        let Some(segment) = m.segment else { continue };
+        if m.code == SOS {
+            break;
+        }
+        let payload = &segment[2..];
+        if m.code == APP1 && payload.starts_with(b"Exif\0") {
+            let read = || {
+                let t = Tiff::new(payload.get(6..)?)?;
+                let ifd0 = usize::try_from(t.u32_at(4)?).ok()?;
+                let e = t.find(ifd0, TAG_ORIENTATION)?;
+                if e.typ != 3 || e.count != 1 {
+                    return None;
+                }
+                t.u16_at(e.value_field)
+            };
+            return read().filter(|o| (1..=8).contains(o)).unwrap_or(1);
+        }
+    }
+    1
+}
+
+/// The displayed size for an orientation (5..=8 swap the sides).
+fn oriented(width: u32, height: u32, orientation: u16) -> (u32, u32) {
+    if orientation >= 5 {
+        (height, width)
+    } else {
+        (width, height)
+    }
+}
+
+/// Turns the pixels upright as the Exif orientation says (the tag itself is not kept).
+fn orient(img: Rgb, orientation: u16) -> Rgb {
+    if orientation <= 1 || orientation > 8 {
+        return img;
+    }
+    let (w, h) = (img.width as usize, img.height as usize);
+    let (ow, oh) = oriented(img.width, img.height, orientation);
+    let mut data = vec![0u8; w * h * 3];
+    for y in 0..h {
+        for x in 0..w {
+            // Where the stored pixel (x, y) goes in the upright picture.
+            let (dx, dy) = match orientation {
+                2 => (w - 1 - x, y),
+                3 => (w - 1 - x, h - 1 - y),
+                4 => (x, h - 1 - y),
+                5 => (y, x),
+                6 => (h - 1 - y, x),
+                7 => (h - 1 - y, w - 1 - x),
+                _ => (y, w - 1 - x), // 8
+            };
+            let from = (y * w + x) * 3;
+            let to = (dy * ow as usize + dx) * 3;
+            data[to..to + 3].copy_from_slice(&img.data[from..from + 3]);
+        }
+    }
+    Rgb { width: ow, height: oh, data }
 }
 
 // ---------------------------------------------------------------------------
@@ -1614,6 +2035,246 @@ mod tests {
             let fix = out.gps.unwrap();
             prop_assert!((fix.lat - lat).abs() < 1e-6 && (fix.lng - lng).abs() < 1e-6);
             check_ok(&out);
+        }
+    }
+
+    // ---- capture: downscale, re-encode, thumbnail --------------------------
+
+    /// A real photo-like JPEG (gradient and noise), optionally with Exif and a comment after
+    /// the JFIF header.
+    fn real_jpeg(width: u16, height: u16, quality: u8, exif: Option<&[u8]>) -> Vec<u8> {
+        let (w, h) = (usize::from(width), usize::from(height));
+        let mut rgb = Vec::with_capacity(w * h * 3);
+        let mut z = 0x1234_5678_9abc_def0u64;
+        for y in 0..h {
+            for x in 0..w {
+                z ^= z << 13;
+                z ^= z >> 7;
+                z ^= z << 17;
+                let n = (z & 0x1F) as usize;
+                rgb.extend_from_slice(&[(x * 255 / w + n).min(255) as u8, (y * 255 / h) as u8, n as u8 * 4]);
+            }
+        }
+        let mut j = Vec::new();
+        jpeg_encoder::Encoder::new(&mut j, quality).encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb).unwrap();
+        let mut out = j[..20].to_vec(); // SOI + JFIF APP0
+        if let Some(tiff) = exif {
+            out.extend_from_slice(&app1_exif(tiff));
+        }
+        out.extend_from_slice(&seg(0xFE, b"private note"));
+        out.extend_from_slice(&j[20..]);
+        out
+    }
+
+    fn size_of(jpeg: &[u8]) -> (u32, u32) {
+        let mut d = jpeg_decoder::Decoder::new(jpeg);
+        d.decode().unwrap();
+        let i = d.info().unwrap();
+        (u32::from(i.width), u32::from(i.height))
+    }
+
+    fn orientation_tiff(le: bool, orientation: u16) -> Vec<u8> {
+        build_tiff(le, &[Ifd { entries: vec![(0x0112, 3, 1, Val::Data(u16b(le, orientation).to_vec()))], next: None }])
+    }
+
+    #[test]
+    fn a_large_photo_is_downscaled_reencoded_and_keeps_only_its_location() {
+        let input = real_jpeg(2400, 1800, 95, Some(&exif_tiff(true, "N", SHANGHAI_LAT, "E", SHANGHAI_LNG)));
+        let expected_gps = sanitize(&input).unwrap().gps.expect("the input has a fix");
+        let out = process(&input, &PhotoOptions::default(), false).unwrap();
+        assert!(out.reencoded);
+        assert_eq!((out.width, out.height), (1600, 1200));
+        assert_eq!(size_of(&out.stored.bytes), (1600, 1200));
+        assert_eq!(out.stored.kind, PhotoKind::Jpeg);
+        assert!(out.stored.bytes.len() < input.len() / 2, "{} vs {}", out.stored.bytes.len(), input.len());
+        // The location survives re-encoding, read back from the stored file itself.
+        assert_eq!(out.stored.gps, Some(expected_gps));
+        assert_eq!(sanitize(&out.stored.bytes).unwrap().gps, Some(expected_gps));
+        assert_eq!(sanitize(&out.stored.bytes).unwrap().bytes, out.stored.bytes, "stored in canonical form");
+        for secret in [&b"SECRETCAM"[..], b"MAKERSECRET", b"private note", b"2024:05:06"] {
+            assert!(!contains(&out.stored.bytes, secret));
+            assert!(!contains(&out.thumbnail, secret));
+        }
+        check_ok(&out.stored);
+        // The thumbnail: 320 px on the long side, no metadata at all (not even the location).
+        assert_eq!(size_of(&out.thumbnail), (320, 240));
+        assert_eq!(sanitize(&out.thumbnail).unwrap().gps, None);
+        assert!(out.original.is_none(), "the original is kept only when asked for");
+    }
+
+    #[test]
+    fn the_original_is_kept_only_when_asked_for() {
+        let input = real_jpeg(2000, 1000, 90, Some(&exif_tiff(false, "S", SHANGHAI_LAT, "W", SHANGHAI_LNG)));
+        let out = process(&input, &PhotoOptions::default(), true).unwrap();
+        let original = out.original.expect("kept");
+        assert_eq!(original.bytes, sanitize(&input).unwrap().bytes, "the original is sanitised, full size");
+        assert_eq!(size_of(&original.bytes), (2000, 1000));
+        assert_eq!(original.gps, out.stored.gps);
+        // Nothing to keep when the stored photo is the original.
+        let small = real_jpeg(640, 480, 80, None);
+        assert!(process(&small, &PhotoOptions::default(), true).unwrap().original.is_none());
+    }
+
+    #[test]
+    fn a_small_lean_jpeg_is_not_reencoded() {
+        let input = real_jpeg(1600, 900, 80, Some(&exif_tiff(true, "N", SHANGHAI_LAT, "E", SHANGHAI_LNG)));
+        let out = process(&input, &PhotoOptions::default(), false).unwrap();
+        assert!(!out.reencoded);
+        assert_eq!(out.stored.bytes, sanitize(&input).unwrap().bytes, "only the metadata went");
+        assert!(out.stored.gps.is_some());
+        assert_eq!((out.width, out.height), (1600, 900));
+        assert_eq!(size_of(&out.thumbnail), (320, 180));
+        // A smaller limit makes the same photo go through the encoder.
+        let opts = PhotoOptions { max_long_edge: 800, ..PhotoOptions::default() };
+        let out = process(&input, &opts, false).unwrap();
+        assert!(out.reencoded);
+        assert_eq!(size_of(&out.stored.bytes), (800, 450));
+    }
+
+    /// Progressive and greyscale JPEGs (some phones and scanners write them) decode and
+    /// downscale like baseline colour ones.
+    #[test]
+    fn progressive_and_grey_jpegs_are_downscaled_too() {
+        let (w, h) = (1700u16, 1000u16);
+        let rgb: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let mut progressive = Vec::new();
+        let mut e = jpeg_encoder::Encoder::new(&mut progressive, 90);
+        e.set_progressive(true);
+        e.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb).unwrap();
+        let grey: Vec<u8> = (0..usize::from(w) * usize::from(h)).map(|i| (i * 13 % 251) as u8).collect();
+        let mut luma = Vec::new();
+        jpeg_encoder::Encoder::new(&mut luma, 90).encode(&grey, w, h, jpeg_encoder::ColorType::Luma).unwrap();
+        for input in [progressive, luma] {
+            let out = process(&input, &PhotoOptions::default(), false).unwrap();
+            assert!(out.reencoded);
+            assert_eq!(size_of(&out.stored.bytes), (1600, 941));
+            assert_eq!(size_of(&out.thumbnail), (320, 188));
+        }
+    }
+
+    #[test]
+    fn the_exif_orientation_is_applied_to_the_pixels() {
+        for (orientation, size) in [(6, (100, 200)), (8, (100, 200)), (3, (200, 100))] {
+            let input = real_jpeg(200, 100, 80, Some(&orientation_tiff(orientation % 2 == 0, orientation)));
+            let out = process(&input, &PhotoOptions::default(), false).unwrap();
+            assert!(out.reencoded, "{orientation}");
+            assert_eq!(size_of(&out.stored.bytes), size, "{orientation}");
+            assert_eq!((out.width, out.height), size);
+        }
+        // Upright photos stay as they are.
+        let input = real_jpeg(200, 100, 80, Some(&orientation_tiff(true, 1)));
+        assert!(!process(&input, &PhotoOptions::default(), false).unwrap().reencoded);
+    }
+
+    fn png_bytes(width: u32, height: u32, color: png::ColorType) -> Vec<u8> {
+        let channels = match color {
+            png::ColorType::Rgba => 4,
+            png::ColorType::Grayscale => 1,
+            _ => 3,
+        };
+        let data: Vec<u8> = (0..width * height * channels).map(|i| (i % 251) as u8).collect();
+        let mut out = Vec::new();
+        let mut e = png::Encoder::new(&mut out, width, height);
+        e.set_color(color);
+        e.set_depth(png::BitDepth::Eight);
+        e.write_header().unwrap().write_image_data(&data).unwrap();
+        out
+    }
+
+    /// PNG input is stored as JPEG (downscaled when needed), transparency over white.
+    #[test]
+    fn png_photos_are_stored_as_jpeg() {
+        let out = process(&png_bytes(2000, 1000, png::ColorType::Rgba), &PhotoOptions::default(), false).unwrap();
+        assert_eq!((out.stored.kind, out.stored.kind.mime()), (PhotoKind::Jpeg, "image/jpeg"));
+        assert_eq!(size_of(&out.stored.bytes), (1600, 800));
+        assert_eq!(size_of(&out.thumbnail), (320, 160));
+        let small = process(&png_bytes(300, 200, png::ColorType::Grayscale), &PhotoOptions::default(), false).unwrap();
+        assert_eq!((small.stored.kind, size_of(&small.stored.bytes)), (PhotoKind::Jpeg, (300, 200)));
+        assert_eq!(small.stored.gps, None);
+    }
+
+    #[test]
+    fn heic_is_refused_with_a_typed_error() {
+        let mut heic = vec![0, 0, 0, 0x18];
+        heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+        heic.extend_from_slice(&[0u8; 64]);
+        let err = process(&heic, &PhotoOptions::default(), false).unwrap_err();
+        assert_eq!(err, PhotoError::UnsupportedFormat { format: "HEIC" });
+        assert_eq!(err.code(), "unsupported_format");
+        assert!(err.to_string().contains("JPEG"), "{err}");
+    }
+
+    /// A header declaring 65535 x 65535 pixels is refused before anything is decoded.
+    #[test]
+    fn too_many_pixels_are_refused_from_the_header() {
+        let mut j = real_jpeg(16, 16, 80, None);
+        let sof = j.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        j[sof + 5..sof + 9].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
+        let err = process(&j, &PhotoOptions::default(), false).unwrap_err();
+        assert_eq!(err, PhotoError::TooManyPixels { width: 65535, height: 65535, max_megapixels: 100 });
+    }
+
+    #[test]
+    fn truncated_and_garbage_photos_are_errors_not_panics() {
+        let good = real_jpeg(256, 192, 85, None);
+        // Cut inside the scan, inside the header, and garbage in the scan.
+        for cut in [good.len() / 2, 40, 100, 300] {
+            match process(&good[..cut], &PhotoOptions::default(), false) {
+                Ok(out) => check_ok(&out.stored),
+                Err(e) => assert!(!e.to_string().is_empty()),
+            }
+        }
+        let header_end = good.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap() + 14;
+        let mut garbage = good[..header_end].to_vec();
+        garbage.extend((0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0xFE));
+        if let Ok(out) = process(&garbage, &PhotoOptions::default(), false) {
+            check_ok(&out.stored);
+        }
+        assert_eq!(
+            process(b"garbage, not a photo", &PhotoOptions::default(), false).unwrap_err(),
+            PhotoError::NotAPhoto
+        );
+        let png = png_bytes(64, 64, png::ColorType::Rgb);
+        assert!(process(&png[..png.len() - 30], &PhotoOptions::default(), false).is_err());
+    }
+
+    #[test]
+    fn photo_options_are_checked() {
+        assert!(PhotoOptions::default().validate().is_ok());
+        let bad = [
+            (PhotoOptions { max_long_edge: 100, ..PhotoOptions::default() }, "photos.max_long_edge"),
+            (PhotoOptions { jpeg_quality: 0, ..PhotoOptions::default() }, "photos.jpeg_quality"),
+            (PhotoOptions { jpeg_quality: 101, ..PhotoOptions::default() }, "photos.jpeg_quality"),
+            (PhotoOptions { thumbnail_long_edge: 2000, ..PhotoOptions::default() }, "photos.thumbnail_long_edge"),
+        ];
+        for (opts, field) in bad {
+            match opts.validate() {
+                Err(crate::CoreError::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Decoding untrusted input never panics: real JPEGs with bytes changed or cut.
+        #[test]
+        fn mutated_real_jpegs_never_panic(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..12),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let input = mutate(&real_jpeg(48, 32, 80, None), &edits, cut);
+            if let Ok(out) = process(&input, &PhotoOptions::default(), false) {
+                check_ok(&out.stored);
+            }
+        }
+
+        #[test]
+        fn mutated_pngs_never_panic_when_decoded(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        ) {
+            let input = mutate(&png_bytes(24, 16, png::ColorType::Rgb), &edits, None);
+            let _ = process(&input, &PhotoOptions::default(), false);
         }
     }
 }

@@ -280,7 +280,7 @@ impl Store {
         let urgency = report_urgency(input.category, input.urgency)?;
         report_source_refs(&input)?;
         // Photos are copied (durably) before the transaction: the row never points at nothing.
-        let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
+        let staged = self.stage_photos(&input.photos)?;
         self.record_with_photos(&staged, |cx| {
             cx.refdata.own_grid("grid_id", &grid_id)?;
             if let Some(pid) = &input.patrol_id {
@@ -377,7 +377,7 @@ impl Store {
         let case_id = validate::id("case_id", &input.case_id)?;
         let note = validate::optional_text("note", input.note.as_deref(), MAX_NOTE_CHARS)?;
         let patch = rules::clear_items(&input.clear)?;
-        let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
+        let staged = self.stage_photos(&input.photos)?;
         self.record_with_photos(&staged, |cx| {
             let (from, current, grid_id) = case_state(cx.tx, &case_id)?;
             cx.refdata.own_grid("case_id", &grid_id).map_err(|_| CoreError::not_found("case", &case_id))?;
@@ -437,7 +437,7 @@ impl Store {
         let result = validate::optional_text("result", input.result.as_deref(), MAX_DESCRIPTION_CHARS)?;
         let location = input.location.map(|l| rules::location("location", l, input.datum)).transpose()?;
         rules::task_step(input.action, result.as_deref(), input.photos.len(), location)?;
-        let staged = attachments::stage(self.dir(), "photos", &input.photos)?;
+        let staged = self.stage_photos(&input.photos)?;
         self.record_with_photos(&staged, |cx| {
             let mut task = load_task(cx.tx, &task_id)?.ok_or_else(|| CoreError::not_found("task", &task_id))?;
             if task.assignee_id != cx.device.worker_id {
@@ -536,5 +536,14 @@ pub(crate) fn report_source_refs(input: &ReportInput) -> Result<()> {
             Err(CoreError::invalid("visit_id", "a report found on a visit names the visit"))
         }
         _ => Ok(()),
+    }
+}
+
+impl Store {
+    /// Photos of one recording call, processed and copied into the store (`attachments::stage`)
+    /// with the store's photo settings; originals are kept when the active template says so.
+    fn stage_photos(&self, photos: &[std::path::PathBuf]) -> Result<Vec<attachments::Staged>> {
+        let keep = self.refdata().active_template.keep_original_photos;
+        attachments::stage(self.dir(), "photos", photos, &self.opts.photos, keep)
     }
 }

@@ -48,6 +48,10 @@ pub struct StoreOptions {
     pub installation_id: Option<String>,
     /// The language every screen model's labels come in (`Store::set_language` changes it).
     pub language: Lang,
+    /// How photos are stored at capture: longest side (default 1600 px), JPEG quality
+    /// (default 80), thumbnail size (default 320 px). Checked at open (`InvalidInput` naming
+    /// the setting).
+    pub photos: crate::photo::PhotoOptions,
 }
 
 impl Default for StoreOptions {
@@ -58,6 +62,7 @@ impl Default for StoreOptions {
             durability: Durability::Full,
             installation_id: None,
             language: Lang::Both,
+            photos: crate::photo::PhotoOptions::default(),
         }
     }
 }
@@ -204,6 +209,7 @@ impl Store {
 
     /// Open an initialised store.
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
+        opts.photos.validate()?;
         let path = dir.join(DB_FILE);
         if !path.exists() {
             return Err(CoreError::NotInitialised);

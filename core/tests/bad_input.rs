@@ -18,7 +18,7 @@ fn expect(store: &Store, f: &Fixture, cases: Vec<Case<'_>>) {
             Err(e) => e,
         };
         assert_eq!(err.code(), code, "{name}: {err}");
-        if let CoreError::InvalidInput { field: got, .. } = &err {
+        if let CoreError::InvalidInput { field: got, .. } | CoreError::PhotoRefused { field: got, .. } = &err {
             assert_eq!(got, field, "{name}: {err}");
         }
         assert!(!err.to_string().is_empty());
@@ -37,6 +37,10 @@ fn every_recording_operation_refuses_bad_input_and_writes_nothing() {
     let not_a_photo = f.dir.path().join("notes.txt");
     std::fs::write(&not_a_photo, "这不是照片").unwrap();
     let good_photo = f.photo("ok.jpg", 3);
+    let heic = f.dir.path().join("IMG_0001.HEIC");
+    std::fs::write(&heic, b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\0").unwrap();
+    let cut_photo = f.dir.path().join("cut.jpg");
+    std::fs::write(&cut_photo, &tiny_jpeg(4)[..60]).unwrap();
     let pid = p.id.clone();
     let cid = r.case_id.clone();
     let at = p.started_at;
@@ -332,7 +336,19 @@ fn every_recording_operation_refuses_bad_input_and_writes_nothing() {
         (
             "report not a photo",
             Box::new(|s| s.file_report(report_input("g-0101", vec![not_a_photo.clone()])).map(drop)),
-            "invalid_input",
+            "photo_refused",
+            "photos[0]",
+        ),
+        (
+            "report HEIC photo (refused: the iOS shell hands over JPEG)",
+            Box::new(|s| s.file_report(report_input("g-0101", vec![good_photo.clone(), heic.clone()])).map(drop)),
+            "photo_refused",
+            "photos[1]",
+        ),
+        (
+            "report photo cut short",
+            Box::new(|s| s.file_report(report_input("g-0101", vec![cut_photo.clone()])).map(drop)),
+            "photo_refused",
             "photos[0]",
         ),
         (

@@ -352,7 +352,7 @@ fn a_photo_is_stored_once_by_content_and_keeps_only_its_location() {
     assert_eq!(a.photos, b.photos, "same content, same hash");
     assert_eq!(f.count("attachment"), 1);
     let files = std::fs::read_dir(f.dir.path().join("attachments")).unwrap().count();
-    assert_eq!(files, 1);
+    assert_eq!(files, 2, "the photo and its thumbnail");
     use sha2_check::digest_hex;
     assert_eq!(digest_hex(&stored_photo(f.dir.path(), &a.photos[0])), a.photos[0]);
 }

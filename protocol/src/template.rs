@@ -22,6 +22,11 @@ pub struct Template {
     pub patrol: PatrolTemplate,
     pub visits: VisitTemplate,
     pub resolution: ResolutionTemplate,
+    /// HQ wants each photo's original (full size, metadata stripped but the location) kept on
+    /// the phone besides the downscaled copy that is stored and sent. Default false; templates
+    /// written before this field existed parse as false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_original_photos: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -58,41 +58,63 @@ impl Drop for PgSchema {
     }
 }
 
-/// A tiny structurally valid baseline JPEG (SOI, JFIF APP0, DQT, SOF0, SOS with a few scan
-/// bytes, EOI) that the photo sanitiser accepts. `variant` changes a scan byte: another photo,
-/// another SHA-256.
+/// A tiny real baseline JPEG (8x8 grey, JFIF; decodable) that the store keeps as it is: small
+/// and lean photos are not re-encoded. `variant` is its grey level: another photo, another
+/// SHA-256.
 pub fn tiny_jpeg(variant: u8) -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8];
-    j.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
-    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend_from_slice(&[1u8; 64]);
-    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
-    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, variant, 0x34, 0xFF, 0xD9]);
-    j
+    jpeg(8, 8, |_, _| [variant; 3], 90)
 }
 
 /// The text hidden in `tiny_jpeg_with_comment`'s comment segment: a test finds it nowhere
 /// once the store has sanitised the photo.
 pub const JPEG_COMMENT: &str = "private note: SECRETCAM";
 
-/// `tiny_jpeg`'s kind of photo (8x8 grey, with a Huffman table) carrying a comment segment
-/// (`JPEG_COMMENT`) that the store must strip: the photo the bindings' suites attach. `cargo
-/// xtask test-bindings` writes these as files for the Kotlin, Swift and Python suites.
+/// `tiny_jpeg`'s kind of photo carrying a comment segment (`JPEG_COMMENT`) that the store must
+/// strip: the photo the bindings' suites attach. `cargo xtask test-bindings` writes these as
+/// files for the Kotlin, Swift and Python suites.
 pub fn tiny_jpeg_with_comment(variant: u8) -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
-    j.extend_from_slice(b"JFIF");
-    j.extend_from_slice(&[0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
-    j.extend_from_slice(&[0xFF, 0xFE, 0x00, JPEG_COMMENT.len() as u8 + 2]);
-    j.extend_from_slice(JPEG_COMMENT.as_bytes());
-    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend_from_slice(&[1u8; 64]);
-    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
-    j.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01]);
-    j.extend_from_slice(&[0u8; 15]);
-    j.push(0x00);
-    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
-    j.extend_from_slice(&[0x12, 0x34, variant, 0x00, 0xFF, 0xD9]);
-    j
+    let j = tiny_jpeg(variant);
+    // After SOI and the JFIF APP0 (2 + 18 bytes), as cameras place their segments.
+    let mut out = j[..20].to_vec();
+    out.extend_from_slice(&[0xFF, 0xFE, 0x00, JPEG_COMMENT.len() as u8 + 2]);
+    out.extend_from_slice(JPEG_COMMENT.as_bytes());
+    out.extend_from_slice(&j[20..]);
+    out
+}
+
+/// A real baseline JPEG of `width` x `height` whose pixel (x, y) is `pixel(x, y)` (RGB).
+pub fn jpeg(width: u16, height: u16, pixel: impl Fn(u32, u32) -> [u8; 3], quality: u8) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity(usize::from(width) * usize::from(height) * 3);
+    for y in 0..u32::from(height) {
+        for x in 0..u32::from(width) {
+            rgb.extend_from_slice(&pixel(x, y));
+        }
+    }
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb)
+        .expect("encode a test JPEG");
+    out
+}
+
+/// A photo-like JPEG: a colour gradient with per-pixel noise (which, like a camera's sensor
+/// noise and texture, keeps the file from compressing to nothing). `seed` varies the noise.
+pub fn noisy_jpeg(width: u16, height: u16, seed: u64, quality: u8) -> Vec<u8> {
+    let (w, h) = (u32::from(width).max(1), u32::from(height).max(1));
+    jpeg(
+        width,
+        height,
+        |x, y| {
+            let mut z = (u64::from(y) << 32 | u64::from(x)) ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let noise = |i: u32| ((z >> (i * 8)) & 0x3F) as i32 - 32;
+            let base = [x * 255 / w, y * 255 / h, (x + y) * 255 / (w + h)];
+            [0, 1, 2].map(|i| (base[i as usize] as i32 + noise(i)).clamp(0, 255) as u8)
+        },
+        quality,
+    )
 }
 
 #[cfg(test)]

@@ -233,6 +233,8 @@ impl Ctx {
             let jpeg = gridpatrol_testing::tiny_jpeg_with_comment(variant);
             write_if_changed(&fixtures.join(format!("photo-{variant}.jpg")), &jpeg)?;
         }
+        // A camera-sized photo (2400x1800) the store downscales at capture (issue 12).
+        write_if_changed(&fixtures.join("camera.jpg"), &gridpatrol_testing::noisy_jpeg(2400, 1800, 1, 90))?;
 
         let mut results: BTreeMap<usize, (String, Result<String>, f64)> = BTreeMap::new();
         for (i, suite) in suites.iter().enumerate() {

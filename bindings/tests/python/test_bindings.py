@@ -30,6 +30,7 @@ from gridpatrol_core import (
     TaskActionInput,
     VisitInput,
 )
+from gridpatrol_core import NetworkKind, SyncCancel, SyncMode, SyncSend
 from gridpatrol_ffi import (
     DataChange,
     DataChangedListener,
@@ -488,6 +489,88 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         self.assertIn(v.id, [c.id for c in changes.seen if isinstance(c, DataChange.RECORDED)])
         self.assertEqual(self.store.today().unsent.records, 3)
         del again
+
+
+    async def test_g_photos_are_downscaled_and_a_sync_can_be_bounded(self):
+        s = self.store
+        camera = os.path.join(self.tmp.name, "camera.jpg")
+        with open(os.path.join(os.environ["GRIDPATROL_FIXTURES"], "camera.jpg"), "rb") as src, open(camera, "wb") as f:
+            f.write(src.read())
+        report = await s.file_report(
+            ReportInput(
+                grid_id="g-0101",
+                category=ReportCategory.SAFETY_HAZARD,
+                location=INSIDE,
+                description="楼道堆物 (clutter in the stairwell)",
+                source=ReportSource.RESIDENT,
+                photos=[camera],
+            )
+        )
+        sha = report.photos[0]
+        with open(s.attachment_file(sha), "rb") as f:
+            stored = f.read()
+        self.assertEqual(hashlib.sha256(stored).hexdigest(), sha)
+        self.assertEqual(jpeg_size(stored), (1600, 1200))
+        with open(s.attachment_thumbnail(sha), "rb") as f:
+            self.assertEqual(jpeg_size(f.read()), (320, 240))
+        with self.assertRaises(GridPatrolError.NotFound):
+            s.attachment_original(sha)
+        with self.assertRaises(GridPatrolError.NotFound):
+            s.attachment_file("0" * 64)
+
+        heic = os.path.join(self.tmp.name, "IMG_0001.HEIC")
+        with open(heic, "wb") as f:
+            f.write(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(32))
+        with self.assertRaises(GridPatrolError.PhotoRefused) as refused:
+            await s.file_report(
+                ReportInput(
+                    grid_id="g-0101",
+                    category=ReportCategory.SAFETY_HAZARD,
+                    location=INSIDE,
+                    description="x",
+                    source=ReportSource.RESIDENT,
+                    photos=[heic],
+                )
+            )
+        self.assertEqual((refused.exception.field, refused.exception.kind), ("photos[0]", "unsupported_format"))
+
+        # Cancelled before it starts: nothing sent, said in the report.
+        cancel = SyncCancel()
+        cancel.cancel()
+        anything = SyncMode(send=SyncSend.RECORDS_AND_PHOTOS, network=NetworkKind.UNMETERED)
+        r = await s.sync_with(anything, cancel, None)
+        self.assertTrue(r.cancelled)
+        self.assertEqual((r.pushed, r.records_left, r.photos_left), (0, 1, 1))
+        # On mobile data with photos waiting for Wi-Fi: the record goes, the photo waits.
+        r = await s.sync_with(
+            SyncMode(
+                time_budget_ms=2000,
+                send=SyncSend.RECORDS_AND_PHOTOS,
+                network=NetworkKind.METERED,
+                photos_wait_for_unmetered=True,
+            ),
+            None,
+            None,
+        )
+        self.assertFalse(r.stopped_on_budget)
+        self.assertTrue(r.photos_held_back)
+        self.assertEqual((r.records_left, r.photos_left, r.photo_bytes_left), (0, 1, len(stored)))
+        r = await s.sync_with(
+            SyncMode(time_budget_ms=2000, send=SyncSend.RECORDS_AND_PHOTOS, network=NetworkKind.METERED), SyncCancel(), None
+        )
+        self.assertEqual((r.photos_uploaded, r.photos_left, r.photo_bytes_left), (1, 0, 0))
+        self.assertEqual(HQ.request("GET", f"/v1/admin/attachments/{sha}"), stored)
+
+
+def jpeg_size(data: bytes):
+    """(width, height) from a JPEG's SOF segment."""
+    i = 2
+    while i + 9 < len(data):
+        marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):
+            return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
+        i += 2 + length
+    raise AssertionError("no SOF segment")
 
 
 if __name__ == "__main__":

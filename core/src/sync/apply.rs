@@ -144,6 +144,16 @@ pub(super) fn pending_photos(c: &Connection) -> Result<Vec<(String, String, u64,
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Photos not yet at HQ and their bytes HQ does not have yet.
+pub(super) fn photos_left(c: &Connection) -> Result<(u64, u64)> {
+    let (n, bytes): (i64, i64) = c.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(MAX(bytes - uploaded_bytes, 0)), 0) FROM attachment WHERE upload_state = 'pending'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok((n.max(0) as u64, bytes.max(0) as u64))
+}
+
 pub(super) fn photo_progress(tx: &Transaction<'_>, sha: &str, uploaded: u64) -> Result<()> {
     tx.execute("UPDATE attachment SET uploaded_bytes = ?2 WHERE sha256 = ?1", params![sha, uploaded as i64])?;
     Ok(())

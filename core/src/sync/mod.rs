@@ -45,6 +45,204 @@ pub struct SyncOptions {
     /// that an HQ restored from a backup up to this old gets them again (docs/SYNC.md,
     /// guarantee 9). Pruned after each successful sync.
     pub outbox_retention: Duration,
+    /// What this run may send and for how long (the app's choice; default: everything, no
+    /// time limit).
+    pub mode: SyncMode,
+    /// Stops the run as losing the network would (see [`SyncCancel`]). Clone it before
+    /// passing the options, and call `cancel()` on the clone.
+    pub cancel: SyncCancel,
+}
+
+/// What a sync run sends, and within what time: the app's part of [`SyncOptions`]
+/// (`GridPatrolStore::sync_with` in the bindings).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SyncMode {
+    /// Records only, or records and photos (the default). (No default in the bindings: uniffi
+    /// takes enum defaults only from UDL.)
+    pub send: SyncSend,
+    /// The network the phone is on, as the shell knows it (Android
+    /// `NetworkCapabilities.NET_CAPABILITY_NOT_METERED`, iOS `NWPath.isExpensive`).
+    pub network: NetworkKind,
+    /// Stop cleanly once this many milliseconds have passed since the run began (iOS gives a
+    /// background task ~30 s). What is committed stays, a request in flight is dropped (as if
+    /// the network went), and the report says `stopped_on_budget` and what is left. None: no
+    /// limit.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub time_budget_ms: Option<u64>,
+    /// Photos wait for an unmetered network (Wi-Fi): on a metered one only records go.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub photos_wait_for_unmetered: bool,
+}
+
+/// What a sync run sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum SyncSend {
+    /// Records only: photos stay queued for a later run.
+    RecordsOnly,
+    /// Records, then photos.
+    #[default]
+    RecordsAndPhotos,
+}
+
+/// The kind of network the phone is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum NetworkKind {
+    /// Billed by volume (mobile data).
+    Metered,
+    /// Wi-Fi or anything not billed by volume (and what is assumed when the shell does not say).
+    #[default]
+    Unmetered,
+}
+
+impl SyncMode {
+    /// Whether this run uploads photos.
+    pub fn sends_photos(&self) -> bool {
+        match self.send {
+            SyncSend::RecordsOnly => false,
+            SyncSend::RecordsAndPhotos => !(self.photos_wait_for_unmetered && self.network == NetworkKind::Metered),
+        }
+    }
+}
+
+/// Cancels a running sync; cheap to clone (clones cancel the same runs). Cancelling is
+/// exactly as safe as losing the network: every step the sync commits is one transaction with
+/// its bookkeeping, a request in flight is dropped, and the next sync resumes (HQ answers a
+/// resent record as "duplicate", a photo resumes from the bytes HQ has). The run returns its
+/// report with `cancelled` set. A cancel handle stays cancelled: use a new one for the next run.
+#[derive(Clone, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Object))]
+pub struct SyncCancel {
+    inner: std::sync::Arc<CancelInner>,
+}
+
+#[derive(Default)]
+struct CancelInner {
+    cancelled: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for SyncCancel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncCancel").field("cancelled", &self.is_cancelled()).finish()
+    }
+}
+
+impl SyncCancel {
+    pub fn new() -> SyncCancel {
+        SyncCancel::default()
+    }
+
+    /// Stop the runs that use this handle at their next step or network wait.
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn cancelled(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(feature = "uniffi")]
+#[uniffi::export]
+impl SyncCancel {
+    /// A new, not yet cancelled handle.
+    #[uniffi::constructor(name = "new")]
+    pub fn ffi_new() -> std::sync::Arc<SyncCancel> {
+        std::sync::Arc::new(SyncCancel::new())
+    }
+
+    /// Stop the sync that was given this handle (safe at any point: as losing the network).
+    #[uniffi::method(name = "cancel")]
+    pub fn ffi_cancel(&self) {
+        self.cancel();
+    }
+
+    /// Whether `cancel` was called.
+    #[uniffi::method(name = "is_cancelled")]
+    pub fn ffi_is_cancelled(&self) -> bool {
+        self.is_cancelled()
+    }
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    Budget,
+    Cancelled,
+}
+
+/// A run's deadline and cancel handle: every network wait races them, and the run checks
+/// them between its steps. Stopping only ever drops a future that is waiting on the network;
+/// commits have no await inside, so none is cut in half.
+struct Stop {
+    deadline: Option<tokio::time::Instant>,
+    cancel: SyncCancel,
+    fired: std::sync::Mutex<Option<StopReason>>,
+}
+
+/// The error a stopped step returns inside the run; `Store::sync` turns it into a report.
+fn stopped_error() -> CoreError {
+    CoreError::HqUnreachable { reason: "the sync was stopped (time budget or cancel)".into() }
+}
+
+impl Stop {
+    fn new(o: &SyncOptions) -> Stop {
+        let deadline = o.mode.time_budget_ms.map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+        Stop { deadline, cancel: o.cancel.clone(), fired: std::sync::Mutex::new(None) }
+    }
+
+    fn fire(&self, reason: StopReason) -> CoreError {
+        let mut fired = self.fired.lock().unwrap_or_else(|p| p.into_inner());
+        fired.get_or_insert(reason);
+        stopped_error()
+    }
+
+    fn fired(&self) -> Option<StopReason> {
+        *self.fired.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Between steps: is it time to stop?
+    fn check(&self) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            return Err(self.fire(StopReason::Cancelled));
+        }
+        if self.deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            return Err(self.fire(StopReason::Budget));
+        }
+        Ok(())
+    }
+
+    /// A network wait, dropped when the budget runs out or the run is cancelled.
+    async fn guard<T>(&self, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        self.check()?;
+        let deadline = async {
+            match self.deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = fut => r,
+            () = self.cancel.cancelled() => Err(self.fire(StopReason::Cancelled)),
+            () = deadline => Err(self.fire(StopReason::Budget)),
+        }
+    }
 }
 
 impl Default for SyncOptions {
@@ -60,6 +258,8 @@ impl Default for SyncOptions {
             timeout: Duration::from_secs(30),
             in_flight: 8,
             outbox_retention: Duration::from_secs(30 * 24 * 3600),
+            mode: SyncMode::default(),
+            cancel: SyncCancel::new(),
         }
     }
 }
@@ -132,6 +332,19 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// Records still not at HQ after this run (recorded while it ran, or refused).
     pub unsent_after: u64,
+    /// The run stopped because its time budget (`SyncMode::time_budget_ms`) ran out; what is
+    /// left is below. Nothing is half-written: the next sync carries on.
+    pub stopped_on_budget: bool,
+    /// The run was cancelled (`SyncCancel`); as safe as losing the network.
+    pub cancelled: bool,
+    /// Photos are waiting that this run did not send (records only, or waiting for an
+    /// unmetered network).
+    pub photos_held_back: bool,
+    /// Records still to send after this run (the same as `unsent_after`).
+    pub records_left: u64,
+    /// Photos still to upload after this run, and their bytes not yet at HQ.
+    pub photos_left: u64,
+    pub photo_bytes_left: u64,
 }
 
 impl SyncReport {
@@ -210,7 +423,12 @@ impl Store {
 
     /// Push, upload photos, pull. Safe to call at any time (connectivity back, OS background
     /// job, the worker's button); concurrent calls are serialised by the caller's scheduler.
+    ///
+    /// `options.mode` bounds the run in time and says what it sends; `options.cancel` stops it.
+    /// A run stopped either way returns its report (`stopped_on_budget` or `cancelled`, and
+    /// what is left), not an error: what it committed stays, nothing is half-written.
     pub async fn sync(&self, options: &SyncOptions, progress: &dyn SyncProgress) -> Result<SyncReport> {
+        let stop = Stop::new(options);
         let mut link = self.link()?;
         self.note_sync_attempt()?;
         let mut report = SyncReport::default();
@@ -223,14 +441,14 @@ impl Store {
         let mut rewound = false;
         for _ in 0..3 {
             if link.needs_identity {
-                if let Err(e) = self.take_identity(&link, options, &mut report).await {
+                if let Err(e) = self.take_identity(&link, options, &stop, &mut report).await {
                     result = Err(e);
                     break;
                 }
                 link = self.link()?;
             }
             let t = std::sync::Arc::new(Transport::new(&link.hq_url, Some(link.token.clone()), options.timeout)?);
-            let outcome = self.sync_inner(&t, link, options, progress, &mut report).await;
+            let outcome = self.sync_inner(&t, link, options, &stop, progress, &mut report).await;
             let stats = t.stats();
             report.requests += stats.requests;
             report.bytes_sent += stats.bytes_sent;
@@ -251,7 +469,20 @@ impl Store {
                 }
             }
         }
+        // A stop is not a failure: the run ends with its report of what is left.
+        let stopped = stop.fired();
+        if stopped.is_some() {
+            result = Ok(());
+        }
+        report.stopped_on_budget = stopped == Some(StopReason::Budget);
+        report.cancelled = stopped == Some(StopReason::Cancelled);
         report.unsent_after = self.read(crate::store::unsent_records)?;
+        report.records_left = report.unsent_after;
+        (report.photos_left, report.photo_bytes_left) = self.read(apply::photos_left)?;
+        report.photos_held_back = !options.mode.sends_photos() && report.photos_left > 0;
+        if stopped.is_some() {
+            return Ok(report);
+        }
         if result.is_ok() {
             let keep = i64::try_from(options.outbox_retention.as_millis()).unwrap_or(i64::MAX);
             let cutoff = self.now_ms().saturating_sub(keep);
@@ -269,10 +500,11 @@ impl Store {
     /// Every outbox row HQ has not acknowledged to this store goes again under it, numbered
     /// from 1; HQ answers "duplicate" for any it already has. The other copy keeps the old
     /// identity. The worker is told in plain words (`SyncSummary::notice`).
-    async fn take_identity(&self, link: &Link, o: &SyncOptions, report: &mut SyncReport) -> Result<()> {
+    async fn take_identity(&self, link: &Link, o: &SyncOptions, stop: &Stop, report: &mut SyncReport) -> Result<()> {
         let t = Transport::new(&link.hq_url, Some(link.token.clone()), o.timeout)?;
         let req = ForkRequest { installation_id: self.read(crate::store::installation_id)? };
-        let resp: Result<ForkResponse> = retrying(o, || t.post("/v1/fork", &req)).await.map_err(|f| f.error);
+        let resp: Result<ForkResponse> =
+            stop.guard(async { retrying(o, || t.post("/v1/fork", &req)).await.map_err(|f| f.error) }).await;
         let stats = t.stats();
         report.requests += stats.requests;
         report.bytes_sent += stats.bytes_sent;
@@ -306,9 +538,11 @@ impl Store {
         t: &std::sync::Arc<Transport>,
         mut link: Link,
         o: &SyncOptions,
+        stop: &Stop,
         progress: &dyn SyncProgress,
         report: &mut SyncReport,
     ) -> Result<Round> {
+        stop.check()?;
         // 1. Push the outbox, oldest first, in bounded batches. Up to `o.in_flight` pushes are
         // on the wire at once (HQ puts racing pushes of one phone back in sequence order; its
         // cursor check stays the rule), and their flight time does the local work: the
@@ -369,7 +603,9 @@ impl Store {
                 self.write_push_results(&resp, report)?;
             }
             // HQ counts this identity's seqs from 1: back to the outbox's own numbers.
-            let result = (&mut sent.answer).await.map(|r| local_seqs(r, link.base)).map_err(|mut f| {
+            // A stop drops this push (and those behind it) on the wire: as if the network went.
+            let answer = stop.guard(async { Ok((&mut sent.answer).await) }).await?;
+            let result = answer.map(|r| local_seqs(r, link.base)).map_err(|mut f| {
                 f.expected_seq = f.expected_seq.map(|e| e + link.base);
                 f
             });
@@ -425,11 +661,12 @@ impl Store {
             self.write_push_results(&resp, report)?;
         }
 
-        // 2. Photos, on their own queue so they never hold back the records above.
-        let pending = self.read(apply::pending_photos)?;
+        // 2. Photos, on their own queue so they never hold back the records above (and left
+        // for a later run when the app asks for records only, or for Wi-Fi on mobile data).
+        let pending = if o.mode.sends_photos() { self.read(apply::pending_photos)? } else { Vec::new() };
         let n = pending.len() as u64;
-        for (i, (sha, file_name, size, uploaded)) in pending.into_iter().enumerate() {
-            self.upload_photo(t, o, &sha, &file_name, size, uploaded).await?;
+        for (i, (sha, file_name, size, _noted)) in pending.into_iter().enumerate() {
+            self.upload_photo(t, o, stop, &sha, &file_name, size).await?;
             report.photos_uploaded += 1;
             progress.on_progress(Progress { phase: SyncPhase::UploadingPhotos, done: i as u64 + 1, total: n });
         }
@@ -439,7 +676,8 @@ impl Store {
         let mut hq_behind = None;
         loop {
             let req = PullRequest { cursors: link.cursors.clone(), max_bytes: Some(o.pull_max_bytes) };
-            let resp: PullResponse = retrying(o, || t.post("/v1/pull", &req)).await.map_err(|f| f.error)?;
+            let resp: PullResponse =
+                stop.guard(async { retrying(o, || t.post("/v1/pull", &req)).await.map_err(|f| f.error) }).await?;
             self.observe_hq_time(resp.server_time_ms);
             // HQ's cursor below what it acknowledged to this store: HQ lost pushes.
             if let Some(hq_acked) = resp.acked_through_seq.map(|s| s + link.base) {
@@ -508,17 +746,22 @@ impl Store {
         &self,
         t: &Transport,
         o: &SyncOptions,
+        stop: &Stop,
         sha: &str,
         file_name: &str,
         size: u64,
-        mut offset: u64,
     ) -> Result<()> {
         let url = format!("/v1/attachments/{sha}");
-        let status: AttachmentStatus = retrying(o, || t.get(&url)).await.map_err(|f| f.error)?;
+        let status: AttachmentStatus =
+            stop.guard(async { retrying(o, || t.get(&url)).await.map_err(|f| f.error) }).await?;
         if status.complete {
             return self.write_tx(|tx| apply::photo_uploaded(tx, sha, size));
         }
-        offset = offset.min(status.received_bytes);
+        // Resume from HQ's count, not the one this store noted (`photo_progress`): the content
+        // is addressed by its hash, so HQ's count is the truth — more than noted when a chunk's
+        // answer was lost or the run was stopped before it was written, less when HQ was
+        // restored from an older backup.
+        let mut offset = status.received_bytes.min(size);
         let path = crate::attachments::folder(self.dir()).join(file_name);
         let bytes = std::fs::read(&path)?;
         while offset < size {
@@ -526,8 +769,9 @@ impl Store {
             let chunk = bytes[offset as usize..end as usize].to_vec();
             let range = format!("bytes {}-{}/{}", offset, end - 1, size);
             let headers = [("content-range", range)];
-            let st: AttachmentStatus =
-                retrying(o, || t.put_bytes(&url, chunk.clone(), &headers)).await.map_err(|f| f.error)?;
+            let st: AttachmentStatus = stop
+                .guard(async { retrying(o, || t.put_bytes(&url, chunk.clone(), &headers)).await.map_err(|f| f.error) })
+                .await?;
             offset = st.received_bytes;
             self.write_tx(|tx| apply::photo_progress(tx, sha, offset))?;
             if st.complete {

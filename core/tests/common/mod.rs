@@ -158,22 +158,18 @@ pub fn all_clear() -> ClearItems {
     }
 }
 
-/// A minimal but well-formed baseline JPEG (8x8 grey) with a private comment that the
-/// store must strip. `variant` changes one scan byte so hashes differ.
+/// A real baseline JPEG (8x8 grey, decodable) with a private comment that the store must
+/// strip. `variant` is its grey level, so hashes differ.
 pub fn tiny_jpeg(variant: u8) -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8];
-    j.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
+    let mut j = Vec::new();
+    jpeg_encoder::Encoder::new(&mut j, 90).encode(&[variant; 8 * 8 * 3], 8, 8, jpeg_encoder::ColorType::Rgb).unwrap();
     let com = b"private note: SECRETCAM";
-    j.extend_from_slice(&[0xFF, 0xFE, 0x00, (com.len() + 2) as u8]);
-    j.extend_from_slice(com);
-    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend_from_slice(&[1u8; 64]);
-    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
-    j.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00]);
-    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
-    j.extend_from_slice(&[0x12, 0x34, variant, 0x00]);
-    j.extend_from_slice(&[0xFF, 0xD9]);
-    j
+    // After SOI and the JFIF APP0, where cameras put their segments.
+    let mut out = j[..20].to_vec();
+    out.extend_from_slice(&[0xFF, 0xFE, 0x00, (com.len() + 2) as u8]);
+    out.extend_from_slice(com);
+    out.extend_from_slice(&j[20..]);
+    out
 }
 
 pub fn stored_photo(dir: &Path, sha: &str) -> Vec<u8> {

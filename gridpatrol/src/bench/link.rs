@@ -31,26 +31,17 @@ const LINK: LinkSpec = LinkSpec {
     loss: 0.02,
 };
 
-/// A JPEG of about `bytes` bytes (a valid header and scan of pseudo-random data): a photo as
-/// the phone keeps it.
+/// A real, photo-like JPEG of at most about `bytes` bytes and at most 1600 px, which the store
+/// keeps as it is (not re-encoded): a photo as the phone keeps it.
 fn photo(seed: u8, bytes: usize) -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
-    j.extend_from_slice(b"JFIF");
-    j.extend_from_slice(&[0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
-    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend_from_slice(&[1u8; 64]);
-    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x06, 0x40, 0x04, 0xB0, 0x01, 0x01, 0x11, 0x00]);
-    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
-    let mut x = u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    while j.len() < bytes {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        // Entropy-coded data never holds 0xFF unstuffed: keep it out.
-        j.push((x as u8).min(0xFE));
+    let mut width = 1600f64;
+    loop {
+        let j = gridpatrol_testing::noisy_jpeg(width as u16, (width * 0.75) as u16, u64::from(seed), 85);
+        if j.len() <= bytes + bytes / 10 || width <= 64.0 {
+            return j;
+        }
+        width = (width * (bytes as f64 / j.len() as f64).sqrt() * 0.98).max(64.0);
     }
-    j.extend_from_slice(&[0xFF, 0xD9]);
-    j
 }
 
 /// HQ on SQLite with the sample street, and an admin client for it.
@@ -115,7 +106,6 @@ async fn phone_day(
         let path = dir.join(format!("cam-{i}.jpg"));
         let bytes = photo(i as u8, photo_kb * 1024);
         std::fs::write(&path, &bytes)?;
-        files.push(bytes);
         let report = store.file_report(ReportInput {
             grid_id: "g-0101".into(),
             category: ReportCategory::SafetyHazard,
@@ -130,6 +120,10 @@ async fn phone_day(
             photos: vec![path],
             datum: None,
         })?;
+        // The whole-file baseline uploads the photo as the phone keeps it, as the sync does.
+        for sha in &report.photos {
+            files.push(std::fs::read(store.attachment_file(sha)?)?);
+        }
         shas.extend(report.photos);
     }
     for i in 0..records.saturating_sub(4 + photos) {

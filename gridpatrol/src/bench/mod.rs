@@ -3,6 +3,7 @@
 
 mod hq;
 mod link;
+mod photo;
 mod raw_upload;
 mod record;
 mod screens;
@@ -66,6 +67,13 @@ enum Which {
         #[arg(long, default_value_t = 32)]
         chunk_kb: usize,
     },
+    /// One 12 MP camera JPEG (4000x3000, made here) downscaled, re-encoded and thumbnailed at
+    /// capture, as a report's photo is; then filed with a report through a store.
+    Photo {
+        /// Times to process the photo; the median is printed.
+        #[arg(long, default_value_t = 9)]
+        rounds: usize,
+    },
     /// Many phones pushing at once to one HQ, on SQLite and (with --pg) PostgreSQL.
     Hq {
         #[arg(long, default_value_t = 200)]
@@ -89,6 +97,7 @@ pub fn run(args: BenchArgs) -> i32 {
             }
             link::run(scale, records, photos, photo_kb, chunk_kb.clamp(1, 4096), &dir).await
         }),
+        Which::Photo { rounds } => photo::run(rounds),
         Which::Hq { phones, per_phone, pg } => in_runtime(|_| async move { hq::run(phones, per_phone, pg).await }),
     };
     match result {

@@ -104,32 +104,15 @@ fn sync_options() -> SyncOptions {
     }
 }
 
-/// A tiny JPEG standing in for a camera photo, with a comment the store strips.
+/// A small real JPEG standing in for a camera photo, with a comment the store strips.
 fn photo_bytes(variant: u8, community: usize) -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+    let j = gridpatrol_testing::jpeg(16, 16, |x, y| [variant, community as u8, (x * 16 + y) as u8], 85);
     let com = b"camera: DEMO-PHONE";
-    j.extend_from_slice(&[0xFF, 0xFE, 0x00, (com.len() + 2) as u8]);
-    j.extend_from_slice(com);
-    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend_from_slice(&[1u8; 64]);
-    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00]);
-    j.extend_from_slice(&[
-        0xFF,
-        0xDA,
-        0x00,
-        0x08,
-        0x01,
-        0x01,
-        0x00,
-        0x00,
-        0x3F,
-        0x00,
-        variant,
-        community as u8,
-        0xFF,
-        0xD9,
-    ]);
-    j
+    let mut out = j[..20].to_vec();
+    out.extend_from_slice(&[0xFF, 0xFE, 0x00, (com.len() + 2) as u8]);
+    out.extend_from_slice(com);
+    out.extend_from_slice(&j[20..]);
+    out
 }
 
 async fn day(keep: bool) -> DemoResult<bool> {

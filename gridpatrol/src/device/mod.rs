@@ -320,6 +320,7 @@ fn write_out(w: &mut dyn Write, text: &str) {
 fn exit_code(e: &CoreError) -> i32 {
     match e {
         CoreError::InvalidInput { .. }
+        | CoreError::PhotoRefused { .. }
         | CoreError::NotFound { .. }
         | CoreError::IllegalTransition { .. }
         | CoreError::ClearItemsMissing { .. }
@@ -342,6 +343,10 @@ fn error_json(e: &CoreError) -> serde_json::Value {
     match e {
         CoreError::InvalidInput { field, .. } | CoreError::RoleNotAllowed { field, .. } => {
             body["field"] = field.as_str().into()
+        }
+        CoreError::PhotoRefused { field, error } => {
+            body["field"] = field.as_str().into();
+            body["kind"] = error.code().into();
         }
         CoreError::NotFound { entity, .. } => body["entity"] = (*entity).into(),
         CoreError::ClearItemsMissing { missing } => {
