@@ -815,7 +815,7 @@ mod tests {
             photos: vec![heic],
             datum: None,
         };
-        match s.file_report(input).unwrap_err() {
+        match block(s.file_report(input)).unwrap_err() {
             GridPatrolError::PhotoRefused { field, kind, .. } => {
                 assert_eq!((field.as_str(), kind.as_str()), ("photos[0]", "unsupported_format"))
             }
