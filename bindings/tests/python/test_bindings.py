@@ -186,6 +186,13 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
             f.write(tiny_jpeg(variant))
         return path
 
+    def camera_photo(self):
+        """A camera-sized JPEG (written by `cargo xtask test-bindings` into $GRIDPATROL_FIXTURES)."""
+        path = os.path.join(self.tmp.name, "camera.jpg")
+        with open(os.path.join(os.environ["GRIDPATROL_FIXTURES"], "camera.jpg"), "rb") as src, open(path, "wb") as f:
+            f.write(src.read())
+        return path
+
     def all_answers(self):
         return [ChecklistAnswer(item_id=i.id, answer=Answer.OK) for i in self.store.active_template().patrol.checklist]
 
@@ -244,10 +251,15 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
             location=INSIDE,
             description="电动车楼道充电 (e-bike charging in the stairwell)",
             source=ReportSource.RESIDENT,
-            photos=[self.photo(1)],
+            photos=[self.camera_photo()],
         )
         self.assertEqual(s.validate_report(report_input), [])
         report = await s.file_report(report_input)
+        # Stored downscaled (a 12 MP-style camera file to 1600 px), with a thumbnail for lists.
+        with open(s.attachment_file(report.photos[0]), "rb") as f:
+            self.assertEqual(max(jpeg_size(f.read())), 1600)
+        with open(s.attachment_thumbnail(report.photos[0]), "rb") as f:
+            self.assertEqual(max(jpeg_size(f.read())), 320)
         inbox = s.case_inbox(CaseFilter(open_only=True))
         self.assertEqual([r.case_id for r in inbox.rows], [report.case_id])
         case = s.case_timeline(report.case_id)
@@ -305,11 +317,18 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
                     return inbox
 
         waiting = asyncio.create_task(arrives())
+        # A sync bounded to 2 s (an iOS background window is ~30 s); a run the budget stops says
+        # what is left, and the next one goes on from there.
         listener = Progress()
-        first = await s.sync(listener)
+        budget = SyncMode(time_budget_ms=2000, send=SyncSend.RECORDS_AND_PHOTOS, network=NetworkKind.UNMETERED)
+        runs = [await s.sync_with(budget, None, listener)]
+        while runs[-1].stopped_on_budget and len(runs) < 10:
+            self.assertGreater(runs[-1].records_left + runs[-1].photos_left, 0)
+            runs.append(await s.sync_with(budget, None, listener))
+        self.assertFalse(runs[-1].stopped_on_budget)
         self.assertEqual(listener.seen[-1].phase, SyncPhase.DONE)
-        self.assertGreaterEqual(first.tasks_received, 1)
-        self.assertEqual(first.photos_uploaded, 2)
+        self.assertGreaterEqual(sum(r.tasks_received for r in runs), 1)
+        self.assertEqual(sum(r.photos_uploaded for r in runs), 2)
         await asyncio.wait_for(waiting, timeout=5)
         await stream.aclose()
 
@@ -352,7 +371,7 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
 
         # The listeners were told too: each recording, and the syncs that changed data.
         self.assertIn(DataChange.RECORDED, [type(c) for c in changes.seen])
-        self.assertEqual(len([c for c in changes.seen if isinstance(c, DataChange.SYNCED)]), 2)
+        self.assertGreaterEqual(len([c for c in changes.seen if isinstance(c, DataChange.SYNCED)]), 2)
 
     async def test_b_typed_errors(self):
         s = self.store

@@ -164,6 +164,21 @@ final class Hq: @unchecked Sendable {
     }
 }
 
+/// (width, height) from a JPEG's SOF segment.
+func jpegSize(_ data: Data) -> (Int, Int)? {
+    let b = [UInt8](data)
+    var i = 2
+    while i + 9 < b.count {
+        let marker = b[i + 1]
+        let length = Int(b[i + 2]) << 8 | Int(b[i + 3])
+        if (0xC0...0xC2).contains(marker) {
+            return (Int(b[i + 7]) << 8 | Int(b[i + 8]), Int(b[i + 5]) << 8 | Int(b[i + 6]))
+        }
+        i += 2 + length
+    }
+    return nil
+}
+
 final class Recorder<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [T] = []
@@ -218,6 +233,14 @@ final class GridPatrolTests: XCTestCase {
     func photo(_ variant: UInt8) throws -> String {
         let url = dir.appendingPathComponent("photo-\(variant).jpg")
         try tinyJpeg(variant).write(to: url)
+        return url.path
+    }
+
+    /// A camera-sized JPEG (written by `cargo xtask test-bindings` into $GRIDPATROL_FIXTURES).
+    func cameraPhoto() throws -> String {
+        let fixtures = URL(fileURLWithPath: ProcessInfo.processInfo.environment["GRIDPATROL_FIXTURES"]!)
+        let url = dir.appendingPathComponent("camera.jpg")
+        try Data(contentsOf: fixtures.appendingPathComponent("camera.jpg")).write(to: url)
         return url.path
     }
 
@@ -277,9 +300,14 @@ final class GridPatrolTests: XCTestCase {
         let input = ReportInput(
             gridId: rf.grids[0].id, category: try XCTUnwrap(rf.categories.first { $0.reportAtOnce }).value,
             location: inside, description: "电动车楼道充电 (e-bike charging in the stairwell)", source: .resident,
-            photos: [try photo(1)])
+            photos: [try cameraPhoto()])
         XCTAssertEqual(try store.validateReport(input: input), [])
         let report = try await store.fileReport(input: input)
+        // Stored downscaled (a camera-sized file to 1600 px), with a thumbnail for lists.
+        let stored = try Data(contentsOf: URL(fileURLWithPath: try store.attachmentFile(sha256: report.photos[0])))
+        XCTAssertEqual(jpegSize(stored).map { max($0.0, $0.1) }, 1600)
+        let thumb = try Data(contentsOf: URL(fileURLWithPath: try store.attachmentThumbnail(sha256: report.photos[0])))
+        XCTAssertEqual(jpegSize(thumb).map { max($0.0, $0.1) }, 320)
         XCTAssertEqual(try store.caseInbox(filter: CaseFilter(openOnly: true)).rows.map { $0.caseId }, [report.caseId])
         let page = try store.caseTimeline(caseId: report.caseId)
         XCTAssertEqual(page.photos.map { $0.sha256 }, report.photos)
@@ -316,11 +344,19 @@ final class GridPatrolTests: XCTestCase {
             "description": "110 转派", "target_unit": "人民调解 (mediation)", "assignee_id": "w-001",
             "grid_id": "g-0101", "deadline": "2030-01-01T00:00:00Z", "unit_id": unitId, "caller": "13812345678",
         ])
+        // A sync bounded to 2 s (an iOS background window is ~30 s); a run the budget stops says
+        // what is left, and the next one goes on from there.
         let listener = Progress()
-        let first = try await store.sync(progress: listener)
+        let budget = SyncMode(send: .recordsAndPhotos, network: .unmetered, timeBudgetMs: 2_000)
+        var runs = [try await store.syncWith(mode: budget, cancel: nil, progress: listener)]
+        while runs.last!.stoppedOnBudget && runs.count < 10 {
+            XCTAssertGreaterThan(runs.last!.recordsLeft + runs.last!.photosLeft, 0)
+            runs.append(try await store.syncWith(mode: budget, cancel: nil, progress: listener))
+        }
+        XCTAssertFalse(runs.last!.stoppedOnBudget)
         XCTAssertEqual(listener.seen.all.last?.phase, .done)
-        XCTAssertGreaterThanOrEqual(first.tasksReceived, 1)
-        XCTAssertEqual(first.photosUploaded, 2)
+        XCTAssertGreaterThanOrEqual(runs.map { $0.tasksReceived }.reduce(0, +), 1)
+        XCTAssertEqual(runs.map { $0.photosUploaded }.reduce(0, +), 2)
         var arrivedInInbox = false
         while !arrivedInInbox, let inbox = try await inboxes.next() {
             arrivedInInbox = inbox.tasks.contains { $0.id == taskId }
@@ -372,7 +408,7 @@ final class GridPatrolTests: XCTestCase {
         // The listeners were told too: each recording, and the syncs that changed data.
         XCTAssertTrue(changes.seen.all.contains(.recorded(kind: .report, id: report.id)))
         let synced = changes.seen.all.filter { if case .synced = $0 { return true } else { return false } }
-        XCTAssertEqual(synced.count, 2)
+        XCTAssertGreaterThanOrEqual(synced.count, 2)
     }
 
     func testBTypedErrors() async throws {
