@@ -10,6 +10,8 @@ import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.catch
+import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 import org.gridpatrol.core.GridPatrolException
@@ -45,6 +47,10 @@ data class ShellError(
     }
 }
 
+/** A stream whose typed core errors arrive as values (for streams re-opened by flatMapLatest). */
+fun <T> Flow<T>.results(): Flow<Result<T>> =
+    map { Result.success(it) }.catch { e -> if (e is GridPatrolException) emit(Result.failure(e)) else throw e }
+
 abstract class Presenter<S, E>(initial: S, protected val scope: CoroutineScope) {
     protected val mutable = MutableStateFlow(initial)
     val state: StateFlow<S> = mutable.asStateFlow()
@@ -56,9 +62,22 @@ abstract class Presenter<S, E>(initial: S, protected val scope: CoroutineScope) 
 
     protected fun set(f: (S) -> S) = mutable.update(f)
 
-    /** Follow a core change stream into the state while the presenter's scope lives. */
-    protected fun <T> follow(flow: Flow<T>, into: (S, T) -> S): Job =
-        scope.launch { flow.collect { v -> mutable.update { into(it, v) } } }
+    /**
+     * Follow a core change stream into the state while the presenter's scope lives. A typed
+     * error from the core (say, a filter naming another worker's grid) ends the stream and goes
+     * to [onError]; it never escapes into the scope.
+     */
+    protected fun <T> follow(
+        flow: Flow<T>,
+        onError: (S, ShellError) -> S = { s, _ -> s },
+        into: (S, T) -> S,
+    ): Job = scope.launch {
+        try {
+            flow.collect { v -> mutable.update { into(it, v) } }
+        } catch (e: GridPatrolException) {
+            mutable.update { onError(it, ShellError.of(e)) }
+        }
+    }
 
     /** Run a core call; a failure becomes a [ShellError] through [onError]. */
     protected suspend fun <T> attempt(onError: (ShellError) -> Unit, call: suspend () -> T): T? =

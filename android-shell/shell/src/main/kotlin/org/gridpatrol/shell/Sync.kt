@@ -95,13 +95,19 @@ class SyncCoordinator(
         val PERIODIC: Duration = Duration.ofMinutes(30)
     }
 
+    /** Called by the core on its thread; never throws back into it. */
     override fun syncWanted(reason: SyncReason) {
-        request(
-            when (reason) {
-                SyncReason.NETWORK_RESTORED -> SyncTrigger.CONNECTIVITY_REGAINED
-                SyncReason.RECORDED_WHILE_ONLINE -> SyncTrigger.RECORDED
-            },
-        )
+        try {
+            request(
+                when (reason) {
+                    SyncReason.NETWORK_RESTORED -> SyncTrigger.CONNECTIVITY_REGAINED
+                    SyncReason.RECORDED_WHILE_ONLINE -> SyncTrigger.RECORDED
+                },
+            )
+        } catch (e: GridPatrolException) {
+            // The store could not be read (closing, say): nothing is scheduled; the periodic
+            // work asks again.
+        }
     }
 
     /** Decide for [trigger] now and schedule what the policy says. */

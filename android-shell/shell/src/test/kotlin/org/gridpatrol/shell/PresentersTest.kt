@@ -218,8 +218,15 @@ class PresentersTest {
         val inbox = CaseInboxPresenter(phone.store, phone.navigator, phone.scope)
         val rows = await(inbox.state, "inbox") { it.inbox?.rows?.isNotEmpty() == true }.inbox!!.rows
         assertEquals(listOf(report.caseId), rows.map { it.caseId })
+        inbox.onEvent(CaseInboxEvent.SetFilter(CaseFilter(openOnly = true, overdueOnly = true))).join()
+        await(inbox.state, "overdue only: none") { it.filter.overdueOnly && it.inbox?.rows?.isEmpty() == true }
+        // Another worker's grid: the core refuses the filter by field; the screen says so.
         inbox.onEvent(CaseInboxEvent.SetFilter(CaseFilter(openOnly = true, gridId = "g-0102"))).join()
-        await(inbox.state, "filtered to another grid") { it.filter.gridId == "g-0102" && it.inbox?.rows?.isEmpty() == true }
+        val refused = await(inbox.state, "refused filter") { it.error != null }
+        assertEquals(ShellError(ShellError.Kind.INVALID_INPUT, "grid_id", refused.error!!.detail), refused.error)
+        assertNull(refused.inbox)
+        inbox.onEvent(CaseInboxEvent.SetFilter(CaseFilter(openOnly = true))).join()
+        await(inbox.state, "back to my cases") { it.error == null && it.inbox?.rows?.size == 1 }
         inbox.onEvent(CaseInboxEvent.Open(report.caseId)).join()
         assertEquals(Route.Case(report.caseId), phone.navigator.top)
 
@@ -286,7 +293,8 @@ class PresentersTest {
         phone.network.set(DeviceConditions(Network.NONE))
         await(phone.coordinator.online, "offline") { it == false }
         s.onEvent(SyncStatusEvent.Act(syncNow)).join()
-        assertEquals(SyncDecision.Nothing(SyncDecision.Why.OFFLINE), await(s.state, "offline decision") { it.decision != null }.decision)
+        assertEquals(SyncDecision.Nothing(SyncDecision.Why.OFFLINE), phone.coordinator.lastDecision.value)
+        await(s.state, "offline decision shown") { it.decision == SyncDecision.Nothing(SyncDecision.Why.OFFLINE) }
         assertTrue(phone.scheduler.enqueued.isEmpty())
 
         phone.network.set(DeviceConditions(Network.METERED))

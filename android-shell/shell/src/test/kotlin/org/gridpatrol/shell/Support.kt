@@ -17,7 +17,10 @@ import kotlin.concurrent.thread
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
-import kotlinx.coroutines.cancel
+import kotlinx.coroutines.CoroutineExceptionHandler
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.first
@@ -53,7 +56,7 @@ class Hq {
             if ("listening on " in line) found = line.substringAfter("listening on ").trim()
         }
         url = found
-        thread(isDaemon = true) { out.forEachLine { } }
+        thread(isDaemon = true) { runCatching { out.forEachLine { } } } // never block HQ on a full pipe
         val sample = ProcessBuilder(bin, "device", "sample-config").start().inputStream.readBytes().decodeToString()
         post("/v1/admin/import", sample)
     }
@@ -144,7 +147,9 @@ class Phone(val hq: Hq) : AutoCloseable {
     val scheduler = FakeWorkScheduler()
     val location = FakeLocationSource()
     val clock = FakeClock()
-    val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+    /** Exceptions that escaped a presenter's or the coordinator's coroutines: none, ever. */
+    val escaped: MutableList<Throwable> = Collections.synchronizedList(mutableListOf())
+    val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default + CoroutineExceptionHandler { _, e -> escaped += e })
     val navigator = Navigator(Route.Enrolment)
     val permissions = PermissionsPresenter()
     val opener = StoreOpener(File(dir, "store"), keyStore, deviceId = null) { it.copy(syncMaxAttempts = 2u) }
@@ -172,9 +177,10 @@ class Phone(val hq: Hq) : AutoCloseable {
     fun grantAll() = Permission.entries.forEach { permissions.onEvent(PermissionEvent.OsReports(it, true)) }
 
     override fun close() {
-        scope.cancel()
+        runBlocking { scope.coroutineContext[Job]!!.cancelAndJoin() }
         if (::store.isInitialized) store.close()
         dir.deleteRecursively()
+        check(escaped.isEmpty()) { "uncaught in the shell's coroutines: $escaped" }
     }
 }
 

@@ -88,6 +88,8 @@ class WorkerDayTest {
                 .patrol!!.actions.first { (it.action as? Action.FinishPatrol)?.outcome == PatrolOutcome.FINDINGS }
             patrol.onEvent(PatrolEvent.Act(finish)).join()
             await(patrol.state, "patrol finished") { it.patrol?.inProgress == false }
+            assertTrue(nav.pop()) // back to home
+            assertEquals(Route.Home, nav.top)
             // Recorded while online: the core asked, the policy scheduled a regular sync.
             assertTrue(phone.scheduler.enqueued.toList().all { it.kind == WorkKind.SYNC && !it.expedited })
             assertTrue(phone.scheduler.enqueued.isNotEmpty())

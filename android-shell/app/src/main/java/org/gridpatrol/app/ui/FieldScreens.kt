@@ -23,6 +23,7 @@ import java.io.File
 import java.util.UUID
 import org.gridpatrol.app.R
 import org.gridpatrol.core.model.FieldError
+import org.gridpatrol.protocol.ReportSource
 import org.gridpatrol.shell.Permission
 import org.gridpatrol.shell.PermissionsPresenter
 import org.gridpatrol.shell.presenters.*
@@ -97,6 +98,7 @@ fun ReportFormScreen(p: ReportFormPresenter, permissions: PermissionsPresenter) 
                 FilterChip(s.draft.category == c.value, { p.onEvent(ReportFormEvent.SetCategory(c.value)) }, { Text(c.label) })
             }
         }
+        Row { ReportSource.entries.forEach { src -> FilterChip(s.draft.source == src, { p.onEvent(ReportFormEvent.SetSource(src)) }, { Text(src.label()) }) } }
         Row { form.urgencies.forEach { u -> FilterChip(s.draft.urgency == u.value, { p.onEvent(ReportFormEvent.SetUrgency(u.value)) }, { Text(u.label) }) } }
         OutlinedTextField(s.draft.description, { p.onEvent(ReportFormEvent.SetDescription(it)) }, label = { Text(stringResource(R.string.description)) })
         Text(stringResource(R.string.photos_count, s.draft.photos.size, form.maxPhotos.toInt()))

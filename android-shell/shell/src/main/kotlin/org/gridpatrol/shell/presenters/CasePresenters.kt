@@ -22,12 +22,15 @@ import org.gridpatrol.shell.Navigator
 import org.gridpatrol.shell.Presenter
 import org.gridpatrol.shell.Route
 import org.gridpatrol.shell.ShellError
+import org.gridpatrol.shell.results
 
 // ---------- 案件 case inbox ----------
 
 data class CaseInboxState(
     val filter: CaseFilter = CaseFilter(openOnly = true),
     val inbox: CaseInbox? = null,
+    /** The core refused the filter (e.g. `grid_id` not one of this worker's grids). */
+    val error: ShellError? = null,
 )
 
 sealed interface CaseInboxEvent {
@@ -44,7 +47,9 @@ class CaseInboxPresenter(
     private val filter = MutableStateFlow(state.value.filter)
 
     init {
-        follow(filter.flatMapLatest { f -> store.caseInboxFlow(f) }) { s, inbox -> s.copy(inbox = inbox) }
+        follow(filter.flatMapLatest { f -> store.caseInboxFlow(f).results() }) { s, r ->
+            r.fold({ s.copy(inbox = it, error = null) }, { s.copy(inbox = null, error = ShellError.of(it)) })
+        }
     }
 
     override suspend fun handle(event: CaseInboxEvent) {
@@ -94,7 +99,7 @@ class CasePresenter(
     scope: CoroutineScope,
 ) : Presenter<CaseScreenState, CaseScreenEvent>(CaseScreenState(caseId), scope) {
     init {
-        follow(store.caseFlow(caseId)) { s, c -> s.copy(case = c) }
+        follow(store.caseFlow(caseId), { s, e -> s.copy(error = e) }) { s, c -> s.copy(case = c) }
     }
 
     override suspend fun handle(event: CaseScreenEvent) {

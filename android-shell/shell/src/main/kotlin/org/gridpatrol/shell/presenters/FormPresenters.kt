@@ -138,7 +138,6 @@ data class ReportDraft(
     /** Paths of photos the camera wrote into the app's cache (the core copies and strips them). */
     val photos: List<String> = emptyList(),
     val location: GeoPoint? = null,
-    val mockLocation: Boolean = false,
 )
 
 data class ReportFormState(
@@ -175,7 +174,11 @@ class ReportFormPresenter(
     private val navigator: Navigator,
     scope: CoroutineScope,
 ) : Presenter<ReportFormState, ReportFormEvent>(
-    ReportFormState(draft = ReportDraft(gridId = gridId), patrolId = patrolId),
+    // Found on a patrol, or told by a resident: the worker can change it (SetSource).
+    ReportFormState(
+        draft = ReportDraft(gridId = gridId, source = if (patrolId != null) ReportSource.PATROL else ReportSource.RESIDENT),
+        patrolId = patrolId,
+    ),
     scope,
 ) {
     init {
@@ -224,7 +227,7 @@ class ReportFormPresenter(
             return
         }
         val fix = location.currentFix() ?: return fail(ShellError(ShellError.Kind.NO_LOCATION, "location"))
-        edit { it.copy(location = GeoPoint(lat = fix.lat, lng = fix.lng), mockLocation = fix.mock) }
+        edit { it.copy(location = GeoPoint(lat = fix.lat, lng = fix.lng)) }
     }
 
     private suspend fun submit() {

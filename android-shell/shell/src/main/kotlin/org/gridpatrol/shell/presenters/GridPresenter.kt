@@ -15,6 +15,7 @@ import org.gridpatrol.shell.Navigator
 import org.gridpatrol.shell.Presenter
 import org.gridpatrol.shell.Route
 import org.gridpatrol.shell.ShellError
+import org.gridpatrol.shell.results
 
 /** 网格 A grid: boundary, buildings, the household search (the core filters and sorts). */
 data class GridState(
@@ -47,7 +48,9 @@ class GridPresenter(
 
     init {
         // A new query re-opens the core's watch with it.
-        follow(query.flatMapLatest { q -> store.gridFlow(gridId, q) }) { s, g -> s.copy(grid = g) }
+        follow(query.flatMapLatest { q -> store.gridFlow(gridId, q).results() }) { s, r ->
+            r.fold({ s.copy(grid = it, error = null) }, { s.copy(error = ShellError.of(it)) })
+        }
     }
 
     override suspend fun handle(event: GridEvent) {

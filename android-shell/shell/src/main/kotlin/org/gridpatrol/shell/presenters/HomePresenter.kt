@@ -40,7 +40,7 @@ class HomePresenter(
     scope: CoroutineScope,
 ) : Presenter<HomeState, HomeEvent>(HomeState(), scope) {
     init {
-        follow(store.todayFlow()) { s, today -> s.copy(today = today) }
+        follow(store.todayFlow(), { s, e -> s.copy(error = e) }) { s, today -> s.copy(today = today) }
     }
 
     override suspend fun handle(event: HomeEvent) {

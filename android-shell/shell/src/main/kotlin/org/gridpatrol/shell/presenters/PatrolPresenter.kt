@@ -55,7 +55,7 @@ class PatrolPresenter(
     scope: CoroutineScope,
 ) : Presenter<PatrolState, PatrolEvent>(PatrolState(patrolId), scope) {
     init {
-        follow(store.patrolFlow(patrolId)) { s, p ->
+        follow(store.patrolFlow(patrolId), { s, e -> s.copy(error = e) }) { s, p ->
             // Answers already recorded seed the form; the worker's own choices win.
             val recorded = p.checklist.mapNotNull { item -> item.answered?.let { item.itemId to it } }.toMap()
             s.copy(patrol = p, answers = recorded + s.answers)

@@ -40,7 +40,7 @@ class SyncStatusPresenter(
     scope: CoroutineScope,
 ) : Presenter<SyncStatusState, SyncStatusEvent>(SyncStatusState(), scope) {
     init {
-        follow(store.syncStatusFlow()) { s, st -> s.copy(status = st) }
+        follow(store.syncStatusFlow(), { s, e -> s.copy(error = e) }) { s, st -> s.copy(status = st) }
         follow(coordinator.lastDecision) { s, d -> s.copy(decision = d) }
         follow(runner.history) { s, h -> s.copy(history = h) }
     }

@@ -93,7 +93,7 @@ class TaskPresenter(
     scope: CoroutineScope,
 ) : Presenter<TaskState, TaskEvent>(TaskState(taskId), scope) {
     init {
-        follow(store.taskFlow(taskId)) { s, t -> s.copy(task = t) }
+        follow(store.taskFlow(taskId), { s, e -> s.copy(error = e) }) { s, t -> s.copy(task = t) }
     }
 
     override suspend fun handle(event: TaskEvent) {
