@@ -13,8 +13,12 @@ class ActionRouter(
     private val navigator: Navigator,
     private val sync: SyncCoordinator,
 ) {
-    /** Perform [action]; screens that own a form intercept theirs before calling this. */
-    suspend fun perform(action: Action) {
+    /**
+     * Perform [action]; screens that own a form intercept theirs before calling this.
+     * [confirmed]: the worker said yes to the action's `confirm` question (discarding a refused
+     * record needs it; the core refuses the discard without it).
+     */
+    suspend fun perform(action: Action, confirmed: Boolean = false) {
         when (action) {
             is Action.StartPatrol -> {
                 val patrol = store.startPatrol(action.gridId, action.shift)
@@ -27,7 +31,7 @@ class ActionRouter(
             is Action.CaseStep -> navigator.push(Route.Case(action.caseId))
             is Action.TaskStep -> navigator.push(Route.Task(action.taskId))
             is Action.RetryRejected -> store.retryRejected(action.seq)
-            is Action.DiscardRejected -> store.discardRejected(action.seq, true)
+            is Action.DiscardRejected -> store.discardRejected(action.seq, confirmed)
             Action.SyncNow -> sync.request(SyncTrigger.SEND_NOW)
         }
     }

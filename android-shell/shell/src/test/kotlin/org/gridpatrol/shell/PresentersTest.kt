@@ -307,6 +307,39 @@ class PresentersTest {
         assertEquals(0, after.history.failures)
     }
 
+    @Test fun syncStatusRefusedRecordIsDiscardedOnlyAfterTheWorkerConfirms() = runBlocking<Unit> {
+        enrolled()
+        val s = SyncStatusPresenter(phone.store, phone.coordinator, phone.runner, phone.router, phone.scope)
+        phone.store.recordVisit(org.gridpatrol.core.model.VisitInput(householdId = "h-0002", visitType = VisitType.ROUTINE, outcome = org.gridpatrol.protocol.VisitOutcome.MET))
+        // Tamper with the queued visit the way a buggy app could (another worker's name), as
+        // tests/tests/sync_e2e.rs does: HQ refuses that record alone.
+        val db = java.io.File(phone.dir, "store/gridpatrol.db").path
+        val tamper = ProcessBuilder(
+            "python3", "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); " +
+                "c.execute(\"UPDATE outbox SET payload=json_set(payload,'$.visit.worker_id','w-002') WHERE seq=(SELECT MAX(seq) FROM outbox)\"); c.commit()",
+            db,
+        ).inheritIO().start()
+        assertEquals(0, tamper.waitFor())
+        assertTrue(phone.runner.run(WorkRequest(WorkKind.SYNC, expedited = true, unmeteredOnly = false)).isSuccess)
+        val refused = await(s.state, "one refused record") { it.status?.rejected?.size == 1 }.status!!.rejected.single()
+        assertTrue(refused.reason, refused.reason.isNotEmpty())
+        val discard = refused.actions.single { it.action is Action.DiscardRejected }
+        assertNotNull(discard.confirm)
+        assertTrue(refused.actions.any { it.action is Action.RetryRejected })
+
+        // Asks first; dismissing keeps the record.
+        s.onEvent(SyncStatusEvent.Act(discard)).join()
+        assertEquals(discard, s.state.value.confirming?.option)
+        s.onEvent(SyncStatusEvent.Dismiss).join()
+        assertEquals(1, phone.store.syncStatus().rejected.size)
+        // Confirmed: discarded.
+        s.onEvent(SyncStatusEvent.Act(discard)).join()
+        s.onEvent(SyncStatusEvent.Confirm).join()
+        assertNull(s.state.value.error)
+        await(s.state, "no refused record") { it.status?.rejected?.isEmpty() == true }
+    }
+
     @Test fun settingsLanguageRelabelsEveryScreen() = runBlocking<Unit> {
         enrolled()
         val settings = SettingsPresenter(phone.store, phone.permissions, phone.scope)

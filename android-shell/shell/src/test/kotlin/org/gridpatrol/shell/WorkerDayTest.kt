@@ -125,8 +125,10 @@ class WorkerDayTest {
 
             // 8. The work runs (as WorkManager would) against the live HQ.
             phone.scheduler.runAll(phone.runner).forEach { r -> r.getOrThrow() }
-            val sent = await(sync.state, "all sent") { it.status?.unsent?.records == 0uL && it.status?.photosQueued == 0u }
-            assertEquals(LastOutcome.OK, sent.history.outcome)
+            assertEquals(LastOutcome.OK, phone.runner.history.value.outcome)
+            await(sync.state, "all sent, shown") { s ->
+                s.status?.unsent?.records == 0uL && s.status?.photosQueued == 0u && s.history.outcome == LastOutcome.OK
+            }
             assertEquals(1, hq.count("patrols", patrolId))
             assertEquals(1, hq.count("reports", filed.id))
             assertEquals(1, hq.count("visits", visit.id))

@@ -116,7 +116,7 @@ class CasePresenter(
                 else perform(event.option.action)
             CaseScreenEvent.Confirm -> state.value.confirming?.let { c ->
                 set { it.copy(confirming = null) }
-                perform(c.option.action)
+                perform(c.option.action, confirmed = true)
             }
             CaseScreenEvent.Dismiss -> set { it.copy(confirming = null, error = null) }
         }
@@ -125,9 +125,9 @@ class CasePresenter(
     private fun clear(f: (ClearItems) -> ClearItems) = set { it.copy(clear = f(it.clear)) }
     private fun fail(e: ShellError) = set { it.copy(error = e, busy = false) }
 
-    private suspend fun perform(action: Action) {
+    private suspend fun perform(action: Action, confirmed: Boolean = false) {
         if (action !is Action.CaseStep) {
-            attempt(::fail) { router.perform(action) }
+            attempt(::fail) { router.perform(action, confirmed) }
             return
         }
         val s = state.value

@@ -50,7 +50,7 @@ class HomePresenter(
                 else perform(event.option)
             HomeEvent.Confirm -> state.value.confirming?.let { c ->
                 set { it.copy(confirming = null) }
-                perform(c.option)
+                perform(c.option, confirmed = true)
             }
             HomeEvent.Dismiss -> set { it.copy(confirming = null, error = null) }
             is HomeEvent.OpenGrid -> navigator.push(Route.Grid(event.gridId))
@@ -62,9 +62,9 @@ class HomePresenter(
         }
     }
 
-    private suspend fun perform(option: ActionOption) {
+    private suspend fun perform(option: ActionOption, confirmed: Boolean = false) {
         set { it.copy(busy = true, error = null) }
-        attempt({ e -> set { it.copy(error = e) } }) { router.perform(option.action) }
+        attempt({ e -> set { it.copy(error = e) } }) { router.perform(option.action, confirmed) }
         set { it.copy(busy = false) }
     }
 }

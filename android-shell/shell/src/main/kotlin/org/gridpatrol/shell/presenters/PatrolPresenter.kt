@@ -71,17 +71,17 @@ class PatrolPresenter(
                 else perform(event.option.action)
             PatrolEvent.Confirm -> state.value.confirming?.let { c ->
                 set { it.copy(confirming = null) }
-                perform(c.option.action)
+                perform(c.option.action, confirmed = true)
             }
             PatrolEvent.Dismiss -> set { it.copy(confirming = null, error = null) }
         }
     }
 
-    private suspend fun perform(action: Action) {
+    private suspend fun perform(action: Action, confirmed: Boolean = false) {
         when (action) {
             is Action.CheckIn -> checkIn()
             is Action.FileReport -> navigator.push(Route.ReportForm(action.gridId, state.value.patrolId))
-            else -> attempt(::fail) { router.perform(action) }
+            else -> attempt(::fail) { router.perform(action, confirmed) }
         }
     }
 

@@ -52,15 +52,15 @@ class SyncStatusPresenter(
                 else perform(event.option)
             SyncStatusEvent.Confirm -> state.value.confirming?.let { c ->
                 set { it.copy(confirming = null) }
-                perform(c.option)
+                perform(c.option, confirmed = true)
             }
             SyncStatusEvent.Dismiss -> set { it.copy(confirming = null, error = null) }
         }
     }
 
-    private suspend fun perform(option: ActionOption) {
+    private suspend fun perform(option: ActionOption, confirmed: Boolean = false) {
         set { it.copy(busy = true, error = null) }
-        attempt({ e -> set { it.copy(error = e) } }) { router.perform(option.action) }
+        attempt({ e -> set { it.copy(error = e) } }) { router.perform(option.action, confirmed) }
         set { it.copy(busy = false) }
     }
 }

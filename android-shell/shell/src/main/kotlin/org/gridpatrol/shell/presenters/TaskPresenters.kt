@@ -105,7 +105,7 @@ class TaskPresenter(
                 else perform(event.option.action)
             TaskEvent.Confirm -> state.value.confirming?.let { c ->
                 set { it.copy(confirming = null) }
-                perform(c.option.action)
+                perform(c.option.action, confirmed = true)
             }
             TaskEvent.Dismiss -> set { it.copy(confirming = null, error = null) }
         }
@@ -113,9 +113,9 @@ class TaskPresenter(
 
     private fun fail(e: ShellError) = set { it.copy(error = e, busy = false) }
 
-    private suspend fun perform(action: Action) {
+    private suspend fun perform(action: Action, confirmed: Boolean = false) {
         if (action !is Action.TaskStep) {
-            attempt(::fail) { router.perform(action) }
+            attempt(::fail) { router.perform(action, confirmed) }
             return
         }
         val s = state.value
