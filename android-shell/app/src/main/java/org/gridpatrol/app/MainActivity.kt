@@ -48,7 +48,6 @@ private fun Screen(app: GridPatrolApp, route: Route) {
         )
         is Route.ReportForm -> ReportFormScreen(
             presenter(route) { ReportFormPresenter(g.store, route.gridId, route.patrolId, app.location, app.permissions, nav, it) },
-            app.permissions,
         )
         Route.CaseInbox -> CaseInboxScreen(presenter(route) { CaseInboxPresenter(g.store, nav, it) })
         is Route.Case -> CaseScreen(presenter(route) { CasePresenter(g.store, route.caseId, g.router, it) })

@@ -199,7 +199,13 @@ class PresentersTest {
         r.onEvent(ReportFormEvent.SetDescription("楼道堆放杂物 (clutter in the stairwell)")).join()
         r.onEvent(ReportFormEvent.TakePhoto).join()
         assertEquals(PermissionPrompt.None, phone.permissions.state.value.prompt) // camera granted
+        assertTrue(r.state.value.captureRequested)
+        r.onEvent(ReportFormEvent.PhotoTaken(null)).join() // cancelled: nothing added
+        assertFalse(r.state.value.captureRequested)
+        assertTrue(r.state.value.draft.photos.isEmpty())
+        r.onEvent(ReportFormEvent.TakePhoto).join()
         r.onEvent(ReportFormEvent.PhotoTaken(phone.photo(1))).join()
+        assertFalse(r.state.value.captureRequested)
         r.onEvent(ReportFormEvent.Submit).join()
         val report = r.state.value.saved!!
         assertEquals(1, report.photos.size)

@@ -13,6 +13,7 @@ import androidx.compose.material3.ListItem
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.remember
 import androidx.compose.ui.platform.LocalContext
@@ -24,8 +25,6 @@ import java.util.UUID
 import org.gridpatrol.app.R
 import org.gridpatrol.core.model.FieldError
 import org.gridpatrol.protocol.ReportSource
-import org.gridpatrol.shell.Permission
-import org.gridpatrol.shell.PermissionsPresenter
 import org.gridpatrol.shell.presenters.*
 
 @Composable
@@ -82,13 +81,15 @@ fun VisitFormScreen(p: VisitFormPresenter) {
 }
 
 @Composable
-fun ReportFormScreen(p: ReportFormPresenter, permissions: PermissionsPresenter) {
+fun ReportFormScreen(p: ReportFormPresenter) {
     val s by p.state.collectAsStateWithLifecycle()
-    val perms by permissions.state.collectAsStateWithLifecycle()
     val context = LocalContext.current
     val target = remember { newPhotoFile(context) }
     val camera = rememberLauncherForActivityResult(ActivityResultContracts.TakePicture()) { ok ->
-        if (ok) p.onEvent(ReportFormEvent.PhotoTaken(target.path))
+        p.onEvent(ReportFormEvent.PhotoTaken(target.path.takeIf { ok }))
+    }
+    LaunchedEffect(s.captureRequested) {
+        if (s.captureRequested) camera.launch(FileProvider.getUriForFile(context, "${context.packageName}.photos", target))
     }
     val form = s.form ?: return Page(stringResource(R.string.report)) { Text(stringResource(R.string.loading)) }
     Page(stringResource(R.string.report)) {
@@ -103,12 +104,7 @@ fun ReportFormScreen(p: ReportFormPresenter, permissions: PermissionsPresenter) 
         OutlinedTextField(s.draft.description, { p.onEvent(ReportFormEvent.SetDescription(it)) }, label = { Text(stringResource(R.string.description)) })
         Text(stringResource(R.string.photos_count, s.draft.photos.size, form.maxPhotos.toInt()))
         Row {
-            Button(onClick = {
-                p.onEvent(ReportFormEvent.TakePhoto)
-                if (perms.granted(Permission.CAMERA)) {
-                    camera.launch(FileProvider.getUriForFile(context, "${context.packageName}.photos", target))
-                }
-            }) { Text(stringResource(R.string.take_photo)) }
+            Button(onClick = { p.onEvent(ReportFormEvent.TakePhoto) }) { Text(stringResource(R.string.take_photo)) }
             Button(onClick = { p.onEvent(ReportFormEvent.Locate) }) { Text(stringResource(R.string.locate)) }
         }
         FieldErrors(s.errors)

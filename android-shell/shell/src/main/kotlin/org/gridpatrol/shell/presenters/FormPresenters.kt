@@ -146,6 +146,8 @@ data class ReportFormState(
     val patrolId: String? = null,
     val errors: List<FieldError> = emptyList(),
     val saved: Report? = null,
+    /** The camera should open now (asked for and allowed); the app launches it once. */
+    val captureRequested: Boolean = false,
     val busy: Boolean = false,
     val error: ShellError? = null,
 )
@@ -157,9 +159,10 @@ sealed interface ReportFormEvent {
     data class SetDescription(val text: String) : ReportFormEvent
     data class SetSource(val source: ReportSource) : ReportFormEvent
     data class SetPeopleInvolved(val n: UInt) : ReportFormEvent
-    /** The camera asks for permission first (the app's capture launcher reads [PermissionsPresenter]). */
+    /** Open the camera: asks for the permission first when it is not granted. */
     data object TakePhoto : ReportFormEvent
-    data class PhotoTaken(val path: String) : ReportFormEvent
+    /** The camera returned: the photo's path, or null when the worker cancelled. */
+    data class PhotoTaken(val path: String?) : ReportFormEvent
     data class RemovePhoto(val path: String) : ReportFormEvent
     data object Locate : ReportFormEvent
     data object Submit : ReportFormEvent
@@ -210,8 +213,13 @@ class ReportFormPresenter(
             is ReportFormEvent.SetDescription -> edit { it.copy(description = event.text) }
             is ReportFormEvent.SetSource -> edit { it.copy(source = event.source) }
             is ReportFormEvent.SetPeopleInvolved -> edit { it.copy(peopleInvolved = event.n) }
-            ReportFormEvent.TakePhoto -> permissions.onEvent(PermissionEvent.Need(Permission.CAMERA))
-            is ReportFormEvent.PhotoTaken -> edit { it.copy(photos = it.photos + event.path) }
+            ReportFormEvent.TakePhoto ->
+                if (permissions.state.value.granted(Permission.CAMERA)) set { it.copy(captureRequested = true) }
+                else permissions.onEvent(PermissionEvent.Need(Permission.CAMERA))
+            is ReportFormEvent.PhotoTaken -> set { s ->
+                val photos = event.path?.let { s.draft.photos + it } ?: s.draft.photos
+                s.copy(captureRequested = false, draft = s.draft.copy(photos = photos))
+            }
             is ReportFormEvent.RemovePhoto -> edit { it.copy(photos = it.photos - event.path) }
             ReportFormEvent.Locate -> locate()
             ReportFormEvent.Submit -> submit()
