@@ -88,6 +88,17 @@ pub fn android(cx: &Ctx) -> Result<String> {
     let run_cp = [jar("kotlin-stdlib.jar")?, jar("/usr/share/java/hamcrest.jar")?];
 
     let shell = cx.root.join("android-shell/shell/src");
+    // The shell is plain Kotlin: an Android import would only fail in Android Studio, so say it here.
+    for f in files_with_ext(&shell.join("main/kotlin"), "kt")? {
+        let text = fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        if let Some(line) = text.lines().find(|l| l.starts_with("import android.") || l.starts_with("import androidx."))
+        {
+            return Err(format!(
+                "{} imports the Android framework ({line}); the shell must stay plain Kotlin",
+                rel(&cx.root, &f)
+            ));
+        }
+    }
     let mut sources = files_with_ext(&cx.out.join("kotlin"), "kt")?;
     sources.extend(files_with_ext(&shell.join("main/kotlin"), "kt")?);
     sources.extend(files_with_ext(&shell.join("test/kotlin"), "kt")?);
