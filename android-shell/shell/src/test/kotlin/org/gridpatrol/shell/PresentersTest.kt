@@ -45,6 +45,7 @@ class PresentersTest {
 
     @Test fun enrolmentByCodeAndQr() = runBlocking<Unit> {
         var got: org.gridpatrol.core.GridPatrolStore? = null
+        assertNull("nothing enrolled yet: the app shows enrolment", phone.opener.openExisting())
         val p = EnrolmentPresenter(phone.opener, phone.navigator, { got = it }, phone.scope)
         p.onEvent(EnrolmentEvent.Submit).join()
         assertEquals(ShellError(ShellError.Kind.INVALID_INPUT, "hqUrl"), p.state.value.error)
@@ -66,6 +67,7 @@ class PresentersTest {
         // The installation id was made once and kept in the KeyStore.
         assertNotNull(phone.keyStore.get(StoreOpener.INSTALLATION_ID))
         phone.wire(got!!)
+        assertEquals(SyncCoordinator.PERIODIC, phone.scheduler.periodic) // the periodic pull, once wired
         // A later launch opens the same store.
         phone.opener.openExisting()!!.use { assertEquals(got!!.device(), it.device()) }
     }
