@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine with Rust: installs what it needs,
 # starts PostgreSQL, runs the lint gate, then every crate's unit, integration, property, crash
-# and end-to-end tests (HQ on SQLite and on PostgreSQL) and the bindings' suites.
+# and end-to-end tests (HQ on SQLite and on PostgreSQL), the bindings' suites and the shells' suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,5 +32,6 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 cargo xtask test-bindings  # Kotlin, Swift and Python bindings against a live HQ (bindings/README.md)
+cargo xtask test-shells    # the app shells: presenters / view models, sync policy, a worker's day (android-shell/, ios-shell/)
 # Every reader of outside input fuzzed for a bounded time; saved findings replayed first (fuzz/).
 bash scripts/fuzz.sh

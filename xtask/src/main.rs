@@ -8,6 +8,8 @@
 //!   with, generate the bindings, and run the suites in bindings/tests/ — Python unittest,
 //!   Kotlin/JUnit 4 on the JVM, Swift/XCTest through SwiftPM inside the Debian-trixie chroot.
 //!   Prints each suite's closing line; exits non-zero if any suite failed.
+//! - `cargo xtask test-shells`: the platform shells' suites (src/shells.rs): the Android shell's
+//!   presenters, sync policy and a worker's day, against the real core and a live HQ.
 //! - `cargo xtask ci`: the lint gate — `cargo fmt --check`, clippy on every target with
 //!   warnings denied, and `cargo doc --no-deps` with warnings denied. `scripts/test.sh` runs it
 //!   before the tests.
@@ -21,6 +23,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
+
+mod shells;
 
 type Result<T, E = String> = std::result::Result<T, E>;
 
@@ -39,6 +43,10 @@ fn main() -> ExitCode {
             })
         }
         Some("ci") => lint_gate(),
+        Some("test-shells") => Ctx::new(args.iter().any(|a| a == "--release")).and_then(|cx| {
+            let _one_at_a_time = cx.lock_out_dir()?;
+            shells::finish(vec![("android-shell", shells::android(&cx))])
+        }),
         Some("test-bindings") => {
             let release = args.iter().any(|a| a == "--release");
             let only: Vec<&str> = args[1..].iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
@@ -57,7 +65,8 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage:\n  cargo xtask ci                          the lint gate: fmt --check, clippy -D warnings, doc -D warnings\n  \
                  cargo xtask bindings [--release]        build the library, generate Kotlin/Swift/Python into build/bindings\n  \
-                 cargo xtask test-bindings [--release] [python] [kotlin] [swift]\n                                          run the binding suites against a live HQ"
+                 cargo xtask test-bindings [--release] [python] [kotlin] [swift]\n                                          run the binding suites against a live HQ\n  \
+                 cargo xtask test-shells [--release]     run the platform shells' suites (android-shell)"
             );
             return ExitCode::from(2);
         }

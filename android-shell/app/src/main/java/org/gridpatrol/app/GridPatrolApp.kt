@@ -1,0 +1,70 @@
+package org.gridpatrol.app
+
+import android.app.Application
+import android.content.Context
+import android.provider.Settings
+import java.io.File
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import org.gridpatrol.app.platform.AndroidKeyStore
+import org.gridpatrol.app.platform.AndroidNetworkMonitor
+import org.gridpatrol.app.platform.FusedLocationSource
+import org.gridpatrol.app.work.AndroidWorkScheduler
+import org.gridpatrol.core.GridPatrolStore
+import org.gridpatrol.shell.ActionRouter
+import org.gridpatrol.shell.Navigator
+import org.gridpatrol.shell.PermissionsPresenter
+import org.gridpatrol.shell.Route
+import org.gridpatrol.shell.StoreOpener
+import org.gridpatrol.shell.SyncCoordinator
+import org.gridpatrol.shell.SyncRunner
+import org.gridpatrol.shell.SystemClock
+
+/** What one process holds once the worker is enrolled: one store handle, the sync path. */
+class AppGraph(val store: GridPatrolStore, app: GridPatrolApp) {
+    val runner = SyncRunner(store, SystemClock)
+    val coordinator = SyncCoordinator(store, app.network, app.scheduler, runner, SystemClock)
+    val router = ActionRouter(store, app.navigator, coordinator)
+
+    init {
+        coordinator.attach(app.scope)
+    }
+}
+
+class GridPatrolApp : Application() {
+    val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+    val keyStore by lazy { AndroidKeyStore(this) }
+    val network by lazy { AndroidNetworkMonitor(this) }
+    val scheduler by lazy { AndroidWorkScheduler(this) }
+    val location by lazy { FusedLocationSource(this) }
+    val permissions = PermissionsPresenter()
+    val navigator = Navigator(Route.Enrolment)
+    val opener by lazy {
+        StoreOpener(
+            File(filesDir, "gridpatrol"),
+            keyStore,
+            deviceId = Settings.Secure.getString(contentResolver, Settings.Secure.ANDROID_ID),
+        )
+    }
+
+    @Volatile var graph: AppGraph? = null
+        private set
+
+    fun onStore(store: GridPatrolStore) {
+        graph = AppGraph(store, this)
+    }
+
+    override fun onCreate() {
+        super.onCreate()
+        opener.openExisting()?.let {
+            onStore(it)
+            navigator.resetTo(Route.Home)
+        }
+    }
+
+    companion object {
+        /** For workers, which WorkManager may start in a fresh process. */
+        fun graph(context: Context): AppGraph? = (context.applicationContext as GridPatrolApp).graph
+    }
+}
