@@ -23,7 +23,7 @@ import org.gridpatrol.shell.SystemClock
 
 /** What one process holds once the worker is enrolled: one store handle, the sync path. */
 class AppGraph(val store: GridPatrolStore, app: GridPatrolApp) {
-    val runner = SyncRunner(store, SystemClock)
+    val runner = SyncRunner(store, SystemClock, app.network)
     val coordinator = SyncCoordinator(store, app.network, app.scheduler, runner, SystemClock)
     val router = ActionRouter(store, app.navigator, coordinator)
 

@@ -16,15 +16,21 @@ import org.gridpatrol.core.SyncProgressListener
 import org.gridpatrol.core.SyncReason
 import org.gridpatrol.core.SyncScheduler
 import org.gridpatrol.core.model.SyncProgress
+import org.gridpatrol.core.model.NetworkKind
+import org.gridpatrol.core.model.SyncMode
 import org.gridpatrol.core.model.SyncReport
+import org.gridpatrol.core.model.SyncSend
 
 /**
  * Runs one scheduled piece of sync work. This is the ONLY place the shell calls the core's
- * sync: today every [WorkKind] runs `store.sync(progress)` (push, photos, pull). When the core
- * gains a sync with options (a time budget, photos only on unmetered) this one function passes
- * them; nothing else in the shell or the app changes.
+ * sync: `store.syncWith(mode, …)` with the network the [NetworkMonitor] reports (a photo-upload
+ * work item runs only on unmetered networks, by its constraint).
  */
-class SyncRunner(private val store: GridPatrolStore, private val clock: Clock) {
+class SyncRunner(
+    private val store: GridPatrolStore,
+    private val clock: Clock,
+    private val network: NetworkMonitor? = null,
+) {
     private val _history = MutableStateFlow(SyncHistory())
     val history: StateFlow<SyncHistory> = _history.asStateFlow()
 
@@ -36,7 +42,12 @@ class SyncRunner(private val store: GridPatrolStore, private val clock: Clock) {
         }
         val started = clock.now()
         return try {
-            val report = store.sync(listener)
+            val net = network?.conditions?.value?.network
+            val mode = SyncMode(
+                send = SyncSend.RECORDS_AND_PHOTOS,
+                network = if (request.unmeteredOnly || net == Network.UNMETERED) NetworkKind.UNMETERED else NetworkKind.METERED,
+            )
+            val report = store.syncWith(mode, null, listener)
             _history.value = SyncHistory(LastOutcome.OK, 0, started, null)
             Result.success(report)
         } catch (e: GridPatrolException) {

@@ -161,7 +161,7 @@ class Phone(val hq: Hq) : AutoCloseable {
     /** What the app does once it holds a store (after enrolment or at a later launch). */
     fun wire(s: GridPatrolStore) {
         store = s
-        runner = SyncRunner(s, clock)
+        runner = SyncRunner(s, clock, network)
         coordinator = SyncCoordinator(s, network, scheduler, runner, clock)
         coordinator.attach(scope)
         router = ActionRouter(s, navigator, coordinator)
