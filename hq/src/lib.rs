@@ -85,6 +85,8 @@ pub struct HqConfig {
     /// Mark the console's cookies `Secure` (HQ behind TLS). Also set per request when the
     /// proxy in front sends `X-Forwarded-Proto: https`.
     pub console_secure_cookies: bool,
+    /// Console sign-in attempts per client address: burst, then per second.
+    pub console_login_limit: (u32, f64),
     /// The street's time zone (IANA name): local days for periods, and the offset on every
     /// time HQ gives out. Default Asia/Shanghai.
     pub time_zone: chrono_tz::Tz,
@@ -101,6 +103,7 @@ impl HqConfig {
             bootstrap_admin_token: None,
             bootstrap_admin_password: None,
             console_secure_cookies: false,
+            console_login_limit: (10, 1.0 / 6.0),
             time_zone: chrono_tz::Asia::Shanghai,
         }
     }
@@ -123,6 +126,7 @@ impl std::fmt::Debug for HqConfig {
             .field("bootstrap_admin_token", &self.bootstrap_admin_token.as_ref().map(|_| "<set>"))
             .field("bootstrap_admin_password", &self.bootstrap_admin_password.as_ref().map(|_| "<set>"))
             .field("console_secure_cookies", &self.console_secure_cookies)
+            .field("console_login_limit", &self.console_login_limit)
             .field("time_zone", &self.time_zone)
             .finish()
     }

@@ -16,9 +16,6 @@ use crate::error::ApiError;
 use crate::http::AppState;
 use crate::{auth, now_ms};
 
-/// Sign-in attempts per client address: a burst of 10, then one every 6 seconds.
-const LOGIN_LIMIT: (u32, f64) = (10, 1.0 / 6.0);
-
 fn login_page(l: Lang, token: &str, error: Option<&str>, status: StatusCode) -> Response {
     let body = layout::bare(
         l,
@@ -68,7 +65,7 @@ pub async fn submit(State(s): State<AppState>, l: Lang, req: Request) -> PageRes
         _ => return Err(csrf_refused(l)),
     }
     let token = expected.unwrap_or_default();
-    if let Err(secs) = s.limiter.check(&format!("login:{ip}"), LOGIN_LIMIT) {
+    if let Err(secs) = s.limiter.check(&format!("login:{ip}"), s.config.console_login_limit) {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             gridpatrol_protocol::wire::codes::RATE_LIMITED,

@@ -1,0 +1,211 @@
+//! The console's pages over real HTTP, each through the API's own handlers: a community
+//! office sees its own cases only (by URL too), a report's `<script>` is text, a case step is
+//! posted as a form and its photo comes back as an image, a 110 task goes to a unit whose
+//! staff see and work only their own, the board shows the figures, exports open as CSV and
+//! XLSX, and the English switch.
+
+use std::io::Cursor;
+
+use calamine::Reader;
+use gridpatrol_protocol::domain::*;
+use gridpatrol_protocol::records::Command;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::console::{create_user, Browser};
+
+both!(
+    a_community_office_sees_its_own_cases_and_a_script_is_text,
+    a_110_task_goes_to_a_unit_that_acts_on_its_own_tasks_only,
+    the_board_exports_and_english_switch,
+);
+
+async fn a_community_office_sees_its_own_cases_and_a_script_is_text(hq: &Hq) {
+    hq.seed().await;
+    let jpeg = gridpatrol_testing::tiny_jpeg(1);
+    let photo = sha(&jpeg);
+    let mut phone = hq.phone("w-001").await;
+    let (mut own, own_id) = report("w-001", "g-0101", ReportCategory::SafetyHazard, None, vec![photo.clone()]);
+    if let Command::FileReport { report } = &mut own {
+        report.description = "<script>alert('x')</script> 楼道堆物".into();
+    }
+    let mut far = hq.phone("w-201").await;
+    let (other, other_id) = report("w-201", "g-0201", ReportCategory::Dispute, None, vec![]);
+    phone.push(&[own]).await;
+    far.push(&[other]).await;
+    let put = hq
+        .client
+        .put(format!("{}/v1/attachments/{photo}", hq.url))
+        .bearer_auth(&phone.token)
+        .header(gridpatrol_protocol::wire::PROTOCOL_HEADER, "2")
+        .header("content-range", format!("bytes 0-{}/{}", jpeg.len() - 1, jpeg.len()))
+        .body(jpeg.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+
+    let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let password = create_user(&mut admin, "东湖社区 (Donghu)", "donghu", "community", "c-01").await;
+    let mut b = Browser::signed_in(&hq.url, "donghu", &password).await;
+    let inbox = b.get("/cases").await.text();
+    assert!(inbox.contains(&format!("/cases/{own_id}")), "its own case is listed");
+    assert!(!inbox.contains(&format!("/cases/{other_id}")), "another community's is not");
+    // By URL: refused by the API's own scope check, with its code.
+    let far_page = b.get(&format!("/cases/{other_id}")).await;
+    assert_eq!((far_page.status, far_page.error.as_deref()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert!(!far_page.text().contains("西湖"), "nothing of it shown");
+
+    let page = b.get(&format!("/cases/{own_id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt; 楼道堆物"), "escaped");
+    assert!(!html.contains("<script>alert"), "never markup");
+    assert!(html.contains(&format!(r#"src="/photos/{photo}""#)), "the photo inline");
+    assert!(html.contains("事实清") && html.contains("台账清"), "the six clear items");
+    // The steps offered are the role table's for a community office on a reported case.
+    assert!(html.contains(r#"name="action" value="accept""#) && html.contains(r#"name="action" value="reject""#));
+    assert!(!html.contains(r#"value="close""#), "a reported case is not the office's to close at once");
+    let img = b.get(&format!("/photos/{photo}")).await;
+    assert_eq!((img.status, img.content_type.as_str()), (StatusCode::OK, "image/jpeg"));
+    assert_eq!(img.body, jpeg);
+    let (s, _) = hq.get(&format!("/v1/admin/attachments/{photo}"), &hq.admin).await;
+    assert_eq!(s, StatusCode::OK);
+    let api =
+        hq.client.get(format!("{}/v1/admin/attachments/{photo}", hq.url)).bearer_auth(&hq.admin).send().await.unwrap();
+    assert_eq!(api.headers()["content-type"], "image/jpeg", "the API's photos carry their type too");
+
+    // A step as a form: accepted, with the facts, through the API's state machine.
+    let token = page.csrf();
+    let done = b
+        .post(&format!("/cases/{own_id}/act"), &[("_csrf", &token), ("action", "accept"), ("facts", "楼道堆放杂物")])
+        .await;
+    assert_eq!((done.status, done.location.clone()), (StatusCode::SEE_OTHER, Some(format!("/cases/{own_id}"))));
+    let after = b.get(&format!("/cases/{own_id}")).await.text();
+    assert!(after.contains("楼道堆放杂物") && after.contains("受理"));
+    // An illegal step is refused with the API's code, not a 500.
+    let again = b.post(&format!("/cases/{own_id}/act"), &[("_csrf", &token), ("action", "accept")]).await;
+    assert_eq!((again.status, again.error.as_deref()), (StatusCode::CONFLICT, Some("conflict")));
+    let bogus = b.post(&format!("/cases/{own_id}/act"), &[("_csrf", &token), ("action", "explode")]).await;
+    assert_eq!(bogus.status, StatusCode::BAD_REQUEST);
+    // Filters: state, and overdue (nothing is).
+    assert!(b.get("/cases?state=accepted").await.text().contains(&own_id));
+    assert!(!b.get("/cases?state=reported").await.text().contains(&own_id));
+    assert!(!b.get("/cases?overdue=1").await.text().contains(&own_id));
+    assert_eq!(b.get("/cases?state=nonsense").await.status, StatusCode::BAD_REQUEST);
+    // The community office's trail: the console's reads and its step are the API's audit entries.
+    let trail = hq.admin(Method::GET, "/v1/admin/audit?action=case.act", Value::Null).await;
+    assert_eq!(trail.as_array().unwrap().len(), 1);
+}
+
+async fn a_110_task_goes_to_a_unit_that_acts_on_its_own_tasks_only(hq: &Hq) {
+    hq.seed().await;
+    let unit = |name: &str| json!({ "kind": "justice", "name": name, "community_ids": ["c-01"] });
+    let a = hq.admin(Method::POST, "/v1/admin/units", unit("东湖司法所")).await["id"].as_str().unwrap().to_string();
+    let other = hq.admin(Method::POST, "/v1/admin/units", unit("城管中队")).await["id"].as_str().unwrap().to_string();
+    let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let pw_a = create_user(&mut admin, "司法所值班", "justice", "unit", &a).await;
+    let pw_o = create_user(&mut admin, "城管值班", "urban", "unit", &other).await;
+
+    let deadline = (chrono::Utc::now() + chrono::Duration::hours(30)).with_timezone(&chrono_tz::Asia::Shanghai);
+    let deadline = deadline.format("%Y-%m-%dT%H:%M").to_string();
+    let p = admin
+        .submit(
+            "/desk",
+            "/desk",
+            &[
+                ("title", "邻里噪音纠纷"),
+                ("caller", "13812345678"),
+                ("address", "东湖小区3栋"),
+                ("category", "dispute"),
+                ("unit_id", &a),
+                ("assignee_id", "w-001"),
+                ("deadline", &deadline),
+            ],
+        )
+        .await;
+    assert_eq!((p.status, p.location.as_deref()), (StatusCode::SEE_OTHER, Some("/desk")), "{}", p.text());
+    let queue = admin.get("/desk").await.text();
+    assert!(queue.contains("邻里噪音纠纷") && queue.contains("138****5678"), "the caller masked");
+    assert!(!queue.contains("13812345678"));
+    let tasks = hq.admin(Method::GET, "/v1/admin/tasks", Value::Null).await;
+    let task_id = tasks[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(tasks[0]["source"], "diversion_110");
+    assert_eq!(tasks[0]["target_unit"], "东湖司法所");
+
+    // The other unit sees nothing and cannot act on it by URL.
+    let mut o = Browser::signed_in(&hq.url, "urban", &pw_o).await;
+    assert_eq!(o.get("/").await.location.as_deref(), Some("/desk"), "a unit starts at its queue");
+    assert!(!o.get("/desk").await.text().contains("邻里噪音纠纷"));
+    assert_eq!(o.get("/cases").await.status, StatusCode::FORBIDDEN, "a unit sees no area's cases");
+    let refused = o.submit("/desk", &format!("/desk/{task_id}/step"), &[("action", "acknowledge")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // The unit acknowledges, arrives with a fix, and completes.
+    let mut u = Browser::signed_in(&hq.url, "justice", &pw_a).await;
+    let desk = u.get("/desk").await.text();
+    assert!(desk.contains("邻里噪音纠纷") && desk.contains(r#"data-step="acknowledge""#));
+    assert!(!desk.contains(r#"id="new-task""#), "a unit does not dispatch");
+    for (action, extra) in [
+        ("acknowledge", vec![]),
+        ("arrive", vec![("lat", "31.005"), ("lng", "121.005")]),
+        ("complete", vec![("result", "已调解 (mediated)")]),
+    ] {
+        let mut f = vec![("action", action)];
+        f.extend(extra);
+        let p = u.submit("/desk", &format!("/desk/{task_id}/step"), &f).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{action}: {}", p.text());
+    }
+    let t = hq.admin(Method::GET, "/v1/admin/tasks", Value::Null).await;
+    assert_eq!((t[0]["status"].as_str(), t[0]["result"].as_str()), (Some("done"), Some("已调解 (mediated)")));
+    // Arriving needs its fix (the API's rule): a step without one is a 400, not a 500.
+    let p = u.submit("/desk", &format!("/desk/{task_id}/step"), &[("action", "complete"), ("result", "again")]).await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "done is done");
+}
+
+async fn the_board_exports_and_english_switch(hq: &Hq) {
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let (rep, _) = report("w-001", "g-0101", ReportCategory::Dispute, None, vec![]);
+    phone.push(&[rep, visit("w-001", "h-0001", "g-0101", VisitType::MustVisit)]).await;
+    let mut b = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let board = b.get("/board").await.text();
+    assert!(board.contains("东湖社区") && board.contains("西湖社区"), "every community");
+    assert!(board.contains(r#"href="/board?from="#) && board.contains("community=c-01"), "drill down");
+    let grids = b.get("/board?from=2026-01-01&to=2026-12-31&community=c-01").await.text();
+    assert!(grids.contains("东湖一网格") && !grids.contains("西湖一网格"));
+    let bad = b.get("/board?from=2026-02-01&to=2026-01-01").await;
+    assert_eq!((bad.status, bad.error.as_deref()), (StatusCode::BAD_REQUEST, Some("invalid_input")));
+
+    let csv = b.get("/export/reports.csv").await;
+    assert_eq!(csv.content_type, "text/csv; charset=utf-8");
+    let csv = csv.text();
+    assert!(csv.contains("电动车在楼道充电"), "{csv}");
+    let xlsx = b.get("/export/visits.xlsx").await;
+    assert_eq!(xlsx.content_type, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let mut book = calamine::Xlsx::new(Cursor::new(xlsx.body)).expect("a workbook");
+    let sheet = book.worksheet_range("visits").expect("the visits sheet");
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(rows.len(), 2, "a heading and the one visit: {rows:?}");
+    assert!(rows[0].iter().any(|h| h.contains("(")), "bilingual headings");
+    assert!(rows[1].iter().any(|c| c == "3栋2单元301"), "{rows:?}");
+    assert!(rows[1].iter().any(|c| c == "138****5678") && !rows[1].iter().any(|c| c.contains("13812345678")), "masked");
+    assert_eq!(b.get("/export/nothing.csv").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.get("/export/visits.pdf").await.status, StatusCode::NOT_FOUND);
+    let exports = hq.admin(Method::GET, "/v1/admin/audit?action=export", Value::Null).await;
+    assert_eq!(exports.as_array().unwrap().len(), 2, "each download in the trail");
+
+    // English: by the switch (remembered in a cookie) or ?lang=en.
+    let sw = b.get("/lang?to=en&back=/board").await;
+    assert_eq!(sw.location.as_deref(), Some("/board"));
+    assert!(b.get("/board").await.text().contains("三零 board"));
+    assert_eq!(b.get("/lang?to=zh&back=//evil.example").await.location.as_deref(), Some("/"), "local pages only");
+    assert!(b.get("/board").await.text().contains("三零看板"));
+    assert!(b.get("/cases?lang=en").await.text().contains("Overdue only"));
+    // Assets are in the binary; pages forbid outside scripts.
+    let css = b.get("/assets/console.css").await;
+    assert_eq!((css.status, css.content_type.as_str()), (StatusCode::OK, "text/css; charset=utf-8"));
+    let resp = reqwest::get(format!("{}/login", hq.url)).await.unwrap();
+    assert!(resp.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+}
