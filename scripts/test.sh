@@ -32,3 +32,6 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 cargo xtask test-bindings  # Kotlin, Swift and Python bindings against a live HQ (bindings/README.md)
+# The street office's console in a real browser (Debian's chromium, playwright-core, axe-core):
+# installs what it needs, prints "console browser suite: N passed, N failed" (hq/README.md).
+bash hq/console-tests/run.sh

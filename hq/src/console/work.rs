@@ -168,7 +168,8 @@ pub async fn case_page(State(s): State<AppState>, user: User, Path(id): Path<Str
             @if let Some(d) = &c.summary.deadline { " · " (l.t("期限", "deadline")) " " (d) } }
         @if let Some(r) = &c.report {
             h2 { (l.t("上报内容", "Report")) }
-            p { (l.t("类别", "Category")) ": " (r.category) " · " (l.t("地点", "Place")) ": "
+            p { (l.t("类别", "Category")) ": "
+                (ReportCategory::from_code(&r.category).map(|c| l.t(c.zh(), c.en())).unwrap_or(&r.category)) " · " (l.t("地点", "Place")) ": "
                 (r.place_name.clone().unwrap_or_default()) " (" (format!("{:.5}, {:.5}", r.lat, r.lng)) ") · " (r.occurred_at) }
             div.desc #report-description { (r.description) }
             @if !r.photos.is_empty() {
