@@ -258,6 +258,14 @@ async function main() {
   check('the English switch', (await page.textContent('header nav')).includes('Board'));
   await shot('12-desk-english');
   await Promise.all([page.waitForNavigation(), page.click('a:has-text("中文")')]);
+  await visit('/map', '13a-map');
+  check('the map draws the grids and marks the open cases', (await page.$$('#map g.grid')).length === 2 && (await page.$$('#map circle.case')).length >= 1);
+  await visit('/meetings', '13b-meetings');
+  await visit('/templates', '13c-templates');
+  const before = await page.$$eval('#templates tbody tr', (rows) => rows.length);
+  await Promise.all([page.waitForNavigation(), page.click('#publish button[type=submit]')]);
+  const versions = await page.$$eval('#templates tbody tr', (rows) => rows.map((r) => r.textContent));
+  check('the admin publishes a new template version', versions.length === before + 1 && versions.some((v) => v.includes('当前使用')), JSON.stringify(versions));
   await visit('/devices', '13-devices');
   check('the devices list shows the enrolled phones', (await page.$$('#devices tbody tr')).length >= 2);
   await visit('/audit', '14-audit');

@@ -32,12 +32,15 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
     if office {
         items.push(("/board", l.t("三零看板", "Board")));
         items.push(("/cases", l.t("案件", "Cases")));
+        items.push(("/map", l.t("地图", "Map")));
     }
     items.push(("/desk", l.t("110分流", "110 desk")));
     if matches!(user.op.role, Role::StreetAdmin | Role::Community) {
         items.push(("/enrol", l.t("批量注册", "Enrolment")));
     }
     if office {
+        items.push(("/meetings", l.t("相约星期五", "Meetings")));
+        items.push(("/templates", l.t("模板", "Templates")));
         items.push(("/devices", l.t("设备", "Devices")));
     }
     if user.op.role == Role::StreetAdmin {

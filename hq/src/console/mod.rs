@@ -10,6 +10,8 @@ mod export;
 mod extract;
 mod layout;
 mod login;
+mod map;
+mod meetings;
 mod pages;
 pub mod session;
 mod users;
@@ -44,6 +46,9 @@ pub fn router() -> Router<AppState> {
         .route("/photos/{sha256}", get(work::photo))
         .route("/desk", get(desk::queue).post(desk::create))
         .route("/desk/{id}/step", post(desk::step))
+        .route("/map", get(map::map))
+        .route("/meetings", get(meetings::list).post(meetings::create))
+        .route("/templates", get(meetings::templates).post(meetings::publish))
         .route("/enrol", get(users::enrol_form).post(users::enrol_sheet))
         .route("/devices", get(users::devices))
         .route("/devices/{id}/revoke", post(users::revoke_device))

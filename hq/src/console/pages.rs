@@ -30,7 +30,7 @@ pub struct BoardQuery {
 }
 
 /// This month so far, in the street's local days: `[1st, tomorrow)`.
-fn default_period() -> (String, String) {
+pub(super) fn default_period() -> (String, String) {
     let tz = crate::admin::street_tz();
     let today = tz.from_utc_datetime(&chrono::Utc::now().naive_utc()).date_naive();
     let first = today.with_day(1).unwrap_or(today);

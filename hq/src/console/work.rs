@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::http::{ApiPath, ApiQuery, AppState, JsonBody};
 
 /// States after which a deadline no longer runs.
-fn finished(s: CaseState) -> bool {
+pub(super) fn finished(s: CaseState) -> bool {
     matches!(s, CaseState::Closed | CaseState::FollowedUp | CaseState::Archived | CaseState::Rejected)
 }
 

@@ -19,7 +19,96 @@ both!(
     a_community_office_sees_its_own_cases_and_a_script_is_text,
     a_110_task_goes_to_a_unit_that_acts_on_its_own_tasks_only,
     the_board_exports_and_english_switch,
+    the_map_meetings_and_templates,
 );
+
+async fn the_map_meetings_and_templates(hq: &Hq) {
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let (rep, case_id) = report("w-001", "g-0101", ReportCategory::Dispute, None, vec![]);
+    phone.push(&[rep]).await;
+    let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let map = admin.get("/map").await;
+    assert_eq!(map.status, StatusCode::OK);
+    let svg = map.text();
+    for g in ["g-0101", "g-0102", "g-0201"] {
+        assert!(svg.contains(&format!(r#"data-grid="{g}""#)), "{g} drawn");
+    }
+    assert!(
+        svg.contains(&format!(r#"href="/cases/{case_id}""#)) && svg.contains(r#"class="case""#),
+        "the open case marked"
+    );
+    assert!(svg.contains(r##"fill="#e8837e""##), "no patrol this month yet: grids coloured below 60%");
+    let password = create_user(&mut admin, "东湖社区", "donghu", "community", "c-01").await;
+    let mut community = Browser::signed_in(&hq.url, "donghu", &password).await;
+    let theirs = community.get("/map").await.text();
+    assert!(
+        theirs.contains(r#"data-grid="g-0101""#) && !theirs.contains(r#"data-grid="g-0201""#),
+        "its own grids only"
+    );
+
+    // 相约星期五: a meeting with one list item becomes a task, shown open.
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(7)).with_timezone(&chrono_tz::Asia::Shanghai);
+    let deadline = deadline.format("%Y-%m-%dT%H:%M").to_string();
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d").to_string();
+    let p = community
+        .submit(
+            "/meetings",
+            "/meetings",
+            &[
+                ("community_id", "c-01"),
+                ("held_on", &today),
+                ("attendees", "12"),
+                ("topic0", "小区路灯不亮"),
+                ("raised_by0", "居民代表"),
+                ("grid_id0", "g-0101"),
+                ("assignee_id0", "w-001"),
+                ("unit_id0", ""),
+                ("deadline0", &deadline),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text());
+    let list = community.get("/meetings").await.text();
+    assert!(list.contains("小区路灯不亮") && list.contains("居民代表"));
+    let tasks = hq.admin(Method::GET, "/v1/admin/tasks", Value::Null).await;
+    assert_eq!(tasks[0]["source"], "weekly_meeting");
+    let far = [
+        ("community_id", "c-02"),
+        ("held_on", today.as_str()),
+        ("topic0", "x"),
+        ("grid_id0", "g-0201"),
+        ("assignee_id0", "w-201"),
+        ("deadline0", deadline.as_str()),
+    ];
+    let bad = community.submit("/meetings", "/meetings", &far).await;
+    assert_eq!(bad.status, StatusCode::FORBIDDEN, "another community's meeting");
+
+    // Templates: the active one previewed; the admin publishes the next version from the form.
+    let page = admin.get("/templates").await;
+    let html = page.text();
+    assert!(html.contains(r#"id="publish""#) && html.contains("当前使用"));
+    let draft = {
+        let at = html.find(r#"name="template""#).unwrap();
+        let start = html[at..].find('>').unwrap() + at + 1;
+        let end = html[start..].find("</textarea>").unwrap() + start;
+        html[start..end].replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    };
+    let mut t: Value = serde_json::from_str(&draft).expect("the draft is the active template as JSON");
+    let version = t["version"].as_u64().unwrap();
+    t["name"] = Value::from("3456 巡查 (console edit)");
+    let p = admin.submit("/templates", "/templates", &[("template", &t.to_string())]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text());
+    let templates = hq.admin(Method::GET, "/v1/admin/templates", Value::Null).await;
+    let active: Vec<&Value> = templates.as_array().unwrap().iter().filter(|t| t["active"] == true).collect();
+    assert_eq!((active.len(), active[0]["version"].as_u64()), (1, Some(version)));
+    assert_eq!(active[0]["name"], "3456 巡查 (console edit)");
+    let broken = admin.submit("/templates", "/templates", &[("template", "{not json")]).await;
+    assert_eq!((broken.status, broken.error.as_deref()), (StatusCode::BAD_REQUEST, Some("invalid_input")));
+    assert!(!community.get("/templates").await.text().contains(r#"id="publish""#));
+    let refused = community.submit("/templates", "/templates", &[("template", &t.to_string())]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
 
 async fn a_community_office_sees_its_own_cases_and_a_script_is_text(hq: &Hq) {
     hq.seed().await;
