@@ -134,8 +134,6 @@ async function main() {
   const pw = printed.match(/user `admin`, password `([^`]+)`/);
   check('first start prints the admin user and a generated password once', !!pw, printed);
   const adminPassword = pw ? pw[1] : '';
-  await api('POST', '/v1/admin/import', JSON.parse(readFileSync(join(here, 'street.json'), 'utf8')));
-  const unit = await api('POST', '/v1/admin/units', { kind: 'justice', name: '东湖司法所', community_ids: ['c-01'] });
   await openBrowser();
 
   // Sign-in page, then the admin.
@@ -145,6 +143,18 @@ async function main() {
   const cookie = await sessionCookie();
   check('the session cookie is HttpOnly and SameSite=Strict', cookie && cookie.httpOnly && cookie.sameSite === 'Strict', JSON.stringify(cookie));
   void resp;
+
+  // The street from an XLSX workbook: the console's template (a sample street), uploaded back.
+  await visit('/import', '01b-import');
+  const [tpl] = await Promise.all([page.waitForEvent('download'), page.click('a[href="/import/template.xlsx"]')]);
+  const workbook = join(work, 'street.xlsx');
+  await tpl.saveAs(workbook);
+  await page.setInputFiles('#import input[type=file]', workbook);
+  await Promise.all([page.waitForNavigation(), page.click('#import button[type=submit]')]);
+  await shot('01c-imported');
+  const imported = await page.textContent('#import-done').catch(() => '');
+  check('a small street is imported from an XLSX workbook', imported.includes('2'), imported);
+  const unit = await api('POST', '/v1/admin/units', { kind: 'justice', name: '东湖司法所', community_ids: ['c-01'] });
 
   // Enrolment sheet: two workers, one A4 page of QR codes.
   await visit('/enrol', '02-enrol');

@@ -44,6 +44,7 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
         items.push(("/devices", l.t("设备", "Devices")));
     }
     if user.op.role == Role::StreetAdmin {
+        items.push(("/import", l.t("导入", "Import")));
         items.push(("/audit", l.t("审计日志", "Audit log")));
         items.push(("/users", l.t("用户", "Users")));
     }

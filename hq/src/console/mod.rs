@@ -8,6 +8,7 @@ mod assets;
 mod desk;
 mod export;
 mod extract;
+mod import;
 mod layout;
 mod login;
 mod map;
@@ -46,6 +47,8 @@ pub fn router() -> Router<AppState> {
         .route("/photos/{sha256}", get(work::photo))
         .route("/desk", get(desk::queue).post(desk::create))
         .route("/desk/{id}/step", post(desk::step))
+        .route("/import", get(import::form).post(import::upload))
+        .route("/import/template.xlsx", get(import::template))
         .route("/map", get(map::map))
         .route("/meetings", get(meetings::list).post(meetings::create))
         .route("/templates", get(meetings::templates).post(meetings::publish))

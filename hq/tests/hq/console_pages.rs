@@ -20,7 +20,88 @@ both!(
     a_110_task_goes_to_a_unit_that_acts_on_its_own_tasks_only,
     the_board_exports_and_english_switch,
     the_map_meetings_and_templates,
+    a_street_imports_from_xlsx_whole_or_not_at_all,
 );
+
+/// A `multipart/form-data` post of a CSRF token and a workbook file.
+async fn upload(b: &Browser, token: Option<&str>, workbook: Vec<u8>) -> (StatusCode, String) {
+    let boundary = "gpboundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    if let Some(t) = token {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{t}\r\n").into_bytes(),
+        );
+    }
+    body.extend(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"workbook\"; filename=\"street.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+            .into_bytes(),
+    );
+    body.extend(workbook);
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let jar: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let resp = b
+        .client
+        .post(format!("{}/import", b.url))
+        .header("cookie", jar.join("; "))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+async fn a_street_imports_from_xlsx_whole_or_not_at_all(hq: &Hq) {
+    let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let template = admin.get("/import/template.xlsx").await;
+    assert_eq!(template.content_type, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let token = admin.get("/import").await.csrf();
+    assert_eq!(upload(&admin, None, template.body.clone()).await.0, StatusCode::FORBIDDEN, "CSRF on uploads too");
+
+    // A workbook whose worker names a grid that does not exist, and a row with a bad role:
+    // each named by sheet and row, nothing imported (not even the good communities).
+    let mut book = calamine::Xlsx::new(Cursor::new(template.body.clone())).unwrap();
+    let mut w = rust_xlsxwriter::Workbook::new();
+    for name in ["street", "communities", "grids", "workers", "households"] {
+        let range = book.worksheet_range(name).unwrap();
+        let ws = w.add_worksheet();
+        ws.set_name(name).unwrap();
+        for (r, row) in range.rows().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string(r as u32, c as u16, v.to_string()).unwrap();
+            }
+        }
+        if name == "workers" {
+            ws.write_string(3, 0, "w-009").unwrap();
+            ws.write_string(3, 1, "孙网格").unwrap();
+            ws.write_string(3, 2, "captain").unwrap();
+            ws.write_string(3, 3, "g-0101").unwrap();
+        }
+    }
+    let (s, page) = upload(&admin, Some(&token), w.save_to_buffer().unwrap()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("workers 第4行") && page.contains("captain"), "{page}");
+    assert_eq!(hq.admin(Method::GET, "/v1/admin/communities", Value::Null).await, json!([]), "nothing half-imported");
+
+    // The template as it is: the whole sample street.
+    let (s, page) = upload(&admin, Some(&token), template.body).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains(r#"id="import-done""#));
+    let communities = hq.admin(Method::GET, "/v1/admin/communities", Value::Null).await;
+    assert_eq!(communities.as_array().unwrap().len(), 2);
+    let workers = hq.admin(Method::GET, "/v1/admin/workers", Value::Null).await;
+    assert_eq!(workers.as_array().unwrap().len(), 2);
+    // Not a workbook at all: a 400 page, not a 500.
+    let (s, page) = upload(&admin, Some(&token), b"hello".to_vec()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+    // Only the street admin imports.
+    let password = create_user(&mut admin, "东湖社区", "donghu", "community", "c-01").await;
+    let community = Browser::signed_in(&hq.url, "donghu", &password).await;
+    let mut c2 = community;
+    let t2 = c2.get("/board").await.csrf();
+    assert_eq!(upload(&c2, Some(&t2), vec![]).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(c2.get("/import").await.status, StatusCode::FORBIDDEN);
+}
 
 async fn the_map_meetings_and_templates(hq: &Hq) {
     hq.seed().await;
