@@ -11,11 +11,13 @@ use serde::Deserialize;
 
 use super::extract::{Lang, PageError, PageResult, User};
 use super::layout;
-use crate::admin::cases::{self, CaseQuery};
+use gridpatrol_protocol::domain::CaseState;
+
 use crate::admin::figures::{self, FiguresQuery};
 use crate::admin::org;
 use crate::admin::records::{self, PeriodQuery};
-use crate::http::{ApiPath, ApiQuery, AppState};
+use crate::auth;
+use crate::http::{ApiQuery, AppState};
 
 #[derive(Deserialize)]
 pub struct MapQuery {
@@ -23,7 +25,7 @@ pub struct MapQuery {
     to: Option<String>,
 }
 
-/// Most open cases drawn (each needs its report's place).
+/// Most open cases drawn.
 const MAX_CASE_MARKERS: usize = 300;
 const W: f64 = 1000.0;
 const H: f64 = 620.0;
@@ -87,6 +89,35 @@ fn legend(l: Lang) -> Markup {
     }
 }
 
+/// Open cases in the operator's scope with their report's place, newest first: one query, the
+/// scope from `auth` as every API read takes it.
+async fn open_cases(s: &AppState, user: &User) -> crate::error::Result<Vec<(String, CaseState, f64, f64)>> {
+    let bearer = user.bearer();
+    s.db.read(move |tx| {
+        let op = auth::operator(tx, bearer.as_deref())?;
+        let scope = op.scope(tx)?;
+        let rows = tx.query(
+            "SELECT c.id, c.state, r.lng, r.lat, c.grid_id FROM case_file c JOIN report r ON r.id = c.report_id
+             WHERE c.state NOT IN ('closed', 'followed_up', 'archived', 'rejected')
+             ORDER BY c.created_ms DESC",
+            crate::p![],
+        )?;
+        let mut out = Vec::new();
+        for r in rows {
+            if out.len() >= MAX_CASE_MARKERS {
+                break;
+            }
+            let state =
+                CaseState::from_code(&r.text(1)?).ok_or_else(|| crate::error::ApiError::internal("case state"))?;
+            if scope.grid(&r.text(4)?) && !super::work::finished(state) {
+                out.push((r.text(0)?, state, r.f64(2)?, r.f64(3)?));
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
 pub async fn map(State(s): State<AppState>, user: User, Query(q): Query<MapQuery>) -> PageResult {
     let l = user.lang;
     let err = |e| PageError::new(e, l);
@@ -104,14 +135,7 @@ pub async fn map(State(s): State<AppState>, user: User, Query(q): Query<MapQuery
     .0;
     let coverage: HashMap<&str, Option<f64>> =
         f.grids.iter().map(|g| (g.grid_id.as_str(), g.figures.grid_day_coverage.rate)).collect();
-    let list = cases::list_cases(State(s.clone()), user.bearer(), ApiQuery(CaseQuery::default())).await.map_err(err)?.0;
-    let mut case_points = Vec::new();
-    for c in list.iter().filter(|c| !super::work::finished(c.state)).take(MAX_CASE_MARKERS) {
-        let d = cases::get_case(State(s.clone()), user.bearer(), ApiPath(c.id.clone())).await.map_err(err)?.0;
-        if let Some(r) = d.report {
-            case_points.push((c.id.clone(), c.state, r.lng, r.lat));
-        }
-    }
+    let case_points = open_cases(&s, &user).await.map_err(err)?;
     let period = PeriodQuery { from: Some(from.clone()), to: Some(to.clone()) };
     let flagged = records::list_flagged_checkins(State(s), user.bearer(), ApiQuery(period)).await.map_err(err)?.0;
     let flagged: Vec<(f64, f64, String)> = flagged
