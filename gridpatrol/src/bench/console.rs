@@ -47,7 +47,7 @@ pub async fn run(records: usize, rounds: usize, pg: Option<String>) -> Result<()
 
 fn op(i: usize, k: usize, at: chrono::DateTime<chrono::Utc>) -> Command {
     let (lng, lat) = (121.0 + (i % 50) as f64 * 0.01 + 0.005, 31.0 + (i / 50) as f64 * 0.01 + 0.005);
-    if k % REPORT_EVERY == 0 {
+    if k.is_multiple_of(REPORT_EVERY) {
         return Command::FileReport {
             report: Report {
                 id: new_id(),
