@@ -24,6 +24,7 @@ const ADMIN_TOKEN = 'console-suite-admin-token-0123456789';
 let passed = 0;
 let failed = 0;
 const axeFindings = [];
+const overflows = [];
 function check(name, ok, detail = '') {
   if (ok) {
     passed++;
@@ -111,6 +112,9 @@ async function visit(path, name) {
   if (name) {
     await shot(name);
     await axe(name);
+    // Laid out for the window: nothing wider than it (wide tables scroll inside the page).
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (wide > 0) overflows.push(`${name}: ${wide}px too wide at ${page.viewportSize().width}px`);
   }
   return resp;
 }
@@ -326,6 +330,13 @@ async function main() {
   check('five wrong passwords lock the account, even against the right one', locked.includes('锁定') && page.url().endsWith('/login'), locked);
   await shot('18-locked');
 
+  // A tablet held upright: the same pages fit its width.
+  await signIn('admin', adminPassword);
+  await page.setViewportSize({ width: 768, height: 1024 });
+  for (const [path, name] of [['/board', '19-tablet-board'], ['/cases', '20-tablet-cases'], ['/desk', '21-tablet-desk'], ['/map', '22-tablet-map']]) {
+    await visit(path, name);
+  }
+  check('every page fits 1366x768 and a 768 px tablet without sideways scrolling', overflows.length === 0, '\n  ' + overflows.join('\n  '));
   check('axe-core finds no serious or critical violation', axeFindings.length === 0, '\n  ' + axeFindings.join('\n  '));
 }
 
