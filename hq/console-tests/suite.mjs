@@ -204,6 +204,8 @@ async function main() {
   await Promise.all([page.waitForNavigation(), page.click('#board a:has-text("东湖社区")')]);
   check('the board drills down to the grids', (await page.textContent('main')).includes('东湖一网格'));
   await shot('05-board-grids');
+  await visit('/board/trend', '05b-board-trend');
+  check('the board\'s trend charts twelve months of each figure', (await page.$$('#trends figure.trend svg')).length === 8);
 
   // Cases: the inbox, the case page, a step.
   await visit('/cases', '06-cases');

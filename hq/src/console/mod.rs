@@ -15,6 +15,7 @@ mod map;
 mod meetings;
 mod pages;
 pub mod session;
+mod trend;
 mod users;
 mod work;
 
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/password", get(login::password_form).post(login::password_change))
         .route("/board", get(pages::board))
+        .route("/board/trend", get(trend::trend))
         .route("/cases", get(work::inbox))
         .route("/cases/{id}", get(work::case_page))
         .route("/cases/{id}/act", post(work::case_act))

@@ -73,13 +73,14 @@ pub async fn board(State(s): State<AppState>, user: User, Query(q): Query<BoardQ
             @if let Some(c) = drill { input type="hidden" name="community" value=(c); }
             button type="submit" { (l.t("查看", "Show")) }
         }
+        p { a href="/board/trend" { (l.t("近12个月趋势图 →", "Trend over the last 12 months →")) } }
         p { (l.t("三零社区", "Communities with 三零")) ": " strong #three-zero { (f.three_zero_communities.count) " / " (f.three_zero_communities.of) } }
         @if let Some(cid) = drill {
             @let name = f.communities.iter().find(|c| c.community_id == cid).map(|c| c.community.clone()).unwrap_or_else(|| cid.to_string());
             h2 { (name) " · " (l.t("各网格", "grids")) }
             p { a href={ "/board?from=" (from) "&to=" (to) } { (l.t("← 返回全部社区", "← All communities")) } }
             table {
-                caption.skip { (l.t("网格指标", "Grid figures")) }
+                caption.sr-only { (l.t("网格指标", "Grid figures")) }
                 thead { tr { th { (l.t("网格", "Grid")) } (heads) } }
                 tbody {
                     @for g in f.grids.iter().filter(|g| g.community_id == cid) {

@@ -345,6 +345,13 @@ async fn the_board_exports_and_english_switch(hq: &Hq) {
     assert!(board.contains(r#"href="/board?from="#) && board.contains("community=c-01"), "drill down");
     let grids = b.get("/board?from=2026-01-01&to=2026-12-31&community=c-01").await.text();
     assert!(grids.contains("东湖一网格") && !grids.contains("西湖一网格"));
+    // The trend: twelve months of each figure as an SVG chart, for the street or one community.
+    let trend = b.get("/board/trend").await.text();
+    assert_eq!(trend.matches(r#"<figure class="trend">"#).count(), 8, "{trend}");
+    let this_month = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string();
+    assert!(trend.contains(&format!("{this_month} ")), "the current month is the last point");
+    assert_eq!(trend.matches("<polyline").count(), 8);
+    assert_eq!(b.get("/board/trend?community=c-01").await.status, StatusCode::OK);
     let bad = b.get("/board?from=2026-02-01&to=2026-01-01").await;
     assert_eq!((bad.status, bad.error.as_deref()), (StatusCode::BAD_REQUEST, Some("invalid_input")));
 
