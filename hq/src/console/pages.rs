@@ -55,6 +55,16 @@ pub async fn board(State(s): State<AppState>, user: User, Query(q): Query<BoardQ
     let (df, dt) = default_period();
     let from = q.from.filter(|v| !v.is_empty()).unwrap_or(df);
     let to = q.to.filter(|v| !v.is_empty()).unwrap_or(dt);
+    let worker_grids: std::collections::HashMap<String, Vec<String>> = match q.community.as_deref() {
+        Some(_) => crate::admin::org::list_workers(State(s.clone()), user.bearer())
+            .await
+            .map_err(|e| PageError::new(e, l))?
+            .0
+            .into_iter()
+            .map(|w| (w.id, w.grid_ids))
+            .collect(),
+        None => Default::default(),
+    };
     let f = figures::figures(State(s), user.bearer(), ApiQuery(FiguresQuery { from: from.clone(), to: to.clone() }))
         .await
         .map_err(|e| PageError::new(e, l))?
@@ -66,6 +76,30 @@ pub async fn board(State(s): State<AppState>, user: User, Query(q): Query<BoardQ
         th { (l.t("110分流", "110 tasks")) } th { (l.t("110按期办结", "110 on time")) }
     };
     let drill = q.community.as_deref();
+    // Workers of the drilled community's grids (their grids come from the API's worker list).
+    let workers_in: Vec<(&figures::WorkerFigures, String)> = match drill {
+        Some(cid) => {
+            let grids: std::collections::HashSet<&str> =
+                f.grids.iter().filter(|g| g.community_id == cid).map(|g| g.grid_id.as_str()).collect();
+            let names: std::collections::HashMap<&str, &str> =
+                f.grids.iter().map(|g| (g.grid_id.as_str(), g.grid.as_str())).collect();
+            f.workers
+                .iter()
+                .filter_map(|w| {
+                    let theirs: Vec<&str> = worker_grids
+                        .get(&w.worker_id)?
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|g| grids.contains(g))
+                        .collect();
+                    (!theirs.is_empty()).then(|| {
+                        (w, theirs.iter().map(|g| names.get(g).copied().unwrap_or(g)).collect::<Vec<_>>().join(", "))
+                    })
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let body = html! {
         form.filters method="get" action="/board" aria-label=(l.t("统计周期", "Period")) {
             label { (l.t("开始日期", "From")) input type="date" name="from" value=(from); }
@@ -87,6 +121,18 @@ pub async fn board(State(s): State<AppState>, user: User, Query(q): Query<BoardQ
                         tr { td { (g.grid) } (figure_cells(&g.figures)) }
                     }
                 }
+            }
+            h2 { (name) " · " (l.t("网格员", "grid workers")) }
+            table #workers {
+                thead { tr {
+                    th { (l.t("网格员", "Worker")) } th { (l.t("网格", "Grids")) } th { (l.t("巡查次数", "Patrols")) }
+                    th { (l.t("三到完成", "Patrols complete")) } th { (l.t("有效打卡", "Trusted check-ins")) }
+                    th { (l.t("走访", "Visits")) } th { (l.t("上报", "Reports")) } th { (l.t("任务按期", "Tasks on time")) }
+                } }
+                tbody { @for (w, grids) in &workers_in { tr {
+                    td { (w.worker) } td { (grids) } td.num { (w.patrols) } td.num { (pct(w.patrol_completion.rate)) }
+                    td.num { (w.trusted_checkins) } td.num { (w.visits) } td.num { (w.reports) } td.num { (pct(w.tasks_on_time.rate)) }
+                } } }
             }
         } @else {
             table #board {

@@ -345,6 +345,8 @@ async fn the_board_exports_and_english_switch(hq: &Hq) {
     assert!(board.contains(r#"href="/board?from="#) && board.contains("community=c-01"), "drill down");
     let grids = b.get("/board?from=2026-01-01&to=2026-12-31&community=c-01").await.text();
     assert!(grids.contains("东湖一网格") && !grids.contains("西湖一网格"));
+    // Down to the workers of the community's grids.
+    assert!(grids.contains(r#"id="workers""#) && grids.contains("李网格") && !grids.contains("赵网格"), "{grids}");
     // The trend: twelve months of each figure as an SVG chart, for the street or one community.
     let trend = b.get("/board/trend").await.text();
     assert_eq!(trend.matches(r#"<figure class="trend">"#).count(), 8, "{trend}");
