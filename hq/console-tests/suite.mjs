@@ -158,7 +158,14 @@ async function main() {
   await shot('01c-imported');
   const imported = await page.textContent('#import-done').catch(() => '');
   check('a small street is imported from an XLSX workbook', imported.includes('2'), imported);
-  const unit = await api('POST', '/v1/admin/units', { kind: 'justice', name: '东湖司法所', community_ids: ['c-01'] });
+  // A unit the 110 desk can route to, added in the console.
+  await visit('/units', '01d-units');
+  await page.fill('#new-unit input[name=name]', '东湖司法所');
+  await page.selectOption('#new-unit select[name=kind]', 'justice');
+  await page.check('#new-unit input[name=community_ids][value=c-01]');
+  await Promise.all([page.waitForNavigation(), page.click('#new-unit button[type=submit]')]);
+  const unit = (await api('GET', '/v1/admin/units')).find((u) => u.name === '东湖司法所');
+  check('a unit is added in the console', !!unit);
 
   // Enrolment sheet: two workers, one A4 page of QR codes.
   await visit('/enrol', '02-enrol');

@@ -16,6 +16,7 @@ mod meetings;
 mod pages;
 pub mod session;
 mod trend;
+mod units;
 mod users;
 mod work;
 
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/act", post(work::case_act))
         .route("/photos/{sha256}", get(work::photo))
         .route("/desk", get(desk::queue).post(desk::create))
+        .route("/units", get(units::list).post(units::create))
         .route("/desk/{id}/step", post(desk::step))
         .route("/import", get(import::form).post(import::upload))
         .route("/import/template.xlsx", get(import::template))

@@ -275,6 +275,14 @@ async fn a_110_task_goes_to_a_unit_that_acts_on_its_own_tasks_only(hq: &Hq) {
     let a = hq.admin(Method::POST, "/v1/admin/units", unit("东湖司法所")).await["id"].as_str().unwrap().to_string();
     let other = hq.admin(Method::POST, "/v1/admin/units", unit("城管中队")).await["id"].as_str().unwrap().to_string();
     let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    // A unit added from the console's form (the API's checks: at least one community served).
+    let p = admin
+        .submit("/units", "/units", &[("name", "东湖律师工作室"), ("kind", "lawyer"), ("community_ids", "c-01")])
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text());
+    assert!(admin.get("/units").await.text().contains("东湖律师工作室"));
+    let none = admin.submit("/units", "/units", &[("name", "无社区"), ("kind", "lawyer")]).await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST);
     let pw_a = create_user(&mut admin, "司法所值班", "justice", "unit", &a).await;
     let pw_o = create_user(&mut admin, "城管值班", "urban", "unit", &other).await;
 
