@@ -228,6 +228,28 @@ async function main() {
   await Promise.all([page.waitForNavigation(), page.click('form:has(input[value=accept]) button[type=submit]')]);
   check('the admin accepts the case with a form', (await page.textContent('#case-state')).includes('受理'));
   await shot('08-case-accepted');
+  // Opened, dispatched with a responsible unit and a deadline; the worker handles it on the
+  // phone with the outcome and an after-photo; the office verifies and closes it with all six.
+  async function step(action, fields = {}) {
+    for (const [name, value] of Object.entries(fields)) {
+      await page.fill(`form:has(input[value=${action}]) input[name=${name}]`, value);
+    }
+    await Promise.all([page.waitForNavigation(), page.click(`form:has(input[value=${action}]) button[type=submit]`)]);
+  }
+  await step('open');
+  const due = new Date(Date.now() + 3 * 86400 * 1000 + 8 * 3600 * 1000).toISOString().slice(0, 16);
+  await step('dispatch', { responsible_unit: '东湖物业', deadline: due });
+  shell(storeA, 'sync');
+  const afterPhoto = join(work, 'after.jpg');
+  await page.screenshot({ path: afterPhoto, type: 'jpeg', quality: 50, clip: { x: 0, y: 0, width: 48, height: 48 } });
+  shell(storeA, 'case', 'move', caseA.id, '--to', 'handling', '--outcome', '杂物已清理', '--photo', afterPhoto);
+  shell(storeA, 'sync');
+  await page.reload();
+  await step('verify');
+  await step('close', { feedback: '居民满意', ledger_ref: 'TZ-2026-001' });
+  const items = await page.textContent('#clear-items');
+  check('a case is closed with its six clear items', (await page.textContent('#case-state')).includes('结案') && !items.includes('未清'), items);
+  await shot('08b-case-closed');
 
   // Users: a unit's account and a community office's.
   await visit('/users', '09-users');

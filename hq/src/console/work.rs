@@ -142,9 +142,14 @@ fn action_form(user: &User, case_id: &str, action: CaseAction, to: CaseState) ->
                     label { (l.t("责任单位", "Responsible unit")) input type="text" name="responsible_unit" required; }
                     label { (l.t("办结期限", "Deadline")) input type="datetime-local" name="deadline" required; }
                 }
-                CaseAction::Verify | CaseAction::Close => {
+                CaseAction::Verify => {
                     label { (l.t("结果清", "Outcome")) input type="text" name="outcome"; }
                     label { (l.t("反馈清", "Feedback")) input type="text" name="feedback"; }
+                }
+                CaseAction::Close => {
+                    label { (l.t("结果清", "Outcome")) input type="text" name="outcome"; }
+                    label { (l.t("反馈清", "Feedback")) input type="text" name="feedback"; }
+                    label { (l.t("台账编号", "Ledger reference")) input type="text" name="ledger_ref"; }
                 }
                 CaseAction::Archive => {
                     label { (l.t("台账编号", "Ledger reference")) input type="text" name="ledger_ref"; }
