@@ -35,6 +35,27 @@ pub struct InboxQuery {
     community: Option<String>,
     grid: Option<String>,
     overdue: Option<String>,
+    /// Part of the responsible unit's name (责任清).
+    unit: Option<String>,
+}
+
+/// Ids of the cases in scope whose responsible unit (责任清) contains `part`; the operator's
+/// scope from `auth`, as every API read takes it.
+async fn cases_of_unit(s: &AppState, user: &User, part: String) -> Result<std::collections::HashSet<String>, ApiError> {
+    let bearer = user.bearer();
+    s.db.read(move |tx| {
+        let scope = crate::auth::operator(tx, bearer.as_deref())?.scope(tx)?;
+        let part = part.to_lowercase();
+        let mut out = std::collections::HashSet::new();
+        for r in tx.query("SELECT id, grid_id, clear FROM case_file", crate::p![])? {
+            let clear: ClearItems = r.json(2)?;
+            if scope.grid(&r.text(1)?) && clear.responsible_unit.is_some_and(|u| u.to_lowercase().contains(&part)) {
+                out.insert(r.text(0)?);
+            }
+        }
+        Ok(out)
+    })
+    .await
 }
 
 fn nonempty(v: &Option<String>) -> Option<&str> {
@@ -51,6 +72,10 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
     let communities = org::list_communities(State(s.clone()), user.bearer()).await.map_err(err)?.0;
     let query =
         CaseQuery { state: state.map(|s| s.code().to_string()), grid_id: nonempty(&q.grid).map(str::to_string) };
+    let of_unit = match nonempty(&q.unit) {
+        Some(u) => Some(cases_of_unit(&s, &user, u.to_string()).await.map_err(err)?),
+        None => None,
+    };
     let list = cases::list_cases(State(s), user.bearer(), ApiQuery(query)).await.map_err(err)?.0;
     let grid_of: HashMap<&str, (&str, &str)> =
         grids.iter().map(|g| (g.id.as_str(), (g.name.as_str(), g.community_id.as_str()))).collect();
@@ -67,6 +92,7 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
             nonempty(&q.community).is_none_or(|cid| grid_of.get(c.grid_id.as_str()).is_some_and(|g| g.1 == cid))
         })
         .filter(|c| !overdue_only || is_overdue(c))
+        .filter(|c| of_unit.as_ref().is_none_or(|ids| ids.contains(&c.id)))
         .collect();
     let sel = |v: &Option<String>, code: &str| nonempty(v) == Some(code);
     let body = html! {
@@ -83,6 +109,7 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
             label { (l.t("网格", "Grid"))
                 select name="grid" { option value="" { (l.t("全部", "All")) }
                     @for g in &grids { option value=(g.id) selected[sel(&q.grid, &g.id)] { (g.name) } } } }
+            label { (l.t("责任单位", "Responsible unit")) input type="text" name="unit" value=(nonempty(&q.unit).unwrap_or_default()); }
             label.check { input type="checkbox" name="overdue" value="1" checked[overdue_only]; (l.t("仅超期", "Overdue only")) }
             button type="submit" { (l.t("筛选", "Filter")) }
         }

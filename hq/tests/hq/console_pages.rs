@@ -264,9 +264,21 @@ async fn a_community_office_sees_its_own_cases_and_a_script_is_text(hq: &Hq) {
     assert!(!b.get("/cases?state=reported").await.text().contains(&own_id));
     assert!(!b.get("/cases?overdue=1").await.text().contains(&own_id));
     assert_eq!(b.get("/cases?state=nonsense").await.status, StatusCode::BAD_REQUEST);
+    // By responsible unit (责任清), once the case is opened and dispatched to one.
+    let due = (chrono::Utc::now() + chrono::Duration::days(3)).with_timezone(&chrono_tz::Asia::Shanghai);
+    let due = due.format("%Y-%m-%dT%H:%M").to_string();
+    for (action, extra) in
+        [("open", vec![]), ("dispatch", vec![("responsible_unit", "东湖物业"), ("deadline", due.as_str())])]
+    {
+        let mut f = vec![("_csrf", token.as_str()), ("action", action)];
+        f.extend(extra);
+        assert_eq!(b.post(&format!("/cases/{own_id}/act"), &f).await.status, StatusCode::SEE_OTHER, "{action}");
+    }
+    assert!(b.get("/cases?unit=物业").await.text().contains(&own_id));
+    assert!(!b.get("/cases?unit=城管").await.text().contains(&own_id));
     // The community office's trail: the console's reads and its step are the API's audit entries.
     let trail = hq.admin(Method::GET, "/v1/admin/audit?action=case.act", Value::Null).await;
-    assert_eq!(trail.as_array().unwrap().len(), 1);
+    assert_eq!(trail.as_array().unwrap().len(), 3, "accept, open, dispatch");
 }
 
 async fn a_110_task_goes_to_a_unit_that_acts_on_its_own_tasks_only(hq: &Hq) {
