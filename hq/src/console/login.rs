@@ -65,7 +65,19 @@ pub async fn submit(State(s): State<AppState>, l: Lang, req: Request) -> PageRes
         _ => return Err(csrf_refused(l)),
     }
     let token = expected.unwrap_or_default();
-    if let Err(secs) = s.limiter.check(&format!("login:{ip}"), s.config.console_login_limit) {
+    let key = format!("login:{ip}");
+    let limit = s.config.console_login_limit;
+    let verdict = match s.db.0.backend() {
+        crate::db::Backend::Sqlite => s.limiter.check(&key, limit),
+        // Several instances on one PostgreSQL: one bucket per address between them.
+        crate::db::Backend::Postgres => {
+            let now = now_ms();
+            s.db.write(move |tx| Ok(crate::ratelimit::check_shared(tx, &key, limit, now)?))
+                .await
+                .map_err(|e| PageError::new(e, l))?
+        }
+    };
+    if let Err(secs) = verdict {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             gridpatrol_protocol::wire::codes::RATE_LIMITED,

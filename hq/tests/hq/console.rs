@@ -144,8 +144,9 @@ both!(sign_in_attempts_are_rate_limited_per_address);
 async fn sign_in_attempts_are_rate_limited_per_address(hq: &Hq) {
     // Its own instance with the default limit (the harness lifts it for the other tests).
     let mut c = config(hq.place.database());
-    c.console_login_limit =
+    let strict_limit =
         gridpatrol_hq::HqConfig::new("127.0.0.1:0".parse().unwrap(), hq.place.database()).console_login_limit;
+    c.console_login_limit = strict_limit;
     let strict = gridpatrol_hq::start(c).await.expect("HQ starts");
     let mut b = Browser::new(&strict.url());
     // Ten tries in a burst (different names, so no account locks), then 429 with Retry-After.
@@ -156,6 +157,15 @@ async fn sign_in_attempts_are_rate_limited_per_address(hq: &Hq) {
     let p = b.sign_in("admin", ADMIN_PASSWORD).await;
     assert_eq!((p.status, p.error.as_deref()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     assert!(!b.cookies.contains_key("gp_session"), "not even the right password gets through");
+    if hq.db == Db::Postgres {
+        // Instances on one PostgreSQL share the address's bucket: the next one refuses too.
+        let mut c = config(hq.place.database());
+        c.console_login_limit = strict_limit;
+        let other = gridpatrol_hq::start(c).await.expect("HQ starts");
+        let p = Browser::new(&other.url()).sign_in("admin", ADMIN_PASSWORD).await;
+        assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
+        other.stop().await.unwrap();
+    }
     strict.stop().await.unwrap();
 }
 
