@@ -93,14 +93,14 @@ pub async fn submit(State(s): State<AppState>, l: Lang, req: Request) -> PageRes
     let account = s.db.read(move |tx| session::account(tx, &uname)).await.map_err(|e| PageError::new(e, l))?;
     let Some(account) = account else {
         // Spend the same time as for a known name, so timing does not tell which names exist.
-        let _ = session::verify_password(dummy_hash(), &password);
+        let _ = session::check(Some(dummy_hash().to_string()), password).await;
         return Ok(login_page(l, &token, Some(wrong), StatusCode::UNAUTHORIZED));
     };
     let now = now_ms();
     if let Some(until) = account.locked_until_ms.filter(|u| *u > now) {
         return Ok(locked_page(l, &token, until));
     }
-    let ok = account.password_hash.as_deref().is_some_and(|h| session::verify_password(h, &password));
+    let ok = session::check(account.password_hash.clone(), password).await;
     let id = account.id.clone();
     if !ok {
         let failure =
@@ -190,11 +190,11 @@ pub async fn password_change(State(s): State<AppState>, p: Posted) -> PageResult
         })
         .await
         .map_err(|e| PageError::new(e, l))?;
-    if !hash.as_deref().is_some_and(|h| session::verify_password(h, &current)) {
+    if !session::check(hash, current).await {
         let msg = html! { p.error role="alert" { (l.t("当前密码不正确。", "The current password is wrong.")) } };
         return Ok((StatusCode::BAD_REQUEST, password_page(&p.user, Some(msg))).into_response());
     }
-    let new_hash = session::hash_password(&new).map_err(|e| PageError::new(e, l))?;
+    let new_hash = session::hash(new).await.map_err(|e| PageError::new(e, l))?;
     let (id, keep) = (p.user.op.id.clone(), p.user.session_id.clone());
     s.db.write(move |tx| {
         session::set_password(tx, &id, &new_hash, Some(&keep))?;

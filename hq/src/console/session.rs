@@ -26,6 +26,19 @@ pub fn hash_password(password: &str) -> Result<String> {
     Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(ApiError::internal)
 }
 
+/// `verify_password` on the blocking pool: an argon2id check takes tens of milliseconds of CPU,
+/// which must not hold up the runtime's threads serving other requests.
+pub async fn check(hash: Option<String>, password: String) -> bool {
+    tokio::task::spawn_blocking(move || hash.is_some_and(|h| verify_password(&h, &password))).await.unwrap_or(false)
+}
+
+/// `hash_password` on the blocking pool (see `check`).
+pub async fn hash(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::internal(format!("task: {e}")))?
+}
+
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }

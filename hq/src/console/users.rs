@@ -280,7 +280,7 @@ pub async fn create_user(State(s): State<AppState>, p: Posted) -> PageResult {
     }
     let created = access::create_operator(State(s.clone()), p.user.bearer(), JsonBody(input)).await.map_err(err)?.0;
     let password = session::new_password();
-    let hash = session::hash_password(&password).map_err(err)?;
+    let hash = session::hash(password.clone()).await.map_err(err)?;
     let (id, u, admin) = (created.id.clone(), username.clone(), p.user.op.id.clone());
     s.db.write(move |tx| {
         tx.exec("UPDATE operator SET username = ?, password_hash = ? WHERE id = ?", crate::p![&u, &hash, &id])?;
@@ -307,7 +307,7 @@ pub async fn reset_user(State(s): State<AppState>, Path(id): Path<String>, p: Po
     let l = p.user.lang;
     let err = |e| PageError::new(e, l);
     let password = session::new_password();
-    let hash = session::hash_password(&password).map_err(err)?;
+    let hash = session::hash(password.clone()).await.map_err(err)?;
     let bearer = p.user.bearer();
     let username =
         s.db.write(move |tx| {
