@@ -158,6 +158,8 @@ async function main() {
   await shot('01c-imported');
   const imported = await page.textContent('#import-done').catch(() => '');
   check('a small street is imported from an XLSX workbook', imported.includes('2'), imported);
+  await visit('/people', '01e-people');
+  check('the people page lists the imported workers and households', (await page.textContent('#people-workers')).includes('李网格') && (await page.textContent('#households')).includes('138****5678'));
   // A unit the 110 desk can route to, added in the console.
   await visit('/units', '01d-units');
   await page.fill('#new-unit input[name=name]', '东湖司法所');

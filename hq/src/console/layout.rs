@@ -39,6 +39,7 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
         items.push(("/enrol", l.t("批量注册", "Enrolment")));
     }
     if office {
+        items.push(("/people", l.t("人员", "People")));
         items.push(("/units", l.t("单位", "Units")));
         items.push(("/meetings", l.t("相约星期五", "Meetings")));
         items.push(("/templates", l.t("模板", "Templates")));

@@ -14,6 +14,7 @@ mod login;
 mod map;
 mod meetings;
 mod pages;
+mod people;
 pub mod session;
 mod trend;
 mod units;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/photos/{sha256}", get(work::photo))
         .route("/desk", get(desk::queue).post(desk::create))
         .route("/units", get(units::list).post(units::create))
+        .route("/people", get(people::people))
         .route("/desk/{id}/step", post(desk::step))
         .route("/import", get(import::form).post(import::upload))
         .route("/import/template.xlsx", get(import::template))

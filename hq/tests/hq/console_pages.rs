@@ -82,6 +82,7 @@ async fn a_street_imports_from_xlsx_whole_or_not_at_all(hq: &Hq) {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("workers 第4行") && page.contains("captain"), "{page}");
     assert_eq!(hq.admin(Method::GET, "/v1/admin/communities", Value::Null).await, json!([]), "nothing half-imported");
+    assert!(!admin.get("/people").await.text().contains("东湖社区"));
 
     // The template as it is: the whole sample street.
     let (s, page) = upload(&admin, Some(&token), template.body).await;
@@ -91,6 +92,9 @@ async fn a_street_imports_from_xlsx_whole_or_not_at_all(hq: &Hq) {
     assert_eq!(communities.as_array().unwrap().len(), 2);
     let workers = hq.admin(Method::GET, "/v1/admin/workers", Value::Null).await;
     assert_eq!(workers.as_array().unwrap().len(), 2);
+    let people = admin.get("/people").await.text();
+    assert!(people.contains("东湖社区") && people.contains("李网格") && people.contains("3栋2单元301"), "{people}");
+    assert!(people.contains("138****5678") && !people.contains("13812345678"), "phones masked");
     // Not a workbook at all: a 400 page, not a 500.
     let (s, page) = upload(&admin, Some(&token), b"hello".to_vec()).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
