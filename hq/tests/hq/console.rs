@@ -204,6 +204,18 @@ async fn sign_in_gives_a_strict_http_only_session_kept_only_as_a_hash(hq: &Hq) {
     )
     .await;
     assert!(tls.last_set_cookies.iter().any(|c| c.starts_with("gp_session=") && c.ends_with("; Secure")));
+    // Or when HQ is configured as served over TLS (`--secure-cookies`).
+    let mut c = config(hq.place.database());
+    c.console_secure_cookies = true;
+    let behind_tls = gridpatrol_hq::start(c).await.expect("HQ starts");
+    let mut s = Browser::new(&behind_tls.url());
+    s.sign_in("admin", ADMIN_PASSWORD).await;
+    assert!(
+        s.last_set_cookies.iter().any(|c| c.starts_with("gp_session=") && c.ends_with("; Secure")),
+        "{:?}",
+        s.last_set_cookies
+    );
+    behind_tls.stop().await.unwrap();
 
     // The database holds the session's hash, never the id; the password as argon2id.
     let sid = b.session();

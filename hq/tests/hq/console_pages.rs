@@ -363,9 +363,19 @@ async fn the_board_exports_and_english_switch(hq: &Hq) {
     let mut phone = hq.phone("w-001").await;
     let (rep, _) = report("w-001", "g-0101", ReportCategory::Dispute, None, vec![]);
     phone.push(&[rep, visit("w-001", "h-0001", "g-0101", VisitType::MustVisit)]).await;
+    // A petition in Xihu (c-02): its ✗ on the board, with the incident behind it.
+    hq.admin(
+        Method::POST,
+        "/v1/admin/incidents",
+        json!({ "community_id": "c-02", "kind": "petition", "occurred_at": now().to_rfc3339(), "note": "越级上访一起" }),
+    )
+    .await;
     let mut b = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
     let board = b.get("/board").await.text();
     assert!(board.contains("东湖社区") && board.contains("西湖社区"), "every community");
+    assert_eq!(board.matches(r#"<span class="ok">✓</span>"#).count(), 1, "Donghu makes 三零");
+    assert_eq!(board.matches(r#"<span class="bad">✗</span>"#).count(), 1, "Xihu does not");
+    assert!(board.contains("越级上访一起"), "the incident behind the ✗");
     assert!(board.contains(r#"href="/board?from="#) && board.contains("community=c-01"), "drill down");
     let grids = b.get("/board?from=2026-01-01&to=2026-12-31&community=c-01").await.text();
     assert!(grids.contains("东湖一网格") && !grids.contains("西湖一网格"));
