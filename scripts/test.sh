@@ -33,5 +33,8 @@ else
 fi
 cargo xtask test-bindings  # Kotlin, Swift and Python bindings against a live HQ (bindings/README.md)
 cargo xtask test-shells    # the app shells: presenters / view models, sync policy, a worker's day (android-shell/, ios-shell/)
+# The street office's console in a real browser (Debian's chromium, playwright-core, axe-core):
+# installs what it needs, prints "console browser suite: N passed, N failed" (hq/README.md).
+bash hq/console-tests/run.sh
 # Every reader of outside input fuzzed for a bounded time; saved findings replayed first (fuzz/).
 bash scripts/fuzz.sh

@@ -36,6 +36,10 @@ enum HqCommand {
         /// filters it (default `info`).
         #[arg(long, value_name = "FORMAT", default_value = "text", env = "GRIDPATROL_LOG_FORMAT")]
         log_format: String,
+        /// Mark the console's cookies Secure (HQ served over TLS, e.g. behind a reverse proxy;
+        /// a proxy's `X-Forwarded-Proto: https` does the same per request).
+        #[arg(long, env = "GRIDPATROL_SECURE_COOKIES")]
+        secure_cookies: bool,
     },
     /// Copy the SQLite database to a new file, consistently, while HQ serves.
     Backup {
@@ -58,9 +62,9 @@ enum HqCommand {
 }
 
 pub fn run(args: HqArgs) -> i32 {
-    let (listen, database, device_rate, time_zone, log_format) = match args.command {
-        HqCommand::Serve { listen, database, device_rate, time_zone, log_format } => {
-            (listen, database, device_rate, time_zone, log_format)
+    let (listen, database, device_rate, time_zone, log_format, secure_cookies) = match args.command {
+        HqCommand::Serve { listen, database, device_rate, time_zone, log_format, secure_cookies } => {
+            (listen, database, device_rate, time_zone, log_format, secure_cookies)
         }
         HqCommand::Backup { database, to } => {
             return report(gridpatrol_hq::backup::backup(&DatabaseUrl::parse(&database), &to), "backed up to", &to)
@@ -74,6 +78,7 @@ pub fn run(args: HqArgs) -> i32 {
         }
     };
     let mut config = HqConfig::new(listen, DatabaseUrl::parse(&database));
+    config.console_secure_cookies = secure_cookies;
     config.rate_limit_per_device = ((device_rate * 6.0).ceil().max(1.0) as u32, device_rate);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

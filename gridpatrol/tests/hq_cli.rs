@@ -137,3 +137,60 @@ async fn json_request_log_and_a_push_finished_through_sigterm() {
     assert_eq!((push_line["status"].as_u64(), push_line["device"].as_str()), (Some(200), Some(tag)));
     assert!(lines.iter().any(|l| l["route"] == "/v1/admin/import" && l["device"] == "-"));
 }
+
+/// The first start prints the console's admin user and a generated password once on stdout —
+/// not in the request log, not in a file — and a restart on the same data prints none.
+#[test]
+fn the_console_password_is_printed_once_and_never_logged() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gridpatrol"))
+            .args(["hq", "serve", "--listen", "127.0.0.1:0", "--database"])
+            .arg(dir.path().join("hq"))
+            .env_remove("GRIDPATROL_ADMIN_PASSWORD")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut printed = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "HQ printed no address: {printed}");
+            printed.push_str(&line);
+            if line.contains("Console (open in a browser): http://") {
+                break;
+            }
+        }
+        // One answered request: HQ is serving (and listening for SIGTERM) before it is sent.
+        let addr = printed.split("http://").nth(1).unwrap().split(['/', '\n']).next().unwrap().to_string();
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        std::io::Write::write_all(&mut conn, b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let mut log = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+        assert!(child.wait().unwrap().success());
+        (printed, log)
+    };
+    let (first, log) = start();
+    let at = first.find("password `").expect("the password printed") + "password `".len();
+    let password = &first[at..at + 16];
+    assert!(first.contains("user `admin`"), "{first}");
+    assert!(!log.contains(password), "not in the log");
+    for f in std::fs::read_dir(dir.path().join("hq")).unwrap() {
+        let f = f.unwrap().path();
+        if f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("hq.db")) {
+            continue; // the database holds the argon2id hash, checked in hq/tests/hq/console.rs
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(!text.contains(password), "not in {f:?}");
+    }
+    let (second, _) = start();
+    assert!(!second.contains("password `"), "printed once: {second}");
+}

@@ -14,6 +14,9 @@ use crate::p;
 
 pub const DEVICE_TOKEN_PREFIX: &str = "gpd_";
 pub const OPERATOR_TOKEN_PREFIX: &str = "gpo_";
+/// A console session id (the browser's cookie). It names an operator like a token does, so
+/// the console's pages run through the very handlers and scope checks the API uses.
+pub const SESSION_PREFIX: &str = "gps_";
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
@@ -126,10 +129,18 @@ fn lookup_device(tx: &mut dyn Tx, token: &str) -> Result<Option<(Device, bool)>>
 }
 
 fn lookup_operator(tx: &mut dyn Tx, token: &str) -> Result<Option<Operator>> {
-    let row = tx.query_opt(
-        "SELECT id, role, scope_ids FROM operator WHERE token_hash = ? AND revoked_ms IS NULL",
-        p![sha256_hex(token)],
-    )?;
+    let row = if token.starts_with(SESSION_PREFIX) {
+        tx.query_opt(
+            "SELECT o.id, o.role, o.scope_ids FROM console_session s JOIN operator o ON o.id = s.operator_id
+             WHERE s.id_hash = ? AND s.expires_ms > ? AND o.revoked_ms IS NULL",
+            p![sha256_hex(token), crate::now_ms()],
+        )?
+    } else {
+        tx.query_opt(
+            "SELECT id, role, scope_ids FROM operator WHERE token_hash = ? AND revoked_ms IS NULL",
+            p![sha256_hex(token)],
+        )?
+    };
     let Some(r) = row else { return Ok(None) };
     let role = Role::parse(&r.text(1)?).ok_or_else(|| ApiError::internal("operator role"))?;
     Ok(Some(Operator { id: r.text(0)?, role, scope_ids: r.json(2)? }))

@@ -10,7 +10,7 @@ use crate::auth::{self, Role};
 use crate::db::DatabaseUrl;
 use crate::http::AsyncDb;
 use crate::reference::{self, ACTIVE_TEMPLATE_KEY, STREET_KEY};
-use crate::{now_ms, p, HqConfig, HqError, ADMIN_TOKEN_ENV};
+use crate::{now_ms, p, HqConfig, HqError, ADMIN_PASSWORD_ENV, ADMIN_TOKEN_ENV};
 
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 pub const ADMIN_ID: &str = "street-admin";
@@ -77,6 +77,54 @@ pub async fn run(db: &AsyncDb, config: &HqConfig) -> Result<Option<String>, HqEr
         }
     }
     Ok(created)
+}
+
+/// The console's user name of the street admin.
+pub const ADMIN_USERNAME: &str = "admin";
+
+/// The first start that has the console (a new database, or one from before schema v10):
+/// the street admin gets user name `admin` and a password, printed here once and never again
+/// (not logged, not written to a file). Returns it when this start set it.
+pub async fn console_admin(db: &AsyncDb, config: &HqConfig) -> Result<Option<String>, HqError> {
+    let err = |e: crate::ApiError| HqError::Bootstrap(e.detail.unwrap_or(e.message));
+    let needed = db
+        .read(|tx| Ok(tx.query_i64("SELECT COUNT(*) FROM operator WHERE password_hash IS NOT NULL", p![])? == 0))
+        .await
+        .map_err(err)?;
+    if !needed {
+        return Ok(None);
+    }
+    let given = config
+        .bootstrap_admin_password
+        .clone()
+        .or_else(|| std::env::var(ADMIN_PASSWORD_ENV).ok().filter(|p| !p.is_empty()));
+    if let Some(p) = &given {
+        crate::console::session::check_password_rules(p).map_err(err)?;
+    }
+    let password = given.clone().unwrap_or_else(crate::console::session::new_password);
+    let hash = crate::console::session::hash_password(&password).map_err(err)?;
+    // Several instances starting together: the first one's update wins, the others change nothing.
+    let n = db
+        .write(move |tx| {
+            Ok(tx.exec(
+                "UPDATE operator SET username = ?, password_hash = ? WHERE id = ? AND username IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM operator WHERE password_hash IS NOT NULL)",
+                p![ADMIN_USERNAME, hash, ADMIN_ID],
+            )?)
+        })
+        .await
+        .map_err(err)?;
+    if n != 1 {
+        return Ok(None);
+    }
+    if given.is_some() {
+        println!("GridPatrol HQ console: user `{ADMIN_USERNAME}`, with the password given at start-up.");
+    } else {
+        println!(
+            "GridPatrol HQ console: user `{ADMIN_USERNAME}`, password `{password}` (shown only this once; change it under 修改密码 / Password)."
+        );
+    }
+    Ok(Some(password))
 }
 
 /// Owner-only (0600) from the moment the file exists.

@@ -34,6 +34,7 @@ mod admin;
 mod auth;
 mod bootstrap;
 mod changes;
+mod console;
 mod http;
 mod model;
 mod openapi;
@@ -63,6 +64,8 @@ pub fn openapi_document() -> serde_json::Value {
 
 /// Environment variable that sets the bootstrap street-admin token (tests, demo).
 pub const ADMIN_TOKEN_ENV: &str = "GRIDPATROL_ADMIN_TOKEN";
+/// Fixes the console password of the street admin (`admin`) on first start (tests, demos).
+pub const ADMIN_PASSWORD_ENV: &str = "GRIDPATROL_ADMIN_PASSWORD";
 
 #[derive(Clone)]
 pub struct HqConfig {
@@ -78,6 +81,14 @@ pub struct HqConfig {
     /// The street admin's token on a fresh database. `None`: `GRIDPATROL_ADMIN_TOKEN` when
     /// set, else a random token printed once.
     pub bootstrap_admin_token: Option<String>,
+    /// The console password of the street admin (user `admin`) made at first start; None: a
+    /// generated one, printed once.
+    pub bootstrap_admin_password: Option<String>,
+    /// Mark the console's cookies `Secure` (HQ behind TLS). Also set per request when the
+    /// proxy in front sends `X-Forwarded-Proto: https`.
+    pub console_secure_cookies: bool,
+    /// Console sign-in attempts per client address: burst, then per second.
+    pub console_login_limit: (u32, f64),
     /// The street's time zone (IANA name): local days for periods, and the offset on every
     /// time HQ gives out. Default Asia/Shanghai.
     pub time_zone: chrono_tz::Tz,
@@ -92,6 +103,9 @@ impl HqConfig {
             rate_limit_per_operator: (120, 20.0),
             enrolment_code_ttl: Duration::from_secs(15 * 60),
             bootstrap_admin_token: None,
+            bootstrap_admin_password: None,
+            console_secure_cookies: false,
+            console_login_limit: (10, 1.0 / 6.0),
             time_zone: chrono_tz::Asia::Shanghai,
         }
     }
@@ -112,6 +126,9 @@ impl std::fmt::Debug for HqConfig {
             .field("rate_limit_per_operator", &self.rate_limit_per_operator)
             .field("enrolment_code_ttl", &self.enrolment_code_ttl)
             .field("bootstrap_admin_token", &self.bootstrap_admin_token.as_ref().map(|_| "<set>"))
+            .field("bootstrap_admin_password", &self.bootstrap_admin_password.as_ref().map(|_| "<set>"))
+            .field("console_secure_cookies", &self.console_secure_cookies)
+            .field("console_login_limit", &self.console_login_limit)
             .field("time_zone", &self.time_zone)
             .finish()
     }
@@ -157,6 +174,8 @@ pub struct RunningHq {
     pub addr: SocketAddr,
     /// The street admin's token when this start created it (fresh database), else `None`.
     pub created_admin_token: Option<String>,
+    /// The console password of user `admin`, when this start set it.
+    pub created_admin_password: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: tokio::task::JoinHandle<Result<(), HqError>>,
 }
@@ -182,20 +201,21 @@ impl RunningHq {
 pub async fn start(config: HqConfig) -> Result<RunningHq, HqError> {
     let listener = bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let (state, created_admin_token) = prepare(config).await?;
+    let (state, created_admin_token, created_admin_password) = prepare(config).await?;
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(run(listener, state, async move {
         let _ = rx.await;
     }));
-    Ok(RunningHq { addr, created_admin_token, shutdown: Some(tx), handle })
+    Ok(RunningHq { addr, created_admin_token, created_admin_password, shutdown: Some(tx), handle })
 }
 
 /// Serve until `shutdown` completes (what `gridpatrol hq serve` runs, with Ctrl-C as shutdown).
 pub async fn serve(config: HqConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), HqError> {
     let listener = bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let (state, _) = prepare(config).await?;
+    let (state, _, _) = prepare(config).await?;
     println!("GridPatrol HQ listening on http://{addr}");
+    println!("Console (open in a browser): http://{addr}/");
     run(listener, state, shutdown).await
 }
 
@@ -203,7 +223,7 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, HqError> {
     TcpListener::bind(addr).await.map_err(|source| HqError::Bind { addr, source })
 }
 
-async fn prepare(config: HqConfig) -> Result<(http::AppState, Option<String>), HqError> {
+async fn prepare(config: HqConfig) -> Result<(http::AppState, Option<String>, Option<String>), HqError> {
     admin::set_street_time_zone(config.time_zone);
     let url = config.database.clone();
     let db = tokio::task::spawn_blocking(move || db::Db::open(&url))
@@ -212,7 +232,8 @@ async fn prepare(config: HqConfig) -> Result<(http::AppState, Option<String>), H
         .map_err(HqError::Database)?;
     let db = http::AsyncDb(Arc::new(db));
     let token = bootstrap::run(&db, &config).await?;
-    Ok((http::AppState::new(db, config), token))
+    let password = bootstrap::console_admin(&db, &config).await?;
+    Ok((http::AppState::new(db, config), token, password))
 }
 
 async fn run(

@@ -71,7 +71,8 @@ fn is_public(route: &str) -> bool {
 async fn credentials_first(State(state): State<AppState>, req: Request, next: Next) -> Response {
     // Not a route (a 404 follows) or a public one: nothing to check.
     match req.extensions().get::<MatchedPath>() {
-        Some(route) if !is_public(route.as_str()) => {}
+        // The console's pages authenticate by their session cookie, in their own handlers.
+        Some(route) if !is_public(route.as_str()) && !crate::console::is_console_route(route.as_str()) => {}
         _ => return next.run(req).await,
     }
     let Some(token) = bearer_token(req.headers()) else {
@@ -208,7 +209,8 @@ pub fn router(mut state: AppState) -> Router {
         let handler = if phone { r.handler.layer(middleware::from_fn(protocol_version)) } else { r.handler };
         app = app.route(r.path, handler);
     }
-    app.fallback(not_found)
+    app.merge(crate::console::router())
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

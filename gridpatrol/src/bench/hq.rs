@@ -14,7 +14,7 @@ use gridpatrol_protocol::wire::{EnrolRequest, EnrolResponse, PushOp, PushRequest
 
 const BATCH: usize = 100;
 
-fn street(phones: usize) -> GridConfig {
+pub(super) fn street(phones: usize) -> GridConfig {
     let per = 50;
     let communities = phones.div_ceil(per);
     let mut c = GridConfig {
@@ -64,7 +64,7 @@ fn street(phones: usize) -> GridConfig {
     c
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(super) fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(bytes).expect("gzip to memory");
     gz.finish().expect("gzip to memory")

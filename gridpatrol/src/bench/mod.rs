@@ -1,6 +1,7 @@
 //! Benchmarks, printed side by side with the baseline each issue names, measured in the
 //! same run. Build with `--release`.
 
+mod console;
 mod hq;
 mod link;
 mod photo;
@@ -74,6 +75,18 @@ enum Which {
         #[arg(long, default_value_t = 9)]
         rounds: usize,
     },
+    /// The console's pages over a street's year of records (~1,000,000), p99 per page, on SQLite
+    /// and (with --pg) PostgreSQL.
+    Console {
+        #[arg(long, default_value_t = 1_000_000)]
+        records: usize,
+        /// Requests per page (the p99 is taken over these).
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+        /// A PostgreSQL URL to run the PostgreSQL leg on (a schema is made and dropped).
+        #[arg(long, value_name = "URL", env = "GRIDPATROL_BENCH_PG_URL")]
+        pg: Option<String>,
+    },
     /// Many phones pushing at once to one HQ, on SQLite and (with --pg) PostgreSQL.
     Hq {
         #[arg(long, default_value_t = 200)]
@@ -99,6 +112,9 @@ pub fn run(args: BenchArgs) -> i32 {
         }),
         Which::Photo { rounds } => photo::run(rounds),
         Which::Hq { phones, per_phone, pg } => in_runtime(|_| async move { hq::run(phones, per_phone, pg).await }),
+        Which::Console { records, rounds, pg } => {
+            in_runtime(|_| async move { console::run(records, rounds, pg).await })
+        }
     };
     match result {
         Ok(()) => 0,

@@ -38,7 +38,7 @@ pub struct CaseSummary {
     pub updated_at: String,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     pub state: Option<String>,
@@ -196,7 +196,35 @@ pub enum CaseAction {
 }
 
 impl CaseAction {
-    fn target(self) -> CaseState {
+    /// The action that moves a case from `from` to `to`, when an operator can take that step.
+    pub fn to(from: CaseState, to: CaseState) -> Option<CaseAction> {
+        Some(match to {
+            CaseState::Accepted => CaseAction::Accept,
+            CaseState::Rejected => CaseAction::Reject,
+            CaseState::Opened if from == CaseState::Closed => CaseAction::Reopen,
+            CaseState::Opened => CaseAction::Open,
+            CaseState::Dispatched => CaseAction::Dispatch,
+            CaseState::Verified => CaseAction::Verify,
+            CaseState::Closed => CaseAction::Close,
+            CaseState::Archived => CaseAction::Archive,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            CaseAction::Accept => "accept",
+            CaseAction::Reject => "reject",
+            CaseAction::Open => "open",
+            CaseAction::Dispatch => "dispatch",
+            CaseAction::Verify => "verify",
+            CaseAction::Close => "close",
+            CaseAction::Reopen => "reopen",
+            CaseAction::Archive => "archive",
+        }
+    }
+
+    pub fn target(self) -> CaseState {
         match self {
             CaseAction::Accept => CaseState::Accepted,
             CaseAction::Reject => CaseState::Rejected,
@@ -390,7 +418,8 @@ pub async fn get_attachment(
         .await?;
     Response::builder()
         .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_TYPE, crate::model::photos::content_type(&bytes))
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .body(Body::from(bytes))
         .map_err(|e| ApiError::internal(format!("response: {e}")))
 }

@@ -35,6 +35,13 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 6] =
+        [Kind::Patrols, Kind::Visits, Kind::Reports, Kind::Cases, Kind::Tasks, Kind::FlaggedCheckins];
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Patrols => "patrols",
@@ -46,7 +53,8 @@ impl Kind {
         }
     }
 
-    fn columns(self) -> &'static [(&'static str, &'static str)] {
+    /// (key, "中文 (English)" heading) of each column, in order.
+    pub fn columns(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Kind::Patrols => &[
                 ("id", "巡查编号 (patrol id)"),
@@ -520,6 +528,12 @@ async fn table(s: &AppState, bearer: Bearer, kind: Kind, q: PeriodQuery, action:
         .await?;
     s.db.write(move |tx| audit(tx, &op_id, action, kind.name())).await?;
     Ok(rows)
+}
+
+/// The rows of an export, authorised, scoped and audited as the CSV routes do (the console's
+/// CSV and XLSX downloads).
+pub async fn export_table(s: &AppState, bearer: Bearer, kind: Kind, q: PeriodQuery) -> Result<Vec<Vec<J>>> {
+    table(s, bearer, kind, q, "export").await
 }
 
 async fn list(s: AppState, bearer: Bearer, kind: Kind, q: PeriodQuery) -> Result<Json<Vec<Map<String, J>>>> {

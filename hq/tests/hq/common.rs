@@ -14,6 +14,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+/// The console password of user `admin` in tests.
+pub const ADMIN_PASSWORD: &str = "test-admin-password-0123";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -87,6 +89,8 @@ pub fn config(database: DatabaseUrl) -> HqConfig {
     c.rate_limit_per_device = (100_000, 100_000.0);
     c.rate_limit_per_operator = (100_000, 100_000.0);
     c.bootstrap_admin_token = Some(ADMIN_TOKEN.to_string());
+    c.bootstrap_admin_password = Some(ADMIN_PASSWORD.to_string());
+    c.console_login_limit = (100_000, 100_000.0);
     c
 }
 

@@ -13,6 +13,8 @@ mod bootstrap;
 mod cases;
 mod checkins;
 mod clocks;
+mod console;
+mod console_pages;
 mod enrol;
 mod export;
 mod figures;
