@@ -31,6 +31,10 @@ pub struct DeviceSettings {
     /// "中文 (English)".
     #[uniffi(default = None)]
     pub language: Option<gridpatrol_core::Lang>,
+    /// How photos are stored at capture: longest side, JPEG quality, thumbnail size. None: 1600
+    /// px, quality 80, 320 px thumbnails. Checked when the store opens (`InvalidInput`).
+    #[uniffi(default = None)]
+    pub photos: Option<gridpatrol_core::photo::PhotoOptions>,
 }
 
 impl Default for DeviceSettings {
@@ -42,6 +46,7 @@ impl Default for DeviceSettings {
             sync_timeout_ms: 30_000,
             sync_max_attempts: 4,
             language: None,
+            photos: None,
         }
     }
 }

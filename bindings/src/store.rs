@@ -246,6 +246,7 @@ fn store_options(s: &DeviceSettings) -> core::StoreOptions {
         tz_offset_minutes: s.tz_offset_minutes,
         installation_id: s.installation_id.clone(),
         language: s.language.unwrap_or_default(),
+        photos: s.photos.unwrap_or_default(),
         ..core::StoreOptions::default()
     }
 }
@@ -717,6 +718,25 @@ mod tests {
             let quiet = tokio::time::timeout(std::time::Duration::from_millis(200), watch.next()).await;
             assert!(quiet.is_err(), "an unchanged screen yields nothing");
         });
+    }
+
+    #[test]
+    fn photo_settings_reach_the_store_and_bad_ones_are_refused_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(store(dir.path()));
+        let bad = DeviceSettings {
+            photos: Some(core::photo::PhotoOptions { max_long_edge: 10, jpeg_quality: 80, thumbnail_long_edge: 5 }),
+            ..DeviceSettings::default()
+        };
+        match GridPatrolStore::open(dir.path().display().to_string(), bad) {
+            Err(GridPatrolError::InvalidInput { field, .. }) => assert!(field.starts_with("photos"), "{field}"),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let small = DeviceSettings {
+            photos: Some(core::photo::PhotoOptions { max_long_edge: 800, jpeg_quality: 70, thumbnail_long_edge: 160 }),
+            ..DeviceSettings::default()
+        };
+        GridPatrolStore::open(dir.path().display().to_string(), small).unwrap();
     }
 
     /// A store initialised from the sample configuration (no HQ: the suites cover that).

@@ -673,8 +673,9 @@ fn sanitize_png(input: &[u8]) -> Result<SanitizedPhoto, PhotoError> {
 /// so a small file that declares a huge image cannot make the phone allocate gigabytes.
 pub const MAX_PIXELS: u64 = 100_000_000;
 
-/// How photos are stored at capture (`StoreOptions::photos`).
+/// How photos are stored at capture (`StoreOptions::photos`; the apps' `DeviceSettings.photos`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PhotoOptions {
     /// The stored photo's longest side at most, in pixels (default 1600; 320..=8192).
     pub max_long_edge: u32,
