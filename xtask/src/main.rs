@@ -22,6 +22,8 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
+mod shells_ios;
+
 type Result<T, E = String> = std::result::Result<T, E>;
 
 const LIB: &str = "gridpatrol_ffi";
@@ -39,6 +41,11 @@ fn main() -> ExitCode {
             })
         }
         Some("ci") => lint_gate(),
+        // Temporary, until `test-shells` (xtask/src/shells.rs) runs the iOS shell too.
+        Some("test-shells-ios") => Ctx::new(args.iter().any(|a| a == "--release")).and_then(|cx| {
+            let _one_at_a_time = cx.lock_out_dir()?;
+            cx.test_shells_ios()
+        }),
         Some("test-bindings") => {
             let release = args.iter().any(|a| a == "--release");
             let only: Vec<&str> = args[1..].iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
