@@ -75,7 +75,11 @@ pub fn run_ios(
     let src = cx.root.join(PACKAGE);
     let gen = cx.out.join("swift");
     copy_if_changed(&src.join("Package.swift"), &pkg.join("Package.swift"))?;
-    mirror(&src.join("Sources/GridPatrolKit"), &files_with_ext(&src.join("Sources/GridPatrolKit"), "swift")?, &pkg.join("Sources/GridPatrolKit"))?;
+    mirror(
+        &src.join("Sources/GridPatrolKit"),
+        &files_with_ext(&src.join("Sources/GridPatrolKit"), "swift")?,
+        &pkg.join("Sources/GridPatrolKit"),
+    )?;
     mirror(&src.join("Tests"), &files_with_ext(&src.join("Tests"), "swift")?, &pkg.join("Tests"))?;
     mirror(&gen, &files_with_ext(&gen, "swift")?, &pkg.join("Sources/GridPatrol"))?;
     let mut c_module = files_with_ext(&gen, "h")?;

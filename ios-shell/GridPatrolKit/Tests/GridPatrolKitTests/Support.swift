@@ -68,8 +68,10 @@ final class Hq: @unchecked Sendable {
         _ = try send("POST", "/v1/admin/import", config)
     }
 
+    /// SIGKILL: HQ's graceful shutdown waits for open keep-alive connections (a store's HTTP
+    /// pool), and a test HQ has nothing to save.
     func stop() {
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: dir)
     }

@@ -70,8 +70,10 @@ final class WorkerDayTests: LiveTestCase {
 
         // Finish the patrol.
         await eventually("the report counts on the patrol") { (home.screen?.patrol?.reportsFiled ?? 0) == 1 }
-        let finish = try XCTUnwrap(option(patrol.screen!.actions) { if case .finishPatrol = $0 { true } else { false } })
-        if case .needsConfirmation = await patrol.perform(finish) { _ = await patrol.confirm(true) }
+        let finish = try XCTUnwrap(option(patrol.screen!.actions) { if case .finishPatrol(_, .findings) = $0 { true } else { false } })
+        var finished = await patrol.perform(finish)
+        if case .needsConfirmation = finished { finished = await patrol.confirm(true) ?? .failed("unanswered") }
+        XCTAssertEqual(finished, .done, "\(finish.action): \(patrol.error ?? "")")
         await eventually("the night patrol is done") { home.screen?.grids.first?.nightPatrol == .done }
 
         // Offline in a basement: a visit through the grid screen and the visit form; the phone
