@@ -1,9 +1,8 @@
 // The ONE place the shell calls the core's sync.
 //
-// Today the core has `sync(progress:)` only: the budget is kept here by no longer waiting for the
-// sync when it runs out (the sync itself goes on until iOS suspends the app, which is as safe as
-// losing the network: every step commits with its own bookkeeping, bindings/README.md), and
-// `photos` cannot be honoured yet (the core uploads queued photos in every run). A time-budgeted
+// Today the core has `sync(progress:)` only: the budget is kept here by a timer that cancels the
+// sync when it runs out, and `photos` cannot be honoured yet (the core uploads queued photos in
+// every run). A time-budgeted
 // `sync(options: budget, photos policy)` is being added to the core on another branch; when it
 // lands, only `SyncRunner.run` changes (ios-shell/README.md).
 
@@ -36,10 +35,10 @@ public final class SyncRunner: @unchecked Sendable {
     public let store: GridPatrolStore
     public init(store: GridPatrolStore) { self.store = store }
 
-    /// Sync within `request.budget` seconds. At the budget the runner stops waiting and reports
-    /// `.outOfTime`; it does not cancel the core's call (in this suite, a run that cancelled the
-    /// Swift task awaiting `sync` never returned), so the sync goes on until iOS suspends the app
-    /// — as safe as losing the network — and the next run queues behind it in the core.
+    /// Sync within `request.budget` seconds. At the budget the runner reports `.outOfTime` at once
+    /// and cancels the Swift task awaiting the core's `sync`, which stops the sync at its next
+    /// network wait (bindings/README.md: as safe as losing the network; every step commits with
+    /// its own bookkeeping). The answer never waits for the cancellation to land.
     public func run(_ request: SyncRequest, progress: (@Sendable (SyncProgress) -> Void)? = nil) async -> SyncOutcome {
         let store = self.store
         let listener = progress.map { ProgressForwarder($0) }
@@ -57,7 +56,9 @@ public final class SyncRunner: @unchecked Sendable {
             }
             let timer = _Concurrency.Task.detached {
                 try? await _Concurrency.Task.sleep(nanoseconds: UInt64(max(request.budget, 0) * 1_000_000_000))
+                if _Concurrency.Task.isCancelled { return }
                 race.finish(.outOfTime)
+                sync.cancel()
             }
             _Concurrency.Task.detached {
                 race.finish(await sync.value)

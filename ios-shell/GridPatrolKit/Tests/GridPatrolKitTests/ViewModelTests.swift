@@ -309,7 +309,7 @@ final class ViewModelTests: LiveTestCase {
         guard case let .finished(report) = full else { return XCTFail("\(full)") }
         XCTAssertEqual(report.unsentAfter, 0)
         let atHq = try await offMain { [hq] in try hq.ids("visits") }
-        XCTAssertEqual(Set(atHq).count, atHq.count, "no visit twice, even after a cancelled run")
+        XCTAssertEqual(Set(atHq).count, atHq.count, "no visit twice, even after a run cut off at its budget")
 
         // HQ gone: the core's typed error; the coordinator counts it and backs off.
         let gone = try await offMain { try Hq() }
