@@ -32,3 +32,4 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 cargo xtask test-bindings  # Kotlin, Swift and Python bindings against a live HQ (bindings/README.md)
+cargo xtask test-shells-ios  # the iOS shell's GridPatrolKit suite against a live HQ (ios-shell/README.md)
