@@ -94,8 +94,8 @@ final class ViewModelTests: LiveTestCase {
         var result = await vm.perform(finish)
         if case .needsConfirmation = result {
             XCTAssertEqual(vm.pendingConfirmation, finish)
-            let awaited1 = await vm.confirm(true)
-            result = try XCTUnwrap(awaited1)
+            let answered = await vm.confirm(true)
+            result = try XCTUnwrap(answered)
         }
         XCTAssertEqual(result, .done)
         await eventually("the patrol is over") { vm.screen?.inProgress == false }
@@ -144,8 +144,8 @@ final class ViewModelTests: LiveTestCase {
         XCTAssertEqual(vm.fix?.accuracyM, 8)
         vm.input.description = "楼道堆放杂物 (clutter in the stairwell)"
         vm.addPhoto(path: try fixturePhoto(1, into: dir))
-        let awaited2 = await vm.submit()
-        let report = try XCTUnwrap(awaited2)
+        let filed = await vm.submit()
+        let report = try XCTUnwrap(filed)
         XCTAssertEqual(vm.saved, report)
         XCTAssertEqual(report.photos.count, 1)
         XCTAssertEqual(app.navigation.path, [.caseDetail(caseId: report.caseId)])
@@ -221,18 +221,18 @@ final class ViewModelTests: LiveTestCase {
         func step(_ a: TaskAction) throws -> ActionOption {
             try XCTUnwrap(option(vm.screen?.actions ?? []) { if case .taskStep(_, a) = $0 { true } else { false } }, "\(a)")
         }
-        let awaited3 = await vm.perform(try step(.acknowledge))
-        XCTAssertEqual(awaited3, .done)
+        let acknowledged = await vm.perform(try step(.acknowledge))
+        XCTAssertEqual(acknowledged, .done)
         await eventually("acknowledged") { vm.screen?.status == .acknowledged }
         let arrive = try step(.arrive)
         XCTAssertEqual(vm.step(for: arrive)?.needsLocation, true)
-        let awaited4 = await vm.perform(arrive)
-        XCTAssertEqual(awaited4, .done)
+        let arrived = await vm.perform(arrive)
+        XCTAssertEqual(arrived, .done)
         XCTAssertEqual(location.fixes, 1, "the fix came from the LocationSource because the core asked for one")
         await eventually("arrived") { vm.screen?.status == .arrived }
         vm.draft.result = "已设置围挡 (fenced off)"
-        let awaited5 = await vm.perform(try step(.complete))
-        XCTAssertEqual(awaited5, .done)
+        let completed = await vm.perform(try step(.complete))
+        XCTAssertEqual(completed, .done)
         await eventually("done") { vm.screen?.status == .done }
         XCTAssertEqual(vm.screen?.result, "已设置围挡 (fenced off)")
     }
@@ -247,8 +247,8 @@ final class ViewModelTests: LiveTestCase {
         await eventually("unsent shown") { (vm.screen?.unsent.records ?? 0) > 0 || app.sync.running || app.sync.lastOutcome != nil }
         await eventually("no sync running") { !app.sync.running }
         let send = try XCTUnwrap(option(vm.screen!.actions) { if case .syncNow = $0 { true } else { false } })
-        let awaited6 = await vm.perform(send)
-        XCTAssertEqual(awaited6, .done)
+        let sent = await vm.perform(send)
+        XCTAssertEqual(sent, .done)
         XCTAssertEqual(vm.lastDecision, .sync(budget: SyncPolicy.foregroundBudget, photos: .include, followUp: nil))
         await eventually("all sent") { vm.screen?.unsent.records == 0 }
         XCTAssertNotNil(vm.screen?.lastSync.lastSuccessAt)

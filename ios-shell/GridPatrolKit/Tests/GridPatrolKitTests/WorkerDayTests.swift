@@ -15,8 +15,8 @@ final class WorkerDayTests: LiveTestCase {
         let enrolment = EnrolmentViewModel(folder: storeFolder, keys: keys)
         let code = try await offMain { [hq] in try hq.code() }
         XCTAssertTrue(enrolment.scanned("gridpatrol://enrol?hq=\(hq.url)&code=\(code)"))
-        let awaited7 = await enrolment.enrol()
-        let store = try XCTUnwrap(awaited7)
+        let enrolled = await enrolment.enrol()
+        let store = try XCTUnwrap(enrolled)
         XCTAssertEqual(enrolment.phase, .enrolled(workerId: "w-001"))
 
         let network = FakeNetworkMonitor(.metered)
@@ -42,12 +42,12 @@ final class WorkerDayTests: LiveTestCase {
         defer { patrol.stop() }
         for item in patrol.screen!.checklist { patrol.answer(item.itemId, item.choices[0].value) }
         let checkIn = try XCTUnwrap(option(patrol.screen!.actions) { if case .checkIn = $0 { true } else { false } })
-        let awaited8 = await patrol.perform(checkIn)
-        XCTAssertEqual(awaited8, .done)
+        let firstCheckIn = await patrol.perform(checkIn)
+        XCTAssertEqual(firstCheckIn, .done)
         XCTAssertEqual(patrol.lastCheckpoint?.trusted, true)
         location.next = LocationFix(lat: inside.lat + 0.0003, lng: inside.lng, accuracyM: 350)
-        let awaited9 = await patrol.perform(checkIn)
-        XCTAssertEqual(awaited9, .done)
+        let weakCheckIn = await patrol.perform(checkIn)
+        XCTAssertEqual(weakCheckIn, .done)
         XCTAssertEqual(patrol.lastCheckpoint?.trusted, false)
         await eventually("home counts the weak check-in") { home.screen?.patrol?.weakCheckins == 1 }
         await eventually("the patrol screen flags it") { patrol.screen?.checkpoints.filter { !$0.trusted && $0.flag != nil }.count == 1 }
@@ -55,15 +55,15 @@ final class WorkerDayTests: LiveTestCase {
         // A hazard found on the patrol: the report form from the patrol screen, with a photo.
         location.next = LocationFix(lat: inside.lat, lng: inside.lng, accuracyM: 6)
         let fileReport = try XCTUnwrap(option(patrol.screen!.actions) { if case .fileReport = $0 { true } else { false } })
-        let awaited10 = await patrol.perform(fileReport)
-        XCTAssertEqual(awaited10, .navigated(.reportForm(gridId: "g-0101", patrolId: patrolId)))
+        let toReportForm = await patrol.perform(fileReport)
+        XCTAssertEqual(toReportForm, .navigated(.reportForm(gridId: "g-0101", patrolId: patrolId)))
         let reportForm = app.reportForm(gridId: "g-0101", patrolId: patrolId)
         reportForm.load()
         reportForm.input.category = try XCTUnwrap(reportForm.form?.categories.first { $0.value == .safetyHazard }).value
         reportForm.input.description = "电动车楼道充电 (e-bike charging in the stairwell)"
         reportForm.addPhoto(path: try fixturePhoto(3, into: dir))
-        let awaited11 = await reportForm.submit()
-        let report = try XCTUnwrap(awaited11, reportForm.error ?? "\(reportForm.errors)")
+        let filed = await reportForm.submit()
+        let report = try XCTUnwrap(filed, reportForm.error ?? "\(reportForm.errors)")
         XCTAssertEqual(nav.top, .caseDetail(caseId: report.caseId))
         XCTAssertEqual(report.patrolId, patrolId)
         nav.popToHome()
@@ -85,12 +85,12 @@ final class WorkerDayTests: LiveTestCase {
         grid.load()
         let household = try XCTUnwrap(grid.screen?.households.first)
         let recordVisit = try XCTUnwrap(option(household.actions) { if case .recordVisit = $0 { true } else { false } })
-        let awaited12 = await grid.perform(recordVisit)
-        XCTAssertEqual(awaited12, .navigated(.visitForm(householdId: household.id)))
+        let toVisitForm = await grid.perform(recordVisit)
+        XCTAssertEqual(toVisitForm, .navigated(.visitForm(householdId: household.id)))
         let visitForm = app.visitForm(household.id)
         visitForm.load()
-        let awaited13 = await visitForm.submit()
-        let visit = try XCTUnwrap(awaited13, visitForm.error ?? "\(visitForm.errors)")
+        let recorded = await visitForm.submit()
+        let visit = try XCTUnwrap(recorded, visitForm.error ?? "\(visitForm.errors)")
         XCTAssertEqual(nav.path, [])
         await eventually("home lists the unsent visit") { (home.screen?.unsent.records ?? 0) >= 1 }
         app.sync.inForeground = false
@@ -105,8 +105,8 @@ final class WorkerDayTests: LiveTestCase {
         XCTAssertTrue(app.sync.decisions.contains(.schedule(BackgroundRequest(kind: .appRefresh))))
 
         // iOS grants the window: a budgeted (~30 s) records sync.
-        let awaited14 = await app.sync.backgroundWindow(.appRefresh)
-        XCTAssertTrue(awaited14)
+        let windowSucceeded = await app.sync.backgroundWindow(.appRefresh)
+        XCTAssertTrue(windowSucceeded)
         guard case let .sync(budget, photos, _)? = app.sync.decisions.last else { return XCTFail("no sync decided") }
         XCTAssertEqual(budget, SyncPolicy.appRefreshBudget)
         XCTAssertLessThanOrEqual(budget, 30)
@@ -143,8 +143,8 @@ final class WorkerDayTests: LiveTestCase {
         let status = app.syncStatus()
         status.load()
         let sendNow = try XCTUnwrap(option(status.screen!.actions) { if case .syncNow = $0 { true } else { false } })
-        let awaited15 = await status.perform(sendNow)
-        XCTAssertEqual(awaited15, .done)
+        let sendNowResult = await status.perform(sendNow)
+        XCTAssertEqual(sendNowResult, .done)
         await eventually("the 110 task arrives in the inbox") { inbox.screen?.tasks.contains { $0.id == taskId } == true }
         inbox.open(taskId)
 
@@ -157,12 +157,12 @@ final class WorkerDayTests: LiveTestCase {
         for (action, state) in [(TaskAction.acknowledge, TaskStatus.acknowledged), (.arrive, .arrived), (.complete, .done)] {
             if action == .complete { task.draft.result = "双方调解成功 (settled)" }
             let step = try XCTUnwrap(option(task.screen?.actions ?? []) { if case .taskStep(_, action) = $0 { true } else { false } }, "\(action)")
-            let awaited16 = await task.perform(step)
-            XCTAssertEqual(awaited16, .done, task.error ?? "")
+            let stepResult = await task.perform(step)
+            XCTAssertEqual(stepResult, .done, task.error ?? "")
             await eventually("task \(state)") { task.screen?.status == state }
         }
-        let awaited17 = await status.perform(sendNow)
-        XCTAssertEqual(awaited17, .done)
+        let finalSend = await status.perform(sendNow)
+        XCTAssertEqual(finalSend, .done)
         let hqTasks = try await offMain { [hq] in try hq.json("GET", "/v1/admin/tasks") as! [[String: Any]] }
         XCTAssertEqual(hqTasks.first { $0["id"] as? String == taskId }?["status"] as? String, "done")
         XCTAssertEqual(try store.syncStatus().unsent.records, 0)
