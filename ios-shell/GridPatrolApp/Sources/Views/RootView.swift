@@ -4,13 +4,18 @@ import SwiftUI
 /// Enrolment until a store exists, then home with the navigation stack.
 struct RootView: View {
     @ObservedObject var root: RootModel
+    @StateObject private var permissions = SystemPermissions()
 
     var body: some View {
-        if let app = root.app {
-            AppView(app: app, navigation: app.navigation)
-        } else {
-            EnrolmentView(model: root.enrolment)
+        Group {
+            if let app = root.app {
+                AppView(app: app, navigation: app.navigation)
+            } else {
+                EnrolmentView(model: root.enrolment)
+            }
         }
+        .sheet(isPresented: .constant(permissions.flow.step != .done)) { PermissionsView(permissions: permissions) }
+        .task { await permissions.refresh() }
     }
 }
 
