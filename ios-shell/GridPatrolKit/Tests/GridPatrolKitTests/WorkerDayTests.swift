@@ -120,6 +120,8 @@ final class WorkerDayTests: LiveTestCase {
         XCTAssertEqual(patrols.filter { $0 == patrolId }.count, 1)
         XCTAssertEqual(visits.filter { $0 == visit.id }.count, 1)
         XCTAssertEqual(reports.filter { $0 == report.id }.count, 1)
+        let photo = try await offMain { [hq] in try hq.send("GET", "/v1/admin/attachments/\(report.photos[0])") }
+        XCTAssertFalse(photo.isEmpty, "the hazard's photo reached HQ")
 
         // Back in front: a 110 diversion task dispatched at HQ reaches the task inbox through the
         // change stream after the next sync.
