@@ -23,42 +23,43 @@ use crate::{closing_line, copy_if_changed, files_with_ext, rel, run_logged, Ctx,
 const PACKAGE: &str = "ios-shell/GridPatrolKit";
 
 impl Ctx {
-    /// Build what the suite needs (HQ's binary, the library, the generated Swift, the fixture
-    /// photos) and run it; prints the closing line.
+    /// `cargo xtask test-shells-ios`: runs [`ios`] and prints its closing line.
     pub(crate) fn test_shells_ios(&self) -> Result<()> {
         let started = Instant::now();
-        let tools = crate::install_toolchains(&self.root)?;
-        self.cargo(&["build", "--quiet", "-p", "gridpatrol", "--bin", "gridpatrol"])?;
-        let generated = self.bindings()?;
-        let lib_dir = self.out.join("lib");
-        copy_if_changed(&generated.cdylib, &lib_dir.join(format!("lib{LIB}.so")))?;
-        let gridpatrol = self.out.join("bin").join("gridpatrol");
-        copy_if_changed(&self.target.join(self.profile).join("gridpatrol"), &gridpatrol)?;
-        let fixtures = self.out.join("fixtures");
-        for variant in 0..10u8 {
-            let jpeg = gridpatrol_testing::tiny_jpeg_with_comment(variant);
-            crate::write_if_changed(&fixtures.join(format!("photo-{variant}.jpg")), &jpeg)?;
-        }
-        let logs = self.out.join("logs");
-        fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
-        let log = logs.join("ios-shell.log");
-        match run_ios(self, &tools.swift_root, &lib_dir, &gridpatrol, &fixtures, &log) {
-            Ok(closing) => {
-                println!("  ios     {closing}  [{:.1} s]", started.elapsed().as_secs_f64());
-                Ok(())
-            }
-            Err(e) => {
-                eprintln!("---- ios shell suite failed: {e}; its output ({}):", rel(&self.root, &log));
-                if let Ok(text) = fs::read_to_string(&log) {
-                    let lines: Vec<&str> = text.lines().collect();
-                    for l in &lines[lines.len().saturating_sub(80)..] {
-                        eprintln!("  {l}");
-                    }
-                }
-                Err(format!("ios shell suite failed: {e}"))
-            }
-        }
+        let closing = ios(self)?;
+        println!("  ios-shell  {closing}  [{:.1} s]", started.elapsed().as_secs_f64());
+        Ok(())
     }
+}
+
+/// The iOS shell's suite, shaped like `shells::android` for `test-shells`: builds what the suite
+/// needs (HQ's binary, the library, the generated Swift, the fixture photos), runs it, and
+/// returns the closing line; on failure prints the log's tail.
+pub fn ios(cx: &Ctx) -> Result<String> {
+    let tools = crate::install_toolchains(&cx.root)?;
+    cx.cargo(&["build", "--quiet", "-p", "gridpatrol", "--bin", "gridpatrol"])?;
+    let generated = cx.bindings()?;
+    let lib_dir = cx.out.join("lib");
+    copy_if_changed(&generated.cdylib, &lib_dir.join(format!("lib{LIB}.so")))?;
+    let gridpatrol = cx.out.join("bin").join("gridpatrol");
+    copy_if_changed(&cx.target.join(cx.profile).join("gridpatrol"), &gridpatrol)?;
+    let fixtures = cx.out.join("fixtures");
+    for variant in 0..10u8 {
+        let jpeg = gridpatrol_testing::tiny_jpeg_with_comment(variant);
+        crate::write_if_changed(&fixtures.join(format!("photo-{variant}.jpg")), &jpeg)?;
+    }
+    let logs = cx.out.join("logs");
+    fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+    let log = logs.join("ios-shell.log");
+    run_ios(cx, &tools.swift_root, &lib_dir, &gridpatrol, &fixtures, &log).inspect_err(|e| {
+        eprintln!("---- ios shell suite failed: {e}; its output ({}):", rel(&cx.root, &log));
+        if let Ok(text) = fs::read_to_string(&log) {
+            let lines: Vec<&str> = text.lines().collect();
+            for l in &lines[lines.len().saturating_sub(80)..] {
+                eprintln!("  {l}");
+            }
+        }
+    })
 }
 
 /// Assemble the package and run `swift test` in the chroot; returns the closing line
