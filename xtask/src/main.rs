@@ -25,6 +25,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 mod shells;
+mod shells_ios;
 
 type Result<T, E = String> = std::result::Result<T, E>;
 
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
         Some("ci") => lint_gate(),
         Some("test-shells") => Ctx::new(args.iter().any(|a| a == "--release")).and_then(|cx| {
             let _one_at_a_time = cx.lock_out_dir()?;
-            shells::finish(vec![("android-shell", shells::android(&cx))])
+            shells::finish(vec![("android-shell", shells::android(&cx)), ("ios-shell", shells_ios::ios(&cx))])
         }),
         Some("test-bindings") => {
             let release = args.iter().any(|a| a == "--release");
@@ -66,7 +67,7 @@ fn main() -> ExitCode {
                 "usage:\n  cargo xtask ci                          the lint gate: fmt --check, clippy -D warnings, doc -D warnings\n  \
                  cargo xtask bindings [--release]        build the library, generate Kotlin/Swift/Python into build/bindings\n  \
                  cargo xtask test-bindings [--release] [python] [kotlin] [swift]\n                                          run the binding suites against a live HQ\n  \
-                 cargo xtask test-shells [--release]     run the platform shells' suites (android-shell)"
+                 cargo xtask test-shells [--release]     run the platform shells' suites (android-shell, ios-shell)"
             );
             return ExitCode::from(2);
         }

@@ -1,0 +1,21 @@
+import GridPatrolKit
+import SwiftUI
+
+/// Enrolment by the one-time code: typed, or scanned (a QR scanner sheet hands its text to
+/// `model.scanned`; VisionKit's DataScannerViewController on iOS 16+).
+struct EnrolmentView: View {
+    @ObservedObject var model: EnrolmentViewModel
+    @State private var scanning = false
+
+    var body: some View {
+        Form {
+            TextField("服务器", text: $model.hqUrl).textInputAutocapitalization(.never).keyboardType(.URL)
+            TextField("激活码", text: $model.code).textInputAutocapitalization(.characters)
+            Button("扫码") { scanning = true }
+            Button("激活") { _Concurrency.Task { await model.enrol(deviceId: UIDevice.current.identifierForVendor?.uuidString) } }
+                .disabled(model.phase == .enrolling)
+            if case let .failed(message) = model.phase { ErrorLine(text: message) }
+        }
+        .sheet(isPresented: $scanning) { QrScanner { text in model.scanned(text); scanning = false } }
+    }
+}
