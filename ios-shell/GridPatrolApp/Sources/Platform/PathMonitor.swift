@@ -5,14 +5,14 @@ import Network
 
 final class PathMonitor: NetworkMonitor, @unchecked Sendable {
     private let monitor = NWPathMonitor()
-    private(set) var current: NetworkKind = .none
+    private(set) var current: Connectivity = .none
 
-    static func kind(_ path: NWPath) -> NetworkKind {
+    static func kind(_ path: NWPath) -> Connectivity {
         guard path.status == .satisfied else { return .none }
         return path.isExpensive || path.isConstrained ? .metered : .unmetered
     }
 
-    func start(_ onChange: @escaping @Sendable (NetworkKind) -> Void) {
+    func start(_ onChange: @escaping @Sendable (Connectivity) -> Void) {
         monitor.pathUpdateHandler = { [weak self] path in
             let kind = PathMonitor.kind(path)
             self?.current = kind

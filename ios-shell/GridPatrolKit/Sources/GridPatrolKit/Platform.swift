@@ -48,7 +48,7 @@ public protocol KeyStore: AnyObject {
 }
 
 /// The network as NWPathMonitor sees it.
-public enum NetworkKind: String, Equatable, Sendable, CaseIterable {
+public enum Connectivity: String, Equatable, Sendable, CaseIterable {
     /// No path (`.unsatisfied`).
     case none
     /// A path that costs (`isExpensive` or `isConstrained`: cellular, a hotspot, Low Data Mode).
@@ -58,9 +58,9 @@ public enum NetworkKind: String, Equatable, Sendable, CaseIterable {
 }
 
 public protocol NetworkMonitor: AnyObject {
-    var current: NetworkKind { get }
+    var current: Connectivity { get }
     /// Called on every change of path (on any thread); the shell forwards it to the main actor.
-    func start(_ onChange: @escaping @Sendable (NetworkKind) -> Void)
+    func start(_ onChange: @escaping @Sendable (Connectivity) -> Void)
     func stop()
 }
 

@@ -59,7 +59,7 @@ public final class SyncCoordinator {
 
     /// NWPathMonitor's path changed: tell the core (it asks for a sync through `syncWanted`
     /// when the network came back).
-    public func networkChanged(_ kind: NetworkKind) {
+    public func networkChanged(_ kind: Connectivity) {
         _ = store.networkChanged(online: kind != .none)
     }
 

@@ -33,7 +33,7 @@ public enum LastSyncResult: String, Equatable, Sendable {
 }
 
 public struct SyncPolicyInput: Equatable, Sendable {
-    public var network: NetworkKind
+    public var network: Connectivity
     public var window: SyncWindow
     public var lowPower: Bool
     public var lastResult: LastSyncResult
@@ -44,7 +44,7 @@ public struct SyncPolicyInput: Equatable, Sendable {
     public var pendingPhotos: UInt64
     public var trigger: SyncTrigger
 
-    public init(network: NetworkKind, window: SyncWindow, lowPower: Bool = false, lastResult: LastSyncResult = .never,
+    public init(network: Connectivity, window: SyncWindow, lowPower: Bool = false, lastResult: LastSyncResult = .never,
                 consecutiveFailures: Int = 0, lastAttemptAt: Date? = nil, now: Date, pendingRecords: UInt64 = 0,
                 pendingPhotos: UInt64 = 0, trigger: SyncTrigger) {
         self.network = network

@@ -144,13 +144,13 @@ final class FakeKeyStore: KeyStore {
 }
 
 final class FakeNetworkMonitor: NetworkMonitor, @unchecked Sendable {
-    private(set) var current: NetworkKind
-    private var handler: (@Sendable (NetworkKind) -> Void)?
-    init(_ kind: NetworkKind) { current = kind }
-    func start(_ onChange: @escaping @Sendable (NetworkKind) -> Void) { handler = onChange }
+    private(set) var current: Connectivity
+    private var handler: (@Sendable (Connectivity) -> Void)?
+    init(_ kind: Connectivity) { current = kind }
+    func start(_ onChange: @escaping @Sendable (Connectivity) -> Void) { handler = onChange }
     func stop() { handler = nil }
     /// The path changed (as NWPathMonitor would report it).
-    func set(_ kind: NetworkKind) {
+    func set(_ kind: Connectivity) {
         current = kind
         handler?(kind)
     }

@@ -15,7 +15,7 @@ final class SyncPolicyTests: XCTestCase {
         let expected: SyncDecision
     }
 
-    func input(_ network: NetworkKind, _ window: SyncWindow, _ trigger: SyncTrigger, records: UInt64 = 0, photos: UInt64 = 0,
+    func input(_ network: Connectivity, _ window: SyncWindow, _ trigger: SyncTrigger, records: UInt64 = 0, photos: UInt64 = 0,
                lowPower: Bool = false, last: LastSyncResult = .never, failures: Int = 0, lastAttemptAgo: TimeInterval? = nil) -> SyncPolicyInput {
         SyncPolicyInput(network: network, window: window, lowPower: lowPower, lastResult: last, consecutiveFailures: failures,
                         lastAttemptAt: lastAttemptAgo.map { now.addingTimeInterval(-$0) }, now: now,
@@ -88,7 +88,7 @@ final class SyncPolicyTests: XCTestCase {
     }
 
     func testEveryCombinationDecidesAndOfflineNeverSyncs() {
-        for network in NetworkKind.allCases {
+        for network in Connectivity.allCases {
             for window in SyncWindow.allCases {
                 for trigger in SyncTrigger.allCases {
                     for records: UInt64 in [0, 1] {

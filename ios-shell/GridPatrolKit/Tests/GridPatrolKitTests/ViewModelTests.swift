@@ -8,7 +8,7 @@ import XCTest
 
 final class ViewModelTests: LiveTestCase {
     @MainActor
-    func app(_ store: GridPatrolStore, network: NetworkKind = .unmetered, location: FakeLocationSource = FakeLocationSource()) -> AppModel {
+    func app(_ store: GridPatrolStore, network: Connectivity = .unmetered, location: FakeLocationSource = FakeLocationSource()) -> AppModel {
         AppModel(store: store, network: FakeNetworkMonitor(network), scheduler: FakeBackgroundScheduler(), clock: FakeClock(),
                  location: location)
     }

@@ -120,8 +120,15 @@ final class WorkerDayTests: LiveTestCase {
         XCTAssertEqual(patrols.filter { $0 == patrolId }.count, 1)
         XCTAssertEqual(visits.filter { $0 == visit.id }.count, 1)
         XCTAssertEqual(reports.filter { $0 == report.id }.count, 1)
+        // The refresh window sent records only; the photo waits for a processing window.
+        let early = try await offMain { [hq] in try? hq.send("GET", "/v1/admin/attachments/\(report.photos[0])") }
+        XCTAssertNil(early, "the photo is not sent in a records-only refresh window")
+        let processed = await app.sync.backgroundWindow(.processing)
+        XCTAssertTrue(processed)
+        guard case let .sync(_, laterPhotos, _)? = app.sync.decisions.last else { return XCTFail("no sync decided") }
+        XCTAssertEqual(laterPhotos, .include)
         let photo = try await offMain { [hq] in try hq.send("GET", "/v1/admin/attachments/\(report.photos[0])") }
-        XCTAssertFalse(photo.isEmpty, "the hazard's photo reached HQ")
+        XCTAssertFalse(photo.isEmpty, "the hazard's photo reached HQ in the processing window")
 
         // Back in front: a 110 diversion task dispatched at HQ reaches the task inbox through the
         // change stream after the next sync.
