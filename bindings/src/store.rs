@@ -293,6 +293,35 @@ impl GridPatrolStore {
         value
     }
 
+    /// One sync at a time per folder, on the library's runtime; the listeners told after.
+    async fn run_sync(
+        &self,
+        options: SyncOptions,
+        progress: Option<Arc<dyn SyncProgressListener>>,
+    ) -> Result<SyncReport> {
+        let store = self.inner();
+        let gate = self.shared.sync_gate.clone();
+        let result = run_on_runtime(async move {
+            let _one_at_a_time = gate.lock().await;
+            store.sync(&options, &ProgressAdapter(progress)).await.map_err(GridPatrolError::from)
+        })
+        .await;
+        match &result {
+            Ok(report) if report.changed_data() => {
+                self.listeners().notify(DataChange::Synced { report: report.clone() })
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if matches!(e, GridPatrolError::HqUnreachable { .. }) {
+                    // The next "network is back" hint asks for a sync again.
+                    *lock(&self.listeners().online) = Some(false);
+                }
+                self.listeners().notify(DataChange::SyncFailed);
+            }
+        }
+        result
+    }
+
     fn sync_options(&self) -> SyncOptions {
         SyncOptions {
             timeout: Duration::from_millis(self.settings.sync_timeout_ms.max(1) as u64),
@@ -561,28 +590,7 @@ impl GridPatrolStore {
     /// Kotlin `suspend`, Swift `async throws`, Python `async`. Cancelling the caller stops the
     /// sync at its next network wait, which is safe.
     pub async fn sync(&self, progress: Option<Arc<dyn SyncProgressListener>>) -> Result<SyncReport> {
-        let store = self.inner();
-        let gate = self.shared.sync_gate.clone();
-        let options = self.sync_options();
-        let result = run_on_runtime(async move {
-            let _one_at_a_time = gate.lock().await;
-            store.sync(&options, &ProgressAdapter(progress)).await.map_err(GridPatrolError::from)
-        })
-        .await;
-        match &result {
-            Ok(report) if report.changed_data() => {
-                self.listeners().notify(DataChange::Synced { report: report.clone() })
-            }
-            Ok(_) => {}
-            Err(e) => {
-                if matches!(e, GridPatrolError::HqUnreachable { .. }) {
-                    // The next "network is back" hint asks for a sync again.
-                    *lock(&self.listeners().online) = Some(false);
-                }
-                self.listeners().notify(DataChange::SyncFailed);
-            }
-        }
-        result
+        self.run_sync(self.sync_options(), progress).await
     }
 
     // ----- listeners -----
@@ -648,28 +656,9 @@ impl GridPatrolStore {
         cancel: Option<Arc<core::sync::SyncCancel>>,
         progress: Option<Arc<dyn SyncProgressListener>>,
     ) -> Result<SyncReport> {
-        let store = self.inner();
-        let gate = self.shared.sync_gate.clone();
         let options =
             SyncOptions { mode, cancel: cancel.map(|c| (*c).clone()).unwrap_or_default(), ..self.sync_options() };
-        let result = run_on_runtime(async move {
-            let _one_at_a_time = gate.lock().await;
-            store.sync(&options, &ProgressAdapter(progress)).await.map_err(GridPatrolError::from)
-        })
-        .await;
-        match &result {
-            Ok(report) if report.changed_data() => {
-                self.listeners().notify(DataChange::Synced { report: report.clone() })
-            }
-            Ok(_) => {}
-            Err(e) => {
-                if matches!(e, GridPatrolError::HqUnreachable { .. }) {
-                    *lock(&self.listeners().online) = Some(false);
-                }
-                self.listeners().notify(DataChange::SyncFailed);
-            }
-        }
-        result
+        self.run_sync(options, progress).await
     }
 }
 

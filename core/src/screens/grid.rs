@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::cases::{case_rows, CaseFilter, CaseRow};
-use super::home::{care_tag_labels, grid_summary, GridSummary, ShiftStatus};
+use super::home::{care_tag_labels, grid_summary, todays_patrols, GridSummary};
 use super::patrol::PatrolRow;
 use super::{t, Action, ActionOption};
 use crate::clock::to_time;
@@ -169,21 +169,8 @@ impl Store {
             let matching = all.len() as u32;
             all.truncate(limit as usize);
 
-            let mut day = ShiftStatus::NotStarted;
-            let mut night = ShiftStatus::NotStarted;
+            let (day, night) = todays_patrols(&tx, &self.device().worker_id, grid_id, start_of_day_ms)?;
             let recent_patrols = self.recent_patrols(&tx, grid_id, 10, lang)?;
-            for p in &recent_patrols {
-                if p.started_at.timestamp_millis() >= start_of_day_ms {
-                    let s = if p.in_progress { ShiftStatus::InProgress } else { ShiftStatus::Done };
-                    let slot = match p.shift {
-                        PatrolShift::Day => &mut day,
-                        PatrolShift::Night => &mut night,
-                    };
-                    if *slot != ShiftStatus::InProgress {
-                        *slot = s;
-                    }
-                }
-            }
             let filter = CaseFilter { grid_id: Some(grid_id.to_string()), limit: 50, ..CaseFilter::default() };
             let cases = case_rows(&tx, &refdata, &filter, now_ms, lang)?;
             Ok(GridScreen {

@@ -291,28 +291,39 @@ fn grid_summaries(
     start_of_day_ms: i64,
     lang: Lang,
 ) -> Result<Vec<GridSummary>> {
+    let mut out = Vec::new();
+    for id in &refdata.worker_grids {
+        let Some(g) = refdata.grids.get(id) else { continue };
+        let (day, night) = todays_patrols(c, worker_id, id, start_of_day_ms)?;
+        out.push(grid_summary(id, g, day, night, lang));
+    }
+    Ok(out)
+}
+
+/// Today's day and night patrol of this worker in one grid (home and grid screens).
+pub(crate) fn todays_patrols(
+    c: &Connection,
+    worker_id: &str,
+    grid_id: &str,
+    start_of_day_ms: i64,
+) -> Result<(ShiftStatus, ShiftStatus)> {
     let mut stmt = c.prepare_cached(
         "SELECT shift, MAX(in_progress) FROM patrol WHERE worker_id = ?1 AND grid_id = ?2 AND started_ms >= ?3
          GROUP BY shift",
     )?;
-    let mut out = Vec::new();
-    for id in &refdata.worker_grids {
-        let Some(g) = refdata.grids.get(id) else { continue };
-        let (mut day, mut night) = (ShiftStatus::NotStarted, ShiftStatus::NotStarted);
-        for row in stmt.query_map(params![worker_id, id, start_of_day_ms], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
-        })? {
-            let (shift, running) = row?;
-            let status = if running { ShiftStatus::InProgress } else { ShiftStatus::Done };
-            match PatrolShift::from_code(&shift) {
-                Some(PatrolShift::Day) => day = status,
-                Some(PatrolShift::Night) => night = status,
-                None => {}
-            }
+    let (mut day, mut night) = (ShiftStatus::NotStarted, ShiftStatus::NotStarted);
+    for row in stmt.query_map(params![worker_id, grid_id, start_of_day_ms], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+    })? {
+        let (shift, running) = row?;
+        let status = if running { ShiftStatus::InProgress } else { ShiftStatus::Done };
+        match PatrolShift::from_code(&shift) {
+            Some(PatrolShift::Day) => day = status,
+            Some(PatrolShift::Night) => night = status,
+            None => {}
         }
-        out.push(grid_summary(id, g, day, night, lang));
     }
-    Ok(out)
+    Ok((day, night))
 }
 
 pub(crate) fn grid_summary(

@@ -87,51 +87,15 @@ fn pending_from_outbox(e: OutboxEntry, state: UploadState, lang: Lang) -> Pendin
 impl Store {
     /// What has not reached HQ yet, item by item.
     pub fn pending_uploads(&self, limit: u32) -> Result<PendingUploads> {
-        let limit = limit.clamp(1, 1000);
         let lang = self.language();
         self.read(|c| {
             let tx = c.unchecked_transaction()?;
             let summary = unsent_summary(&tx, lang)?;
-            let acked: i64 = tx.query_row("SELECT acked_through_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
-            let mut items = Vec::new();
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {} FROM outbox WHERE state = 'rejected' ORDER BY seq LIMIT ?1",
-                outbox::SELECT_COLUMNS
-            ))?;
-            for e in stmt.query_map([limit], outbox::row_to_entry)? {
-                items.push(pending_from_outbox(e?, UploadState::Rejected, lang));
-            }
-            drop(stmt);
-            let left = limit.saturating_sub(items.len() as u32);
-            for e in outbox::list(&tx, acked, left)? {
-                if e.state != "rejected" {
-                    items.push(pending_from_outbox(e, UploadState::Waiting, lang));
-                }
-            }
-            let left = limit.saturating_sub(items.len() as u32);
-            let mut stmt = tx.prepare_cached(
-                "SELECT sha256, added_ms FROM attachment WHERE upload_state = 'pending' ORDER BY added_ms LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([left], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-            for row in rows {
-                let (sha, added) = row?;
-                items.push(PendingItem {
-                    seq: None,
-                    kind: "photo".into(),
-                    label: t(lang, "照片", "photo"),
-                    entity_id: sha,
-                    state: UploadState::Waiting,
-                    state_label: UploadState::Waiting.label_in(lang),
-                    recorded_at: to_time(added),
-                    attempts: 0,
-                    reason: None,
-                });
-            }
             Ok(PendingUploads {
                 unsent_records: summary.records,
                 unsent_photos: summary.photos,
                 rejected: summary.rejected,
-                items,
+                items: pending_items(&tx, limit.clamp(1, 1000), lang)?,
             })
         })
     }
@@ -139,10 +103,10 @@ impl Store {
     /// The sync status screen.
     pub fn sync_status(&self) -> Result<SyncStatusScreen> {
         let lang = self.language();
-        let pending = self.pending_uploads(50)?;
         self.read(|c| {
             let tx = c.unchecked_transaction()?;
             let unsent = unsent_summary(&tx, lang)?;
+            let pending = pending_items(&tx, 50, lang)?;
             let last_sync = sync_summary(&tx, lang)?;
             let (photos_queued, bytes, sent): (u32, i64, i64) = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0), COALESCE(SUM(uploaded_bytes), 0)
@@ -152,7 +116,7 @@ impl Store {
             )?;
             let mut rejected = Vec::new();
             let mut waiting = Vec::new();
-            for item in pending.items {
+            for item in pending {
                 match (item.state, item.seq) {
                     (UploadState::Rejected, Some(seq)) => rejected.push(RejectedItem {
                         seq,
@@ -234,4 +198,44 @@ fn rejected_command(c: &rusqlite::Connection, seq: i64) -> Result<Command> {
         .optional()?;
     let payload = payload.ok_or_else(|| CoreError::not_found("rejected record", seq.to_string()))?;
     Ok(serde_json::from_str(&payload)?)
+}
+
+/// Refused records first (they need the worker), then waiting records in order, then photos.
+fn pending_items(tx: &rusqlite::Connection, limit: u32, lang: Lang) -> Result<Vec<PendingItem>> {
+    let acked: i64 = tx.query_row("SELECT acked_through_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+    let mut items = Vec::new();
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {} FROM outbox WHERE state = 'rejected' ORDER BY seq LIMIT ?1",
+        outbox::SELECT_COLUMNS
+    ))?;
+    for e in stmt.query_map([limit], outbox::row_to_entry)? {
+        items.push(pending_from_outbox(e?, UploadState::Rejected, lang));
+    }
+    drop(stmt);
+    let left = limit.saturating_sub(items.len() as u32);
+    for e in outbox::list(tx, acked, left)? {
+        if e.state != "rejected" {
+            items.push(pending_from_outbox(e, UploadState::Waiting, lang));
+        }
+    }
+    let left = limit.saturating_sub(items.len() as u32);
+    let mut stmt = tx.prepare_cached(
+        "SELECT sha256, added_ms FROM attachment WHERE upload_state = 'pending' ORDER BY added_ms LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([left], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (sha, added) = row?;
+        items.push(PendingItem {
+            seq: None,
+            kind: "photo".into(),
+            label: t(lang, "照片", "photo"),
+            entity_id: sha,
+            state: UploadState::Waiting,
+            state_label: UploadState::Waiting.label_in(lang),
+            recorded_at: to_time(added),
+            attempts: 0,
+            reason: None,
+        });
+    }
+    Ok(items)
 }
