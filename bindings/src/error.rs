@@ -50,6 +50,20 @@ pub enum GridPatrolError {
     #[error("{unsent} unsent records of another worker; sync them first")]
     UnsentWork { unsent: u64 },
 
+    /// The store is encrypted and the key provider gave no key for it.
+    #[error("the store is encrypted; its key is needed")]
+    StoreKeyMissing,
+
+    /// The key provider's key does not open this store (the platform lost or replaced the key,
+    /// or the file is damaged). Nothing was changed: the store is still there, unreadable
+    /// without its key; do not delete it unless HQ has everything (see `sync_status`).
+    #[error("the key does not open this store")]
+    StoreKeyWrong,
+
+    /// The app's `KeyProvider` could not give the key (Keystore/Keychain locked or failed).
+    #[error("the store key is unavailable: {reason}")]
+    KeyUnavailable { reason: String },
+
     /// The database was written by a newer app version.
     #[error("database schema {found} is newer than this app supports ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
@@ -113,6 +127,8 @@ impl From<CoreError> for GridPatrolError {
             CoreError::NotInitialised => E::NotInitialised,
             CoreError::UnsentWork { unsent } => E::UnsentWork { unsent },
             CoreError::SchemaTooNew { found, supported } => E::SchemaTooNew { found, supported },
+            CoreError::StoreKeyMissing => E::StoreKeyMissing,
+            CoreError::StoreKeyWrong => E::StoreKeyWrong,
             CoreError::HqUnreachable { reason } => E::HqUnreachable { reason },
             CoreError::EnrolmentCodeInvalid => E::EnrolmentCodeInvalid,
             CoreError::DeviceRevoked => E::DeviceRevoked,

@@ -56,6 +56,42 @@ pub trait SyncScheduler: Send + Sync {
     fn sync_wanted(&self, reason: SyncReason);
 }
 
+/// Gives the store its encryption key: 32 random bytes, made once for this installation and
+/// the same at every call after. Keep it where neither backups nor copies of the app's files
+/// reach, and never beside the store — Android: random bytes wrapped by an Android Keystore
+/// AES key, in `noBackupFilesDir`; iOS: a Keychain item with
+/// `kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly`. Called when a store is opened or
+/// enrolled (on the calling thread). A store made before encryption is encrypted in place
+/// with this key the first time.
+#[uniffi::export(with_foreign)]
+pub trait KeyProvider: Send + Sync {
+    fn store_key(&self) -> std::result::Result<Vec<u8>, KeyProviderError>;
+}
+
+/// What a `KeyProvider` throws when it cannot give the key; the store then fails to open with
+/// `GridPatrolError.KeyUnavailable` (nothing is created or changed).
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum KeyProviderError {
+    #[error("key unavailable: {reason}")]
+    Unavailable { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for KeyProviderError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        KeyProviderError::Unavailable { reason: e.reason }
+    }
+}
+
+/// The key from the app's provider, checked (32 bytes).
+fn store_key(provider: &Arc<dyn KeyProvider>) -> Result<core::StoreKey> {
+    let bytes = zeroize::Zeroizing::new(
+        provider
+            .store_key()
+            .map_err(|KeyProviderError::Unavailable { reason }| GridPatrolError::KeyUnavailable { reason })?,
+    );
+    Ok(core::StoreKey::from_bytes(&bytes)?)
+}
+
 /// Why the core asks for a sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncReason {
@@ -241,8 +277,9 @@ pub struct GridPatrolStore {
     settings: DeviceSettings,
 }
 
-fn store_options(s: &DeviceSettings) -> core::StoreOptions {
+fn store_options(s: &DeviceSettings, key: core::StoreKey) -> core::StoreOptions {
     core::StoreOptions {
+        key: Some(key),
         tz_offset_minutes: s.tz_offset_minutes,
         installation_id: s.installation_id.clone(),
         language: s.language.unwrap_or_default(),
@@ -333,16 +370,20 @@ impl GridPatrolStore {
 
 #[uniffi::export]
 impl GridPatrolStore {
-    /// Open the store an earlier `enrol` created in `folder`. `NotInitialised` if there is none.
+    /// Open the store an earlier `enrol` created in `folder`, encrypted with the key from
+    /// `keys`. `NotInitialised` if there is none; `StoreKeyWrong` when the key does not open
+    /// it; `KeyUnavailable` when the provider throws.
     #[uniffi::constructor]
-    pub fn open(folder: String, settings: DeviceSettings) -> Result<Arc<Self>> {
+    pub fn open(folder: String, settings: DeviceSettings, keys: Arc<dyn KeyProvider>) -> Result<Arc<Self>> {
         let folder = PathBuf::from(folder);
+        let store_key = store_key(&keys)?;
         let key = folder_key(&folder);
         let mut reg = registry();
         let shared = match reg.get(&key).and_then(Weak::upgrade) {
-            Some(shared) => shared,
+            Some(shared) if shared.current().opened_with(Some(&store_key)) => shared,
+            Some(_) => return Err(GridPatrolError::StoreKeyWrong),
             None => {
-                let shared = Shared::new(core::Store::open(&folder, store_options(&settings))?);
+                let shared = Shared::new(core::Store::open(&folder, store_options(&settings, store_key))?);
                 reg.insert(key, Arc::downgrade(&shared));
                 shared
             }
@@ -353,13 +394,24 @@ impl GridPatrolStore {
     /// Enrol this phone with HQ using the one-time code an HQ operator issued to the worker,
     /// and create (or re-enrol) the store in `folder`. `EnrolmentCodeInvalid` for a wrong,
     /// expired or used code; `HqUnreachable` without a network. Handles already open on the
-    /// folder continue with the re-enrolled store.
+    /// folder continue with the re-enrolled store. The store is encrypted with the key from
+    /// `keys` (errors as `open`).
     #[uniffi::constructor]
-    pub async fn enrol(folder: String, hq_url: String, code: String, settings: DeviceSettings) -> Result<Arc<Self>> {
+    pub async fn enrol(
+        folder: String,
+        hq_url: String,
+        code: String,
+        settings: DeviceSettings,
+        keys: Arc<dyn KeyProvider>,
+    ) -> Result<Arc<Self>> {
         let folder = PathBuf::from(folder);
+        let store_key = store_key(&keys)?;
         let existing = registry().get(&folder_key(&folder)).and_then(Weak::upgrade);
+        if existing.as_ref().is_some_and(|s| !s.current().opened_with(Some(&store_key))) {
+            return Err(GridPatrolError::StoreKeyWrong);
+        }
         let gate = existing.as_ref().map(|s| s.sync_gate.clone());
-        let opts = store_options(&settings);
+        let opts = store_options(&settings, store_key);
         let device_id = settings.device_id.clone();
         let dir = folder.clone();
         let store = run_on_runtime(async move {
@@ -625,24 +677,26 @@ impl GridPatrolStore {
         restored
     }
 
-    // ----- issue 12: photos' files, and a sync bounded in time, by content and by network -----
+    // ----- photos (kept inside the encrypted store), and a sync bounded in time -----
 
-    /// The stored photo's file (JPEG, at most 1600 px on its longest side by default), by the
-    /// SHA-256 a record lists (`Report.photos`, …). `NotFound` (entity "attachment") for a
-    /// hash this store does not hold. Never build the path yourself.
-    pub fn attachment_file(&self, sha256: String) -> Result<String> {
-        Ok(self.inner().attachment_file(&sha256)?.display().to_string())
+    /// The stored photo's bytes (JPEG, at most 1600 px on its longest side by default), by the
+    /// SHA-256 a record lists (`Report.photos`, …): decode them for display (Android:
+    /// `BitmapFactory.decodeByteArray`; iOS: `UIImage(data:)`). Photos live inside the
+    /// encrypted store, never as files. `NotFound` (entity "attachment") for a hash this store
+    /// does not hold.
+    pub fn attachment_photo(&self, sha256: String) -> Result<Vec<u8>> {
+        Ok(self.inner().attachment_photo(&sha256)?)
     }
 
     /// The photo's thumbnail for lists (JPEG, at most 320 px on its longest side by default).
-    pub fn attachment_thumbnail(&self, sha256: String) -> Result<String> {
-        Ok(self.inner().attachment_thumbnail(&sha256)?.display().to_string())
+    pub fn attachment_thumbnail(&self, sha256: String) -> Result<Vec<u8>> {
+        Ok(self.inner().attachment_thumbnail(&sha256)?)
     }
 
     /// The photo's full-size original, kept only when HQ's template asks for it
     /// (`Template.keep_original_photos`); `NotFound` (entity "original photo") otherwise.
-    pub fn attachment_original(&self, sha256: String) -> Result<String> {
-        Ok(self.inner().attachment_original(&sha256)?.display().to_string())
+    pub fn attachment_original(&self, sha256: String) -> Result<Vec<u8>> {
+        Ok(self.inner().attachment_original(&sha256)?)
     }
 
     /// `sync` with a mode: a time budget (the run stops cleanly and the report says
@@ -717,7 +771,7 @@ mod tests {
             photos: Some(core::photo::PhotoOptions { max_long_edge: 10, jpeg_quality: 80, thumbnail_long_edge: 5 }),
             ..DeviceSettings::default()
         };
-        match GridPatrolStore::open(dir.path().display().to_string(), bad) {
+        match GridPatrolStore::open(dir.path().display().to_string(), bad, keys(1)) {
             Err(GridPatrolError::InvalidInput { field, .. }) => assert!(field.starts_with("photos"), "{field}"),
             other => panic!("{:?}", other.map(|_| ())),
         }
@@ -725,14 +779,58 @@ mod tests {
             photos: Some(core::photo::PhotoOptions { max_long_edge: 800, jpeg_quality: 70, thumbnail_long_edge: 160 }),
             ..DeviceSettings::default()
         };
-        GridPatrolStore::open(dir.path().display().to_string(), small).unwrap();
+        GridPatrolStore::open(dir.path().display().to_string(), small, keys(1)).unwrap();
     }
 
-    /// A store initialised from the sample configuration (no HQ: the suites cover that).
+    /// A key provider for tests: the same 32 bytes every time, or a failure.
+    struct FixedKey(Option<Vec<u8>>);
+
+    impl KeyProvider for FixedKey {
+        fn store_key(&self) -> std::result::Result<Vec<u8>, KeyProviderError> {
+            self.0.clone().ok_or(KeyProviderError::Unavailable { reason: "keystore locked".into() })
+        }
+    }
+
+    fn keys(b: u8) -> Arc<dyn KeyProvider> {
+        Arc::new(FixedKey(Some(vec![b; 32])))
+    }
+
+    #[test]
+    fn the_store_opens_only_with_its_key_and_a_failing_provider_is_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = store(dir.path());
+        let path = dir.path().display().to_string();
+        // A second handle on the open store must bring the same key.
+        assert!(matches!(
+            GridPatrolStore::open(path.clone(), DeviceSettings::default(), keys(2)),
+            Err(GridPatrolError::StoreKeyWrong)
+        ));
+        assert!(GridPatrolStore::open(path.clone(), DeviceSettings::default(), keys(1)).is_ok());
+        drop(first);
+        assert!(matches!(
+            GridPatrolStore::open(path.clone(), DeviceSettings::default(), keys(2)),
+            Err(GridPatrolError::StoreKeyWrong)
+        ));
+        match GridPatrolStore::open(path.clone(), DeviceSettings::default(), Arc::new(FixedKey(None))) {
+            Err(GridPatrolError::KeyUnavailable { reason }) => assert_eq!(reason, "keystore locked"),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        match GridPatrolStore::open(path.clone(), DeviceSettings::default(), Arc::new(FixedKey(Some(vec![1; 16])))) {
+            Err(GridPatrolError::InvalidInput { field, .. }) => assert_eq!(field, "key"),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let again = GridPatrolStore::open(path, DeviceSettings::default(), keys(1)).unwrap();
+        assert_eq!(again.device().worker_id, "w-001");
+        let head = std::fs::read(dir.path().join(core::store::DB_FILE)).unwrap();
+        assert!(!head.starts_with(b"SQLite format 3"), "the clear store was encrypted at its first keyed open");
+    }
+
+    /// A store initialised from the sample configuration (no HQ: the suites cover that),
+    /// clear text, then opened with key 1 (which encrypts it in place).
     fn store(dir: &std::path::Path) -> Arc<GridPatrolStore> {
         let cfg = core::GridConfig::sample();
         core::Store::init(dir, &cfg, "w-001", core::StoreOptions::default()).unwrap();
-        GridPatrolStore::open(dir.display().to_string(), DeviceSettings::default()).unwrap()
+        GridPatrolStore::open(dir.display().to_string(), DeviceSettings::default(), keys(1)).unwrap()
     }
 
     #[test]
@@ -759,7 +857,8 @@ mod tests {
         let first = store(dir.path());
         let seen = Arc::new(Seen(Mutex::new(Vec::new())));
         first.add_data_changed_listener(seen.clone());
-        let second = GridPatrolStore::open(format!("{}/.", dir.path().display()), DeviceSettings::default()).unwrap();
+        let second =
+            GridPatrolStore::open(format!("{}/.", dir.path().display()), DeviceSettings::default(), keys(1)).unwrap();
         // Alternating writers: with two core stores the outbox numbering would collide.
         for h in [&first, &second, &first, &second] {
             block(h.record_visit(VisitInput {

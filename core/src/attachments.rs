@@ -1,15 +1,18 @@
 //! Photos: read, stripped of metadata (except the capture location), downscaled and re-encoded
-//! (`photo::process`), content-addressed by SHA-256 and copied into the store's folder before
-//! the database row that references them commits. A crash in between leaves at worst an
-//! unreferenced file, never a dangling row.
+//! (`photo::process`), content-addressed by SHA-256 and kept **inside the store's database**
+//! (table `attachment_blob`), written in the same transaction as the record that references
+//! them. So a photo is encrypted with the store (SQLCipher, `key.rs`), a copied folder holds no
+//! readable picture, and a crash leaves either the record with its photos or neither.
 //!
-//! Files, all in `<store>/attachments/`: `<sha>.<ext>` the photo as stored and sent to HQ,
-//! `<sha>.thumb.jpg` its thumbnail (made again from the photo if it is missing), and
-//! `<sha>.original.<ext>` the full-size original when the template asks to keep it. Apps find
-//! them through `Store::attachment_file`, `attachment_thumbnail` and `attachment_original`.
+//! Kinds of blob per photo: `photo` (as stored and sent to HQ), `thumb` (its thumbnail, made
+//! again from the photo if missing) and `original` (the full-size original, only when the
+//! template asks to keep it). Apps read them through `Store::attachment_photo`,
+//! `attachment_thumbnail` and `attachment_original`, as bytes.
+//!
+//! Stores made before schema v8 kept photos as files in `<store>/attachments/`; `absorb_files`
+//! moves them into the database at open, one photo per transaction, and removes the folder.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -27,8 +30,7 @@ use crate::{CoreError, Result};
 /// Photos larger than this are refused with a clear error rather than silently dropped.
 pub const MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
 
-/// A photo copied into the store, not yet referenced by a committed row. The clean bytes are
-/// kept until the row commits so the file can be re-written if a failed call removed it.
+/// A photo processed for the store, to be inserted with the record that references it.
 #[derive(Debug, Clone)]
 pub(crate) struct Staged {
     pub info: AttachmentInfo,
@@ -37,16 +39,10 @@ pub(crate) struct Staged {
     thumbnail: Vec<u8>,
     /// The full-size original (file name, bytes), when the template keeps originals.
     original: Option<(String, Vec<u8>)>,
-    /// This call created the file (it was not already in the store).
-    created: bool,
 }
 
-pub(crate) fn folder(store_dir: &Path) -> PathBuf {
+fn folder(store_dir: &Path) -> PathBuf {
     store_dir.join("attachments")
-}
-
-fn thumbnail_name(sha: &str) -> String {
-    format!("{sha}.thumb.jpg")
 }
 
 fn original_name(sha: &str, ext: &str) -> String {
@@ -55,13 +51,7 @@ fn original_name(sha: &str, ext: &str) -> String {
 
 /// Read, process and hash every photo first (so one bad photo among several leaves nothing
 /// behind), then durably copy each into the store. The error names the offending index.
-pub(crate) fn stage(
-    store_dir: &Path,
-    field: &str,
-    paths: &[PathBuf],
-    opts: &PhotoOptions,
-    keep_original: bool,
-) -> Result<Vec<Staged>> {
+pub(crate) fn stage(field: &str, paths: &[PathBuf], opts: &PhotoOptions, keep_original: bool) -> Result<Vec<Staged>> {
     if paths.len() > MAX_PHOTOS {
         return Err(CoreError::invalid(field, format!("at most {MAX_PHOTOS} photos per record")));
     }
@@ -92,70 +82,14 @@ pub(crate) fn stage(
             bytes: clean.bytes,
             thumbnail: processed.thumbnail,
             original,
-            created: false,
         });
-    }
-    let dir = folder(store_dir);
-    for s in &mut out {
-        s.created = write_durably(&dir, &s.file_name, &s.bytes)?;
-        write_companions(&dir, s)?;
     }
     Ok(out)
 }
 
-/// After a failed recording call: remove the files this call created that no committed row
-/// references. Runs under the writer lock, as does `insert`, so it cannot race a commit.
-pub(crate) fn discard_unreferenced(conn: &rusqlite::Connection, store_dir: &Path, staged: &[Staged]) {
-    for s in staged.iter().filter(|s| s.created) {
-        let referenced: bool = conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM attachment WHERE sha256 = ?1)", [&s.info.sha256], |r| r.get(0))
-            .unwrap_or(true);
-        if !referenced {
-            let dir = folder(store_dir);
-            let _ = fs::remove_file(dir.join(&s.file_name));
-            let _ = fs::remove_file(dir.join(thumbnail_name(&s.info.sha256)));
-            if let Some((name, _)) = &s.original {
-                let _ = fs::remove_file(dir.join(name));
-            }
-        }
-    }
-}
-
-/// The thumbnail and the kept original beside the photo (their names follow from its hash).
-fn write_companions(dir: &Path, s: &Staged) -> Result<()> {
-    write_durably(dir, &thumbnail_name(&s.info.sha256), &s.thumbnail)?;
-    if let Some((name, bytes)) = &s.original {
-        write_durably(dir, name, bytes)?;
-    }
-    Ok(())
-}
-
-/// Write to a temporary name, fsync, rename, fsync the folder: the file is complete or absent.
-/// Returns whether the file was created (false: already there).
-fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<bool> {
-    fs::create_dir_all(dir)?;
-    let target = dir.join(name);
-    if target.exists() {
-        return Ok(false); // content-addressed: same name, same bytes
-    }
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, &target)?;
-    fs::File::open(dir)?.sync_all()?;
-    Ok(true)
-}
-
-/// Reference staged photos from the current transaction (idempotent by hash).
-pub(crate) fn insert(tx: &Transaction<'_>, store_dir: &Path, staged: &[Staged], now_ms: i64) -> Result<Vec<String>> {
-    // A concurrent failed call may have discarded a file this call found already present.
-    for s in staged {
-        write_durably(&folder(store_dir), &s.file_name, &s.bytes)?;
-        write_companions(&folder(store_dir), s)?;
-    }
+/// Reference staged photos from the current transaction (idempotent by hash): the row and
+/// its blobs commit with the record.
+pub(crate) fn insert(tx: &Transaction<'_>, staged: &[Staged], now_ms: i64) -> Result<Vec<String>> {
     let mut stmt = tx.prepare_cached(
         "INSERT OR IGNORE INTO attachment (sha256, mime, bytes, file_name, added_ms, upload_state, lat, lng)
          VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)",
@@ -171,8 +105,89 @@ pub(crate) fn insert(tx: &Transaction<'_>, store_dir: &Path, staged: &[Staged], 
             i.location.map(|l| l.lat),
             i.location.map(|l| l.lng)
         ])?;
+        put_blob(tx, &i.sha256, Kind::Photo, &s.bytes)?;
+        put_blob(tx, &i.sha256, Kind::Thumb, &s.thumbnail)?;
+        if let Some((_, bytes)) = &s.original {
+            put_blob(tx, &i.sha256, Kind::Original, bytes)?;
+        }
     }
     Ok(staged.iter().map(|s| s.info.sha256.clone()).collect())
+}
+
+/// The kinds of blob a photo has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Photo,
+    Thumb,
+    Original,
+}
+
+impl Kind {
+    fn code(self) -> &'static str {
+        match self {
+            Kind::Photo => "photo",
+            Kind::Thumb => "thumb",
+            Kind::Original => "original",
+        }
+    }
+}
+
+fn put_blob(tx: &rusqlite::Connection, sha: &str, kind: Kind, bytes: &[u8]) -> Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO attachment_blob (sha256, kind, bytes) VALUES (?1, ?2, ?3)")?
+        .execute(params![sha, kind.code(), bytes])?;
+    Ok(())
+}
+
+fn get_blob(c: &rusqlite::Connection, sha: &str, kind: Kind) -> Result<Option<Vec<u8>>> {
+    Ok(c.prepare_cached("SELECT bytes FROM attachment_blob WHERE sha256 = ?1 AND kind = ?2")?
+        .query_row(params![sha, kind.code()], |r| r.get(0))
+        .optional()?)
+}
+
+/// The stored photo's bytes, for the uploader.
+pub(crate) fn photo_bytes(c: &rusqlite::Connection, sha: &str) -> Result<Vec<u8>> {
+    get_blob(c, sha, Kind::Photo)?.ok_or_else(|| CoreError::Corrupt(format!("photo {sha} has no stored bytes")))
+}
+
+/// Move the photo files of a store made before schema v8 into the database, one photo per
+/// transaction (a crash repeats at most that one; `INSERT OR IGNORE` makes it harmless), each
+/// file removed only after its blob committed. Unreferenced files (a recording call that
+/// failed) and temporary files are removed. Costs one `stat` when there is no folder.
+pub(crate) fn absorb_files(conn: &mut rusqlite::Connection, store_dir: &Path) -> Result<()> {
+    let dir = folder(store_dir);
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let rows: Vec<(String, String)> = {
+        let mut stmt = conn.prepare("SELECT sha256, file_name FROM attachment")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        rows
+    };
+    for (sha, file_name) in rows {
+        let photo = dir.join(&file_name);
+        let thumb = dir.join(format!("{sha}.thumb.jpg"));
+        let originals: Vec<PathBuf> =
+            ["jpg", "png"].iter().map(|e| dir.join(format!("{sha}.original.{e}"))).filter(|p| p.is_file()).collect();
+        if !photo.is_file() && !thumb.is_file() && originals.is_empty() {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (path, kind) in [(&photo, Kind::Photo), (&thumb, Kind::Thumb)]
+            .into_iter()
+            .chain(originals.iter().map(|p| (p, Kind::Original)))
+        {
+            if let Ok(bytes) = fs::read(path) {
+                put_blob(&tx, &sha, kind, &bytes)?;
+            }
+        }
+        tx.commit()?;
+        for path in [&photo, &thumb].into_iter().chain(originals.iter()) {
+            let _ = fs::remove_file(path);
+        }
+    }
+    // What is left references nothing: files of failed calls, temporary files.
+    fs::remove_dir_all(&dir)?;
+    Ok(())
 }
 
 /// A photo's hash as the store names it: 64 lowercase hex digits.
@@ -184,52 +199,39 @@ fn check_sha(sha256: &str) -> Result<()> {
 }
 
 impl Store {
-    /// The stored photo's file (what was sent, or will be sent, to HQ), by its SHA-256 as
-    /// records list it (`Report::photos`, case and task steps). `NotFound` (entity
-    /// "attachment") for a hash this store does not hold; `InvalidInput` for one that is not
-    /// a hash. The path stays valid while the store exists (files are content-addressed).
-    pub fn attachment_file(&self, sha256: &str) -> Result<PathBuf> {
+    fn blob(&self, sha256: &str, kind: Kind) -> Result<Option<Vec<u8>>> {
         check_sha(sha256)?;
-        let name: Option<String> = self.read(|c| {
-            Ok(c.query_row("SELECT file_name FROM attachment WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?)
-        })?;
-        let name = name.ok_or_else(|| CoreError::not_found("attachment", sha256))?;
-        let path = folder(self.dir()).join(name);
-        if !path.is_file() {
-            return Err(CoreError::not_found("attachment", sha256));
-        }
-        Ok(path)
+        self.read(|c| get_blob(c, sha256, kind))
+    }
+
+    /// The stored photo (what was sent, or will be sent, to HQ: JPEG or PNG), by its SHA-256 as
+    /// records list it (`Report::photos`, case and task steps). `NotFound` (entity
+    /// "attachment") for a hash this store does not hold; `InvalidInput` for one that is not a
+    /// hash. Bytes, not a file: photos live inside the (encrypted) database.
+    pub fn attachment_photo(&self, sha256: &str) -> Result<Vec<u8>> {
+        self.blob(sha256, Kind::Photo)?.ok_or_else(|| CoreError::not_found("attachment", sha256))
     }
 
     /// The photo's thumbnail for lists: a JPEG of at most `StoreOptions::photos.
     /// thumbnail_long_edge` pixels (default 320) on its longest side, no metadata at all. Made
     /// at capture; made again here from the photo if it is missing (a photo stored before
-    /// thumbnails existed, or a crash between the two files). Errors as `attachment_file`.
-    pub fn attachment_thumbnail(&self, sha256: &str) -> Result<PathBuf> {
-        let photo = self.attachment_file(sha256)?;
-        let dir = folder(self.dir());
-        let path = dir.join(thumbnail_name(sha256));
-        if !path.is_file() {
-            let bytes = fs::read(&photo)?;
-            let thumb = photo::thumbnail(&bytes, &self.opts.photos)
-                .map_err(|e| CoreError::Corrupt(format!("stored photo {sha256}: {e}")))?;
-            write_durably(&dir, &thumbnail_name(sha256), &thumb)?;
+    /// thumbnails existed). Errors as `attachment_photo`.
+    pub fn attachment_thumbnail(&self, sha256: &str) -> Result<Vec<u8>> {
+        if let Some(thumb) = self.blob(sha256, Kind::Thumb)? {
+            return Ok(thumb);
         }
-        Ok(path)
+        let photo = self.attachment_photo(sha256)?;
+        let thumb = photo::thumbnail(&photo, &self.opts.photos)
+            .map_err(|e| CoreError::Corrupt(format!("stored photo {sha256}: {e}")))?;
+        self.write_tx_lazy(|tx| put_blob(tx, sha256, Kind::Thumb, &thumb))?;
+        Ok(thumb)
     }
 
     /// The photo's full-size original, kept only when HQ's template asks for it
     /// (`Template::keep_original_photos`) and the stored photo was downscaled. `NotFound`
     /// (entity "original photo") when none was kept.
-    pub fn attachment_original(&self, sha256: &str) -> Result<PathBuf> {
-        let photo = self.attachment_file(sha256)?;
-        let ext = photo.extension().and_then(|e| e.to_str()).unwrap_or("jpg");
-        for ext in [ext, "jpg", "png"] {
-            let path = folder(self.dir()).join(original_name(sha256, ext));
-            if path.is_file() {
-                return Ok(path);
-            }
-        }
-        Err(CoreError::not_found("original photo", sha256))
+    pub fn attachment_original(&self, sha256: &str) -> Result<Vec<u8>> {
+        self.attachment_photo(sha256)?;
+        self.blob(sha256, Kind::Original)?.ok_or_else(|| CoreError::not_found("original photo", sha256))
     }
 }

@@ -44,6 +44,15 @@ pub enum CoreError {
     #[error("store holds {unsent} unsent records of another worker; sync them first")]
     UnsentWork { unsent: u64 },
 
+    /// The store is encrypted and no key was given (`StoreOptions::key`).
+    #[error("the store is encrypted; open it with its key")]
+    StoreKeyMissing,
+
+    /// The key given does not open this store (another installation's key, a key the platform
+    /// lost or replaced) — or the file is damaged. Nothing was changed or created.
+    #[error("the key does not open this store (wrong key, or a damaged file)")]
+    StoreKeyWrong,
+
     /// The database was written by a newer app version.
     #[error("database schema version {found} is newer than this app supports ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
@@ -107,6 +116,8 @@ impl CoreError {
             CoreError::PatrolState { .. } => "patrol_state",
             CoreError::NotInitialised => "not_initialised",
             CoreError::UnsentWork { .. } => "unsent_work",
+            CoreError::StoreKeyMissing => "store_key_missing",
+            CoreError::StoreKeyWrong => "store_key_wrong",
             CoreError::SchemaTooNew { .. } => "schema_too_new",
             CoreError::HqUnreachable { .. } => "hq_unreachable",
             CoreError::EnrolmentCodeInvalid => "enrolment_code_invalid",

@@ -281,7 +281,7 @@ impl Store {
         report_source_refs(&input)?;
         // Photos are copied (durably) before the transaction: the row never points at nothing.
         let staged = self.stage_photos(&input.photos)?;
-        self.record_with_photos(&staged, |cx| {
+        self.record(|cx| {
             cx.refdata.own_grid("grid_id", &grid_id)?;
             if let Some(pid) = &input.patrol_id {
                 let owner: Option<String> = cx
@@ -302,7 +302,7 @@ impl Store {
                     return Err(CoreError::not_found("visit", vid));
                 }
             }
-            let photos = attachments::insert(cx.tx, self.dir(), &staged, cx.now_ms)?;
+            let photos = attachments::insert(cx.tx, &staged, cx.now_ms)?;
             let r = Report {
                 id: new_id(),
                 worker_id: cx.device.worker_id.clone(),
@@ -378,7 +378,7 @@ impl Store {
         let note = validate::optional_text("note", input.note.as_deref(), MAX_NOTE_CHARS)?;
         let patch = rules::clear_items(&input.clear)?;
         let staged = self.stage_photos(&input.photos)?;
-        self.record_with_photos(&staged, |cx| {
+        self.record(|cx| {
             let (from, current, grid_id) = case_state(cx.tx, &case_id)?;
             cx.refdata.own_grid("case_id", &grid_id).map_err(|_| CoreError::not_found("case", &case_id))?;
             let to = input.to;
@@ -395,7 +395,7 @@ impl Store {
                     return Err(CoreError::invalid("clear.outcome_photo", "is not a photo in this store"));
                 }
             }
-            let photos = attachments::insert(cx.tx, self.dir(), &staged, cx.now_ms)?;
+            let photos = attachments::insert(cx.tx, &staged, cx.now_ms)?;
             let required = &cx.refdata.active_template.resolution.required;
             let (clear, patch) =
                 rules::case_step(actor, from, to, &current, &patch, &photos, required).map_err(step_refused)?;
@@ -438,14 +438,14 @@ impl Store {
         let location = input.location.map(|l| rules::location("location", l, input.datum)).transpose()?;
         rules::task_step(input.action, result.as_deref(), input.photos.len(), location)?;
         let staged = self.stage_photos(&input.photos)?;
-        self.record_with_photos(&staged, |cx| {
+        self.record(|cx| {
             let mut task = load_task(cx.tx, &task_id)?.ok_or_else(|| CoreError::not_found("task", &task_id))?;
             if task.assignee_id != cx.device.worker_id {
                 return Err(CoreError::not_found("task", &task_id));
             }
             let to = rules::task_transition(task.status, input.action)
                 .ok_or_else(|| CoreError::IllegalTaskAction { status: task.status, action: input.action.label() })?;
-            let photos = attachments::insert(cx.tx, self.dir(), &staged, cx.now_ms)?;
+            let photos = attachments::insert(cx.tx, &staged, cx.now_ms)?;
             let ev = TaskEvent {
                 id: new_id(),
                 task_id: task_id.clone(),
@@ -540,10 +540,10 @@ pub(crate) fn report_source_refs(input: &ReportInput) -> Result<()> {
 }
 
 impl Store {
-    /// Photos of one recording call, processed and copied into the store (`attachments::stage`)
+    /// Photos of one recording call, processed for the store (`attachments::stage`)
     /// with the store's photo settings; originals are kept when the active template says so.
     fn stage_photos(&self, photos: &[std::path::PathBuf]) -> Result<Vec<attachments::Staged>> {
         let keep = self.refdata().active_template.keep_original_photos;
-        attachments::stage(self.dir(), "photos", photos, &self.opts.photos, keep)
+        attachments::stage("photos", photos, &self.opts.photos, keep)
     }
 }

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::{CoreError, Result};
 
-pub const VERSION: i64 = 7;
+pub const VERSION: i64 = 8;
 
 /// The current schema, as a fresh install creates it.
 const CURRENT: &str = r#"
@@ -98,6 +98,9 @@ CREATE TABLE attachment (
     sha256 TEXT PRIMARY KEY, mime TEXT NOT NULL, bytes INTEGER NOT NULL, file_name TEXT NOT NULL,
     added_ms INTEGER NOT NULL, upload_state TEXT NOT NULL, lat REAL, lng REAL,
     uploaded_bytes INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE attachment_blob (
+    sha256 TEXT NOT NULL, kind TEXT NOT NULL, bytes BLOB NOT NULL, UNIQUE (sha256, kind)
 );
 CREATE INDEX attachment_pending ON attachment(added_ms) WHERE upload_state = 'pending';
 CREATE INDEX case_file_state ON case_file(state);
@@ -306,6 +309,14 @@ CREATE INDEX case_file_open_due ON case_file(deadline_ms)
 CREATE INDEX case_file_updated ON case_file(updated_ms);
 "#;
 
+/// v8: photos live inside the (encrypted) database instead of files beside it; the files of
+/// an older store are moved in at open (`attachments::absorb_files`).
+const V7_TO_V8: &str = r#"
+CREATE TABLE attachment_blob (
+    sha256 TEXT NOT NULL, kind TEXT NOT NULL, bytes BLOB NOT NULL, UNIQUE (sha256, kind)
+);
+"#;
+
 /// Bring the database to `VERSION`. Runs inside one IMMEDIATE transaction so a crash during
 /// a migration leaves the old version intact.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -343,6 +354,7 @@ fn upgrade_from(conn: &Connection, v: i64) -> Result<()> {
         4 => conn.execute_batch(V4_TO_V5)?,
         5 => conn.execute_batch(V5_TO_V6)?,
         6 => conn.execute_batch(V6_TO_V7)?,
+        7 => conn.execute_batch(V7_TO_V8)?,
         other => return Err(CoreError::Corrupt(format!("no migration from schema version {other}"))),
     }
     Ok(())

@@ -16,6 +16,7 @@ use crate::config::GridConfig;
 use crate::domain::{Lang, TaskStatus, WorkerRole};
 use crate::geo::Ring;
 use crate::hlc::Hlc;
+use crate::key::{self, StoreKey};
 use crate::outbox;
 use crate::records::{Command, TaskInput};
 use crate::template::Template;
@@ -52,6 +53,12 @@ pub struct StoreOptions {
     /// (default 80), thumbnail size (default 320 px). Checked at open (`InvalidInput` naming
     /// the setting).
     pub photos: crate::photo::PhotoOptions,
+    /// The key the store is encrypted with (SQLCipher, `key.rs`), from the app's key provider.
+    /// A clear-text store opened with a key is encrypted in place first; an encrypted store
+    /// opened without one is `StoreKeyMissing`, with the wrong one `StoreKeyWrong`. `None`
+    /// keeps a clear-text store: tests, benchmarks' baselines, and the terminal shell when no
+    /// key is configured — never a phone app (the bindings always pass a key).
+    pub key: Option<crate::key::StoreKey>,
 }
 
 impl Default for StoreOptions {
@@ -63,6 +70,7 @@ impl Default for StoreOptions {
             installation_id: None,
             language: Lang::Both,
             photos: crate::photo::PhotoOptions::default(),
+            key: None,
         }
     }
 }
@@ -139,8 +147,9 @@ pub struct Store {
     changes: tokio::sync::watch::Sender<u64>,
 }
 
-fn open_conn(path: &Path, durability: Durability) -> Result<Connection> {
+fn open_conn(path: &Path, durability: Durability, key: Option<&StoreKey>) -> Result<Connection> {
     let conn = Connection::open(path)?;
+    key::apply(&conn, key)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // WAL: readers never block the writer; FULL: the WAL is fsynced at every commit.
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -160,8 +169,9 @@ fn open_conn(path: &Path, durability: Durability) -> Result<Connection> {
     Ok(conn)
 }
 
-fn open_reader(path: &Path) -> Result<Connection> {
+fn open_reader(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    key::apply(&conn, key)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
@@ -181,7 +191,8 @@ impl Store {
             return Err(CoreError::invalid("worker_id", "is not a worker in the configuration"));
         }
         std::fs::create_dir_all(dir)?;
-        let mut conn = open_conn(&dir.join(DB_FILE), Durability::Full)?;
+        key::prepare(&dir.join(DB_FILE), opts.key.as_ref())?;
+        let mut conn = open_conn(&dir.join(DB_FILE), Durability::Full, opts.key.as_ref())?;
         schema::migrate(&mut conn)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing = read_device(&tx)?;
@@ -214,13 +225,15 @@ impl Store {
         if !path.exists() {
             return Err(CoreError::NotInitialised);
         }
-        let mut conn = open_conn(&path, opts.durability)?;
+        key::prepare(&path, opts.key.as_ref())?;
+        let mut conn = open_conn(&path, opts.durability, opts.key.as_ref())?;
         schema::migrate(&mut conn)?;
+        crate::attachments::absorb_files(&mut conn, dir)?;
         check_installation(&mut conn, opts.installation_id.as_deref())?;
         let device = read_device(&conn)?.ok_or(CoreError::NotInitialised)?;
         let refdata = load_refdata(&conn, &device.worker_id)?;
         let (last_seq, hlc) = outbox::last_seq_and_hlc(&conn)?;
-        let reader = open_reader(&path)?;
+        let reader = open_reader(&path, opts.key.as_ref())?;
         Ok(Store {
             dir: dir.to_path_buf(),
             writer: Mutex::new(Writer { conn, next_seq: last_seq + 1, hlc }),
@@ -231,6 +244,16 @@ impl Store {
             opts,
             changes: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// Whether this store was opened with `key` (both `None`: a clear-text store). The
+    /// bindings check a second handle's key against the open store's.
+    pub fn opened_with(&self, key: Option<&StoreKey>) -> bool {
+        match (&self.opts.key, key) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.same_as(b),
+            _ => false,
+        }
     }
 
     /// The language screen models are labelled in.
@@ -307,21 +330,6 @@ impl Store {
         Ok(out)
     }
 
-    /// `record` for an operation that staged photos: if it fails, the photo files it created
-    /// and nothing references are removed again.
-    pub(crate) fn record_with_photos<T>(
-        &self,
-        staged: &[crate::attachments::Staged],
-        f: impl FnOnce(&WriteCtx<'_>) -> Result<(T, Command)>,
-    ) -> Result<T> {
-        let result = self.record(f);
-        if result.is_err() && !staged.is_empty() {
-            let guard = lock(&self.writer);
-            crate::attachments::discard_unreferenced(&guard.conn, &self.dir, staged);
-        }
-        result
-    }
-
     /// A write that records no worker action (sync bookkeeping, data from HQ): one
     /// IMMEDIATE transaction, no outbox row.
     pub(crate) fn write_tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
@@ -392,7 +400,8 @@ impl Store {
             return Err(CoreError::Corrupt("HQ's reference data does not include the enrolled worker".into()));
         }
         std::fs::create_dir_all(dir)?;
-        let mut conn = open_conn(&dir.join(DB_FILE), Durability::Full)?;
+        key::prepare(&dir.join(DB_FILE), opts.key.as_ref())?;
+        let mut conn = open_conn(&dir.join(DB_FILE), Durability::Full, opts.key.as_ref())?;
         schema::migrate(&mut conn)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let device_id = resp.device_id.as_deref().unwrap_or(device_id);

@@ -1,5 +1,5 @@
 //! Photos as the store keeps them: downscaled and re-encoded at capture, a thumbnail beside
-//! each, and a stable way for the apps to find both (`Store::attachment_file`,
+//! each, both inside the store's database and read by hash (`Store::attachment_photo`,
 //! `Store::attachment_thumbnail`), the original only when HQ's template asks for it.
 
 mod common;
@@ -29,9 +29,8 @@ fn camera_jpeg(width: u16, height: u16) -> Vec<u8> {
     j
 }
 
-fn size_of(path: &std::path::Path) -> (u16, u16) {
-    let bytes = std::fs::read(path).unwrap();
-    let mut d = jpeg_decoder::Decoder::new(&bytes[..]);
+fn size_of(bytes: &[u8]) -> (u16, u16) {
+    let mut d = jpeg_decoder::Decoder::new(bytes);
     d.decode().unwrap();
     let i = d.info().unwrap();
     (i.width, i.height)
@@ -49,34 +48,35 @@ fn a_report_photo_is_downscaled_with_a_thumbnail_and_found_by_its_hash() {
     let camera = camera_jpeg(2400, 1800);
     let report = report_with(&f, "IMG_0001.jpg", &camera);
     let sha = &report.photos[0];
-    let file = f.store.attachment_file(sha).unwrap();
-    assert_eq!(file, f.dir.path().join("attachments").join(format!("{sha}.jpg")));
-    assert_eq!(size_of(&file), (1600, 1200));
-    let stored = std::fs::read(&file).unwrap();
+    let stored = f.store.attachment_photo(sha).unwrap();
+    assert_eq!(size_of(&stored), (1600, 1200));
     assert!(stored.len() < camera.len() / 2, "{} of {} bytes", stored.len(), camera.len());
-    assert_eq!(&hex(&stored), sha, "the file is what its hash says");
+    assert_eq!(&hex(&stored), sha, "the photo is what its hash says");
+    assert!(!f.dir.path().join("attachments").exists(), "photos live inside the database, no files beside it");
     let thumb = f.store.attachment_thumbnail(sha).unwrap();
     assert_eq!(size_of(&thumb), (320, 240));
     assert!(f.store.attachment_original(sha).is_err(), "no original unless the template asks");
 
-    // A thumbnail that went missing (a store from before thumbnails, a crash) is made again.
-    std::fs::remove_file(&thumb).unwrap();
-    assert_eq!(f.store.attachment_thumbnail(sha).unwrap(), thumb);
-    assert_eq!(size_of(&thumb), (320, 240));
+    // A thumbnail that is missing (a store from before thumbnails) is made again.
+    let db = rusqlite::Connection::open(f.dir.path().join(store::DB_FILE)).unwrap();
+    assert_eq!(db.execute("DELETE FROM attachment_blob WHERE kind = 'thumb'", []).unwrap(), 1);
+    let again = f.store.attachment_thumbnail(sha).unwrap();
+    assert_eq!(size_of(&again), (320, 240));
+    assert_eq!(f.store.attachment_thumbnail(sha).unwrap(), again, "made once, then kept");
 }
 
 #[test]
 fn unknown_and_malformed_hashes_are_typed_errors() {
     let f = fixture();
     let unknown = "ab".repeat(32);
-    for result in [f.store.attachment_file(&unknown), f.store.attachment_thumbnail(&unknown)] {
+    for result in [f.store.attachment_photo(&unknown), f.store.attachment_thumbnail(&unknown)] {
         match result {
             Err(CoreError::NotFound { entity: "attachment", id }) => assert_eq!(id, unknown),
             other => panic!("{other:?}"),
         }
     }
     for bad in ["../gridpatrol.db", "AB".repeat(32).as_str(), ""] {
-        match f.store.attachment_file(bad) {
+        match f.store.attachment_photo(bad) {
             Err(CoreError::InvalidInput { field, .. }) => assert_eq!(field, "sha256"),
             other => panic!("{bad}: {other:?}"),
         }
@@ -84,7 +84,7 @@ fn unknown_and_malformed_hashes_are_typed_errors() {
     // A small photo is stored as it was (less its metadata), with its thumbnail.
     let report = report_with(&f, "small.jpg", &tiny_jpeg(9));
     let sha = &report.photos[0];
-    assert_eq!(size_of(&f.store.attachment_file(sha).unwrap()), (8, 8));
+    assert_eq!(size_of(&f.store.attachment_photo(sha).unwrap()), (8, 8));
     assert_eq!(size_of(&f.store.attachment_thumbnail(sha).unwrap()), (8, 8));
     match f.store.attachment_original(sha) {
         Err(CoreError::NotFound { entity: "original photo", .. }) => {}
@@ -101,10 +101,9 @@ fn the_original_is_kept_when_the_template_asks() {
     f.store.install_template(&t).unwrap();
     let report = report_with(&f, "big.jpg", &camera_jpeg(2000, 1500));
     let sha = &report.photos[0];
-    assert_eq!(size_of(&f.store.attachment_file(sha).unwrap()), (1600, 1200));
+    assert_eq!(size_of(&f.store.attachment_photo(sha).unwrap()), (1600, 1200));
     let original = f.store.attachment_original(sha).unwrap();
     assert_eq!(size_of(&original), (2000, 1500));
-    assert_eq!(original, f.dir.path().join("attachments").join(format!("{sha}.original.jpg")));
 }
 
 #[test]
@@ -143,11 +142,11 @@ fn photo_settings_are_checked_at_open() {
     let path = dir.path().join("cam.jpg");
     std::fs::write(&path, camera_jpeg(1000, 800)).unwrap();
     let report = store.file_report(report_input("g-0101", vec![path])).unwrap();
-    assert_eq!(size_of(&store.attachment_file(&report.photos[0]).unwrap()), (640, 512));
+    assert_eq!(size_of(&store.attachment_photo(&report.photos[0]).unwrap()), (640, 512));
     assert_eq!(size_of(&store.attachment_thumbnail(&report.photos[0]).unwrap()), (64, 51));
 }
 
-/// A refused photo among good ones leaves no file behind (nor its thumbnail).
+/// A refused photo among good ones leaves nothing behind (nor its thumbnail).
 #[test]
 fn a_refused_photo_leaves_no_file_or_thumbnail() {
     let f = fixture();
@@ -161,8 +160,10 @@ fn a_refused_photo_leaves_no_file_or_thumbnail() {
         }
         other => panic!("{other:?}"),
     }
-    let left = std::fs::read_dir(f.dir.path().join("attachments")).map(|d| d.count()).unwrap_or(0);
+    let db = rusqlite::Connection::open(f.dir.path().join(store::DB_FILE)).unwrap();
+    let left: i64 = db.query_row("SELECT count(*) FROM attachment_blob", [], |r| r.get(0)).unwrap();
     assert_eq!(left, 0);
+    assert!(!f.dir.path().join("attachments").exists());
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -93,8 +93,11 @@ fn verify(store_dir: &Path, promised: &[String], round: usize) {
         assert_eq!(cmd.entity_id(), id);
         if table == "report" && parts[2] != "-" {
             let sha = parts[2];
-            let file = store_dir.join("attachments").join(format!("{sha}.jpg"));
-            let bytes = std::fs::read(&file).unwrap_or_else(|_| panic!("round {round}: photo of report {id} missing"));
+            let bytes: Vec<u8> = db
+                .query_row("SELECT bytes FROM attachment_blob WHERE sha256 = ?1 AND kind = 'photo'", [sha], |r| {
+                    r.get(0)
+                })
+                .unwrap_or_else(|_| panic!("round {round}: photo of report {id} missing"));
             assert!(bytes.len() > 10);
         }
     }

@@ -35,7 +35,7 @@ async fn photo_at_hq(hq: &Hq, sha: &str) -> Option<Vec<u8>> {
 }
 
 fn stored(phone: &Phone, sha: &str) -> Vec<u8> {
-    std::fs::read(phone.store.attachment_file(sha).unwrap()).unwrap()
+    phone.store.attachment_photo(sha).unwrap()
 }
 
 async fn a_time_budget_stops_the_run_cleanly_and_says_what_is_left(db: Db) {

@@ -70,7 +70,7 @@ pub struct CaseTimeline {
     pub overdue: bool,
     pub clear: Vec<ClearStatus>,
     pub events: Vec<TimelineEntry>,
-    /// The report's photos (files: `attachment_file` / `attachment_thumbnail`).
+    /// The report's photos (bytes: `attachment_photo` / `attachment_thumbnail`).
     pub photos: Vec<PhotoRef>,
     /// Steps the lifecycle and this worker's role allow next, with labels.
     pub next_steps: Vec<StepOption>,

@@ -665,8 +665,8 @@ impl Store {
         // for a later run when the app asks for records only, or for Wi-Fi on mobile data).
         let pending = if o.mode.sends_photos() { self.read(apply::pending_photos)? } else { Vec::new() };
         let n = pending.len() as u64;
-        for (i, (sha, file_name, size, _noted)) in pending.into_iter().enumerate() {
-            self.upload_photo(t, o, stop, &sha, &file_name, size).await?;
+        for (i, (sha, _file_name, size, _noted)) in pending.into_iter().enumerate() {
+            self.upload_photo(t, o, stop, &sha, size).await?;
             report.photos_uploaded += 1;
             progress.on_progress(Progress { phase: SyncPhase::UploadingPhotos, done: i as u64 + 1, total: n });
         }
@@ -742,15 +742,7 @@ impl Store {
         Ok(())
     }
 
-    async fn upload_photo(
-        &self,
-        t: &Transport,
-        o: &SyncOptions,
-        stop: &Stop,
-        sha: &str,
-        file_name: &str,
-        size: u64,
-    ) -> Result<()> {
+    async fn upload_photo(&self, t: &Transport, o: &SyncOptions, stop: &Stop, sha: &str, size: u64) -> Result<()> {
         let url = format!("/v1/attachments/{sha}");
         let status: AttachmentStatus =
             stop.guard(async { retrying(o, || t.get(&url)).await.map_err(|f| f.error) }).await?;
@@ -762,8 +754,7 @@ impl Store {
         // answer was lost or the run was stopped before it was written, less when HQ was
         // restored from an older backup.
         let mut offset = status.received_bytes.min(size);
-        let path = crate::attachments::folder(self.dir()).join(file_name);
-        let bytes = std::fs::read(&path)?;
+        let bytes = self.read(|c| crate::attachments::photo_bytes(c, sha))?;
         while offset < size {
             let end = (offset + o.chunk_bytes as u64).min(size);
             let chunk = bytes[offset as usize..end as usize].to_vec();

@@ -59,6 +59,7 @@ impl Fixture {
             "task",
             "task_event",
             "attachment",
+            "attachment_blob",
             "outbox",
         ]
         .iter()
@@ -172,6 +173,8 @@ pub fn tiny_jpeg(variant: u8) -> Vec<u8> {
     out
 }
 
+/// A photo's blob as the database holds it (read through a separate connection).
 pub fn stored_photo(dir: &Path, sha: &str) -> Vec<u8> {
-    std::fs::read(dir.join("attachments").join(format!("{sha}.jpg"))).unwrap()
+    let c = rusqlite::Connection::open(dir.join(store::DB_FILE)).unwrap();
+    c.query_row("SELECT bytes FROM attachment_blob WHERE sha256 = ?1 AND kind = 'photo'", [sha], |r| r.get(0)).unwrap()
 }

@@ -122,7 +122,7 @@ async fn phone_day(
         })?;
         // The whole-file baseline uploads the photo as the phone keeps it, as the sync does.
         for sha in &report.photos {
-            files.push(std::fs::read(store.attachment_file(sha)?)?);
+            files.push(store.attachment_photo(sha)?);
         }
         shas.extend(report.photos);
     }
