@@ -331,7 +331,9 @@ fn exit_code(e: &CoreError) -> i32 {
         | CoreError::NotInitialised
         | CoreError::EnrolmentCodeInvalid
         | CoreError::NotEnrolled
-        | CoreError::DeviceRevoked => 2,
+        | CoreError::DeviceRevoked
+        | CoreError::StoreKeyMissing
+        | CoreError::StoreKeyWrong => 2,
         // Network and HQ trouble: nothing the command line can fix; the records stay queued.
         CoreError::HqUnreachable { .. } | CoreError::RateLimited { .. } | CoreError::HqRefused { .. } => 3,
         CoreError::SchemaTooNew { .. } | CoreError::Storage(_) | CoreError::Io(_) | CoreError::Corrupt(_) => 1,
@@ -417,7 +419,27 @@ fn store_options(dir: &Path) -> Result<StoreOptions> {
             }
         }
     };
-    Ok(StoreOptions { installation_id: Some(id), ..StoreOptions::default() })
+    Ok(StoreOptions { installation_id: Some(id), key: store_key()?, ..StoreOptions::default() })
+}
+
+/// The store key, as a phone's key provider would give it: 64 hex digits in
+/// `GRIDPATROL_STORE_KEY`, or in the file `GRIDPATROL_STORE_KEY_FILE` names (keep it outside the
+/// store folder). Neither set: a clear-text store (a store encrypted earlier then refuses to open
+/// with `store_key_missing`). A clear store opened with a key is encrypted in place.
+fn store_key() -> Result<Option<gridpatrol_core::StoreKey>> {
+    if let Ok(hex) = std::env::var("GRIDPATROL_STORE_KEY") {
+        return Ok(Some(gridpatrol_core::StoreKey::from_hex(&hex)?));
+    }
+    match std::env::var_os("GRIDPATROL_STORE_KEY_FILE") {
+        Some(path) => {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(&path)
+                    .map_err(|_| CoreError::invalid("GRIDPATROL_STORE_KEY_FILE", "cannot be read"))?,
+            );
+            Ok(Some(gridpatrol_core::StoreKey::from_hex(&text)?))
+        }
+        None => Ok(None),
+    }
 }
 
 fn execute(args: DeviceArgs) -> Result<String> {
