@@ -64,6 +64,12 @@ impl StoreKey {
         self.0.iter().zip(other.0.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     }
 
+    /// The key as 64 hex digits, for tools that open a store's database themselves (the
+    /// benchmark's raw SQLCipher baseline, the terminal shell's key file). Wiped when dropped.
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(hex::encode(self.0.as_ref()))
+    }
+
     /// The key as SQLCipher's raw-key literal, `x'…'`.
     fn pragma_literal(&self) -> Zeroizing<String> {
         Zeroizing::new(format!("\"x'{}'\"", hex::encode(self.0.as_ref())))

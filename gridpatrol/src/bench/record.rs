@@ -1,7 +1,9 @@
 //! `bench record`: N recording calls through the core (half check-ins with checklist answers,
 //! half visits), one call at a time, against N raw rusqlite single-row inserts at the same
 //! durability (WAL + synchronous=FULL) into a table of the same width as the visit table.
-//! Then a store holding 100,000 records: how long opening it and the "today" view take.
+//! The same again with the store encrypted (SQLCipher, as on the phones) against raw inserts
+//! into a SQLCipher database under a key. Then an encrypted store holding 100,000 records: how
+//! long opening it and the "today" view take.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,9 +29,77 @@ pub fn run(n: usize, big: usize, dir: Option<PathBuf>) -> Result<(), Box<dyn std
     let tmp = tempfile::tempdir_in(dir.unwrap_or_else(std::env::temp_dir))?;
     let config = GridConfig::sample();
 
-    // Interleave the two runs in blocks so that disk and CPU conditions are shared fairly.
-    let store = Store::init(&tmp.path().join("core"), &config, "w-001", StoreOptions::default())?;
-    let raw = raw_db(&tmp.path().join("raw.db"))?;
+    // Against plain SQLite (the line every earlier build printed), then with the store
+    // encrypted (SQLCipher, as on the phones) against raw inserts into a SQLCipher database
+    // under a key, at the same durability.
+    let (a, b) = compare(tmp.path(), "plain", &config, None, n)?;
+    println!("record: {}", line(&a, &b));
+    let key = StoreKey::random();
+    let (a, b) = compare(tmp.path(), "sqlcipher", &config, Some(key.clone()), n)?;
+    println!("record sqlcipher: {}", line(&a, &b).replacen("| raw:", "| raw_sqlcipher:", 1));
+
+    // A store holding `big` records (seeded without fsync: only the reads below are timed).
+    let big_dir = tmp.path().join("big");
+    let seeding =
+        StoreOptions { durability: Durability::SeedingOnly, key: Some(key.clone()), ..StoreOptions::default() };
+    let records = {
+        let s = Store::init(&big_dir, &config, "w-001", seeding)?;
+        let mut w = Workload::new(&s, true)?;
+        for i in 0..big {
+            w.one(&s, i)?;
+        }
+        w.records
+    };
+    let mut opens = Vec::new();
+    let mut todays = Vec::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let s = Store::open(&big_dir, StoreOptions { key: Some(key.clone()), ..StoreOptions::default() })?;
+        opens.push(t.elapsed());
+        let t = Instant::now();
+        let today = s.today()?;
+        todays.push(t.elapsed());
+        assert_eq!(today.unsent.records as usize, records, "today sees every record");
+    }
+    opens.sort();
+    todays.sort();
+    println!(
+        "open_ms={:.1} today_ms={:.2} (SQLCipher-encrypted store of {records} records; medians of 7; targets: ratio>=0.75, p99<=1000us, open<=50ms, today<=5ms)",
+        opens[3].as_secs_f64() * 1e3,
+        todays[3].as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+fn line(a: &Stats, b: &Stats) -> String {
+    format!(
+        "p50_us={:.0} p99_us={:.0} rps={:.0} | raw: p50_us={:.0} p99_us={:.0} rps={:.0} | ratio={:.2}",
+        a.p50_us,
+        a.p99_us,
+        a.rps,
+        b.p50_us,
+        b.p99_us,
+        b.rps,
+        a.rps / b.rps
+    )
+}
+
+/// `n` recording calls through the core against `n` raw inserts, interleaved in blocks so that
+/// disk and CPU conditions are shared fairly; both under `key` when one is given.
+fn compare(
+    dir: &Path,
+    name: &str,
+    config: &GridConfig,
+    key: Option<StoreKey>,
+    n: usize,
+) -> Result<(Stats, Stats), Box<dyn std::error::Error>> {
+    let store = Store::init(
+        &dir.join(format!("core-{name}")),
+        config,
+        "w-001",
+        StoreOptions { key: key.clone(), ..StoreOptions::default() },
+    )?;
+    let raw = raw_db(&dir.join(format!("raw-{name}.db")), key.as_ref())?;
     let mut w = Workload::new(&store, false)?;
     let (mut ours, mut theirs) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut ours_total, mut theirs_total) = (Duration::ZERO, Duration::ZERO);
@@ -53,49 +123,7 @@ pub fn run(n: usize, big: usize, dir: Option<PathBuf>) -> Result<(), Box<dyn std
         theirs_total += t0.elapsed();
         done += m;
     }
-    let (a, b) = (stats(ours, ours_total), stats(theirs, theirs_total));
-    println!(
-        "record: p50_us={:.0} p99_us={:.0} rps={:.0} | raw: p50_us={:.0} p99_us={:.0} rps={:.0} | ratio={:.2}",
-        a.p50_us,
-        a.p99_us,
-        a.rps,
-        b.p50_us,
-        b.p99_us,
-        b.rps,
-        a.rps / b.rps
-    );
-    drop(store);
-
-    // A store holding `big` records (seeded without fsync: only the reads below are timed).
-    let big_dir = tmp.path().join("big");
-    let seeding = StoreOptions { durability: Durability::SeedingOnly, ..StoreOptions::default() };
-    let records = {
-        let s = Store::init(&big_dir, &config, "w-001", seeding)?;
-        let mut w = Workload::new(&s, true)?;
-        for i in 0..big {
-            w.one(&s, i)?;
-        }
-        w.records
-    };
-    let mut opens = Vec::new();
-    let mut todays = Vec::new();
-    for _ in 0..7 {
-        let t = Instant::now();
-        let s = Store::open(&big_dir, StoreOptions::default())?;
-        opens.push(t.elapsed());
-        let t = Instant::now();
-        let today = s.today()?;
-        todays.push(t.elapsed());
-        assert_eq!(today.unsent.records as usize, records, "today sees every record");
-    }
-    opens.sort();
-    todays.sort();
-    println!(
-        "open_ms={:.1} today_ms={:.2} (store of {records} records; medians of 7; targets: ratio>=0.75, p99<=1000us, open<=50ms, today<=5ms)",
-        opens[3].as_secs_f64() * 1e3,
-        todays[3].as_secs_f64() * 1e3
-    );
-    Ok(())
+    Ok((stats(ours, ours_total), stats(theirs, theirs_total)))
 }
 
 /// The timed workload: check-ins with checklist answers and visits, alternating; as in a
@@ -176,8 +204,12 @@ impl Workload {
     }
 }
 
-fn raw_db(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+fn raw_db(path: &Path, key: Option<&StoreKey>) -> Result<rusqlite::Connection, Box<dyn std::error::Error>> {
     let c = rusqlite::Connection::open(path)?;
+    if let Some(key) = key {
+        // SQLCipher's raw-key form, as the core gives its key (`core/src/key.rs`).
+        c.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()))?;
+    }
     c.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
     c.pragma_update(None, "synchronous", "FULL")?;
     // Same width as the core's visit table: 13 columns.
