@@ -128,6 +128,11 @@ pub struct EnrolResponse {
     /// the template, the worker's open tasks.
     pub reference: GridConfig,
     pub reference_version: i64,
+    /// HQ authorised discarding the unsent work of the device this phone enrolled as before
+    /// (same device id and installation): a switch to another worker goes ahead, discarding it.
+    /// Absent (false) from older HQs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub discard_authorised: bool,
 }
 
 // ---------- unsent work, wipe, hand-back ----------

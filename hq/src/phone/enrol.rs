@@ -57,6 +57,20 @@ pub async fn enrol(State(s): State<AppState>, JsonBody(req): JsonBody<EnrolReque
             }
             let worker_id =
                 tx.query_one("SELECT worker_id FROM enrolment_code WHERE code_hash = ?", p![&code_hash])?.text(0)?;
+            // The device this installation was before (a phone handed back): did HQ authorise
+            // discarding its unsent work? Asked before `identity_for`, which may name a new id.
+            let discard_authorised = match tx.query_opt(
+                "SELECT installation_hash, discard_authorised_ms, discard_used_ms FROM device WHERE device_id = ?",
+                p![&req.device_id],
+            )? {
+                Some(r) => {
+                    installation.is_some()
+                        && r.opt_text(0)?.as_deref() == installation.as_deref()
+                        && r.opt_i64(1)?.is_some()
+                        && r.opt_i64(2)?.is_none()
+                }
+                None => false,
+            };
             let device_id = identity_for(tx, &req.device_id, &worker_id, installation.as_deref())?;
             let epoch = next_epoch(tx, &device_id)?;
             let token = auth::new_token(DEVICE_TOKEN_PREFIX);
@@ -80,6 +94,7 @@ pub async fn enrol(State(s): State<AppState>, JsonBody(req): JsonBody<EnrolReque
                 server_time_ms: now,
                 reference,
                 reference_version,
+                discard_authorised,
             })
         })
         .await?;
