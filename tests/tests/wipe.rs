@@ -67,8 +67,9 @@ fn personal_data_on_disk(dir: &Path) -> Vec<(PathBuf, String)> {
 
 /// The device token the store holds (read beside the open store, as a thief with the files could).
 fn token_of(dir: &Path) -> String {
-    let c = rusqlite::Connection::open_with_flags(dir.join("gridpatrol.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .unwrap();
+    let c =
+        rusqlite::Connection::open_with_flags(dir.join("gridpatrol.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     c.query_row("SELECT device_token FROM sync_state WHERE id = 1", [], |r| r.get(0)).unwrap()
 }
 
@@ -110,7 +111,7 @@ fn actions(audit: &[(String, String)]) -> Vec<&str> {
     audit.iter().map(|(a, _)| a.as_str()).collect()
 }
 
-fn is_wiped<T: std::fmt::Debug>(r: gridpatrol_core::Result<T>) -> bool {
+fn is_wiped<T>(r: gridpatrol_core::Result<T>) -> bool {
     matches!(r, Err(CoreError::DeviceWiped))
 }
 
@@ -275,7 +276,9 @@ async fn a_community_operator_cannot_wipe_another_communitys_device(db: Db) {
     let operator = |c: &'static str| {
         let hq = &hq;
         async move {
-            let v = hq.post("/v1/admin/operators", json!({ "name": "社区干部", "role": "community", "scope_ids": [c] })).await;
+            let v = hq
+                .post("/v1/admin/operators", json!({ "name": "社区干部", "role": "community", "scope_ids": [c] }))
+                .await;
             v["token"].as_str().unwrap().to_string()
         }
     };
@@ -400,7 +403,7 @@ async fn a_phone_enrolled_by_another_worker_discards_only_with_authorisation(db:
     drop(store);
     // Another worker's code on a phone holding unsent work: refused, as before.
     let refused = Store::enrol(dir.path(), &hq.url, &hq.code("w-002").await, StoreOptions::default()).await;
-    assert!(matches!(refused, Err(CoreError::UnsentWork { unsent: 1 })), "{refused:?}");
+    assert!(matches!(refused, Err(CoreError::UnsentWork { unsent: 1 })), "{:?}", refused.err());
     // HQ authorises; the phone learns it from the enrolment's answer itself.
     hq.post(&format!("/v1/admin/devices/{device_id}/authorise-discard"), Value::Null).await;
     let store = Store::enrol(dir.path(), &hq.url, &hq.code("w-002").await, StoreOptions::default())

@@ -327,7 +327,9 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
             M::POST,
             "/v1/discarded",
             "/v1/discarded",
-            Body::Json(json!({ "discarded": { "records": 1, "photos": 0, "photo_bytes": 0 }, "to_worker_id": "w-002" })),
+            Body::Json(
+                json!({ "discarded": { "records": 1, "photos": 0, "photo_bytes": 0 }, "to_worker_id": "w-002" }),
+            ),
             DISCARD_REPORT,
         ),
         // A unit's account: 200 with its own unit's tasks only (units.rs test).
