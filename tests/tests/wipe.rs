@@ -22,6 +22,8 @@ both!(
     a_community_operator_cannot_wipe_another_communitys_device,
     a_discard_authorisation_allows_exactly_one_switch_and_is_audited,
     a_phone_enrolled_by_another_worker_discards_only_with_authorisation,
+    a_wipe_order_met_at_a_photo_upload_wipes_too,
+    a_phone_ordered_wiped_that_enrols_again_is_wiped_and_its_code_stays_unused,
 );
 
 /// Residents' names and phone numbers of the test data (the households of the sample street).
@@ -416,5 +418,49 @@ async fn a_phone_enrolled_by_another_worker_discards_only_with_authorisation(db:
     let done = &audit.iter().find(|(a, _)| a == "device.discard_done").expect("reported").1;
     assert!(done.starts_with("records=1 photos=0") && done.ends_with("to_worker=w-002"), "{done}");
     assert_eq!(hq.ids("visits").await, Vec::<String>::new(), "the discarded visit never reached HQ");
+    hq.stop().await;
+}
+
+async fn a_wipe_order_met_at_a_photo_upload_wipes_too(db: Db) {
+    let hq = Hq::start(db).await;
+    let phone = Phone::enrol(&hq.url, &hq.code("w-001").await, NOW_MS).await;
+    let photo = phone.photo(4);
+    phone.report(vec![photo]);
+    let records_only = gridpatrol_core::sync::SyncOptions {
+        mode: SyncMode { send: SyncSend::RecordsOnly, ..SyncMode::default() },
+        ..quick()
+    };
+    let r = phone.store.sync(&records_only, &gridpatrol_core::sync::NoProgress).await.unwrap();
+    assert_eq!((r.records_left, r.photos_left), (0, 1));
+    let device_id = phone.store.device().device_id;
+    hq.post(&format!("/v1/admin/devices/{device_id}/wipe"), Value::Null).await;
+    // Nothing to push: the first request of this run is the photo's, and it meets the order.
+    assert!(is_wiped(phone.sync().await));
+    assert_wiped(&phone.store, phone.dir.path()).await;
+    let audit = audit_of(&hq, &device_id).await;
+    let confirm = audit.iter().find(|(a, _)| a == "device.wipe_confirm").expect("confirmed");
+    assert!(confirm.1.starts_with("records=0 photos=1"), "{confirm:?}");
+    hq.stop().await;
+}
+
+async fn a_phone_ordered_wiped_that_enrols_again_is_wiped_and_its_code_stays_unused(db: Db) {
+    let hq = Hq::start(db).await;
+    let phone = Phone::enrol(&hq.url, &hq.code("w-001").await, NOW_MS).await;
+    phone.visit("h-0001");
+    phone.sync().await.unwrap();
+    let device_id = phone.store.device().device_id;
+    hq.post(&format!("/v1/admin/devices/{device_id}/wipe"), Value::Null).await;
+    let Phone { dir, store, .. } = phone;
+    drop(store);
+    // The phone is enrolled again (say its worker was given a fresh code): the enrolment meets
+    // the order, the store is wiped and confirmed, and the code is not spent.
+    let code = hq.code("w-001").await;
+    let r = Store::enrol(dir.path(), &hq.url, &code, StoreOptions::default()).await;
+    assert!(is_wiped(r));
+    assert_eq!(personal_data_on_disk(dir.path()), vec![]);
+    assert_eq!(files_under(dir.path()), vec![dir.path().join(wipe::MARKER_FILE)]);
+    assert!(device_row(&hq, &device_id).await["wipe_confirmed_at"].is_string());
+    let other = Phone::enrol(&hq.url, &code, NOW_MS).await;
+    assert_ne!(other.store.device().device_id, device_id, "the unused code enrols another phone");
     hq.stop().await;
 }
