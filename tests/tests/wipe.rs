@@ -75,6 +75,13 @@ fn token_of(dir: &Path) -> String {
     c.query_row("SELECT device_token FROM sync_state WHERE id = 1", [], |r| r.get(0)).unwrap()
 }
 
+fn installation_of(dir: &Path) -> String {
+    let c =
+        rusqlite::Connection::open_with_flags(dir.join("gridpatrol.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    c.query_row("SELECT installation_id FROM device WHERE id = 1", [], |r| r.get(0)).unwrap()
+}
+
 /// A request with any token, answered with its status and JSON body.
 async fn call(hq: &Hq, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
     let mut req = hq
@@ -156,6 +163,7 @@ async fn an_online_phone_is_wiped_and_hq_records_the_confirmation(db: Db) {
     phone.sync().await.unwrap();
     let device_id = phone.store.device().device_id;
     let token = token_of(phone.dir.path());
+    let installation = installation_of(phone.dir.path());
     assert!(!personal_data_on_disk(phone.dir.path()).is_empty(), "the names are on disk before (the check is real)");
 
     let ordered = hq.post(&format!("/v1/admin/devices/{device_id}/wipe"), Value::Null).await;
@@ -194,6 +202,17 @@ async fn an_online_phone_is_wiped_and_hq_records_the_confirmation(db: Db) {
     let (s, v) = call(&hq, Method::GET, "/v1/admin/devices", &token, None).await;
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("device_wipe")));
     assert_eq!(actions(&audit_of(&hq, &device_id).await).iter().filter(|a| **a == "device.wipe_confirm").count(), 1);
+
+    // The app reinstalled on that phone, its installation id surviving (an iOS Keychain item)
+    // and the platform's device id the same: it enrols under a new device id and works.
+    let fresh = tempfile::tempdir().unwrap();
+    let opts = StoreOptions { installation_id: Some(installation), ..StoreOptions::default() };
+    let again = Store::enrol_device(fresh.path(), &hq.url, &hq.code("w-001").await, Some(&device_id), opts)
+        .await
+        .expect("a reinstalled app enrols");
+    assert_ne!(again.device().device_id, device_id);
+    again.record_visit(visit_input("h-0001")).unwrap();
+    again.sync(&quick(), &gridpatrol_core::sync::NoProgress).await.unwrap();
     hq.stop().await;
 }
 

@@ -104,8 +104,10 @@ pub async fn enrol(State(s): State<AppState>, JsonBody(req): JsonBody<EnrolReque
 /// The device id an enrolment gets: the one asked for when HQ does not know it, or when it is
 /// this very installation's (same worker, same installation hash); otherwise a new one.
 fn identity_for(tx: &mut dyn Tx, asked: &str, worker_id: &str, installation: Option<&str>) -> Result<String> {
-    let Some(row) = tx
-        .query_opt("SELECT worker_id, installation_hash, wipe_ordered_ms FROM device WHERE device_id = ?", p![asked])?
+    let Some(row) = tx.query_opt(
+        "SELECT worker_id, installation_hash, wipe_ordered_ms, wipe_confirmed_ms FROM device WHERE device_id = ?",
+        p![asked],
+    )?
     else {
         // Never enrolled, but a copy may have pushed under it (a forked history): its epochs
         // are skipped by `next_epoch`, so nothing is confused.
@@ -113,9 +115,15 @@ fn identity_for(tx: &mut dyn Tx, asked: &str, worker_id: &str, installation: Opt
     };
     let same_installation = installation.is_some() && row.opt_text(1)?.as_deref() == installation;
     // A phone ordered wiped that tries to enrol (for any worker) is told to wipe first; its
-    // code stays unused (the transaction is undone).
-    if same_installation && row.opt_i64(2)?.is_some() {
-        return Err(auth::wipe_ordered());
+    // code stays unused (the transaction is undone). Once it confirmed, the installation (an
+    // app reinstalled where its installation id survived) starts over under a new device id.
+    if row.opt_i64(2)?.is_some() {
+        if row.opt_i64(3)?.is_some() {
+            return Ok(new_id());
+        }
+        if same_installation {
+            return Err(auth::wipe_ordered());
+        }
     }
     if row.text(0)? == worker_id && same_installation {
         Ok(asked.to_string())
