@@ -81,6 +81,12 @@ pub enum GridPatrolError {
     #[error("this device was revoked by HQ")]
     DeviceRevoked,
 
+    /// HQ ordered this phone wiped (lost or handed back): its store and photos were erased and
+    /// every operation ends here from now on. Reinstall the app (or clear its data) to use the
+    /// phone again. `GridPatrolStore::wipe_status` says whether HQ has been told.
+    #[error("this phone was wiped on the street office's order")]
+    DeviceWiped,
+
     /// Sync on a store that was never enrolled with HQ.
     #[error("this store is not enrolled with HQ")]
     NotEnrolled,
@@ -132,6 +138,7 @@ impl From<CoreError> for GridPatrolError {
             CoreError::HqUnreachable { reason } => E::HqUnreachable { reason },
             CoreError::EnrolmentCodeInvalid => E::EnrolmentCodeInvalid,
             CoreError::DeviceRevoked => E::DeviceRevoked,
+            CoreError::DeviceWiped => E::DeviceWiped,
             CoreError::NotEnrolled => E::NotEnrolled,
             CoreError::RateLimited { retry_after_s } => E::RateLimited { retry_after_s },
             CoreError::HqRefused { status, code, message } => E::HqRefused { status, code, detail: message },
@@ -161,6 +168,7 @@ mod tests {
             GridPatrolError::ClearItemsMissing { missing } => assert_eq!(missing, vec![ClearItem::Ledger]),
             other => panic!("{other:?}"),
         }
+        assert!(matches!(GridPatrolError::from(CoreError::DeviceWiped), GridPatrolError::DeviceWiped));
         let io = CoreError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, "/secret/path/张三.jpg"));
         let text = GridPatrolError::from(io).to_string();
         assert!(!text.contains("张三") && !text.contains("/secret"), "{text}");

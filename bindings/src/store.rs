@@ -443,6 +443,13 @@ impl GridPatrolStore {
         self.inner().device()
     }
 
+    /// HQ's wipe order, if one reached this phone (every other call then fails with
+    /// `DeviceWiped`): how far it got, what it erased unsent, and whether HQ was told (the
+    /// next `sync` tells it).
+    pub fn wipe_status(&self) -> Result<Option<core::wipe::WipeStatus>> {
+        Ok(core::wipe::status(self.inner().dir())?)
+    }
+
     /// The checklist template new patrols start under (its item ids are what check-ins answer).
     pub fn active_template(&self) -> Template {
         self.inner().active_template()

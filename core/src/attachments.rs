@@ -41,7 +41,8 @@ pub(crate) struct Staged {
     original: Option<(String, Vec<u8>)>,
 }
 
-fn folder(store_dir: &Path) -> PathBuf {
+/// Where stores before schema v8 kept photo files (a wipe still removes the folder).
+pub(crate) fn folder(store_dir: &Path) -> PathBuf {
     store_dir.join("attachments")
 }
 

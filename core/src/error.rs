@@ -70,6 +70,12 @@ pub enum CoreError {
     #[error("this device was revoked by HQ; enrol it again")]
     DeviceRevoked,
 
+    /// HQ ordered this phone wiped (lost or handed back): its store and photos were erased and
+    /// nothing more can be done with it. Reinstall the app (or clear its data) to use the phone
+    /// again.
+    #[error("this phone was wiped on the street office's order; nothing is stored on it any more")]
+    DeviceWiped,
+
     /// Sync was asked for on a store that was never enrolled with HQ.
     #[error("this store is not enrolled with HQ")]
     NotEnrolled,
@@ -122,6 +128,7 @@ impl CoreError {
             CoreError::HqUnreachable { .. } => "hq_unreachable",
             CoreError::EnrolmentCodeInvalid => "enrolment_code_invalid",
             CoreError::DeviceRevoked => "device_revoked",
+            CoreError::DeviceWiped => "device_wiped",
             CoreError::NotEnrolled => "not_enrolled",
             CoreError::RateLimited { .. } => "rate_limited",
             CoreError::HqRefused { .. } => "hq_refused",

@@ -24,6 +24,7 @@ pub mod schema;
 pub mod screens;
 pub mod store;
 pub mod sync;
+pub mod wipe;
 
 pub use case_flow::ClearItems;
 pub use clock::{Clock, ManualClock, SystemClock};

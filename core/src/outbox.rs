@@ -59,13 +59,19 @@ pub(crate) fn append(
 }
 
 /// The last sequence number used and the last HLC issued, to resume numbering after a restart.
+/// Never below HQ's cursor: after unsent rows were discarded (a phone handed back,
+/// `crate::wipe`) numbering carries on from what HQ acknowledged, never reusing a settled seq.
 pub(crate) fn last_seq_and_hlc(conn: &rusqlite::Connection) -> Result<(i64, Hlc)> {
     let row: Option<(i64, String)> = conn
         .query_row("SELECT seq, hlc FROM outbox ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
+    let acked: i64 = conn
+        .query_row("SELECT acked_through_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
     Ok(match row {
-        Some((seq, hlc)) => (seq, Hlc::parse(&hlc).unwrap_or_default()),
-        None => (0, Hlc::default()),
+        Some((seq, hlc)) => (seq.max(acked), Hlc::parse(&hlc).unwrap_or_default()),
+        None => (acked, Hlc::default()),
     })
 }
 

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::{CoreError, Result};
 
-pub const VERSION: i64 = 8;
+pub const VERSION: i64 = 9;
 
 /// The current schema, as a fresh install creates it.
 const CURRENT: &str = r#"
@@ -138,6 +138,12 @@ CREATE TABLE sync_state (
     reconciled_ms INTEGER
 );
 INSERT INTO sync_state (id) VALUES (1);
+CREATE TABLE handover (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    discard_authorised INTEGER NOT NULL DEFAULT 0,
+    report TEXT
+);
+INSERT INTO handover (id) VALUES (1);
 "#;
 
 /// Version 1, frozen: the first release's schema, kept verbatim so old phones upgrade and the
@@ -317,6 +323,18 @@ CREATE TABLE attachment_blob (
 );
 "#;
 
+/// v9: a phone handed back (`crate::wipe`). Whether HQ authorised discarding unsent work at
+/// the next switch of worker, and the report of a discard not yet delivered to HQ (with the
+/// token and address it is to go to).
+const V8_TO_V9: &str = r#"
+CREATE TABLE handover (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    discard_authorised INTEGER NOT NULL DEFAULT 0,
+    report TEXT
+);
+INSERT INTO handover (id) VALUES (1);
+"#;
+
 /// Bring the database to `VERSION`. Runs inside one IMMEDIATE transaction so a crash during
 /// a migration leaves the old version intact.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -355,6 +373,7 @@ fn upgrade_from(conn: &Connection, v: i64) -> Result<()> {
         5 => conn.execute_batch(V5_TO_V6)?,
         6 => conn.execute_batch(V6_TO_V7)?,
         7 => conn.execute_batch(V7_TO_V8)?,
+        8 => conn.execute_batch(V8_TO_V9)?,
         other => return Err(CoreError::Corrupt(format!("no migration from schema version {other}"))),
     }
     Ok(())

@@ -103,6 +103,17 @@ pub(crate) struct GridRef {
 }
 
 impl RefData {
+    /// Nothing: what a wiped store holds.
+    fn empty() -> RefData {
+        RefData {
+            worker_name: String::new(),
+            worker_role: WorkerRole::Volunteer,
+            worker_grids: Vec::new(),
+            grids: HashMap::new(),
+            active_template: Template::default_3456(),
+            templates: HashMap::new(),
+        }
+    }
     pub fn is_own_grid(&self, grid_id: &str) -> bool {
         self.worker_grids.iter().any(|g| g == grid_id)
     }
@@ -145,6 +156,9 @@ pub struct Store {
     language: RwLock<Lang>,
     /// Counts committed writes: a screen subscribed with `changes()` re-reads after each.
     changes: tokio::sync::watch::Sender<u64>,
+    /// HQ ordered this store wiped and it was erased: every operation is `DeviceWiped`
+    /// (`crate::wipe`).
+    wiped: std::sync::atomic::AtomicBool,
 }
 
 fn open_conn(path: &Path, durability: Durability, key: Option<&StoreKey>) -> Result<Connection> {
@@ -186,6 +200,7 @@ impl Store {
     /// Create (or re-initialise) a store in `dir` for `worker_id` from a grid configuration.
     /// Re-initialising for another worker is refused while records are unsent.
     pub fn init(dir: &Path, config: &GridConfig, worker_id: &str, opts: StoreOptions) -> Result<Store> {
+        crate::wipe::refuse_if_wiped(dir)?;
         config.validate()?;
         if !config.workers.iter().any(|w| w.id == worker_id) {
             return Err(CoreError::invalid("worker_id", "is not a worker in the configuration"));
@@ -205,7 +220,8 @@ impl Store {
             }
             Some(d) if d.worker_id != worker_id => {
                 let unsent = unsent_records(&tx)?;
-                if unsent > 0 {
+                // Unless HQ authorised discarding it (a phone handed back), unsent work blocks.
+                if unsent > 0 && !crate::wipe::discard_for_switch(&tx, worker_id, false)? {
                     return Err(CoreError::UnsentWork { unsent });
                 }
                 tx.execute("UPDATE device SET worker_id = ?1 WHERE id = 1", [worker_id])?;
@@ -221,6 +237,10 @@ impl Store {
     /// Open an initialised store.
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
         opts.photos.validate()?;
+        // A store HQ ordered wiped finishes erasing (after a crash mid-wipe) and opens wiped.
+        if crate::wipe::resume_at_open(dir)? {
+            return Store::wiped(dir, opts);
+        }
         let path = dir.join(DB_FILE);
         if !path.exists() {
             return Err(CoreError::NotInitialised);
@@ -243,6 +263,7 @@ impl Store {
             language: RwLock::new(opts.language),
             opts,
             changes: tokio::sync::watch::Sender::new(0),
+            wiped: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -254,6 +275,47 @@ impl Store {
             (Some(a), Some(b)) => a.same_as(b),
             _ => false,
         }
+    }
+
+    /// A store that was wiped: no database behind it (in-memory stand-ins), every operation
+    /// `DeviceWiped`; only `sync` still runs, to finish confirming the wipe to HQ.
+    fn wiped(dir: &Path, opts: StoreOptions) -> Result<Store> {
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            writer: Mutex::new(Writer { conn: Connection::open_in_memory()?, next_seq: 1, hlc: Hlc::default() }),
+            reader: Mutex::new(Connection::open_in_memory()?),
+            device: RwLock::new(DeviceInfo { device_id: String::new(), epoch: 0, worker_id: String::new() }),
+            refdata: RwLock::new(Arc::new(RefData::empty())),
+            language: RwLock::new(opts.language),
+            opts,
+            changes: tokio::sync::watch::Sender::new(0),
+            wiped: std::sync::atomic::AtomicBool::new(true),
+        })
+    }
+
+    /// Has HQ's wipe order erased this store?
+    pub fn is_wiped(&self) -> bool {
+        self.wiped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn check_not_wiped(&self) -> Result<()> {
+        if self.is_wiped() {
+            return Err(CoreError::DeviceWiped);
+        }
+        Ok(())
+    }
+
+    /// The wipe's hook (`crate::wipe`): from now on every operation is `DeviceWiped`; the
+    /// database connections are closed (replaced by in-memory stand-ins) so that the files can
+    /// go, and the cached names leave memory.
+    pub(crate) fn close_for_wipe(&self) -> Result<()> {
+        self.wiped.store(true, std::sync::atomic::Ordering::SeqCst);
+        lock(&self.writer).conn = Connection::open_in_memory()?;
+        *lock(&self.reader) = Connection::open_in_memory()?;
+        *self.refdata.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(RefData::empty());
+        self.set_device(DeviceInfo { device_id: String::new(), epoch: 0, worker_id: String::new() });
+        self.changed();
+        Ok(())
     }
 
     /// The language screen models are labelled in.
@@ -310,6 +372,7 @@ impl Store {
     pub(crate) fn record<T>(&self, f: impl FnOnce(&WriteCtx<'_>) -> Result<(T, Command)>) -> Result<T> {
         let refdata = self.refdata();
         let mut guard = lock(&self.writer);
+        self.check_not_wiped()?;
         let w = &mut *guard;
         let now_ms = self.now_ms();
         let hlc = w.hlc.tick(now_ms);
@@ -334,6 +397,7 @@ impl Store {
     /// IMMEDIATE transaction, no outbox row.
     pub(crate) fn write_tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut guard = lock(&self.writer);
+        self.check_not_wiped()?;
         let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -351,6 +415,7 @@ impl Store {
             return self.write_tx(f);
         }
         let mut guard = lock(&self.writer);
+        self.check_not_wiped()?;
         guard.conn.pragma_update(None, "synchronous", "NORMAL")?;
         let out = (|| {
             let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -394,6 +459,7 @@ impl Store {
         hq_url: &str,
         opts: StoreOptions,
     ) -> Result<Store> {
+        crate::wipe::refuse_if_wiped(dir)?;
         resp.reference.validate()?;
         let worker_id = resp.worker_id.as_str();
         if !resp.reference.workers.iter().any(|w| w.id == worker_id) {
@@ -415,7 +481,10 @@ impl Store {
             }
             Some(d) => {
                 let unsent = unsent_records(&tx)?;
-                if unsent > 0 && d.worker_id != worker_id {
+                if unsent > 0
+                    && d.worker_id != worker_id
+                    && !crate::wipe::discard_for_switch(&tx, worker_id, resp.discard_authorised)?
+                {
                     return Err(CoreError::UnsentWork { unsent });
                 }
                 // Every enrolment is a new epoch (perhaps a new device id). Every row the outbox
@@ -454,6 +523,7 @@ impl Store {
     /// A read on the reader connection (never blocks, never blocked by, the writer).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = lock(&self.reader);
+        self.check_not_wiped()?;
         f(&conn)
     }
 
@@ -464,6 +534,7 @@ impl Store {
             return Err(CoreError::invalid("config.workers", "does not include this device's worker"));
         }
         let mut guard = lock(&self.writer);
+        self.check_not_wiped()?;
         let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         apply_reference(&tx, config, &self.device().worker_id, self.now_ms())?;
         let fresh = load_refdata(&tx, &self.device().worker_id)?;
@@ -477,6 +548,7 @@ impl Store {
     pub fn install_template(&self, template: &Template) -> Result<()> {
         template.validate()?;
         let mut guard = lock(&self.writer);
+        self.check_not_wiped()?;
         let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         insert_template(&tx, template)?;
         let fresh = load_refdata(&tx, &self.device().worker_id)?;
@@ -493,6 +565,7 @@ impl Store {
             return Err(CoreError::invalid("task.assignee_id", "is not this device's worker"));
         }
         let mut guard = lock(&self.writer);
+        self.check_not_wiped()?;
         let tx = guard.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         upsert_task(&tx, task, self.now_ms())?;
         tx.commit()?;

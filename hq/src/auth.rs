@@ -113,19 +113,69 @@ pub struct Operator {
     pub scope_ids: Vec<String>,
 }
 
+/// Whether HQ honours a device's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    Active,
+    Revoked,
+    /// Revoked and ordered wiped: the token is accepted only to confirm the wipe.
+    WipeOrdered,
+}
+
 fn revoked() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, codes::DEVICE_REVOKED, "this device's token was revoked; enrol again")
 }
 
-fn lookup_device(tx: &mut dyn Tx, token: &str) -> Result<Option<(Device, bool)>> {
+/// The answer to every request of a device ordered wiped (except its confirmation).
+pub fn wipe_ordered() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        codes::DEVICE_WIPE,
+        "the street office ordered this device wiped: erase the store, then confirm with POST /v1/wipe",
+    )
+}
+
+fn refused(standing: Standing) -> ApiError {
+    if standing == Standing::WipeOrdered {
+        wipe_ordered()
+    } else {
+        revoked()
+    }
+}
+
+fn lookup_device(tx: &mut dyn Tx, token: &str) -> Result<Option<(Device, Standing)>> {
     let row = tx.query_opt(
-        "SELECT device_id, worker_id, revoked_ms, epoch FROM device WHERE token_hash = ?",
+        "SELECT device_id, worker_id, revoked_ms, epoch, wipe_ordered_ms FROM device WHERE token_hash = ?",
         p![sha256_hex(token)],
     )?;
     row.map(|r| {
-        Ok((Device { device_id: r.text(0)?, worker_id: r.text(1)?, epoch: r.i64(3)? }, r.opt_i64(2)?.is_some()))
+        let standing = match (r.opt_i64(2)?.is_some(), r.opt_i64(4)?.is_some()) {
+            (_, true) => Standing::WipeOrdered,
+            (true, false) => Standing::Revoked,
+            (false, false) => Standing::Active,
+        };
+        Ok((Device { device_id: r.text(0)?, worker_id: r.text(1)?, epoch: r.i64(3)? }, standing))
     })
     .transpose()
+}
+
+/// The phone behind a token HQ revoked for a wipe: the one thing that token is still good for
+/// is confirming the wipe. An active device is refused (403: no wipe was ordered), as is
+/// every other credential.
+pub fn device_ordered_wiped(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Device> {
+    let token = bearer.ok_or_else(ApiError::unauthorized)?;
+    if token.starts_with(DEVICE_TOKEN_PREFIX) {
+        return match lookup_device(tx, token)? {
+            Some((d, Standing::WipeOrdered)) => Ok(d),
+            Some((_, Standing::Active)) => Err(ApiError::forbidden("no wipe was ordered for this device")),
+            Some((_, Standing::Revoked)) => Err(revoked()),
+            None => Err(ApiError::unauthorized()),
+        };
+    }
+    if lookup_operator(tx, token)?.is_some() {
+        return Err(ApiError::forbidden("this endpoint is for enrolled phones"));
+    }
+    Err(ApiError::unauthorized())
 }
 
 fn lookup_operator(tx: &mut dyn Tx, token: &str) -> Result<Option<Operator>> {
@@ -151,8 +201,8 @@ fn lookup_operator(tx: &mut dyn Tx, token: &str) -> Result<Option<Operator>> {
 pub fn check_credential(tx: &mut dyn Tx, token: &str) -> Result<()> {
     if token.starts_with(DEVICE_TOKEN_PREFIX) {
         return match lookup_device(tx, token)? {
-            Some((_, false)) => Ok(()),
-            Some((_, true)) => Err(revoked()),
+            Some((_, Standing::Active)) => Ok(()),
+            Some((_, standing)) => Err(refused(standing)),
             None => Err(ApiError::unauthorized()),
         };
     }
@@ -163,11 +213,12 @@ pub fn check_credential(tx: &mut dyn Tx, token: &str) -> Result<()> {
 pub fn device(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Device> {
     let token = bearer.ok_or_else(ApiError::unauthorized)?;
     if token.starts_with(DEVICE_TOKEN_PREFIX) {
-        if let Some((d, is_revoked)) = lookup_device(tx, token)? {
-            if !is_revoked {
-                crate::ops::remember_device(token, &d.device_id);
+        if let Some((d, standing)) = lookup_device(tx, token)? {
+            if standing != Standing::Active {
+                return Err(refused(standing));
             }
-            return if is_revoked { Err(revoked()) } else { Ok(d) };
+            crate::ops::remember_device(token, &d.device_id);
+            return Ok(d);
         }
     } else if lookup_operator(tx, token)?.is_some() {
         return Err(ApiError::forbidden("this endpoint is for enrolled phones"));
@@ -200,11 +251,11 @@ pub fn touch_device(tx: &mut dyn Tx, bearer: Option<&str>, now_ms: i64, skew_ms:
 pub fn operator(tx: &mut dyn Tx, bearer: Option<&str>) -> Result<Operator> {
     let token = bearer.ok_or_else(ApiError::unauthorized)?;
     if token.starts_with(DEVICE_TOKEN_PREFIX) {
-        if let Some((_, is_revoked)) = lookup_device(tx, token)? {
-            return Err(if is_revoked {
-                revoked()
-            } else {
+        if let Some((_, standing)) = lookup_device(tx, token)? {
+            return Err(if standing == Standing::Active {
                 ApiError::forbidden("this endpoint is for the street office")
+            } else {
+                refused(standing)
             });
         }
     } else if let Some(o) = lookup_operator(tx, token)? {

@@ -16,7 +16,7 @@ use crate::routes::{self, Access, Body};
 /// contain. Lists are named `…List`. Two are free-form by nature: this document itself, and
 /// the record rows whose columns follow the CSV exports.
 fn schemas() -> BTreeMap<String, RefOr<Schema>> {
-    use crate::admin::{access, cases, figures, meetings, org, tasks, units};
+    use crate::admin::{access, cases, figures, meetings, org, tasks, units, wipe};
     use gridpatrol_protocol::config::{Building, Team};
     use gridpatrol_protocol::config::{Community, GridConfig, Street};
     use gridpatrol_protocol::template::Template;
@@ -52,6 +52,11 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     add::<PullRequest>(&mut out);
     add::<PullResponse>(&mut out);
     add::<AttachmentStatus>(&mut out);
+    add::<UnsentCounts>(&mut out);
+    add::<WipeConfirmation>(&mut out);
+    add::<WipeConfirmed>(&mut out);
+    add::<DiscardReport>(&mut out);
+    add::<DiscardRecorded>(&mut out);
     // The street office.
     add::<access::Me>(&mut out);
     add::<Street>(&mut out);
@@ -81,6 +86,8 @@ fn schemas() -> BTreeMap<String, RefOr<Schema>> {
     list::<access::AuditEntry>(&mut out, "AuditList");
     list::<access::DeviceOut>(&mut out, "DeviceList");
     add::<access::Revoked>(&mut out);
+    add::<wipe::WipeOrdered>(&mut out);
+    add::<wipe::DiscardAuthorised>(&mut out);
     list::<tasks::TaskOut>(&mut out, "TaskList");
     add::<tasks::DispatchInput>(&mut out);
     add::<tasks::ReassignInput>(&mut out);

@@ -4,9 +4,9 @@
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 
-use crate::admin::{access, cases, figures, meetings, org, records, tasks, teams, units};
+use crate::admin::{access, cases, figures, meetings, org, records, tasks, teams, units, wipe};
 use crate::http::AppState;
-use crate::phone::{attachments, enrol, pull, push};
+use crate::phone::{attachments, enrol, pull, push, wipe as phone_wipe};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -96,6 +96,11 @@ pub fn table() -> Vec<Route> {
             "Upload one chunk of a photo (Content-Range: bytes start-end/total)", attachments::put_chunk),
         route!(GET "/v1/attachments/{sha256}", Phone, NONE, 200 "AttachmentStatus",
             "How much of a photo HQ has (to resume an upload)", attachments::status),
+        route!(POST "/v1/wipe", Phone, Json("WipeConfirmation"), 200 "WipeConfirmed",
+            "A phone ordered wiped confirms it erased its store and photos (the wiped token is accepted for this only)",
+            phone_wipe::confirm),
+        route!(POST "/v1/discarded", Phone, Json("DiscardReport"), 200 "DiscardRecorded",
+            "A handed-back phone reports the unsent work it discarded under HQ's authorisation", phone_wipe::discarded),
         // ---- street office: organisation ----
         route!(GET "/v1/admin/me", Operator, NONE, 200 "Me", "The calling operator and scope", access::me),
         route!(GET "/v1/admin/street", Operator, NONE, 200 "Street", "The street", org::get_street),
@@ -137,6 +142,11 @@ pub fn table() -> Vec<Route> {
         route!(GET "/v1/admin/devices", Operator, NONE, 200 "DeviceList", "Enrolled devices in scope", access::list_devices),
         route!(POST "/v1/admin/devices/{device_id}/revoke", Operator, NONE, 200 "Revoked",
             "Revoke a lost device's token", access::revoke_device),
+        route!(POST "/v1/admin/devices/{device_id}/wipe", Operator, NONE, 200 "WipeOrdered",
+            "Revoke a lost device and order it wiped at its next contact (audited with its unsent counts)", wipe::order_wipe),
+        route!(POST "/v1/admin/devices/{device_id}/authorise-discard", Operator, NONE, 200 "DiscardAuthorised",
+            "Let a handed-back device discard its unsent work at its next switch of worker (once; audited)",
+            wipe::authorise_discard),
         // ---- street office: work ----
         route!(GET "/v1/admin/tasks", Operator, NONE, 200 "TaskList", "Tasks in scope", tasks::list_tasks),
         route!(POST "/v1/admin/tasks", Operator, Json("DispatchInput"), 201 "TaskOut",

@@ -61,6 +61,10 @@ pub mod codes {
     pub const UNSUPPORTED_PROTOCOL: &str = "unsupported_protocol";
     pub const ENROLMENT_CODE_INVALID: &str = "enrolment_code_invalid";
     pub const DEVICE_REVOKED: &str = "device_revoked";
+    /// 401 to every request of a device HQ revoked and ordered wiped (a lost phone): the phone
+    /// erases its store and photos, then confirms with `POST /v1/wipe` — the only request its
+    /// token is still accepted for.
+    pub const DEVICE_WIPE: &str = "device_wipe";
     pub const CHECKSUM_MISMATCH: &str = "checksum_mismatch";
     /// `POST /v1/push` (409): an operation at a seq HQ has already settled is not the one HQ
     /// settled there — this phone's history forked from another copy of its store (a cloned
@@ -124,6 +128,78 @@ pub struct EnrolResponse {
     /// the template, the worker's open tasks.
     pub reference: GridConfig,
     pub reference_version: i64,
+    /// HQ authorised discarding the unsent work of the device this phone enrolled as before
+    /// (same device id and installation): a switch to another worker goes ahead, discarding it.
+    /// Absent (false) from older HQs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub discard_authorised: bool,
+}
+
+// ---------- unsent work, wipe, hand-back ----------
+
+/// What the phone holds that HQ does not have yet: counts only, never content. Sent with every
+/// pull (the last request of a sync run, so it is what is left after the run), so the street
+/// office sees, before ordering a wipe or a discard, how much it would erase. Absent from older
+/// phones; HQ then keeps what it had.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnsentCounts {
+    /// Recorded operations HQ has not acknowledged.
+    pub records: u64,
+    /// Photos not yet uploaded whole.
+    pub photos: u64,
+    /// Their bytes not yet at HQ.
+    pub photo_bytes: u64,
+}
+
+impl UnsentCounts {
+    /// Largest count either side accepts (a phone holds far less; anything above is garbage).
+    pub const MAX: u64 = 1 << 40;
+
+    /// Every count within `0..=MAX`; otherwise the field at fault.
+    pub fn check(&self) -> Result<(), &'static str> {
+        for (field, v) in [("records", self.records), ("photos", self.photos), ("photo_bytes", self.photo_bytes)] {
+            if v > Self::MAX {
+                return Err(field);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `POST /v1/wipe`, with the device token HQ revoked for the wipe (accepted for nothing else):
+/// the phone erased its store and its photos. Sent again until answered; HQ keeps the first
+/// confirmation's time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WipeConfirmation {
+    /// What the phone erased that HQ never received.
+    pub erased: UnsentCounts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WipeConfirmed {
+    pub device_id: String,
+    /// When HQ recorded the (first) confirmation, HQ's clock.
+    pub confirmed_ms: i64,
+}
+
+/// `POST /v1/discarded`, with the device's token: HQ authorised discarding this device's
+/// unsent work, and the store was switched to another worker, discarding this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiscardReport {
+    pub discarded: UnsentCounts,
+    /// The worker the store was switched to.
+    pub to_worker_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiscardRecorded {
+    pub device_id: String,
+    pub recorded_ms: i64,
 }
 
 // ---------- identity ----------
@@ -306,6 +382,9 @@ pub struct PullRequest {
     /// The phone's budget for the response body (2G links); HQ stops adding changes past it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
+    /// What the phone still holds unsent (counts only). Absent from older phones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsent: Option<UnsentCounts>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -333,6 +412,11 @@ pub struct PullResponse {
     /// here out of the outbox it keeps (docs/SYNC.md, guarantee 9). Absent from older HQs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acked_through_seq: Option<i64>,
+    /// HQ authorised discarding this device's unsent work (a phone handed back): the next
+    /// switch of the store to another worker goes ahead, discarding it, and the phone reports
+    /// what it discarded (`POST /v1/discarded`). Absent (false) from older HQs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub discard_authorised: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -145,7 +145,7 @@ pub(super) fn pending_photos(c: &Connection) -> Result<Vec<(String, String, u64,
 }
 
 /// Photos not yet at HQ and their bytes HQ does not have yet.
-pub(super) fn photos_left(c: &Connection) -> Result<(u64, u64)> {
+pub(crate) fn photos_left(c: &Connection) -> Result<(u64, u64)> {
     let (n, bytes): (i64, i64) = c.query_row(
         "SELECT COUNT(*), COALESCE(SUM(MAX(bytes - uploaded_bytes, 0)), 0) FROM attachment WHERE upload_state = 'pending'",
         [],

@@ -192,6 +192,8 @@ impl Transport {
         let error = match (status, code.as_str()) {
             (_, codes::ENROLMENT_CODE_INVALID) => CoreError::EnrolmentCodeInvalid,
             (_, codes::DEVICE_REVOKED) => CoreError::DeviceRevoked,
+            // HQ ordered a wipe: `Store::sync` (and enrolment) carry it out (`crate::wipe`).
+            (_, codes::DEVICE_WIPE) => CoreError::DeviceWiped,
             (StatusCode::TOO_MANY_REQUESTS, _) => {
                 CoreError::RateLimited { retry_after_s: retry_after.map(|d| d.as_secs()).unwrap_or(1) }
             }

@@ -4,10 +4,10 @@
 //! the skew. What HQ acknowledges, and the pull cursors, are committed in the same SQLite
 //! transaction as the data they describe.
 
-mod apply;
+pub(crate) mod apply;
 mod backoff;
 mod fuzz;
-mod http;
+pub(crate) mod http;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -409,7 +409,8 @@ impl Store {
             ),
         };
         drop(existing);
-        let t = Transport::new(hq_url, None, SyncOptions::default().timeout)?;
+        let timeout = SyncOptions::default().timeout;
+        let t = Transport::new(hq_url, None, timeout)?;
         let req = EnrolRequest {
             code: code.to_string(),
             device_id: device_id.clone(),
@@ -417,7 +418,14 @@ impl Store {
             app_version: env!("CARGO_PKG_VERSION").into(),
             installation_id: Some(installation_id.clone()),
         };
-        let resp: EnrolResponse = t.post("/v1/enrol", &req).await.map_err(|f| f.error)?;
+        let resp: EnrolResponse = match t.post("/v1/enrol", &req).await {
+            Ok(r) => r,
+            // HQ ordered the device this store was wiped: that happens now.
+            Err(f) if matches!(f.error, CoreError::DeviceWiped) => {
+                return Err(crate::wipe::wipe_at_enrolment(dir, opts, timeout).await)
+            }
+            Err(f) => return Err(f.error),
+        };
         Store::init_enrolled(dir, &resp, &device_id, &installation_id, hq_url, opts)
     }
 
@@ -427,7 +435,29 @@ impl Store {
     /// `options.mode` bounds the run in time and says what it sends; `options.cancel` stops it.
     /// A run stopped either way returns its report (`stopped_on_budget` or `cancelled`, and
     /// what is left), not an error: what it committed stays, nothing is half-written.
+    ///
+    /// HQ answering that this phone must be wiped (a lost phone) erases the store and its
+    /// photos here, confirms to HQ and returns `DeviceWiped`, as every operation does from then
+    /// on (`crate::wipe`).
     pub async fn sync(&self, options: &SyncOptions, progress: &dyn SyncProgress) -> Result<SyncReport> {
+        if self.is_wiped() {
+            return crate::wipe::sync_wiped(self, options.timeout).await;
+        }
+        let run = async {
+            crate::wipe::send_discard_report(self, options.timeout).await?;
+            self.sync_run(options, progress).await
+        };
+        match run.await {
+            Err(CoreError::DeviceWiped) => {
+                // Erased even when the confirmation cannot go now (the next sync sends it).
+                let _ = crate::wipe::carry_out(self, options.timeout).await;
+                Err(CoreError::DeviceWiped)
+            }
+            other => other,
+        }
+    }
+
+    async fn sync_run(&self, options: &SyncOptions, progress: &dyn SyncProgress) -> Result<SyncReport> {
         let stop = Stop::new(options);
         let mut link = self.link()?;
         self.note_sync_attempt()?;
@@ -675,7 +705,9 @@ impl Store {
         let mut pages = 0;
         let mut hq_behind = None;
         loop {
-            let req = PullRequest { cursors: link.cursors.clone(), max_bytes: Some(o.pull_max_bytes) };
+            // What is still unsent after the push and the photos: HQ shows it to the office.
+            let unsent = Some(self.read(crate::wipe::unsent_counts)?);
+            let req = PullRequest { cursors: link.cursors.clone(), max_bytes: Some(o.pull_max_bytes), unsent };
             let resp: PullResponse =
                 stop.guard(async { retrying(o, || t.post("/v1/pull", &req)).await.map_err(|f| f.error) }).await?;
             self.observe_hq_time(resp.server_time_ms);
@@ -688,7 +720,10 @@ impl Store {
             let worker = self.device().worker_id.clone();
             let acked = link.acked_through;
             let changed_reference = resp.reference.is_some();
-            self.write_tx_lazy(|tx| apply::pull_page(tx, &worker, acked, &resp, self.now_ms()))?;
+            self.write_tx_lazy(|tx| {
+                crate::wipe::note_discard_authorisation(tx, resp.discard_authorised)?;
+                apply::pull_page(tx, &worker, acked, &resp, self.now_ms())
+            })?;
             if changed_reference {
                 self.reload_refdata()?;
                 report.reference_updated = true;

@@ -55,6 +55,27 @@ pub fn error(e: &CoreError) -> String {
     s
 }
 
+/// A phone HQ ordered wiped: what happened, in plain words, Chinese first.
+pub fn wiped(w: &gridpatrol_core::wipe::WipeStatus) -> String {
+    let mut s = String::new();
+    put!(s, "本机已按街道指令清除全部数据 (this phone was wiped on the street office's order)");
+    put!(s, "  状态 (state): {}", w.stage.label());
+    put!(
+        s,
+        "  清除的未发送记录 (unsent work erased): {} 条记录 (records), {} 张照片 (photos), {} 字节 (bytes)",
+        w.erased_records,
+        w.erased_photos,
+        w.erased_photo_bytes
+    );
+    if let Some(ms) = w.confirmed_ms {
+        if let Some(t) = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms) {
+            put!(s, "  指挥中心确认时间 (HQ confirmed at): {}", local(&t));
+        }
+    }
+    put!(s, "  如需继续使用本机，请重新安装应用 (to use this phone again, reinstall the app)");
+    s
+}
+
 pub fn device_info(d: &DeviceInfo) -> String {
     let mut s = String::new();
     put!(s, "设备已初始化 (device initialised)");

@@ -285,20 +285,33 @@ enum TaskCommand {
 /// Run a `device` command; returns the process exit code.
 pub fn run(args: DeviceArgs) -> i32 {
     let json = args.json;
+    let store = args.store.clone();
     match execute(args) {
         Ok(text) => {
             write_out(&mut std::io::stdout(), &text);
             0
         }
         Err(e) => {
+            // A wiped phone says so plainly, with what the wipe erased and whether HQ knows.
+            let wiped = match e {
+                CoreError::DeviceWiped => gridpatrol_core::wipe::status(&store).ok().flatten(),
+                _ => None,
+            };
             if json {
-                let body = error_json(&e);
+                let mut body = error_json(&e);
+                if let Some(w) = &wiped {
+                    body["error"]["wipe"] = serde_json::to_value(w).unwrap_or_default();
+                }
                 write_out(
                     &mut std::io::stdout(),
                     &serde_json::to_string_pretty(&body).unwrap_or_else(|_| body.to_string()),
                 );
             } else {
-                write_out(&mut std::io::stderr(), &human::error(&e));
+                let mut text = human::error(&e);
+                if let Some(w) = &wiped {
+                    text.push_str(&human::wiped(w));
+                }
+                write_out(&mut std::io::stderr(), &text);
             }
             exit_code(&e)
         }
@@ -333,7 +346,8 @@ fn exit_code(e: &CoreError) -> i32 {
         | CoreError::NotEnrolled
         | CoreError::DeviceRevoked
         | CoreError::StoreKeyMissing
-        | CoreError::StoreKeyWrong => 2,
+        | CoreError::StoreKeyWrong
+        | CoreError::DeviceWiped => 2,
         // Network and HQ trouble: nothing the command line can fix; the records stay queued.
         CoreError::HqUnreachable { .. } | CoreError::RateLimited { .. } | CoreError::HqRefused { .. } => 3,
         CoreError::SchemaTooNew { .. } | CoreError::Storage(_) | CoreError::Io(_) | CoreError::Corrupt(_) => 1,

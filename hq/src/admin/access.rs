@@ -214,6 +214,19 @@ pub struct DeviceOut {
     pub last_seen_at: Option<String>,
     /// Device clock minus HQ clock at the last push.
     pub clock_skew_ms: Option<i64>,
+    /// The phone's last contact (a push or a pull), HQ's clock.
+    pub last_contact_at: Option<String>,
+    /// What the phone said was unsent at that contact (counts only); absent until a phone
+    /// that reports it has pulled.
+    pub unsent_at_last_contact: Option<gridpatrol_protocol::wire::UnsentCounts>,
+    pub revoked_at: Option<String>,
+    pub wipe_ordered_at: Option<String>,
+    /// When the phone confirmed it erased its store and photos.
+    pub wipe_confirmed_at: Option<String>,
+    /// HQ authorised discarding this device's unsent work at the next switch of worker…
+    pub discard_authorised_at: Option<String>,
+    /// …and the phone reported that it did.
+    pub discard_used_at: Option<String>,
 }
 
 pub async fn list_devices(State(s): State<AppState>, bearer: Bearer) -> Result<Json<Vec<DeviceOut>>> {
@@ -222,7 +235,9 @@ pub async fn list_devices(State(s): State<AppState>, bearer: Bearer) -> Result<J
             let op = auth::operator(tx, bearer.as_deref())?;
             let scope = op.scope(tx)?;
             let rows = tx.query(
-                "SELECT device_id, worker_id, epoch, app_version, enrolled_ms, revoked_ms, last_seen_ms, clock_skew_ms
+                "SELECT device_id, worker_id, epoch, app_version, enrolled_ms, revoked_ms, last_seen_ms, clock_skew_ms,
+                        contact_ms, unsent_records, unsent_photos, unsent_photo_bytes, wipe_ordered_ms,
+                        wipe_confirmed_ms, discard_authorised_ms, discard_used_ms
                  FROM device ORDER BY enrolled_ms, device_id",
                 p![],
             )?;
@@ -241,6 +256,21 @@ pub async fn list_devices(State(s): State<AppState>, bearer: Bearer) -> Result<J
                     revoked: r.opt_i64(5)?.is_some(),
                     last_seen_at: r.opt_i64(6)?.map(local_time),
                     clock_skew_ms: r.opt_i64(7)?,
+                    // The later of the last push and the last pull.
+                    last_contact_at: r.opt_i64(6)?.max(r.opt_i64(8)?).map(local_time),
+                    unsent_at_last_contact: match (r.opt_i64(9)?, r.opt_i64(10)?, r.opt_i64(11)?) {
+                        (Some(a), Some(b), Some(c)) => Some(gridpatrol_protocol::wire::UnsentCounts {
+                            records: a.max(0) as u64,
+                            photos: b.max(0) as u64,
+                            photo_bytes: c.max(0) as u64,
+                        }),
+                        _ => None,
+                    },
+                    revoked_at: r.opt_i64(5)?.map(local_time),
+                    wipe_ordered_at: r.opt_i64(12)?.map(local_time),
+                    wipe_confirmed_at: r.opt_i64(13)?.map(local_time),
+                    discard_authorised_at: r.opt_i64(14)?.map(local_time),
+                    discard_used_at: r.opt_i64(15)?.map(local_time),
                 });
             }
             Ok(out)
@@ -341,6 +371,9 @@ pub struct AuditEntry {
     pub actor: String,
     pub action: String,
     pub target: String,
+    /// Particulars of some entries (the unsent counts a wipe or a discard concerned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The audit trail (street admin): who saw, exported or changed what, filtered by actor,
@@ -362,7 +395,7 @@ pub async fn list_audit(
         s.db.read(move |tx| {
             auth::operator(tx, bearer.as_deref())?.require_admin()?;
             let rows = tx.query(
-                "SELECT at_ms, actor, action, target FROM audit
+                "SELECT at_ms, actor, action, target, detail FROM audit
                  WHERE at_ms >= ? AND at_ms < ? AND (CAST(? AS TEXT) IS NULL OR actor = ?)
                    AND (CAST(? AS TEXT) IS NULL OR action = ?) AND (CAST(? AS TEXT) IS NULL OR target = ?)
                  ORDER BY at_ms DESC, id DESC LIMIT ?",
@@ -375,6 +408,7 @@ pub async fn list_audit(
                         actor: r.text(1)?,
                         action: r.text(2)?,
                         target: r.text(3)?,
+                        detail: r.opt_text(4)?,
                     })
                 })
                 .collect()

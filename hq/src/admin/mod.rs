@@ -10,6 +10,7 @@ pub mod records;
 pub mod tasks;
 pub mod teams;
 pub mod units;
+pub mod wipe;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -6,6 +6,7 @@
 
 mod assets;
 mod desk;
+mod devices;
 mod export;
 mod extract;
 mod import;
@@ -59,8 +60,10 @@ pub fn router() -> Router<AppState> {
         .route("/meetings", get(meetings::list).post(meetings::create))
         .route("/templates", get(meetings::templates).post(meetings::publish))
         .route("/enrol", get(users::enrol_form).post(users::enrol_sheet))
-        .route("/devices", get(users::devices))
-        .route("/devices/{id}/revoke", post(users::revoke_device))
+        .route("/devices", get(devices::devices))
+        .route("/devices/{id}/revoke", post(devices::revoke_device))
+        .route("/devices/{id}/wipe", get(devices::wipe_confirm).post(devices::wipe))
+        .route("/devices/{id}/discard", get(devices::discard_confirm).post(devices::discard))
         .route("/audit", get(users::audit))
         .route("/users", get(users::users).post(users::create_user))
         .route("/users/{id}/reset", post(users::reset_user))

@@ -1,10 +1,10 @@
 //! People and phones: enrolment in bulk (one printable A4 sheet of QR codes, each a one-time
-//! code from `admin::access`), devices and their revocation, the audit log, and the street
-//! admin's console users (create, reset).
+//! code from `admin::access`), the audit log, and the street admin's console users (create,
+//! reset). Devices are in `devices.rs`.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use maud::{html, Markup, PreEscaped};
 use qrcode::render::svg;
 use qrcode::QrCode;
@@ -108,33 +108,6 @@ fn bytes_of(v: &serde_json::Value) -> axum::body::Bytes {
     axum::body::Bytes::from(serde_json::to_vec(v).unwrap_or_default())
 }
 
-pub async fn devices(State(s): State<AppState>, user: User) -> PageResult {
-    let l = user.lang;
-    let list = access::list_devices(State(s), user.bearer()).await.map_err(|e| PageError::new(e, l))?.0;
-    let body = html! {
-        table #devices {
-            thead { tr {
-                th { (l.t("设备", "Device")) } th { (l.t("网格员", "Worker")) } th { (l.t("版本", "App")) }
-                th { (l.t("注册时间", "Enrolled")) } th { (l.t("最近同步", "Last seen")) } th { (l.t("状态", "State")) }
-            } }
-            tbody { @for d in &list { tr {
-                td { code { (d.device_id) } } td { (d.worker_id) } td { (d.app_version) } td { (d.enrolled_at) }
-                td { (d.last_seen_at.clone().unwrap_or_default()) }
-                td { @if d.revoked { span.bad { (l.t("已吊销", "revoked")) } } @else {
-                    form.inline method="post" action={ "/devices/" (urlencode(&d.device_id)) "/revoke" } {
-                        (csrf(&user)) button type="submit" { (l.t("吊销", "Revoke")) } } } }
-            } } }
-        }
-    };
-    Ok(layout::page(&user, l.t("设备", "Devices"), body).into_response())
-}
-
-pub async fn revoke_device(State(s): State<AppState>, Path(id): Path<String>, p: Posted) -> PageResult {
-    let l = p.user.lang;
-    let _ = access::revoke_device(State(s), p.user.bearer(), ApiPath(id)).await.map_err(|e| PageError::new(e, l))?;
-    Ok(Redirect::to("/devices").into_response())
-}
-
 #[derive(Deserialize)]
 pub struct AuditForm {
     actor: Option<String>,
@@ -167,8 +140,8 @@ pub async fn audit(State(s): State<AppState>, user: User, Query(q): Query<AuditF
             button type="submit" { (l.t("检索", "Search")) }
         }
         table #audit {
-            thead { tr { th { (l.t("时间", "When")) } th { (l.t("操作人", "Actor")) } th { (l.t("动作", "Action")) } th { (l.t("对象", "Target")) } } }
-            tbody { @for e in &list { tr { td { (e.at) } td { (e.actor) } td { (e.action) } td { (e.target) } } } }
+            thead { tr { th { (l.t("时间", "When")) } th { (l.t("操作人", "Actor")) } th { (l.t("动作", "Action")) } th { (l.t("对象", "Target")) } th { (l.t("详情", "Detail")) } } }
+            tbody { @for e in &list { tr { td { (e.at) } td { (e.actor) } td { (e.action) } td { (e.target) } td { (e.detail.clone().unwrap_or_default()) } } } }
         }
     };
     Ok(layout::page(&user, l.t("审计日志", "Audit log"), body).into_response())

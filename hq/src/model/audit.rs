@@ -12,3 +12,12 @@ pub fn audit(tx: &mut dyn Tx, actor: &str, action: &str, target: &str) -> Result
     )?;
     Ok(())
 }
+
+/// `audit` with particulars (counts, never personal data), e.g. what a wipe erased.
+pub fn audit_detail(tx: &mut dyn Tx, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
+    tx.exec(
+        "INSERT INTO audit (id, at_ms, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        p![new_id(), now_ms(), actor, action, target, detail],
+    )?;
+    Ok(())
+}

@@ -5,3 +5,4 @@ pub mod audit;
 pub mod cases;
 pub mod photos;
 pub mod tasks;
+pub mod wipe;

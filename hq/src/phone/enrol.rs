@@ -57,6 +57,20 @@ pub async fn enrol(State(s): State<AppState>, JsonBody(req): JsonBody<EnrolReque
             }
             let worker_id =
                 tx.query_one("SELECT worker_id FROM enrolment_code WHERE code_hash = ?", p![&code_hash])?.text(0)?;
+            // The device this installation was before (a phone handed back): did HQ authorise
+            // discarding its unsent work? Asked before `identity_for`, which may name a new id.
+            let discard_authorised = match tx.query_opt(
+                "SELECT installation_hash, discard_authorised_ms, discard_used_ms FROM device WHERE device_id = ?",
+                p![&req.device_id],
+            )? {
+                Some(r) => {
+                    installation.is_some()
+                        && r.opt_text(0)?.as_deref() == installation.as_deref()
+                        && r.opt_i64(1)?.is_some()
+                        && r.opt_i64(2)?.is_none()
+                }
+                None => false,
+            };
             let device_id = identity_for(tx, &req.device_id, &worker_id, installation.as_deref())?;
             let epoch = next_epoch(tx, &device_id)?;
             let token = auth::new_token(DEVICE_TOKEN_PREFIX);
@@ -80,6 +94,7 @@ pub async fn enrol(State(s): State<AppState>, JsonBody(req): JsonBody<EnrolReque
                 server_time_ms: now,
                 reference,
                 reference_version,
+                discard_authorised,
             })
         })
         .await?;
@@ -89,13 +104,27 @@ pub async fn enrol(State(s): State<AppState>, JsonBody(req): JsonBody<EnrolReque
 /// The device id an enrolment gets: the one asked for when HQ does not know it, or when it is
 /// this very installation's (same worker, same installation hash); otherwise a new one.
 fn identity_for(tx: &mut dyn Tx, asked: &str, worker_id: &str, installation: Option<&str>) -> Result<String> {
-    let Some(row) = tx.query_opt("SELECT worker_id, installation_hash FROM device WHERE device_id = ?", p![asked])?
+    let Some(row) = tx.query_opt(
+        "SELECT worker_id, installation_hash, wipe_ordered_ms, wipe_confirmed_ms FROM device WHERE device_id = ?",
+        p![asked],
+    )?
     else {
         // Never enrolled, but a copy may have pushed under it (a forked history): its epochs
         // are skipped by `next_epoch`, so nothing is confused.
         return Ok(asked.to_string());
     };
     let same_installation = installation.is_some() && row.opt_text(1)?.as_deref() == installation;
+    // A phone ordered wiped that tries to enrol (for any worker) is told to wipe first; its
+    // code stays unused (the transaction is undone). Once it confirmed, the installation (an
+    // app reinstalled where its installation id survived) starts over under a new device id.
+    if row.opt_i64(2)?.is_some() {
+        if row.opt_i64(3)?.is_some() {
+            return Ok(new_id());
+        }
+        if same_installation {
+            return Err(auth::wipe_ordered());
+        }
+    }
     if row.text(0)? == worker_id && same_installation {
         Ok(asked.to_string())
     } else {

@@ -7,3 +7,4 @@ pub mod pull;
 pub mod push;
 pub mod push_body;
 mod visits;
+pub mod wipe;

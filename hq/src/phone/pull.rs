@@ -32,7 +32,16 @@ pub async fn pull(State(s): State<AppState>, bearer: Bearer, JsonBody(req): Json
         .max_bytes
         .unwrap_or(DEFAULT_MAX_BYTES)
         .clamp(MIN_MAX_BYTES, gridpatrol_protocol::wire::MAX_BODY_BYTES as u64);
-    let resp = s.db.read(move |tx| pull_tx(tx, bearer.as_deref(), &req, budget as i64)).await?;
+    if let Some(u) = &req.unsent {
+        u.check().map_err(|f| ApiError::invalid(format!("unsent.{f}"), "is out of range"))?;
+    }
+    let unsent = req.unsent;
+    let (resp, contact) = s.db.read(move |tx| pull_tx(tx, bearer.as_deref(), &req, budget as i64)).await?;
+    if let (Some(device_id), Some(u)) = (contact, unsent) {
+        // Counts only; a write only when they changed or the last contact is a minute old, so
+        // that a phone polling with nothing to send costs HQ's writer little.
+        s.db.write(move |tx| crate::model::wipe::record_contact(tx, &device_id, &u, now_ms())).await?;
+    }
     let body = serde_json::to_vec(&resp).map_err(ApiError::internal)?;
     // The size before compression, for `/metrics` (the request log adds it up).
     let bytes = crate::ops::PullBytes(body.len() as u64);
@@ -88,8 +97,16 @@ impl Page<'_> {
     }
 }
 
-fn pull_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PullRequest, mut budget: i64) -> Result<PullResponse> {
+/// The answer, and the device whose contact (with its unsent counts) is to be recorded.
+fn pull_tx(
+    tx: &mut dyn Tx,
+    bearer: Option<&str>,
+    req: &PullRequest,
+    mut budget: i64,
+) -> Result<(PullResponse, Option<String>)> {
     let device = auth::device(tx, bearer)?;
+    let (discard_authorised, contact_stale) =
+        crate::model::wipe::contact_state(tx, &device.device_id, req.unsent.as_ref(), now_ms())?;
     let worker = device.worker_id.as_str();
     let version = reference::worker_version(tx, worker)?;
     let grids_now = auth::worker_grids(tx, worker)?;
@@ -110,6 +127,7 @@ fn pull_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PullRequest, mut budget:
         cursors: req.cursors.clone(),
         more: false,
         acked_through_seq: Some(acked),
+        discard_authorised,
     };
     let mut cases_from = req.cursors.cases;
     let mut any_included = false;
@@ -159,5 +177,5 @@ fn pull_tx(tx: &mut dyn Tx, bearer: Option<&str>, req: &PullRequest, mut budget:
         resp.cursors.cases = cases_from;
     }
     resp.more = more;
-    Ok(resp)
+    Ok((resp, contact_stale.then(|| device.device_id.clone())))
 }

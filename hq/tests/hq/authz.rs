@@ -40,6 +40,11 @@ fn scoped(ok: u16) -> [u16; 9] {
 fn managers(ok: u16) -> [u16; 9] {
     [ok, ok, 403, 403, 403, 403, 401, 401, 403]
 }
+/// `POST /v1/wipe`: only a token revoked for a wipe (none of these; the active device is told no
+/// wipe was ordered).
+const WIPED_ONLY: [u16; 9] = [403, 403, 403, 403, 403, 403, 401, 401, 403];
+/// `POST /v1/discarded`: the device's own token; without HQ's authorisation a conflict.
+const DISCARD_REPORT: [u16; 9] = [403, 403, 403, 403, 403, 409, 401, 401, 403];
 /// Field steps on a task routed to a unit: that unit's account only (offices: role_not_allowed).
 const UNIT_STEP: [u16; 9] = [403, 403, 403, 403, 403, 403, 401, 401, 200];
 
@@ -71,6 +76,8 @@ struct Fixture {
     spare_operators: Vec<String>,
     device_id: String,
     victim_device: String,
+    /// A device whose unsent work may be discarded (not revoked).
+    handed_back_device: String,
     case_id: String,
     photo: String,
 }
@@ -295,6 +302,36 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
             Body::None,
             scoped(200),
         ),
+        call(
+            M::POST,
+            "/v1/admin/devices/{device_id}/wipe",
+            format!("/v1/admin/devices/{}/wipe", f.victim_device),
+            Body::None,
+            scoped(200),
+        ),
+        call(
+            M::POST,
+            "/v1/admin/devices/{device_id}/authorise-discard",
+            format!("/v1/admin/devices/{}/authorise-discard", f.handed_back_device),
+            Body::None,
+            scoped(200),
+        ),
+        call(
+            M::POST,
+            "/v1/wipe",
+            "/v1/wipe",
+            Body::Json(json!({ "erased": { "records": 0, "photos": 0, "photo_bytes": 0 } })),
+            WIPED_ONLY,
+        ),
+        call(
+            M::POST,
+            "/v1/discarded",
+            "/v1/discarded",
+            Body::Json(
+                json!({ "discarded": { "records": 1, "photos": 0, "photo_bytes": 0 }, "to_worker_id": "w-002" }),
+            ),
+            DISCARD_REPORT,
+        ),
         // A unit's account: 200 with its own unit's tasks only (units.rs test).
         call(M::GET, "/v1/admin/tasks", "/v1/admin/tasks", Body::None, OWN),
         call(M::POST, "/v1/admin/tasks", "/v1/admin/tasks", Body::Json(task(fresh_task("n"))), scoped(201)),
@@ -392,6 +429,7 @@ async fn every_role_against_every_route(hq: &Hq) {
     let device = hq.phone("w-001").await;
     let revoked = hq.phone("w-001").await;
     let victim = hq.phone("w-001").await;
+    let handed_back = hq.phone("w-001").await;
     hq.admin(Method::POST, &format!("/v1/admin/devices/{}/revoke", revoked.device_id), Value::Null).await;
     let mut tokens = tokens;
     tokens[5] = Some(device.token.clone());
@@ -437,6 +475,7 @@ async fn every_role_against_every_route(hq: &Hq) {
         spare_operators,
         device_id: device.device_id.clone(),
         victim_device: victim.device_id.clone(),
+        handed_back_device: handed_back.device_id.clone(),
         case_id,
         photo,
     };

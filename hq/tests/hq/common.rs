@@ -332,7 +332,8 @@ impl Phone {
     }
 
     pub async fn pull(&self, cursors: &PullCursors) -> PullResponse {
-        let (s, v) = self.send("/v1/pull", &PullRequest { cursors: cursors.clone(), max_bytes: None }).await;
+        let (s, v) =
+            self.send("/v1/pull", &PullRequest { cursors: cursors.clone(), max_bytes: None, unsent: None }).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         serde_json::from_value(v).unwrap()
     }

@@ -14,6 +14,7 @@ mod cases;
 mod checkins;
 mod clocks;
 mod console;
+mod console_devices;
 mod console_pages;
 mod enrol;
 mod export;
