@@ -198,7 +198,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Store {
     /// Create (or re-initialise) a store in `dir` for `worker_id` from a grid configuration.
-    /// Re-initialising for another worker is refused while records are unsent.
+    /// Re-initialising for another worker is refused while records are unsent, unless HQ
+    /// authorised discarding them (`crate::wipe`, a phone handed back).
     pub fn init(dir: &Path, config: &GridConfig, worker_id: &str, opts: StoreOptions) -> Result<Store> {
         crate::wipe::refuse_if_wiped(dir)?;
         config.validate()?;
