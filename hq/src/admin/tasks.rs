@@ -106,8 +106,12 @@ fn task_out(tx: &mut dyn Tx, id: &str) -> Result<TaskOut> {
          FROM task t WHERE t.id = ?",
         p![id],
     )?;
-    let times =
-        TaskTimes { dispatched_ms: r.i64(0)?, done_ms: r.opt_i64(1)?, acknowledged_ms: r.opt_i64(2)?, arrived_ms: r.opt_i64(3)? };
+    let times = TaskTimes {
+        dispatched_ms: r.i64(0)?,
+        done_ms: r.opt_i64(1)?,
+        acknowledged_ms: r.opt_i64(2)?,
+        arrived_ms: r.opt_i64(3)?,
+    };
     Ok(TaskOut {
         source_label: task.source.label(),
         status_label: task.status.label(),

@@ -11,8 +11,8 @@ use maud::{html, Markup};
 
 use super::extract::{Lang, PageError, PageResult, Posted, User};
 use super::layout::{self, csrf};
-use super::work::{local_input_time, urlencode};
 use super::map::{Projection, H, W};
+use super::work::{local_input_time, urlencode};
 use crate::admin::figures::{self, Timeliness};
 use crate::admin::org::GridOut;
 use crate::admin::tasks::{self, DispatchInput, TaskOut, TaskStepInput};

@@ -13,7 +13,7 @@ use serde_json::{json, Value as J};
 
 use super::extract::{PageError, PageResult, User};
 use crate::admin::org::{self, HouseholdQuery};
-use crate::admin::records::{self, Kind, PeriodQuery, PHOTO_PATH};
+use crate::admin::records::{self, Kind, PeriodQuery};
 use crate::admin::teams::{self, BuildingQuery};
 use crate::admin::{audit, units};
 use crate::error::ApiError;
@@ -118,7 +118,13 @@ async fn org_rows(s: &AppState, user: &User, name: &str) -> Result<Vec<Vec<J>>, 
             .0
             .into_iter()
             .map(|u| {
-                vec![json!(u.id), json!(u.kind.code()), json!(u.name), json!(u.contact), json!(u.community_ids.join(", "))]
+                vec![
+                    json!(u.id),
+                    json!(u.kind.code()),
+                    json!(u.name),
+                    json!(u.contact),
+                    json!(u.community_ids.join(", ")),
+                ]
             })
             .collect(),
         "teams" => teams::list_teams(st(), user.bearer())
@@ -133,7 +139,14 @@ async fn org_rows(s: &AppState, user: &User, name: &str) -> Result<Vec<Vec<J>>, 
             .into_iter()
             .map(|h| {
                 let tags: Vec<&str> = h.care_tags.iter().map(|t| t.code()).collect();
-                vec![json!(h.id), json!(h.grid_id), json!(h.label), json!(h.name), json!(h.phone_masked), json!(tags.join(", "))]
+                vec![
+                    json!(h.id),
+                    json!(h.grid_id),
+                    json!(h.label),
+                    json!(h.name),
+                    json!(h.phone_masked),
+                    json!(tags.join(", ")),
+                ]
             })
             .collect(),
         _ => return Err(ApiError::not_found("export")),
@@ -245,14 +258,13 @@ pub async fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::records::PHOTO_PATH;
 
     #[test]
     fn photo_paths_become_links_to_this_hq() {
         let cols: Columns = &[("id", "id"), ("photo_links", "links")];
-        let mut rows = vec![
-            vec![json!("r1"), json!(format!("{PHOTO_PATH}aa {PHOTO_PATH}bb"))],
-            vec![json!("r2"), J::Null],
-        ];
+        let mut rows =
+            vec![vec![json!("r1"), json!(format!("{PHOTO_PATH}aa {PHOTO_PATH}bb"))], vec![json!("r2"), J::Null]];
         let mut h = HeaderMap::new();
         h.insert(header::HOST, "hq.example:8443".parse().unwrap());
         h.insert("x-forwarded-proto", "https".parse().unwrap());
