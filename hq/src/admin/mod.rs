@@ -6,6 +6,7 @@ pub mod cases;
 pub mod figures;
 pub mod meetings;
 pub mod org;
+pub mod org_rows;
 pub mod records;
 pub mod tasks;
 pub mod teams;
