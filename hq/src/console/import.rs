@@ -113,6 +113,11 @@ fn ring(s: &str) -> Result<Vec<[f64; 2]>, String> {
     Ok(pts)
 }
 
+/// A boundary as typed in a form or a cell (`lng lat; …` or GeoJSON): the grid form's reader.
+pub(super) fn ring_of(s: &str) -> Result<Vec<[f64; 2]>, String> {
+    ring(s)
+}
+
 /// The outer ring of a GeoJSON Polygon geometry, or of a Feature's (WGS-84 `[lng, lat]`).
 fn geojson_ring(v: &Value) -> Result<Vec<[f64; 2]>, String> {
     let geometry = if v["type"] == "Feature" { &v["geometry"] } else { v };

@@ -15,6 +15,7 @@ mod map;
 mod meetings;
 mod pages;
 mod people;
+mod people_edit;
 pub mod session;
 mod trend;
 mod units;
@@ -52,6 +53,9 @@ pub fn router() -> Router<AppState> {
         .route("/desk", get(desk::queue).post(desk::create))
         .route("/units", get(units::list).post(units::create))
         .route("/people", get(people::people))
+        .route("/people/{kind}", post(people_edit::create))
+        .route("/people/{kind}/new", get(people_edit::new_form))
+        .route("/people/{kind}/{id}", get(people_edit::edit_form).post(people_edit::update))
         .route("/desk/{id}/step", post(desk::step))
         .route("/import", get(import::form).post(import::upload))
         .route("/import/template.xlsx", get(import::template))
