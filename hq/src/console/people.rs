@@ -15,7 +15,7 @@ use crate::admin::{teams, units};
 use crate::http::{ApiQuery, AppState};
 
 /// A section's heading with its count, its add link and its exports.
-fn heading(l: Lang, kind: &str, zh: &str, en: &str, n: usize, can_add: bool) -> Markup {
+fn heading(l: Lang, kind: &str, zh: &'static str, en: &'static str, n: usize, can_add: bool) -> Markup {
     html! {
         h2 id={ "h-" (kind) } { (l.t(zh, en)) " (" (n) ")" }
         p.actions {
