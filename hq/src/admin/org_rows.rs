@@ -25,7 +25,10 @@ pub enum OrgRow {
     Team(Team),
     /// `keep_phone`: no number given (or a masked one, as the console exports it) keeps the
     /// stored one.
-    Household { household: Household, keep_phone: bool },
+    Household {
+        household: Household,
+        keep_phone: bool,
+    },
 }
 
 /// A row and where it came from (the spreadsheet's own row number; 1 is the heading).
@@ -53,13 +56,19 @@ pub enum ImportError {
 
 /// Save `rows` in order (put communities before their grids, grids before their workers) in
 /// one transaction; returns how many were saved, or every row's error and nothing saved.
-pub async fn save_rows(s: &AppState, bearer: Bearer, rows: Vec<Located>) -> Result<usize, ImportError> {
+/// `check_only`: apply every rule and roll back whatever the outcome (the file had bad rows of
+/// its own, so nothing is kept, but each of the others' errors is still worth naming).
+pub async fn save_rows(
+    s: &AppState,
+    bearer: Bearer,
+    rows: Vec<Located>,
+    check_only: bool,
+) -> Result<usize, ImportError> {
     let failures = Arc::new(Mutex::new(Vec::new()));
     let found = failures.clone();
     let n = rows.len();
-    let result = s
-        .db
-        .write(move |tx| {
+    let result =
+        s.db.write(move |tx| {
             // Each row is authorised by its own rule (a grid leader may add households in
             // their grids, only offices change grids and workers…).
             let op = auth::operator(tx, bearer.as_deref())?;
@@ -83,7 +92,7 @@ pub async fn save_rows(s: &AppState, bearer: Bearer, rows: Vec<Located>) -> Resu
                     Err(error) => bad.push(RowFailure { sheet, row, error }),
                 }
             }
-            if !bad.is_empty() {
+            if !bad.is_empty() || check_only {
                 let count = bad.len();
                 *found.lock().unwrap_or_else(|p| p.into_inner()) = bad;
                 // Rolls the rows already written back.
@@ -97,7 +106,9 @@ pub async fn save_rows(s: &AppState, bearer: Bearer, rows: Vec<Located>) -> Resu
         Ok(n) => Ok(n),
         Err(e) => {
             let rows = std::mem::take(&mut *failures.lock().unwrap_or_else(|p| p.into_inner()));
-            if rows.is_empty() {
+            if rows.is_empty() && check_only && e.field.as_deref() == Some("rows") {
+                Ok(0)
+            } else if rows.is_empty() {
                 Err(ImportError::Refused(e))
             } else {
                 Err(ImportError::Rows(rows))

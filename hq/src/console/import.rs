@@ -246,7 +246,11 @@ pub fn read_workbook(bytes: &[u8]) -> Result<Value, Vec<RowError>> {
     for (sheet, _) in SHEETS {
         let Some((_, rows)) = sheets.iter().find(|(s, _)| s == sheet) else {
             if !OPTIONAL_SHEETS.contains(sheet) && *sheet != "units" {
-                errors.push(RowError { sheet: sheet.to_string(), row: 0, message: format!("the sheet \"{sheet}\" is missing") });
+                errors.push(RowError {
+                    sheet: sheet.to_string(),
+                    row: 0,
+                    message: format!("the sheet \"{sheet}\" is missing"),
+                });
             }
             continue;
         };
@@ -267,7 +271,11 @@ pub fn read_workbook(bytes: &[u8]) -> Result<Value, Vec<RowError>> {
         }
     }
     if out["street"].is_null() && errors.iter().all(|e| e.sheet != "street") {
-        errors.push(RowError { sheet: "street".into(), row: 2, message: "the street's code and name go on row 2".into() });
+        errors.push(RowError {
+            sheet: "street".into(),
+            row: 2,
+            message: "the street's code and name go on row 2".into(),
+        });
     }
     if errors.is_empty() {
         Ok(out)
@@ -339,8 +347,18 @@ pub fn geojson_grids(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     Ok(rows)
 }
 
-/// Sheets of rows as the API's rows, in the order they are saved.
+/// Sheets of rows as the API's rows, in the order they are saved, or every bad row.
+#[cfg(test)]
 fn org_rows(sheets: &[(String, Vec<Vec<String>>)]) -> Result<Vec<Located>, Vec<RowError>> {
+    match read_org_rows(sheets) {
+        (rows, errors) if errors.is_empty() => Ok(rows),
+        (_, errors) => Err(errors),
+    }
+}
+
+/// Sheets of rows as the API's rows, in the order they are saved, and the rows that could not be
+/// read (the others still go through the API's rules, so that every bad row is named at once).
+fn read_org_rows(sheets: &[(String, Vec<Vec<String>>)]) -> (Vec<Located>, Vec<RowError>) {
     let mut errors = Vec::new();
     let mut out = Vec::new();
     for kind in ROW_KINDS {
@@ -384,11 +402,7 @@ fn org_rows(sheets: &[(String, Vec<Vec<String>>)]) -> Result<Vec<Located>, Vec<R
             message: format!("no sheet of people or places ({})", ROW_KINDS.join(", ")),
         });
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    (out, errors)
 }
 
 fn push(out: &mut Value, sheet: &str, v: Value) {
@@ -528,33 +542,36 @@ pub async fn upload(State(s): State<AppState>, user: User, mut parts: Multipart)
             Err(m) => return bad_rows(vec![RowError { sheet: "csv".into(), row: 0, message: m }]),
         },
     };
-    let rows = match org_rows(&sheets) {
-        Ok(rows) => rows,
-        Err(rows) => return bad_rows(rows),
+    let (rows, mut unread) = read_org_rows(&sheets);
+    let check_only = !unread.is_empty();
+    let order = |e: &RowError| (ROW_KINDS.iter().position(|k| *k == e.sheet), e.row);
+    let mut named = |failures: Vec<org_rows::RowFailure>| {
+        let mut all: Vec<RowError> = failures
+            .into_iter()
+            .map(|f| RowError {
+                sheet: f.sheet,
+                row: f.row,
+                message: format!("{} ({})", f.error.message, f.error.code),
+            })
+            .chain(std::mem::take(&mut unread))
+            .collect();
+        all.sort_by_key(order);
+        all
     };
-    match org_rows::save_rows(&s, user.bearer(), rows).await {
+    match org_rows::save_rows(&s, user.bearer(), rows, check_only).await {
+        Ok(_) if check_only => bad_rows(named(Vec::new())),
         Ok(n) => {
             let notice = html! { p.notice role="status" #import-done {
-                (l.t("已导入（新增或更新）", "Imported (added or updated): ")) (n) (l.t(" 行", " rows")) } };
+            (l.t("已导入（新增或更新）", "Imported (added or updated): ")) (n) (l.t(" 行", " rows")) } };
             Ok(page(&user, Some(notice)).into_response())
         }
-        Err(ImportError::Rows(failures)) => bad_rows(
-            failures
-                .into_iter()
-                .map(|f| RowError { sheet: f.sheet, row: f.row, message: format!("{} ({})", f.error.message, f.error.code) })
-                .collect(),
-        ),
+        Err(ImportError::Rows(failures)) => bad_rows(named(failures)),
         Err(ImportError::Refused(e)) => Err(err(e)),
     }
 }
 
 /// A whole street's workbook, through the API's import.
-async fn street(
-    s: AppState,
-    user: &User,
-    bytes: &[u8],
-    bad_rows: impl Fn(Vec<RowError>) -> PageResult,
-) -> PageResult {
+async fn street(s: AppState, user: &User, bytes: &[u8], bad_rows: impl Fn(Vec<RowError>) -> PageResult) -> PageResult {
     let l = user.lang;
     let err = |e| PageError::new(e, l);
     user.op.require_admin().map_err(err)?;
@@ -667,8 +684,10 @@ mod tests {
 
     #[test]
     fn csv_cells_quotes_bom_and_defused_formulas() {
-        let rows = read_csv("\u{feff}编号 (id),名称 (name)\r\n\"a,1\",\"say \"\"hi\"\"\"\r\nb,'=1+1\nc,\"two\nlines\"".as_bytes())
-            .unwrap();
+        let rows = read_csv(
+            "\u{feff}编号 (id),名称 (name)\r\n\"a,1\",\"say \"\"hi\"\"\"\r\nb,'=1+1\nc,\"two\nlines\"".as_bytes(),
+        )
+        .unwrap();
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[1], ["a,1", "say \"hi\""]);
         assert_eq!(rows[2], ["b", "=1+1"], "the export's defusing apostrophe comes off");
@@ -691,7 +710,9 @@ mod tests {
         let good = "id,grid_id,label,name,phone,care_tags\nh-1,g-0101,1栋101,王,138****5678,elderly\nh-2,g-0101,1栋102,李,13900001111,\n";
         let rows = org_rows(&[("households".to_string(), read_csv(good.as_bytes()).unwrap())]).unwrap();
         match &rows[0].item {
-            OrgRow::Household { household, keep_phone } => assert!(household.phone.is_none() && *keep_phone, "masked keeps"),
+            OrgRow::Household { household, keep_phone } => {
+                assert!(household.phone.is_none() && *keep_phone, "masked keeps")
+            }
             other => panic!("{other:?}"),
         }
         match &rows[1].item {

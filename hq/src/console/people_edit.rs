@@ -74,12 +74,7 @@ async fn fields(s: &AppState, user: &User, kind: &str) -> Result<Vec<Field>, Api
     let st = || State(s.clone());
     let communities = || async {
         Ok::<_, ApiError>(
-            org::list_communities(st(), user.bearer())
-                .await?
-                .0
-                .into_iter()
-                .map(|c| (c.id, c.name))
-                .collect::<Vec<_>>(),
+            org::list_communities(st(), user.bearer()).await?.0.into_iter().map(|c| (c.id, c.name)).collect::<Vec<_>>(),
         )
     };
     let grids = || async {
@@ -171,9 +166,12 @@ async fn current(s: &AppState, user: &User, kind: &str, id: &str) -> Result<Valu
     let st = || State(s.clone());
     let v = |pairs: Vec<(&str, Vec<String>)>| pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Values>();
     let found = match kind {
-        "communities" => org::list_communities(st(), user.bearer()).await?.0.into_iter().find(|c| c.id == id).map(|c| {
-            v(vec![("id", vec![c.id]), ("code", vec![c.code]), ("name", vec![c.name])])
-        }),
+        "communities" => org::list_communities(st(), user.bearer())
+            .await?
+            .0
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| v(vec![("id", vec![c.id]), ("code", vec![c.code]), ("name", vec![c.name])])),
         "grids" => org::list_grids(st(), user.bearer()).await?.0.into_iter().find(|g| g.id == id).map(|g| {
             v(vec![
                 ("boundary", vec![boundary_text(&g)]),
@@ -190,7 +188,12 @@ async fn current(s: &AppState, user: &User, kind: &str, id: &str) -> Result<Valu
             .find(|b| b.id == id)
             .map(|b| v(vec![("id", vec![b.id]), ("grid_id", vec![b.grid_id]), ("name", vec![b.name])])),
         "workers" => org::list_workers(st(), user.bearer()).await?.0.into_iter().find(|w| w.id == id).map(|w| {
-            v(vec![("id", vec![w.id]), ("name", vec![w.name]), ("role", vec![w.role.code().into()]), ("grid_ids", w.grid_ids)])
+            v(vec![
+                ("id", vec![w.id]),
+                ("name", vec![w.name]),
+                ("role", vec![w.role.code().into()]),
+                ("grid_ids", w.grid_ids),
+            ])
         }),
         "units" => units::list_units(st(), user.bearer()).await?.0.into_iter().find(|u| u.id == id).map(|u| {
             v(vec![
@@ -202,7 +205,12 @@ async fn current(s: &AppState, user: &User, kind: &str, id: &str) -> Result<Valu
             ])
         }),
         "teams" => teams::list_teams(st(), user.bearer()).await?.0.into_iter().find(|t| t.id == id).map(|t| {
-            v(vec![("id", vec![t.id]), ("community_id", vec![t.community_id]), ("name", vec![t.name]), ("member_ids", t.member_ids)])
+            v(vec![
+                ("id", vec![t.id]),
+                ("community_id", vec![t.community_id]),
+                ("name", vec![t.name]),
+                ("member_ids", t.member_ids),
+            ])
         }),
         _ => org::list_households(st(), user.bearer(), ApiQuery(HouseholdQuery { grid_id: None }))
             .await?
@@ -229,7 +237,14 @@ fn field_of(e: &ApiError) -> Option<String> {
     Some(f.split(['[', '.']).next().unwrap_or(f).to_string())
 }
 
-fn form(user: &User, kind: &str, id: Option<&str>, fields: &[Field], values: &Values, error: Option<&ApiError>) -> Markup {
+fn form(
+    user: &User,
+    kind: &str,
+    id: Option<&str>,
+    fields: &[Field],
+    values: &Values,
+    error: Option<&ApiError>,
+) -> Markup {
     let l = user.lang;
     let bad = error.and_then(field_of);
     let action = match id {
@@ -340,21 +355,40 @@ async fn submit(s: &AppState, user: &User, kind: &str, id: Option<&str>, v: &Val
     let the_id = id.map(str::to_string).unwrap_or_else(|| g("id"));
     match kind {
         "communities" => match id {
-            None => done(org::create_community(st(), user.bearer(), JsonBody(typed("id", json!({ "id": the_id, "code": g("code"), "name": g("name") }))?)).await?),
+            None => done(
+                org::create_community(
+                    st(),
+                    user.bearer(),
+                    JsonBody(typed("id", json!({ "id": the_id, "code": g("code"), "name": g("name") }))?),
+                )
+                .await?,
+            ),
             Some(_) => done(
-                org::update_community(st(), user.bearer(), ApiPath(the_id), JsonBody(typed("code", json!({ "code": g("code"), "name": g("name") }))?))
-                    .await?,
+                org::update_community(
+                    st(),
+                    user.bearer(),
+                    ApiPath(the_id),
+                    JsonBody(typed("code", json!({ "code": g("code"), "name": g("name") }))?),
+                )
+                .await?,
             ),
         },
         "grids" => {
-            let ring = ring_of(&g("boundary")).map_err(|m| ApiError::invalid("boundary", m.trim_start_matches("boundary: ")))?;
+            let ring = ring_of(&g("boundary"))
+                .map_err(|m| ApiError::invalid("boundary", m.trim_start_matches("boundary: ")))?;
             let boundary = GeoJsonPolygon::from_ring(&ring);
             match id {
                 None => done(
                     org::create_grid(
                         st(),
                         user.bearer(),
-                        JsonBody(org::GridInput { id: the_id, code: g("code"), community_id: g("community_id"), name: g("name"), boundary }),
+                        JsonBody(org::GridInput {
+                            id: the_id,
+                            code: g("code"),
+                            community_id: g("community_id"),
+                            name: g("name"),
+                            boundary,
+                        }),
                     )
                     .await?,
                 ),
@@ -363,7 +397,12 @@ async fn submit(s: &AppState, user: &User, kind: &str, id: Option<&str>, v: &Val
                         st(),
                         user.bearer(),
                         ApiPath(the_id),
-                        JsonBody(org::GridUpdate { code: g("code"), community_id: g("community_id"), name: g("name"), boundary }),
+                        JsonBody(org::GridUpdate {
+                            code: g("code"),
+                            community_id: g("community_id"),
+                            name: g("name"),
+                            boundary,
+                        }),
                     )
                     .await?,
                 ),
@@ -409,11 +448,13 @@ async fn submit(s: &AppState, user: &User, kind: &str, id: Option<&str>, v: &Val
             }
         }
         "teams" => {
-            let t = Team { id: the_id, name: g("name"), community_id: g("community_id"), member_ids: all("member_ids") };
+            let t =
+                Team { id: the_id, name: g("name"), community_id: g("community_id"), member_ids: all("member_ids") };
             done(teams::put_team(st(), user.bearer(), JsonBody(t)).await?)
         }
         _ => {
-            let tags = all("care_tags").iter().map(|t| typed("care_tags", json!(t))).collect::<Result<Vec<CareTag>, _>>()?;
+            let tags =
+                all("care_tags").iter().map(|t| typed("care_tags", json!(t))).collect::<Result<Vec<CareTag>, _>>()?;
             let h = Household {
                 id: the_id,
                 grid_id: g("grid_id"),
@@ -424,16 +465,22 @@ async fn submit(s: &AppState, user: &User, kind: &str, id: Option<&str>, v: &Val
                 must_visit: None,
             };
             match id {
-                None => done(org::create_household(st(), user.bearer(), JsonBody(org::HouseholdInput {
-                    id: h.id,
-                    grid_id: h.grid_id,
-                    label: h.label,
-                    name: h.name,
-                    phone: h.phone,
-                    care_tags: h.care_tags,
-                    must_visit: None,
-                }))
-                .await?),
+                None => done(
+                    org::create_household(
+                        st(),
+                        user.bearer(),
+                        JsonBody(org::HouseholdInput {
+                            id: h.id,
+                            grid_id: h.grid_id,
+                            label: h.label,
+                            name: h.name,
+                            phone: h.phone,
+                            care_tags: h.care_tags,
+                            must_visit: None,
+                        }),
+                    )
+                    .await?,
+                ),
                 // The form never shows the number, so an empty one keeps it: the API's own
                 // rule for households (`save_household`), in one transaction of its own.
                 Some(_) => {
@@ -467,7 +514,11 @@ async fn save(s: AppState, kind: String, id: Option<String>, p: Posted) -> PageR
             if let Some(id) = &id {
                 values.insert("id".into(), vec![id.clone()]);
             }
-            Ok((e.status, [("x-gridpatrol-error", e.code)], form(&p.user, &kind, id.as_deref(), &fields, &values, Some(&e)))
+            Ok((
+                e.status,
+                [("x-gridpatrol-error", e.code)],
+                form(&p.user, &kind, id.as_deref(), &fields, &values, Some(&e)),
+            )
                 .into_response())
         }
         Err(e) => Err(PageError::new(e, l)),

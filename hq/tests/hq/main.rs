@@ -15,6 +15,7 @@ mod checkins;
 mod clocks;
 mod console;
 mod console_pages;
+mod console_people;
 mod enrol;
 mod export;
 mod figures;
