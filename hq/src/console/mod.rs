@@ -17,6 +17,7 @@ mod pages;
 mod people;
 mod people_edit;
 pub mod session;
+mod templates;
 mod trend;
 mod units;
 mod users;
@@ -61,7 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/import/template.xlsx", get(import::template))
         .route("/map", get(map::map))
         .route("/meetings", get(meetings::list).post(meetings::create))
-        .route("/templates", get(meetings::templates).post(meetings::publish))
+        .route("/templates", get(templates::templates).post(templates::publish))
         .route("/enrol", get(users::enrol_form).post(users::enrol_sheet))
         .route("/devices", get(users::devices))
         .route("/devices/{id}/revoke", post(users::revoke_device))
