@@ -296,3 +296,29 @@ pub async fn step(State(s): State<AppState>, Path(id): Path<String>, p: Posted) 
     let _ = tasks::step(State(s), p.user.bearer(), ApiPath(id), JsonBody(input)).await.map_err(err)?;
     Ok(Redirect::to("/desk").into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_is_judged_against_its_limit() {
+        let limit = 1_000_000;
+        assert_eq!(judge(limit, Some(limit - 60_000), true, 0), Timely::OnTime { spare_ms: 60_000 });
+        assert_eq!(judge(limit, Some(limit), false, 0), Timely::OnTime { spare_ms: 0 }, "at the limit is on time");
+        assert_eq!(judge(limit, Some(limit + 1), true, 0), Timely::Late { by_ms: 1 });
+        assert_eq!(judge(limit, None, true, limit - 5), Timely::Due { left_ms: 5 });
+        assert_eq!(judge(limit, None, true, limit + 7), Timely::Overdue { by_ms: 7 });
+        assert_eq!(judge(limit, None, false, limit + 7), Timely::Skipped, "a finished task is not overdue on a step it skipped");
+    }
+
+    #[test]
+    fn spans_read_in_minutes_hours_and_days() {
+        assert_eq!(span(Lang::En, 59_999), "0 min");
+        assert_eq!(span(Lang::En, 45 * 60_000), "45 min");
+        assert_eq!(span(Lang::Zh, 45 * 60_000), "45 分钟");
+        assert_eq!(span(Lang::En, 125 * 60_000), "2 h 5 min");
+        assert_eq!(span(Lang::En, (3 * 1440 + 4 * 60) * 60_000), "3 d 4 h");
+        assert_eq!(span(Lang::En, -5), "0 min", "never negative");
+    }
+}
