@@ -309,7 +309,11 @@ mod tests {
         assert_eq!(judge(limit, Some(limit + 1), true, 0), Timely::Late { by_ms: 1 });
         assert_eq!(judge(limit, None, true, limit - 5), Timely::Due { left_ms: 5 });
         assert_eq!(judge(limit, None, true, limit + 7), Timely::Overdue { by_ms: 7 });
-        assert_eq!(judge(limit, None, false, limit + 7), Timely::Skipped, "a finished task is not overdue on a step it skipped");
+        assert_eq!(
+            judge(limit, None, false, limit + 7),
+            Timely::Skipped,
+            "a finished task is not overdue on a step it skipped"
+        );
     }
 
     #[test]
