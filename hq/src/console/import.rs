@@ -224,7 +224,10 @@ fn sheet_rows(sheet: &str, rows: &[Vec<String>], errors: &mut Vec<RowError>) -> 
     out
 }
 
-fn xlsx_sheets(bytes: &[u8]) -> Result<Vec<(String, Vec<Vec<String>>)>, Vec<RowError>> {
+/// Sheets by name, each its rows of cells (the heading first).
+type Sheets = Vec<(String, Vec<Vec<String>>)>;
+
+fn xlsx_sheets(bytes: &[u8]) -> Result<Sheets, Vec<RowError>> {
     let mut book = Xlsx::new(Cursor::new(bytes))
         .map_err(|e| vec![RowError { sheet: "-".into(), row: 0, message: format!("not an XLSX workbook: {e}") }])?;
     let mut out = Vec::new();
