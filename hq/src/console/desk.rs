@@ -128,7 +128,8 @@ fn pick_map(l: Lang, grids: &[GridOut]) -> Markup {
     let p = Projection::fit(&all);
     html! {
         figure.pick {
-            svg #pick-map viewBox=(format!("0 0 {W} {H}")) role="img"
+            // Width and height as well as the viewBox: the page's flex layout sizes it from them.
+            svg #pick-map viewBox=(format!("0 0 {W} {H}")) width=(W) height=(H) role="img"
                 aria-label=(l.t("点击网格地图选取位置", "Click the map of the grids to pick the place"))
                 data-pick="lat,lng" data-min-lng=(p.min_lng) data-max-lat=(p.max_lat) data-k=(p.k)
                 data-cos=(p.cos) data-dx=(p.dx) data-dy=(p.dy) {
