@@ -363,6 +363,89 @@ async function main() {
   check('five wrong passwords lock the account, even against the right one', locked.includes('锁定') && page.url().endsWith('/login'), locked);
   await shot('18-locked');
 
+  // ===== Console features (issue 15): people and places one by one, row imports, exports with
+  // coordinates and photo links, the 110 desk's map and timeliness, the template form. =====
+  await signIn('admin', adminPassword);
+  await visit('/people', '30-people-edit');
+  const adds = await page.$$eval('a[data-add]', (as) => as.map((a) => a.dataset.add));
+  check('the people page offers an add form for each kind', ['communities', 'grids', 'buildings', 'workers', 'units', 'teams', 'households'].every((k) => adds.includes(k)), JSON.stringify(adds));
+  await visit('/people/households/new', '31-household-form');
+  await page.fill('#edit input[name=id]', 'h-0901');
+  await page.selectOption('#edit select[name=grid_id]', 'g-0101');
+  await page.fill('#edit input[name=name]', '吴阿婆');
+  await page.check('#edit input[name=care_tags][value=elderly]');
+  await Promise.all([page.waitForNavigation(), page.click('#edit button[type=submit]')]);
+  const fieldError = await page.textContent('.field-error[data-field=label]').catch(() => '');
+  check('a household without a door is refused, the message beside its field', fieldError.includes('label') || fieldError.length > 0, fieldError);
+  await shot('32-household-field-error');
+  await axe('household-field-error');
+  await page.fill('#edit input[name=label]', '3栋2单元501');
+  await Promise.all([page.waitForNavigation(), page.click('#edit button[type=submit]')]);
+  check('the household is added and listed', page.url().includes('/people') && (await page.textContent('#households')).includes('3栋2单元501'), page.url());
+  await visit('/people/grids/g-0101', '33-grid-form');
+  check('a grid\'s form shows its boundary as corners', (await page.inputValue('#edit textarea[name=boundary]')).includes('121 31'));
+
+  // Rows from a CSV file: all or nothing, every bad row named.
+  await visit('/import', '34-import-rows');
+  const goodCsv = join(work, 'buildings.csv');
+  writeFileSync(goodCsv, '\ufeffid,grid_id,name\nb-0101-5,g-0101,5栋\nb-0201-1,g-0201,1栋\n');
+  await page.setInputFiles('#import input[type=file]', goodCsv);
+  await page.selectOption('#import select[name=kind]', 'buildings');
+  await Promise.all([page.waitForNavigation(), page.click('#import button[type=submit]')]);
+  check('buildings are imported from a CSV file', (await page.textContent('#import-done').catch(() => '')).includes('2'));
+  const badCsv = join(work, 'bad-households.csv');
+  writeFileSync(badCsv, 'id,grid_id,label,name\nh-0902,g-0101,1栋,好\nh-0903,g-9999,2栋,坏网格\nh-0904,g-0101,,无门牌\n');
+  await page.setInputFiles('#import input[type=file]', badCsv);
+  await page.selectOption('#import select[name=kind]', 'households');
+  await Promise.all([page.waitForNavigation(), page.click('#import button[type=submit]')]);
+  const rowErrors = await page.textContent('#import-errors').catch(() => '');
+  const h0902 = (await api('GET', '/v1/admin/households')).some((h) => h.id === 'h-0902');
+  check('a CSV with bad rows names each one and imports nothing', rowErrors.includes('第3行') && rowErrors.includes('第4行') && !h0902, rowErrors);
+  await shot('35-import-row-errors');
+  await axe('import-row-errors');
+
+  // Exports: every list, with coordinates and photo links the signed-in browser opens.
+  await visit('/people');
+  const [hhDl] = await Promise.all([page.waitForEvent('download'), page.click('a[href="/export/households.xlsx"]')]);
+  const hhPath = join(work, 'households.xlsx');
+  await hhDl.saveAs(hhPath);
+  const hhRows = JSON.parse(execFileSync('python3', [join(here, 'read_xlsx.py'), hhPath], { encoding: 'utf8' }));
+  check('the households export opens in a reader, phones masked', hhRows.length === 3 && JSON.stringify(hhRows).includes('138****5678') && !JSON.stringify(hhRows).includes('13812345678'), JSON.stringify(hhRows).slice(0, 300));
+  const reportsCsv = await page.evaluate(async () => (await fetch('/export/reports.csv')).text());
+  const link = (reportsCsv.match(/https?:\/\/[^\s,"]+\/photos\/[0-9a-f]{64}/) || [])[0];
+  check('the reports export carries coordinates and a photo link', !!link && reportsCsv.includes('纬度'), reportsCsv.slice(0, 300));
+  const linked = link ? await page.request.get(link) : null;
+  check('the photo link opens as an image for the signed-in operator', linked && linked.status() === 200 && linked.headers()['content-type'] === 'image/jpeg', linked ? `${linked.status()} ${linked.headers()['content-type']}` : 'no link');
+  await visit('/audit?action=photo.view', '36-audit-photo-views');
+  check('photo views are in the audit log', (await page.$$('#audit tbody tr')).length >= 1);
+
+  // The 110 desk: a click on the map fills the place; each task's timeliness.
+  await visit('/desk', '37-desk-map');
+  const box = await page.locator('#pick-map polygon[data-grid="g-0101"]').boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  const lat = Number(await page.inputValue('#new-task input[name=lat]'));
+  const lng = Number(await page.inputValue('#new-task input[name=lng]'));
+  check('a click on the grid map fills WGS-84 coordinates inside that grid', lat > 31.0 && lat < 31.01 && lng > 121.0 && lng < 121.01, `${lat} ${lng}`);
+  check('the queue shows acknowledge, arrive and close timeliness', (await page.$$('#tasks li[data-timely]')).length >= 3);
+  await shot('38-desk-picked');
+
+  // Templates: edited in a form, previewed as the phone shows it, published.
+  await visit('/templates', '39-template-form');
+  const versionsBefore = await page.$$eval('#templates tbody tr', (rows) => rows.length);
+  const firstEmpty = await page.$$eval('#template-items input[name=item_id]', (is) => is.findIndex((i) => i.value === ''));
+  await page.locator('#template-items input[name=item_id]').nth(firstEmpty).fill('fire_lane');
+  await page.locator('#template-items input[name=item_zh]').nth(firstEmpty).fill('消防通道畅通');
+  await page.locator('#template-items input[name=item_en]').nth(firstEmpty).fill('fire lane clear');
+  await Promise.all([page.waitForNavigation(), page.click('#publish button[value=preview]')]);
+  check('the draft is previewed as the phone shows it', (await page.textContent('#phone-preview')).includes('消防通道畅通'));
+  await shot('40-template-preview');
+  await axe('template-preview');
+  await Promise.all([page.waitForNavigation(), page.click('#publish button[value=publish]')]);
+  const versionsAfter = await page.$$eval('#templates tbody tr', (rows) => rows.length);
+  check('the edited template is published as the next version', versionsAfter === versionsBefore + 1 && (await page.textContent('#phone-preview')).includes('消防通道畅通'));
+  await signOut();
+  // ===== end of console features (issue 15) =====
+
   // A tablet held upright: the same pages fit its width.
   await signIn('admin', adminPassword);
   await page.setViewportSize({ width: 768, height: 1024 });

@@ -172,6 +172,8 @@ pub fn table() -> Vec<Route> {
         route!(GET "/v1/admin/units", Operator, NONE, 200 "UnitList", "Units the account may see", units::list_units),
         route!(POST "/v1/admin/units", Operator, Json("UnitInput"), 201 "UnitOut",
             "Add a unit tasks can be routed to (justice, urban management, market regulation, lawyer…)", units::create_unit),
+        route!(PUT "/v1/admin/units/{id}", Operator, Json("UnitInput"), 200 "UnitOut",
+            "Change a unit (kind, name, contact, communities served)", units::update_unit),
         route!(POST "/v1/admin/tasks/{id}/cancel", Operator, OptionalJson("CancelInput"), 200 "TaskOut", "Cancel a task", tasks::cancel),
         route!(GET "/v1/admin/cases", Operator, NONE, 200 "CaseSummaryList",
             "Cases in scope; ?state= and ?grid_id= filter", cases::list_cases, query = crate::admin::cases::CaseQuery),

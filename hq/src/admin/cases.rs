@@ -387,7 +387,8 @@ pub async fn get_attachment(
     ApiPath(sha): ApiPath<String>,
 ) -> Result<Response> {
     rules::sha256("sha256", &sha)?;
-    let bytes =
+    let target = sha.clone();
+    let (op_id, bytes) =
         s.db.read(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
             let scope = op.scope(tx)?;
@@ -413,9 +414,11 @@ pub async fn get_attachment(
             }
             let bytes = crate::model::photos::read_complete(tx, &sha)?
                 .ok_or_else(|| ApiError::not_found("photo (not uploaded yet)"))?;
-            Ok(bytes)
+            Ok((op.id, bytes))
         })
         .await?;
+    // Who saw which photo is in the trail, as exports are.
+    s.db.write(move |tx| audit(tx, &op_id, "photo.view", &target)).await?;
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, crate::model::photos::content_type(&bytes))

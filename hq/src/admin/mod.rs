@@ -6,6 +6,7 @@ pub mod cases;
 pub mod figures;
 pub mod meetings;
 pub mod org;
+pub mod org_rows;
 pub mod records;
 pub mod tasks;
 pub mod teams;
@@ -23,6 +24,27 @@ use serde::Serialize;
 
 use crate::error::{ApiError, Result};
 pub use crate::model::audit::audit;
+
+/// How a row of people or places is saved: the API's create (an existing id is a conflict),
+/// its update (a missing id is not found), or the console import's create-or-update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Save {
+    Create,
+    Update,
+    Upsert,
+}
+
+impl Save {
+    /// Whether the row is an update, given whether its id exists; asked after authorisation so
+    /// that a refusal does not tell whether an id exists.
+    pub fn resolve(self, exists: bool, what: &str) -> Result<bool> {
+        match (self, exists) {
+            (Save::Create, true) => Err(ApiError::conflict(format!("a {what} with this id already exists"))),
+            (Save::Update, false) => Err(ApiError::not_found(what)),
+            (_, exists) => Ok(exists),
+        }
+    }
+}
 
 /// 201 Created with a JSON body.
 pub struct Created<T>(pub T);

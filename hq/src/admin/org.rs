@@ -13,7 +13,7 @@ use gridpatrol_protocol::template::Template;
 use gridpatrol_protocol::{rules, validate, InvalidValue};
 use serde::{Deserialize, Serialize};
 
-use super::{audit, Created};
+use super::{audit, Created, Save};
 use crate::auth::{self, Operator};
 use crate::db::Tx;
 use crate::error::{ApiError, Result};
@@ -125,18 +125,30 @@ pub async fn create_community(
     bearer: Bearer,
     JsonBody(input): JsonBody<CommunityInput>,
 ) -> Result<Created<Community>> {
-    let c = Community { id: input.id, code: input.code, name: input.name.trim().to_string() };
+    let c = Community { id: input.id, code: input.code, name: input.name };
     Ok(Created(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            op.require_admin()?;
-            check_community(tx, &c)?;
-            upsert_community(tx, &c, false)?;
-            audit(tx, &op.id, "community.create", &c.id)?;
-            Ok(c)
+            save_community(tx, &op, c, Save::Create)
         })
         .await?,
     ))
+}
+
+/// Add or change a community (street admin): the rules of create and update, shared by the
+/// console's import.
+pub fn save_community(tx: &mut dyn Tx, op: &Operator, c: Community, mode: Save) -> Result<Community> {
+    let c = Community { name: c.name.trim().to_string(), ..c };
+    op.require_admin()?;
+    let exists = tx.query_opt("SELECT 1 FROM community WHERE id = ?", p![&c.id])?.is_some();
+    if mode == Save::Update && !exists {
+        return Err(ApiError::not_found("community"));
+    }
+    check_community(tx, &c)?;
+    let update = mode.resolve(exists, "community")?;
+    upsert_community(tx, &c, update)?;
+    audit(tx, &op.id, if update { "community.update" } else { "community.create" }, &c.id)?;
+    Ok(c)
 }
 
 pub async fn update_community(
@@ -145,18 +157,11 @@ pub async fn update_community(
     ApiPath(id): ApiPath<String>,
     JsonBody(input): JsonBody<CommunityUpdate>,
 ) -> Result<Json<Community>> {
-    let c = Community { id, code: input.code, name: input.name.trim().to_string() };
+    let c = Community { id, code: input.code, name: input.name };
     Ok(Json(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            op.require_admin()?;
-            if tx.query_opt("SELECT 1 FROM community WHERE id = ?", p![&c.id])?.is_none() {
-                return Err(ApiError::not_found("community"));
-            }
-            check_community(tx, &c)?;
-            upsert_community(tx, &c, true)?;
-            audit(tx, &op.id, "community.update", &c.id)?;
-            Ok(c)
+            save_community(tx, &op, c, Save::Update)
         })
         .await?,
     ))
@@ -345,6 +350,19 @@ pub async fn create_grid(
     bearer: Bearer,
     JsonBody(input): JsonBody<GridInput>,
 ) -> Result<Created<GridOut>> {
+    input.boundary.to_ring()?;
+    Ok(Created(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            save_grid(tx, &op, input, Save::Create)
+        })
+        .await?,
+    ))
+}
+
+/// Add or change a grid (its community's office or the street admin; a grid moves only between
+/// communities the operator has): shared by the API and the console's import.
+pub fn save_grid(tx: &mut dyn Tx, op: &Operator, input: GridInput, mode: Save) -> Result<GridOut> {
     let ring = input.boundary.to_ring()?;
     let g = GridRow {
         id: input.id,
@@ -353,17 +371,22 @@ pub async fn create_grid(
         name: input.name.trim().into(),
         ring,
     };
-    Ok(Created(
-        s.db.write(move |tx| {
-            let op = auth::operator(tx, bearer.as_deref())?;
-            op.require_community(&g.community_id)?;
-            check_grid(tx, &g)?;
-            write_grid(tx, &g, false)?;
-            audit(tx, &op.id, "grid.create", &g.id)?;
-            Ok(GridOut::from(g))
-        })
-        .await?,
-    ))
+    let old = match tx.query_opt("SELECT community_id FROM grid WHERE id = ?", p![&g.id])? {
+        Some(r) => Some(r.text(0)?),
+        None => None,
+    };
+    if mode == Save::Update && old.is_none() {
+        return Err(ApiError::not_found("grid"));
+    }
+    if let Some(old) = old.as_ref().filter(|_| mode != Save::Create) {
+        op.require_community(old)?;
+    }
+    op.require_community(&g.community_id)?;
+    check_grid(tx, &g)?;
+    let update = mode.resolve(old.is_some(), "grid")?;
+    write_grid(tx, &g, update)?;
+    audit(tx, &op.id, if update { "grid.update" } else { "grid.create" }, &g.id)?;
+    Ok(GridOut::from(g))
 }
 
 pub async fn update_grid(
@@ -372,21 +395,18 @@ pub async fn update_grid(
     ApiPath(id): ApiPath<String>,
     JsonBody(input): JsonBody<GridUpdate>,
 ) -> Result<Json<GridOut>> {
-    let ring = input.boundary.to_ring()?;
-    let g = GridRow { id, code: input.code, community_id: input.community_id, name: input.name.trim().into(), ring };
+    input.boundary.to_ring()?;
+    let g = GridInput {
+        id,
+        code: input.code,
+        community_id: input.community_id,
+        name: input.name,
+        boundary: input.boundary,
+    };
     Ok(Json(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            let old = tx
-                .query_opt("SELECT community_id FROM grid WHERE id = ?", p![&g.id])?
-                .ok_or_else(|| ApiError::not_found("grid"))?
-                .text(0)?;
-            op.require_community(&old)?;
-            op.require_community(&g.community_id)?;
-            check_grid(tx, &g)?;
-            write_grid(tx, &g, true)?;
-            audit(tx, &op.id, "grid.update", &g.id)?;
-            Ok(GridOut::from(g))
+            save_grid(tx, &op, g, Save::Update)
         })
         .await?,
     ))
@@ -503,25 +523,11 @@ pub async fn create_worker(
     JsonBody(input): JsonBody<WorkerInput>,
 ) -> Result<Created<WorkerOut>> {
     validate::id("id", &input.id)?;
-    let name = validate::required_text("name", &input.name, rules::MAX_PERSON_NAME_CHARS)?;
+    validate::required_text("name", &input.name, rules::MAX_PERSON_NAME_CHARS)?;
     Ok(Created(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            let grids = check_worker_grids(tx, &input.grid_ids)?;
-            check_grid_change(tx, &op, &[], &grids)?;
-            let now = now_ms();
-            let n = tx.exec(
-                "INSERT INTO worker (id, name, role, ref_version, created_ms, updated_ms) VALUES (?, ?, ?, 0, ?, ?)
-                 ON CONFLICT (id) DO NOTHING",
-                p![&input.id, name, input.role.code(), now, now],
-            )?;
-            if n == 0 {
-                return Err(ApiError::conflict("a worker with this id already exists"));
-            }
-            set_worker_grids(tx, &input.id, &grids)?;
-            reference::bump_workers(tx, std::slice::from_ref(&input.id))?;
-            audit(tx, &op.id, "worker.create", &input.id)?;
-            load_worker(tx, &input.id)?.ok_or_else(|| ApiError::internal("worker vanished"))
+            save_worker(tx, &op, input, Save::Create)
         })
         .await?,
     ))
@@ -533,26 +539,58 @@ pub async fn update_worker(
     ApiPath(id): ApiPath<String>,
     JsonBody(input): JsonBody<WorkerUpdate>,
 ) -> Result<Json<WorkerOut>> {
-    let name = validate::required_text("name", &input.name, rules::MAX_PERSON_NAME_CHARS)?;
+    validate::required_text("name", &input.name, rules::MAX_PERSON_NAME_CHARS)?;
+    let w = WorkerInput { id, name: input.name, role: input.role, grid_ids: input.grid_ids };
     Ok(Json(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            let old = load_worker(tx, &id)?.ok_or_else(|| ApiError::not_found("worker"))?;
-            op.require_worker(tx, &id)?;
-            let grids = check_worker_grids(tx, &input.grid_ids)?;
-            check_grid_change(tx, &op, &old.grid_ids, &grids)?;
-            tx.exec(
-                "UPDATE worker SET name = ?, role = ?, updated_ms = ? WHERE id = ?",
-                p![name, input.role.code(), now_ms(), &id],
-            )?;
-            set_worker_grids(tx, &id, &grids)?;
-            // This worker's phone gets a new snapshot (and purges grids it lost).
-            reference::bump_workers(tx, std::slice::from_ref(&id))?;
-            audit(tx, &op.id, "worker.update", &id)?;
-            load_worker(tx, &id)?.ok_or_else(|| ApiError::internal("worker vanished"))
+            save_worker(tx, &op, w, Save::Update)
         })
         .await?,
     ))
+}
+
+/// Add or change a grid worker and their grids (a manager, for grids in their area): shared by
+/// the API and the console's import.
+pub fn save_worker(tx: &mut dyn Tx, op: &Operator, input: WorkerInput, mode: Save) -> Result<WorkerOut> {
+    validate::id("id", &input.id)?;
+    let name = validate::required_text("name", &input.name, rules::MAX_PERSON_NAME_CHARS)?;
+    let id = input.id;
+    let old = load_worker(tx, &id)?;
+    if mode == Save::Update && old.is_none() {
+        return Err(ApiError::not_found("worker"));
+    }
+    let old_grids = match old.as_ref().filter(|_| mode != Save::Create) {
+        Some(o) => {
+            op.require_worker(tx, &id)?;
+            o.grid_ids.clone()
+        }
+        None => Vec::new(),
+    };
+    let grids = check_worker_grids(tx, &input.grid_ids)?;
+    check_grid_change(tx, op, &old_grids, &grids)?;
+    let update = mode.resolve(old.is_some(), "worker")?;
+    let now = now_ms();
+    if update {
+        tx.exec(
+            "UPDATE worker SET name = ?, role = ?, updated_ms = ? WHERE id = ?",
+            p![name, input.role.code(), now, &id],
+        )?;
+    } else {
+        let n = tx.exec(
+            "INSERT INTO worker (id, name, role, ref_version, created_ms, updated_ms) VALUES (?, ?, ?, 0, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+            p![&id, name, input.role.code(), now, now],
+        )?;
+        if n == 0 {
+            return Err(ApiError::conflict("a worker with this id already exists"));
+        }
+    }
+    set_worker_grids(tx, &id, &grids)?;
+    // This worker's phone gets a new snapshot (and purges grids it lost).
+    reference::bump_workers(tx, std::slice::from_ref(&id))?;
+    audit(tx, &op.id, if update { "worker.update" } else { "worker.create" }, &id)?;
+    load_worker(tx, &id)?.ok_or_else(|| ApiError::internal("worker vanished"))
 }
 
 // ---------- households ----------
@@ -701,10 +739,7 @@ pub async fn create_household(
     Ok(Created(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            op.require_grid(tx, &h.grid_id)?;
-            write_household(tx, &h, None)?;
-            audit(tx, &op.id, "household.create", &h.id)?;
-            Ok(household_out(h))
+            save_household(tx, &op, h, Save::Create, false)
         })
         .await?,
     ))
@@ -729,18 +764,47 @@ pub async fn update_household(
     Ok(Json(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            let old = tx
-                .query_opt("SELECT grid_id FROM household WHERE id = ?", p![&h.id])?
-                .ok_or_else(|| ApiError::not_found("household"))?
-                .text(0)?;
-            op.require_grid(tx, &old)?;
-            op.require_grid(tx, &h.grid_id)?;
-            write_household(tx, &h, Some(&old))?;
-            audit(tx, &op.id, "household.update", &h.id)?;
-            Ok(household_out(h))
+            save_household(tx, &op, h, Save::Update, false)
         })
         .await?,
     ))
+}
+
+/// Add or change a household (for grids in the operator's area): shared by the API and the
+/// console. `keep_phone`: an update without a number keeps the stored one (the console shows
+/// phones masked, so its forms and exports never carry the full number back).
+pub fn save_household(
+    tx: &mut dyn Tx,
+    op: &Operator,
+    mut h: Household,
+    mode: Save,
+    keep_phone: bool,
+) -> Result<HouseholdOut> {
+    check_household(&h)?;
+    let old = match tx.query_opt("SELECT grid_id, phone FROM household WHERE id = ?", p![&h.id])? {
+        Some(r) => Some((r.text(0)?, r.opt_text(1)?)),
+        None => None,
+    };
+    if mode == Save::Update && old.is_none() {
+        return Err(ApiError::not_found("household"));
+    }
+    if let Some((g, _)) = old.as_ref().filter(|_| mode != Save::Create) {
+        op.require_grid(tx, g)?;
+    }
+    op.require_grid(tx, &h.grid_id)?;
+    let update = mode.resolve(old.is_some(), "household")?;
+    let old_grid = match old {
+        Some((g, phone)) if update => {
+            if keep_phone && h.phone.is_none() {
+                h.phone = phone;
+            }
+            Some(g)
+        }
+        _ => None,
+    };
+    write_household(tx, &h, old_grid.as_deref())?;
+    audit(tx, &op.id, if update { "household.update" } else { "household.create" }, &h.id)?;
+    Ok(household_out(h))
 }
 
 // ---------- templates ----------

@@ -98,9 +98,12 @@ impl Kind {
                 ("urgency", "紧急程度 (urgency)"),
                 ("source", "来源 (source)"),
                 ("place_name", "地点 (place)"),
+                ("lat", "纬度 (latitude, WGS-84)"),
+                ("lng", "经度 (longitude, WGS-84)"),
                 ("description", "情况描述 (description)"),
                 ("people_involved", "涉及人数 (people involved)"),
                 ("photos", "照片数 (photos)"),
+                ("photo_links", "照片链接 (photo links)"),
                 ("case_id", "案件编号 (case id)"),
                 ("case_state", "案件状态 (case state)"),
                 ("occurred_at", "发生时间 (occurred)"),
@@ -125,6 +128,8 @@ impl Kind {
                 ("community", "社区 (community)"),
                 ("grid", "网格 (grid)"),
                 ("category", "类别 (category)"),
+                ("lat", "纬度 (latitude, WGS-84)"),
+                ("lng", "经度 (longitude, WGS-84)"),
                 ("state", "状态 (state)"),
                 ("responsible_unit", "责任单位 (responsible unit)"),
                 ("deadline", "办理时限 (deadline)"),
@@ -132,6 +137,7 @@ impl Kind {
                 ("closed_at", "结案时间 (closed)"),
                 ("on_time", "按期结案 (closed on time)"),
                 ("satisfaction", "满意度 (satisfaction)"),
+                ("photo_links", "照片链接 (photo links)"),
                 ("created_at", "立案时间 (reported at HQ)"),
             ],
             Kind::Tasks => &[
@@ -141,6 +147,8 @@ impl Kind {
                 ("target_unit", "对接单位 (target unit)"),
                 ("worker", "承办网格员 (assignee)"),
                 ("grid", "网格 (grid)"),
+                ("lat", "纬度 (latitude, WGS-84)"),
+                ("lng", "经度 (longitude, WGS-84)"),
                 ("deadline", "办理时限 (deadline)"),
                 ("status", "状态 (status)"),
                 ("result", "办理结果 (result)"),
@@ -347,10 +355,11 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
             }
         }
         Kind::Reports => {
+            let photos = report_photos(tx, from, to)?;
             for r in tx.query(
                 "SELECT r.id, r.grid_id, r.worker_id, r.category, r.urgency, r.source, r.place_name, r.description,
                         r.people_involved, (SELECT COUNT(*) FROM report_photo p WHERE p.report_id = r.id), r.case_id,
-                        c.state, r.effective_ms, r.received_ms
+                        c.state, r.effective_ms, r.received_ms, r.lat, r.lng
                  FROM report r LEFT JOIN case_file c ON c.id = r.case_id
                  WHERE r.effective_ms >= ? AND r.effective_ms < ? ORDER BY r.effective_ms, r.id",
                 p![from, to],
@@ -368,9 +377,12 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
                     label(&r.text(4)?, Urgency::from_code, Urgency::label),
                     label(&r.text(5)?, ReportSource::from_code, ReportSource::label),
                     r.opt_text(6)?.map(J::String).unwrap_or(J::Null),
+                    json!(r.f64(14)?),
+                    json!(r.f64(15)?),
                     J::String(r.text(7)?),
                     json!(r.i64(8)?),
                     json!(r.i64(9)?),
+                    photo_links(photos.get(&r.text(0)?).map_or(&[][..], Vec::as_slice)),
                     J::String(r.text(10)?),
                     r.opt_text(11)?.map(|s| label(&s, CaseState::from_code, CaseState::label)).unwrap_or(J::Null),
                     J::String(local_time(r.i64(12)?)),
@@ -379,8 +391,10 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
             }
         }
         Kind::Cases => {
+            let photos = case_photos(tx, from, to)?;
             for r in tx.query(
-                "SELECT c.id, c.grid_id, r.category, c.state, c.clear, c.deadline_ms, c.dispatched, c.closed_ms, c.created_ms
+                "SELECT c.id, c.grid_id, r.category, c.state, c.clear, c.deadline_ms, c.dispatched, c.closed_ms, c.created_ms,
+                        r.lat, r.lng
                  FROM case_file c LEFT JOIN report r ON r.id = c.report_id
                  WHERE c.created_ms >= ? AND c.created_ms < ? ORDER BY c.created_ms, c.id",
                 p![from, to],
@@ -400,6 +414,8 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
                     J::String(names.community(&grid)),
                     J::String(names.grid(&grid)),
                     r.opt_text(2)?.map(|c| label(&c, ReportCategory::from_code, ReportCategory::label)).unwrap_or(J::Null),
+                    r.opt_f64(9)?.map(|v| json!(v)).unwrap_or(J::Null),
+                    r.opt_f64(10)?.map(|v| json!(v)).unwrap_or(J::Null),
                     label(&r.text(3)?, CaseState::from_code, CaseState::label),
                     clear.responsible_unit.map(J::String).unwrap_or(J::Null),
                     opt_time(deadline),
@@ -407,6 +423,7 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
                     opt_time(closed),
                     on_time,
                     clear.satisfaction.map(|s| json!(s)).unwrap_or(J::Null),
+                    photo_links(photos.get(&r.text(0)?).map_or(&[][..], Vec::as_slice)),
                     J::String(local_time(r.i64(8)?)),
                 ]);
             }
@@ -460,7 +477,8 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
         }
         Kind::Tasks => {
             for r in tx.query(
-                "SELECT id, source, title, target_unit, assignee_id, grid_id, deadline_ms, status, result, dispatched_ms, done_ms
+                "SELECT id, source, title, target_unit, assignee_id, grid_id, deadline_ms, status, result, dispatched_ms, done_ms,
+                        details
                  FROM task WHERE dispatched_ms >= ? AND dispatched_ms < ? ORDER BY dispatched_ms, id",
                 p![from, to],
             )? {
@@ -469,6 +487,10 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
                 if !super::tasks::task_visible(tx, scope, grid.as_deref(), assignee.as_deref())? {
                     continue;
                 }
+                let place = r
+                    .opt_text(11)?
+                    .and_then(|d| serde_json::from_str::<gridpatrol_protocol::records::TaskDetails>(&d).ok())
+                    .and_then(|d| d.location);
                 rows.push(vec![
                     J::String(r.text(0)?),
                     label(&r.text(1)?, TaskSource::from_code, TaskSource::label),
@@ -476,6 +498,8 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
                     J::String(r.text(3)?),
                     assignee.map(|a| J::String(names.worker(&a))).unwrap_or(J::Null),
                     grid.map(|g| J::String(names.grid(&g))).unwrap_or(J::Null),
+                    place.map(|p| json!(p.lat)).unwrap_or(J::Null),
+                    place.map(|p| json!(p.lng)).unwrap_or(J::Null),
                     J::String(local_time(r.i64(6)?)),
                     label(&r.text(7)?, TaskStatus::from_code, TaskStatus::label),
                     r.opt_text(8)?.map(J::String).unwrap_or(J::Null),
@@ -486,6 +510,57 @@ pub fn build(tx: &mut dyn Tx, kind: Kind, scope: &Scope, from: i64, to: i64) -> 
         }
     }
     Ok(rows)
+}
+
+/// Where the console serves a photo to a signed-in operator (`/photos/{sha256}`); the console's
+/// exports make these links absolute, the API's CSV keeps them relative to HQ's address.
+pub const PHOTO_PATH: &str = "/photos/";
+
+fn photo_links(shas: &[String]) -> J {
+    if shas.is_empty() {
+        return J::Null;
+    }
+    J::String(shas.iter().map(|s| format!("{PHOTO_PATH}{s}")).collect::<Vec<_>>().join(" "))
+}
+
+/// The photos of the reports of a period, by report id: one query for the whole export.
+fn report_photos(tx: &mut dyn Tx, from: i64, to: i64) -> Result<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for r in tx.query(
+        "SELECT rp.report_id, rp.sha256 FROM report_photo rp JOIN report r ON r.id = rp.report_id
+         WHERE r.effective_ms >= ? AND r.effective_ms < ? ORDER BY rp.report_id, rp.sha256",
+        p![from, to],
+    )? {
+        out.entry(r.text(0)?).or_default().push(r.text(1)?);
+    }
+    Ok(out)
+}
+
+/// The photos of the cases opened in a period, by case id: the report's, then each step's
+/// (before/after photos), each once; two queries for the whole export.
+fn case_photos(tx: &mut dyn Tx, from: i64, to: i64) -> Result<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for r in tx.query(
+        "SELECT c.id, rp.sha256 FROM case_file c JOIN report_photo rp ON rp.report_id = c.report_id
+         WHERE c.created_ms >= ? AND c.created_ms < ? ORDER BY c.id, rp.sha256",
+        p![from, to],
+    )? {
+        out.entry(r.text(0)?).or_default().push(r.text(1)?);
+    }
+    for r in tx.query(
+        "SELECT e.case_id, e.photos FROM case_event e JOIN case_file c ON c.id = e.case_id
+         WHERE c.created_ms >= ? AND c.created_ms < ? AND e.photos <> '[]' ORDER BY e.case_id, e.n",
+        p![from, to],
+    )? {
+        let shas: Vec<String> = r.json(1)?;
+        let list = out.entry(r.text(0)?).or_default();
+        for s in shas {
+            if !list.contains(&s) {
+                list.push(s);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// One CSV cell: quoted when needed; a leading = + - @ is defused so Excel shows text.
@@ -505,8 +580,13 @@ fn csv_cell(v: &J) -> String {
 }
 
 pub fn to_csv(kind: Kind, rows: &[Vec<J>]) -> String {
+    csv_of(kind.columns(), rows)
+}
+
+/// A CSV Excel opens as UTF-8 (a byte-order mark first), headings from `columns`.
+pub fn csv_of(columns: &[(&str, &str)], rows: &[Vec<J>]) -> String {
     let mut out = String::from("\u{feff}");
-    let header: Vec<String> = kind.columns().iter().map(|(_, h)| csv_cell(&J::String((*h).into()))).collect();
+    let header: Vec<String> = columns.iter().map(|(_, h)| csv_cell(&J::String((*h).into()))).collect();
     out.push_str(&header.join(","));
     out.push_str("\r\n");
     for row in rows {

@@ -79,16 +79,47 @@ pub struct TaskOut {
     pub status_label: String,
     pub dispatched_at: String,
     pub done_at: Option<String>,
+    /// The first acknowledgement and arrival (local time), for the 110 desk's timeliness.
+    pub acknowledged_at: Option<String>,
+    pub arrived_at: Option<String>,
+    /// The same moments as epoch milliseconds, for the console's own arithmetic.
+    #[serde(skip)]
+    pub times: TaskTimes,
+}
+
+/// When a task was dispatched, first acknowledged, first reached and done (epoch ms).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TaskTimes {
+    pub dispatched_ms: i64,
+    pub acknowledged_ms: Option<i64>,
+    pub arrived_ms: Option<i64>,
+    pub done_ms: Option<i64>,
 }
 
 fn task_out(tx: &mut dyn Tx, id: &str) -> Result<TaskOut> {
     let task = load_task(tx, id)?;
-    let r = tx.query_one("SELECT dispatched_ms, done_ms FROM task WHERE id = ?", p![id])?;
+    // The first acknowledge and arrive steps, as the figures' 110 timeliness reads them.
+    let r = tx.query_one(
+        "SELECT t.dispatched_ms, t.done_ms,
+                (SELECT MIN(e.effective_ms) FROM task_event e WHERE e.task_id = t.id AND e.action = 'acknowledge'),
+                (SELECT MIN(e.effective_ms) FROM task_event e WHERE e.task_id = t.id AND e.action = 'arrive')
+         FROM task t WHERE t.id = ?",
+        p![id],
+    )?;
+    let times = TaskTimes {
+        dispatched_ms: r.i64(0)?,
+        done_ms: r.opt_i64(1)?,
+        acknowledged_ms: r.opt_i64(2)?,
+        arrived_ms: r.opt_i64(3)?,
+    };
     Ok(TaskOut {
         source_label: task.source.label(),
         status_label: task.status.label(),
-        dispatched_at: local_time(r.i64(0)?),
-        done_at: r.opt_i64(1)?.map(local_time),
+        dispatched_at: local_time(times.dispatched_ms),
+        done_at: times.done_ms.map(local_time),
+        acknowledged_at: times.acknowledged_ms.map(local_time),
+        arrived_at: times.arrived_ms.map(local_time),
+        times,
         task,
     })
 }

@@ -8,7 +8,7 @@ use gridpatrol_protocol::{rules, validate};
 use serde::Deserialize;
 
 use super::{audit, Created};
-use crate::auth;
+use crate::auth::{self, Operator};
 use crate::db::Tx;
 use crate::error::{ApiError, Result};
 use crate::http::{ApiQuery, AppState, Bearer, JsonBody};
@@ -55,42 +55,53 @@ pub async fn list_teams(State(s): State<AppState>, bearer: Bearer) -> Result<Jso
 
 /// Add or replace a team of a community (its office or the street admin).
 pub async fn put_team(State(s): State<AppState>, bearer: Bearer, JsonBody(t): JsonBody<Team>) -> Result<Created<Team>> {
+    check_team(&t)?;
+    Ok(Created(
+        s.db.write(move |tx| {
+            let op = auth::operator(tx, bearer.as_deref())?;
+            save_team(tx, &op, t)
+        })
+        .await?,
+    ))
+}
+
+fn check_team(t: &Team) -> Result<String> {
     validate::id("id", &t.id)?;
     validate::id("community_id", &t.community_id)?;
     let name = validate::required_text("name", &t.name, rules::MAX_AREA_NAME_CHARS)?;
     if t.member_ids.len() > 1000 {
         return Err(ApiError::invalid("member_ids", "at most 1000 members"));
     }
-    Ok(Created(
-        s.db.write(move |tx| {
-            let op = auth::operator(tx, bearer.as_deref())?;
-            op.require_manager()?;
-            if tx.query_opt("SELECT 1 FROM community WHERE id = ?", p![&t.community_id])?.is_none() {
-                return Err(ApiError::invalid("community_id", "no such community"));
-            }
-            op.require_community(&t.community_id)?;
-            // An existing team stays with the office that has it; members come from the office's
-            // own grids.
-            if let Some(r) = tx.query_opt("SELECT community_id FROM team WHERE id = ?", p![&t.id])? {
-                op.require_community(&r.text(0)?)?;
-            }
-            for m in &t.member_ids {
-                validate::id("member_ids", m)?;
-                op.require_worker(tx, m)?;
-            }
-            let now = now_ms();
-            tx.exec(
-                "INSERT INTO team (id, name, community_id, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, community_id = excluded.community_id,
-                     updated_ms = excluded.updated_ms",
-                p![&t.id, &name, &t.community_id, now, now],
-            )?;
-            set_team_members(tx, &t.id, &t.member_ids)?;
-            audit(tx, &op.id, "team.put", &t.id)?;
-            Ok(Team { name, ..t })
-        })
-        .await?,
-    ))
+    Ok(name)
+}
+
+/// The rules of `put_team`, shared by the console's import.
+pub fn save_team(tx: &mut dyn Tx, op: &Operator, t: Team) -> Result<Team> {
+    let name = check_team(&t)?;
+    op.require_manager()?;
+    if tx.query_opt("SELECT 1 FROM community WHERE id = ?", p![&t.community_id])?.is_none() {
+        return Err(ApiError::invalid("community_id", "no such community"));
+    }
+    op.require_community(&t.community_id)?;
+    // An existing team stays with the office that has it; members come from the office's
+    // own grids.
+    if let Some(r) = tx.query_opt("SELECT community_id FROM team WHERE id = ?", p![&t.id])? {
+        op.require_community(&r.text(0)?)?;
+    }
+    for m in &t.member_ids {
+        validate::id("member_ids", m)?;
+        op.require_worker(tx, m)?;
+    }
+    let now = now_ms();
+    tx.exec(
+        "INSERT INTO team (id, name, community_id, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, community_id = excluded.community_id,
+             updated_ms = excluded.updated_ms",
+        p![&t.id, &name, &t.community_id, now, now],
+    )?;
+    set_team_members(tx, &t.id, &t.member_ids)?;
+    audit(tx, &op.id, "team.put", &t.id)?;
+    Ok(Team { name, ..t })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -128,35 +139,44 @@ pub async fn put_building(
     bearer: Bearer,
     JsonBody(b): JsonBody<Building>,
 ) -> Result<Created<Building>> {
-    validate::id("id", &b.id)?;
-    validate::id("grid_id", &b.grid_id)?;
-    let name = validate::required_text("name", &b.name, rules::MAX_LABEL_CHARS)?;
+    check_building(&b)?;
     Ok(Created(
         s.db.write(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
-            op.require_manager()?;
-            let community = tx
-                .query_opt("SELECT community_id FROM grid WHERE id = ?", p![&b.grid_id])?
-                .ok_or_else(|| ApiError::invalid("grid_id", "no such grid"))?
-                .text(0)?;
-            op.require_community(&community)?;
-            // An existing building is moved or renamed only by an office that has it.
-            if let Some(r) = tx.query_opt(
-                "SELECT g.community_id FROM building b JOIN grid g ON g.id = b.grid_id WHERE b.id = ?",
-                p![&b.id],
-            )? {
-                op.require_community(&r.text(0)?)?;
-            }
-            let now = now_ms();
-            tx.exec(
-                "INSERT INTO building (id, grid_id, name, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, name = excluded.name,
-                     updated_ms = excluded.updated_ms",
-                p![&b.id, &b.grid_id, &name, now, now],
-            )?;
-            audit(tx, &op.id, "building.put", &b.id)?;
-            Ok(Building { name, ..b })
+            save_building(tx, &op, b)
         })
         .await?,
     ))
+}
+
+fn check_building(b: &Building) -> Result<String> {
+    validate::id("id", &b.id)?;
+    validate::id("grid_id", &b.grid_id)?;
+    Ok(validate::required_text("name", &b.name, rules::MAX_LABEL_CHARS)?)
+}
+
+/// The rules of `put_building`, shared by the console's import.
+pub fn save_building(tx: &mut dyn Tx, op: &Operator, b: Building) -> Result<Building> {
+    let name = check_building(&b)?;
+    op.require_manager()?;
+    let community = tx
+        .query_opt("SELECT community_id FROM grid WHERE id = ?", p![&b.grid_id])?
+        .ok_or_else(|| ApiError::invalid("grid_id", "no such grid"))?
+        .text(0)?;
+    op.require_community(&community)?;
+    // An existing building is moved or renamed only by an office that has it.
+    if let Some(r) =
+        tx.query_opt("SELECT g.community_id FROM building b JOIN grid g ON g.id = b.grid_id WHERE b.id = ?", p![&b.id])?
+    {
+        op.require_community(&r.text(0)?)?;
+    }
+    let now = now_ms();
+    tx.exec(
+        "INSERT INTO building (id, grid_id, name, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, name = excluded.name,
+             updated_ms = excluded.updated_ms",
+        p![&b.id, &b.grid_id, &name, now, now],
+    )?;
+    audit(tx, &op.id, "building.put", &b.id)?;
+    Ok(Building { name, ..b })
 }

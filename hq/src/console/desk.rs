@@ -11,7 +11,10 @@ use maud::{html, Markup};
 
 use super::extract::{Lang, PageError, PageResult, Posted, User};
 use super::layout::{self, csrf};
+use super::map::{Projection, H, W};
 use super::work::{local_input_time, urlencode};
+use crate::admin::figures::{self, Timeliness};
+use crate::admin::org::GridOut;
 use crate::admin::tasks::{self, DispatchInput, TaskOut, TaskStepInput};
 use crate::admin::{org, units};
 use crate::auth::Role;
@@ -46,10 +49,107 @@ fn step_forms(user: &User, t: &TaskOut) -> Markup {
     }
 }
 
+/// One step's timeliness against its limit (epoch ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timely {
+    /// Done before the limit, with this much to spare.
+    OnTime { spare_ms: i64 },
+    /// Done after the limit, by this much.
+    Late { by_ms: i64 },
+    /// Not yet done; this much time is left.
+    Due { left_ms: i64 },
+    /// Not yet done and past the limit, by this much.
+    Overdue { by_ms: i64 },
+    /// Never done and no longer due (the task was finished or withdrawn without this step).
+    Skipped,
+}
+
+/// `done` against `limit`; a step not done counts only while the task is open.
+pub fn judge(limit_ms: i64, done_ms: Option<i64>, open: bool, now_ms: i64) -> Timely {
+    match done_ms {
+        Some(d) if d <= limit_ms => Timely::OnTime { spare_ms: limit_ms - d },
+        Some(d) => Timely::Late { by_ms: d - limit_ms },
+        None if !open => Timely::Skipped,
+        None if now_ms <= limit_ms => Timely::Due { left_ms: limit_ms - now_ms },
+        None => Timely::Overdue { by_ms: now_ms - limit_ms },
+    }
+}
+
+/// A span in minutes, hours or days, rounded down to the minute.
+pub fn span(l: Lang, ms: i64) -> String {
+    let m = ms.max(0) / 60_000;
+    let (d, h, mm) = (m / 1440, (m % 1440) / 60, m % 60);
+    match (d, h) {
+        (0, 0) => format!("{mm}{}", l.t(" 分钟", " min")),
+        (0, _) => format!("{h}{}{mm}{}", l.t(" 小时 ", " h "), l.t(" 分", " min")),
+        _ => format!("{d}{}{h}{}", l.t(" 天 ", " d "), l.t(" 小时", " h")),
+    }
+}
+
+fn timely_cell(l: Lang, what: &str, t: Timely) -> Markup {
+    html! {
+        li data-timely=(what) {
+            @match t {
+                Timely::OnTime { spare_ms } => { span.ok { (l.t("按时", "on time")) } " " small { (l.t("提前 ", "")) (span(l, spare_ms)) (l.t("", " early")) } }
+                Timely::Late { by_ms } => { span.bad { (l.t("超时", "late")) } " " small { (span(l, by_ms)) } }
+                Timely::Due { left_ms } => { span { (l.t("待办", "due")) } " " small { (l.t("剩余 ", "")) (span(l, left_ms)) (l.t("", " left")) } }
+                Timely::Overdue { by_ms } => { span.bad { (l.t("已超时", "overdue")) } " " small { (span(l, by_ms)) } }
+                Timely::Skipped => { "–" }
+            }
+        }
+    }
+}
+
+/// The three limits of a 110 task: acknowledge and arrive (the street's minutes after
+/// dispatch, `/v1/admin/settings/timeliness`) and close (the task's own deadline).
+fn timeliness(l: Lang, t: &TaskOut, limits: &Timeliness, now_ms: i64) -> Markup {
+    let open = !matches!(t.task.status, TaskStatus::Done | TaskStatus::Cancelled | TaskStatus::SentBack);
+    let d = t.times.dispatched_ms;
+    let ack = judge(d + i64::from(limits.acknowledge_within_minutes) * 60_000, t.times.acknowledged_ms, open, now_ms);
+    let arrive = judge(d + i64::from(limits.arrive_within_minutes) * 60_000, t.times.arrived_ms, open, now_ms);
+    let close = judge(t.task.deadline.timestamp_millis(), t.times.done_ms, open, now_ms);
+    html! {
+        ul.timely {
+            li.head { (l.t("签收", "Acknowledge")) }
+            (timely_cell(l, "acknowledge", ack))
+            li.head { (l.t("到场", "Arrive")) }
+            (timely_cell(l, "arrive", arrive))
+            li.head { (l.t("办结", "Close")) }
+            (timely_cell(l, "close", close))
+        }
+    }
+}
+
+/// The grids drawn from their boundaries (the map page's projection); a click on it fills the
+/// form's latitude and longitude (WGS-84) through `console.js`, which inverts the projection
+/// from the `data-*` attributes. No tiles: nothing is fetched from outside.
+fn pick_map(l: Lang, grids: &[GridOut]) -> Markup {
+    let all: Vec<[f64; 2]> = grids.iter().flat_map(|g| g.boundary.coordinates.iter().flatten().copied()).collect();
+    let p = Projection::fit(&all);
+    html! {
+        figure.pick {
+            // Width and height as well as the viewBox: the page's flex layout sizes it from them.
+            svg #pick-map viewBox=(format!("0 0 {W} {H}")) width=(W) height=(H) role="img"
+                aria-label=(l.t("点击网格地图选取位置", "Click the map of the grids to pick the place"))
+                data-pick="lat,lng" data-min-lng=(p.min_lng) data-max-lat=(p.max_lat) data-k=(p.k)
+                data-cos=(p.cos) data-dx=(p.dx) data-dy=(p.dy) {
+                @for g in grids {
+                    @let ring = g.boundary.coordinates.first().cloned().unwrap_or_default();
+                    @let pts: Vec<String> = ring.iter().map(|[x, y]| { let (a, b) = p.xy(*x, *y); format!("{a:.1},{b:.1}") }).collect();
+                    polygon data-grid=(g.id) points=(pts.join(" ")) fill="#e6eef7" stroke="#123a63" stroke-width="1.5" { title { (g.name) } }
+                }
+            }
+            figcaption { (l.t("点击地图填入纬度、经度（WGS-84）；也可按地址或直接输入。",
+                              "Click the map to fill in latitude and longitude (WGS-84), or give an address or type them.")) }
+        }
+    }
+}
+
 async fn create_form(s: &AppState, user: &User) -> Result<Markup, ApiError> {
     let l = user.lang;
     let unit_list = units::list_units(axum::extract::State(s.clone()), user.bearer()).await?.0;
     let workers = org::list_workers(axum::extract::State(s.clone()), user.bearer()).await?.0;
+    let grids = org::list_grids(axum::extract::State(s.clone()), user.bearer()).await?.0;
     Ok(html! {
         h2 { (l.t("新建分流任务", "New diversion task")) }
         form.stack #new-task method="post" action="/desk" {
@@ -58,6 +158,7 @@ async fn create_form(s: &AppState, user: &User) -> Result<Markup, ApiError> {
             label { (l.t("详情", "Details")) textarea name="description" rows="2" {} }
             label { (l.t("报警人电话（列表中脱敏显示）", "Caller's number (masked in lists)")) input type="text" name="caller"; }
             label { (l.t("地址", "Address")) input type="text" name="address"; }
+            (pick_map(l, &grids))
             label { (l.t("纬度（可选）", "Latitude (optional)")) input type="number" step="any" name="lat"; }
             label { (l.t("经度（可选）", "Longitude (optional)")) input type="number" step="any" name="lng"; }
             label { (l.t("类别", "Category"))
@@ -78,17 +179,33 @@ pub async fn queue(State(s): State<AppState>, user: User) -> PageResult {
     let list = tasks::list_tasks(State(s.clone()), user.bearer()).await.map_err(err)?.0;
     let is_unit = user.op.role == Role::Unit;
     let form = if is_unit { None } else { Some(create_form(&s, &user).await.map_err(err)?) };
+    let limits = if is_unit {
+        // The API's read is for area accounts; a unit's staff are shown the same limits their
+        // tasks are measured by, once signed in.
+        let bearer = user.bearer();
+        s.db.read(move |tx| {
+            crate::auth::operator(tx, bearer.as_deref())?;
+            figures::timeliness(tx)
+        })
+        .await
+        .map_err(err)?
+    } else {
+        figures::get_timeliness(State(s.clone()), user.bearer()).await.map_err(err)?.0
+    };
     let now = chrono::Utc::now();
+    let now_ms = now.timestamp_millis();
     let open = |t: &TaskOut| !matches!(t.task.status, TaskStatus::Done | TaskStatus::Cancelled | TaskStatus::SentBack);
     let body = html! {
         @if let Some(f) = form { (f) }
         h2 { (l.t("任务队列", "Queue")) }
+        p { (l.t("时限：签收 ", "Limits: acknowledge within ")) (limits.acknowledge_within_minutes) (l.t(" 分钟内，到场 ", " min, arrive within "))
+            (limits.arrive_within_minutes) (l.t(" 分钟内（自派发起），办结以期限为准。", " min of dispatch; close by the deadline.")) }
         p { a href="/export/tasks.csv" { "CSV" } " · " a href="/export/tasks.xlsx" { "XLSX" } }
         table #tasks {
             thead { tr {
                 th { (l.t("事由", "Title")) } th { (l.t("来源", "Source")) } th { (l.t("单位", "Unit")) }
                 th { (l.t("报警人", "Caller")) } th { (l.t("状态", "Status")) } th { (l.t("派发时间", "Dispatched")) }
-                th { (l.t("期限", "Deadline")) } th { (l.t("办结", "Done")) }
+                th { (l.t("期限", "Deadline")) } th { (l.t("办结", "Done")) } th { (l.t("时限", "Timeliness")) }
                 @if is_unit { th { (l.t("办理", "Act")) } }
             } }
             tbody {
@@ -103,6 +220,7 @@ pub async fn queue(State(s): State<AppState>, user: User) -> PageResult {
                         td { (crate::admin::local_time(t.task.deadline.timestamp_millis()))
                             @if open(t) && t.task.deadline < now { " " span.bad { (l.t("超期", "overdue")) } } }
                         td { (t.done_at.clone().unwrap_or_default()) @if let Some(r) = &t.task.result { br; small { (r) } } }
+                        td { (timeliness(l, t, &limits, now_ms)) }
                         @if is_unit { td { (step_forms(&user, t)) } }
                     }
                 }
@@ -178,4 +296,34 @@ pub async fn step(State(s): State<AppState>, Path(id): Path<String>, p: Posted) 
         serde_json::from_value(input).map_err(|e| err(ApiError::invalid("action", format!("unknown step: {e}"))))?;
     let _ = tasks::step(State(s), p.user.bearer(), ApiPath(id), JsonBody(input)).await.map_err(err)?;
     Ok(Redirect::to("/desk").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_is_judged_against_its_limit() {
+        let limit = 1_000_000;
+        assert_eq!(judge(limit, Some(limit - 60_000), true, 0), Timely::OnTime { spare_ms: 60_000 });
+        assert_eq!(judge(limit, Some(limit), false, 0), Timely::OnTime { spare_ms: 0 }, "at the limit is on time");
+        assert_eq!(judge(limit, Some(limit + 1), true, 0), Timely::Late { by_ms: 1 });
+        assert_eq!(judge(limit, None, true, limit - 5), Timely::Due { left_ms: 5 });
+        assert_eq!(judge(limit, None, true, limit + 7), Timely::Overdue { by_ms: 7 });
+        assert_eq!(
+            judge(limit, None, false, limit + 7),
+            Timely::Skipped,
+            "a finished task is not overdue on a step it skipped"
+        );
+    }
+
+    #[test]
+    fn spans_read_in_minutes_hours_and_days() {
+        assert_eq!(span(Lang::En, 59_999), "0 min");
+        assert_eq!(span(Lang::En, 45 * 60_000), "45 min");
+        assert_eq!(span(Lang::Zh, 45 * 60_000), "45 分钟");
+        assert_eq!(span(Lang::En, 125 * 60_000), "2 h 5 min");
+        assert_eq!(span(Lang::En, (3 * 1440 + 4 * 60) * 60_000), "3 d 4 h");
+        assert_eq!(span(Lang::En, -5), "0 min", "never negative");
+    }
 }

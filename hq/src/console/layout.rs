@@ -40,13 +40,13 @@ fn nav(user: &User) -> Vec<(&'static str, &'static str)> {
     }
     if office {
         items.push(("/people", l.t("人员", "People")));
+        items.push(("/import", l.t("导入", "Import")));
         items.push(("/units", l.t("单位", "Units")));
         items.push(("/meetings", l.t("相约星期五", "Meetings")));
         items.push(("/templates", l.t("模板", "Templates")));
         items.push(("/devices", l.t("设备", "Devices")));
     }
     if user.op.role == Role::StreetAdmin {
-        items.push(("/import", l.t("导入", "Import")));
         items.push(("/audit", l.t("审计日志", "Audit log")));
         items.push(("/users", l.t("用户", "Users")));
     }

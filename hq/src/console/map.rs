@@ -27,23 +27,23 @@ pub struct MapQuery {
 
 /// Most open cases drawn.
 const MAX_CASE_MARKERS: usize = 300;
-const W: f64 = 1000.0;
-const H: f64 = 620.0;
+pub(super) const W: f64 = 1000.0;
+pub(super) const H: f64 = 620.0;
 
 /// Longitude/latitude to the SVG's x/y: equirectangular, scaled by cos(latitude) so that a
 /// street's few kilometres keep their shape.
-struct Projection {
-    min_lng: f64,
-    max_lat: f64,
-    k: f64,
-    cos: f64,
+pub(super) struct Projection {
+    pub(super) min_lng: f64,
+    pub(super) max_lat: f64,
+    pub(super) k: f64,
+    pub(super) cos: f64,
     /// Margins that centre the street in the drawing.
-    dx: f64,
-    dy: f64,
+    pub(super) dx: f64,
+    pub(super) dy: f64,
 }
 
 impl Projection {
-    fn fit(points: &[[f64; 2]]) -> Projection {
+    pub(super) fn fit(points: &[[f64; 2]]) -> Projection {
         let (mut a, mut b, mut c, mut d) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for [lng, lat] in points {
             a = a.min(*lng);
@@ -61,7 +61,7 @@ impl Projection {
         let (dx, dy) = ((W - (b - a) * cos * k) / 2.0, (H - (d - c) * k) / 2.0);
         Projection { min_lng: a, max_lat: d, k, cos, dx, dy }
     }
-    fn xy(&self, lng: f64, lat: f64) -> (f64, f64) {
+    pub(super) fn xy(&self, lng: f64, lat: f64) -> (f64, f64) {
         (self.dx + (lng - self.min_lng) * self.cos * self.k, self.dy + (self.max_lat - lat) * self.k)
     }
 }

@@ -1,11 +1,8 @@
 //! 相约星期五 (a community's weekly meeting and its 民情清单: items with owners, deadlines and
-//! closure state) and the checklist templates (view, preview, publish a new version), both
-//! through the API's handlers (`admin::meetings`, `admin::org`).
+//! closure state), through the API's handlers (`admin::meetings`).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use gridpatrol_protocol::template::Template;
 use maud::html;
 
 use super::extract::{PageError, PageResult, Posted, User};
@@ -103,59 +100,4 @@ pub async fn create(State(s): State<AppState>, p: Posted) -> PageResult {
         serde_json::from_value(input).map_err(|e| err(ApiError::bad_request(format!("bad meeting: {e}"))))?;
     meetings::create_meeting(State(s), p.user.bearer(), JsonBody(input)).await.map_err(err)?;
     Ok(Redirect::to("/meetings").into_response())
-}
-
-fn preview(l: super::Lang, t: &Template) -> maud::Markup {
-    html! {
-        p { (t.name) " · v" (t.version) " · " (l.t("人到所需打卡", "check-ins for 人到")) " " (t.patrol.min_checkins)
-            " · " (l.t("定位精度", "GPS accuracy")) " ≤ " (t.patrol.max_accuracy_m) " m" }
-        ol.checklist { @for i in &t.patrol.checklist { li { (if l == super::Lang::Zh { &i.zh } else { &i.en }) " " small { code { (i.id) } } } } }
-    }
-}
-
-pub async fn templates(State(s): State<AppState>, user: User) -> PageResult {
-    templates_page(s, &user, None, StatusCode::OK).await
-}
-
-async fn templates_page(s: AppState, user: &User, draft: Option<String>, status: StatusCode) -> PageResult {
-    let l = user.lang;
-    let list = org::list_templates(State(s), user.bearer()).await.map_err(|e| PageError::new(e, l))?.0;
-    let active = list.iter().find(|t| t.active);
-    let next = active.map(|t| {
-        let mut n = t.template.clone();
-        n.version += 1;
-        n.is_default = false;
-        serde_json::to_string_pretty(&n).unwrap_or_default()
-    });
-    let body = html! {
-        table #templates {
-            thead { tr { th { (l.t("模板", "Template")) } th { (l.t("版本", "Version")) } th { (l.t("发布时间", "Published")) } th { (l.t("状态", "State")) } } }
-            tbody { @for t in &list { tr {
-                td { (t.name) } td { (t.version) } td { (t.published_at) }
-                td { @if t.active { strong.ok { (l.t("当前使用", "active")) } } }
-            } } }
-        }
-        @if let Some(t) = active { h2 { (l.t("当前模板预览", "Preview of the active template")) } (preview(l, &t.template)) }
-        @if user.op.role == Role::StreetAdmin {
-            h2 { (l.t("编辑并发布新版本", "Edit and publish a new version")) }
-            form.stack #publish method="post" action="/templates" {
-                (csrf(user))
-                label { (l.t("模板（JSON）", "Template (JSON)"))
-                    textarea name="template" rows="18" spellcheck="false" { (draft.or(next).unwrap_or_default()) } }
-                button type="submit" { (l.t("发布", "Publish")) }
-            }
-        }
-    };
-    Ok((status, layout::page(user, l.t("巡查模板", "Checklist templates"), body)).into_response())
-}
-
-pub async fn publish(State(s): State<AppState>, p: Posted) -> PageResult {
-    let l = p.user.lang;
-    let text = p.form.get("template").unwrap_or_default().to_string();
-    let t: Template = match serde_json::from_str(&text) {
-        Ok(t) => t,
-        Err(e) => return Err(PageError::new(ApiError::invalid("template", format!("not a template: {e}")), l)),
-    };
-    org::publish_template(State(s), p.user.bearer(), JsonBody(t)).await.map_err(|e| PageError::new(e, l))?;
-    Ok(Redirect::to("/templates").into_response())
 }

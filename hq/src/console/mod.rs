@@ -16,7 +16,9 @@ mod map;
 mod meetings;
 mod pages;
 mod people;
+mod people_edit;
 pub mod session;
+mod templates;
 mod trend;
 mod units;
 mod users;
@@ -53,12 +55,15 @@ pub fn router() -> Router<AppState> {
         .route("/desk", get(desk::queue).post(desk::create))
         .route("/units", get(units::list).post(units::create))
         .route("/people", get(people::people))
+        .route("/people/{kind}", post(people_edit::create))
+        .route("/people/{kind}/new", get(people_edit::new_form))
+        .route("/people/{kind}/{id}", get(people_edit::edit_form).post(people_edit::update))
         .route("/desk/{id}/step", post(desk::step))
         .route("/import", get(import::form).post(import::upload))
         .route("/import/template.xlsx", get(import::template))
         .route("/map", get(map::map))
         .route("/meetings", get(meetings::list).post(meetings::create))
-        .route("/templates", get(meetings::templates).post(meetings::publish))
+        .route("/templates", get(templates::templates).post(templates::publish))
         .route("/enrol", get(users::enrol_form).post(users::enrol_sheet))
         .route("/devices", get(devices::devices))
         .route("/devices/{id}/revoke", post(devices::revoke_device))

@@ -180,6 +180,13 @@ async fn calls(hq: &Hq, worker_phone: &mut Phone, f: &Fixture, i: usize) -> Vec<
             managers(201),
         ),
         call(
+            M::PUT,
+            "/v1/admin/units/{id}",
+            format!("/v1/admin/units/{}", f.unit_id),
+            Body::Json(json!({ "kind": "justice", "name": format!("司法所 {i}"), "community_ids": ["c-01"] })),
+            managers(200),
+        ),
+        call(
             M::POST,
             "/v1/admin/tasks/{id}/steps",
             format!("/v1/admin/tasks/{}/steps", fresh_task("u")),

@@ -21,7 +21,96 @@ both!(
     the_board_exports_and_english_switch,
     the_map_meetings_and_templates,
     a_street_imports_from_xlsx_whole_or_not_at_all,
+    a_template_is_edited_in_its_form_previewed_and_published,
 );
+
+/// The fields of the template form as the page fills them, to post back changed.
+fn template_form(html: &str) -> Vec<(String, String)> {
+    let form = &html[html.find(r#"id="publish""#).unwrap()..];
+    let form = &form[..form.find("</form>").unwrap()];
+    let mut out = Vec::new();
+    for part in form.split("<input").skip(1) {
+        let attr = |k: &str| {
+            let at = part.find(&format!(r#"{k}=""#))? + k.len() + 2;
+            Some(part[at..at + part[at..].find('"')?].replace("&quot;", "\"").replace("&amp;", "&"))
+        };
+        let (Some(name), ty) = (attr("name"), attr("type")) else { continue };
+        let checkbox = ty.as_deref() == Some("checkbox");
+        let tag_end = part.find('>').unwrap_or(part.len());
+        if name == "_csrf" || (checkbox && !part[..tag_end].contains("checked")) {
+            continue;
+        }
+        out.push((name, attr("value").unwrap_or_default()));
+    }
+    out
+}
+
+async fn a_template_is_edited_in_its_form_previewed_and_published(hq: &Hq) {
+    hq.seed().await;
+    let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let html = admin.get("/templates").await.text();
+    assert!(html.contains(r#"id="phone-preview""#) && html.contains(r#"id="template-items""#), "{html}");
+    let fields = template_form(&html);
+    let items = fields.iter().filter(|(k, v)| k == "item_id" && !v.is_empty()).count();
+    assert!(items > 0 && fields.iter().any(|(k, _)| k == "required"), "{fields:?}");
+    let with = |changes: &[(&str, &str)], extra: &[(&str, &str)]| {
+        let mut f: Vec<(String, String)> = fields.clone();
+        for (k, v) in changes {
+            if let Some(x) = f.iter_mut().find(|(n, _)| n == k) {
+                x.1 = v.to_string();
+            }
+        }
+        // A new item in the first empty row.
+        let blank = f.iter().position(|(k, v)| k == "item_id" && v.is_empty()).unwrap();
+        for (i, (k, v)) in extra.iter().enumerate() {
+            f[blank + i] = (k.to_string(), v.to_string());
+        }
+        f
+    };
+    let new_item = [("item_id", "fire_lane"), ("item_zh", "消防通道畅通"), ("item_en", "fire lane clear")];
+    // Preview: the phone's view of the draft, nothing published.
+    let mut f = with(&[("name", "3456 巡查 (form)")], &new_item);
+    f.push(("do".into(), "preview".into()));
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let p = admin.submit("/templates", "/templates", &f).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text());
+    let page = p.text();
+    let preview = &page[page.find(r#"id="phone-preview""#).unwrap()..];
+    assert!(preview.contains("消防通道畅通") && preview.contains("3456 巡查 (form)"), "{preview}");
+    let before = hq.admin(Method::GET, "/v1/admin/templates", Value::Null).await.as_array().unwrap().len();
+    assert_eq!(before, 1, "a preview publishes nothing");
+    // A draft that breaks the template's rules: refused with why, the draft kept in the form.
+    let mut f = with(&[("min_checkins", "0")], &new_item);
+    f.push(("do".into(), "publish".into()));
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let p = admin.submit("/templates", "/templates", &f).await;
+    assert_eq!((p.status, p.error.as_deref()), (StatusCode::BAD_REQUEST, Some("invalid_input")));
+    assert!(p.text().contains("min_checkins") && p.text().contains("消防通道畅通"));
+    let mut f = with(&[("min_checkins", "two")], &[]);
+    f.push(("do".into(), "publish".into()));
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(admin.submit("/templates", "/templates", &f).await.status, StatusCode::BAD_REQUEST, "not a number");
+    // Published: the next version, with the new item and only the clear items left ticked.
+    let mut f = with(&[("name", "3456 巡查 (form)"), ("min_checkins", "3")], &new_item);
+    f.retain(|(k, v)| !(k == "required" && v == "feedback"));
+    f.push(("do".into(), "publish".into()));
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let p = admin.submit("/templates", "/templates", &f).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text());
+    let templates = hq.admin(Method::GET, "/v1/admin/templates", Value::Null).await;
+    let active = templates.as_array().unwrap().iter().find(|t| t["active"] == true).unwrap().clone();
+    assert_eq!(active["version"], 2);
+    let t = &active["template"];
+    assert_eq!((t["name"].as_str(), t["patrol"]["min_checkins"].as_u64()), (Some("3456 巡查 (form)"), Some(3)));
+    assert_eq!(t["patrol"]["checklist"].as_array().unwrap().len(), items + 1);
+    assert!(!t["resolution"]["required"].as_array().unwrap().contains(&json!("feedback")));
+    // Only the street admin; CSRF as everywhere.
+    let pw = create_user(&mut admin, "东湖社区", "donghu", "community", "c-01").await;
+    let mut c = Browser::signed_in(&hq.url, "donghu", &pw).await;
+    assert!(!c.get("/templates").await.text().contains(r#"id="publish""#));
+    assert_eq!(c.submit("/templates", "/templates", &f).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.post("/templates", &f).await.status, StatusCode::FORBIDDEN, "no CSRF token");
+}
 
 /// A `multipart/form-data` post of a CSRF token and a workbook file.
 async fn upload(b: &Browser, token: Option<&str>, workbook: Vec<u8>) -> (StatusCode, String) {
@@ -85,7 +174,7 @@ async fn a_street_imports_from_xlsx_whole_or_not_at_all(hq: &Hq) {
     assert!(!admin.get("/people").await.text().contains("东湖社区"));
 
     // The template as it is: the whole sample street.
-    let (s, page) = upload(&admin, Some(&token), template.body).await;
+    let (s, page) = upload(&admin, Some(&token), template.body.clone()).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert!(page.contains(r#"id="import-done""#));
     let communities = hq.admin(Method::GET, "/v1/admin/communities", Value::Null).await;
@@ -98,13 +187,15 @@ async fn a_street_imports_from_xlsx_whole_or_not_at_all(hq: &Hq) {
     // Not a workbook at all: a 400 page, not a 500.
     let (s, page) = upload(&admin, Some(&token), b"hello".to_vec()).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
-    // Only the street admin imports.
+    // Only the street admin imports a whole street.
     let password = create_user(&mut admin, "东湖社区", "donghu", "community", "c-01").await;
     let community = Browser::signed_in(&hq.url, "donghu", &password).await;
     let mut c2 = community;
     let t2 = c2.get("/board").await.csrf();
-    assert_eq!(upload(&c2, Some(&t2), vec![]).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(c2.get("/import").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(upload(&c2, Some(&t2), template.body).await.0, StatusCode::FORBIDDEN, "a whole street: admin only");
+    assert_eq!(upload(&c2, Some(&t2), vec![]).await.0, StatusCode::BAD_REQUEST, "no file");
+    // An office imports rows of its own area (console_people.rs); a unit's account nothing.
+    assert_eq!(c2.get("/import").await.status, StatusCode::OK);
 }
 
 async fn the_map_meetings_and_templates(hq: &Hq) {

@@ -16,6 +16,7 @@ mod clocks;
 mod console;
 mod console_devices;
 mod console_pages;
+mod console_people;
 mod enrol;
 mod export;
 mod figures;
