@@ -123,13 +123,18 @@ fn a_clear_store_is_encrypted_in_place_when_a_key_arrives() {
     assert_nothing_readable(dir.path());
     // Every row survived: count through a keyed connection.
     let c = rusqlite::Connection::open(dir.path().join(store::DB_FILE)).unwrap();
-    c.execute_batch(&format!("PRAGMA key = \"x'{}'\";", "09".repeat(32))).unwrap();
+    c.execute_batch(&key(9).keying_sql()).unwrap();
     for (table, n) in counts {
         let got: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
         assert_eq!(got, n, "{table}");
     }
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(v, schema::VERSION, "the schema version came along");
+    // The copy was written with the store's cipher settings (HMAC-SHA256): the key alone with
+    // SQLCipher's defaults does not read it.
+    let defaults = rusqlite::Connection::open(dir.path().join(store::DB_FILE)).unwrap();
+    defaults.execute_batch(&format!("PRAGMA key = \"x'{}'\";", "09".repeat(32))).unwrap();
+    assert!(defaults.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_err());
     // And the clear-text path is refused from now on.
     drop(c);
     assert!(matches!(Store::open(dir.path(), keyed(&clock, None)), Err(CoreError::StoreKeyMissing)));

@@ -208,7 +208,7 @@ fn raw_db(path: &Path, key: Option<&StoreKey>) -> Result<rusqlite::Connection, B
     let c = rusqlite::Connection::open(path)?;
     if let Some(key) = key {
         // SQLCipher's raw-key form, as the core gives its key (`core/src/key.rs`).
-        c.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()))?;
+        c.execute_batch(&key.keying_sql())?;
     }
     c.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
     c.pragma_update(None, "synchronous", "FULL")?;
