@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::{CoreError, Result};
 
-pub const VERSION: i64 = 9;
+pub const VERSION: i64 = 10;
 
 /// The current schema, as a fresh install creates it.
 const CURRENT: &str = r#"
@@ -52,13 +52,13 @@ CREATE TABLE checkpoint (
     lat REAL NOT NULL, lng REAL NOT NULL, accuracy_m REAL, inside_grid INTEGER NOT NULL,
     place_name TEXT, answers TEXT NOT NULL, mock_location INTEGER NOT NULL DEFAULT 0,
     trusted INTEGER NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
 CREATE INDEX checkpoint_patrol ON checkpoint(patrol_id);
 CREATE TABLE visit (
     id TEXT PRIMARY KEY, worker_id TEXT NOT NULL, household_id TEXT NOT NULL REFERENCES household(id),
     grid_id TEXT NOT NULL, visit_type TEXT NOT NULL, outcome TEXT NOT NULL, needs TEXT NOT NULL,
     note TEXT, satisfaction INTEGER, case_id TEXT, occurred_ms INTEGER NOT NULL, lat REAL, lng REAL
-);
+) WITHOUT ROWID;
 CREATE INDEX visit_household ON visit(household_id, occurred_ms);
 CREATE TABLE report (
     id TEXT PRIMARY KEY, worker_id TEXT NOT NULL, grid_id TEXT NOT NULL REFERENCES grid(id),
@@ -112,7 +112,7 @@ CREATE TABLE outbox (
     seq INTEGER PRIMARY KEY,
     device_id TEXT NOT NULL,
     epoch INTEGER NOT NULL,
-    mutation_id TEXT NOT NULL UNIQUE,
+    mutation_id TEXT NOT NULL,
     hlc TEXT NOT NULL,
     op TEXT NOT NULL,
     entity_id TEXT NOT NULL,
@@ -335,6 +335,54 @@ CREATE TABLE handover (
 INSERT INTO handover (id) VALUES (1);
 "#;
 
+/// v10: fewer pages written per recording, which matters once every page is encrypted: the
+/// visit and check-in tables are keyed by their id alone (`WITHOUT ROWID`: no separate index
+/// for the id) and the outbox drops its unique index on the mutation id (made here as a UUIDv7,
+/// and never looked up on the phone; HQ deduplicates by it). A recorded visit now writes three
+/// B-tree pages instead of five. Tables are rebuilt in place; rows are kept as they are.
+const V9_TO_V10: &str = r#"
+ALTER TABLE checkpoint RENAME TO checkpoint_v9;
+CREATE TABLE checkpoint (
+    id TEXT PRIMARY KEY, patrol_id TEXT NOT NULL REFERENCES patrol(id), at_ms INTEGER NOT NULL,
+    lat REAL NOT NULL, lng REAL NOT NULL, accuracy_m REAL, inside_grid INTEGER NOT NULL,
+    place_name TEXT, answers TEXT NOT NULL, mock_location INTEGER NOT NULL DEFAULT 0,
+    trusted INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO checkpoint (id, patrol_id, at_ms, lat, lng, accuracy_m, inside_grid, place_name, answers, mock_location, trusted)
+    SELECT id, patrol_id, at_ms, lat, lng, accuracy_m, inside_grid, place_name, answers, mock_location, trusted FROM checkpoint_v9;
+DROP TABLE checkpoint_v9;
+CREATE INDEX checkpoint_patrol ON checkpoint(patrol_id);
+ALTER TABLE visit RENAME TO visit_v9;
+CREATE TABLE visit (
+    id TEXT PRIMARY KEY, worker_id TEXT NOT NULL, household_id TEXT NOT NULL REFERENCES household(id),
+    grid_id TEXT NOT NULL, visit_type TEXT NOT NULL, outcome TEXT NOT NULL, needs TEXT NOT NULL,
+    note TEXT, satisfaction INTEGER, case_id TEXT, occurred_ms INTEGER NOT NULL, lat REAL, lng REAL
+) WITHOUT ROWID;
+INSERT INTO visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id, occurred_ms, lat, lng)
+    SELECT id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id, occurred_ms, lat, lng FROM visit_v9;
+DROP TABLE visit_v9;
+CREATE INDEX visit_household ON visit(household_id, occurred_ms);
+ALTER TABLE outbox RENAME TO outbox_v9;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    mutation_id TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    op TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    device_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+INSERT INTO outbox (seq, device_id, epoch, mutation_id, hlc, op, entity_id, payload, device_ms, state, attempts, last_error)
+    SELECT seq, device_id, epoch, mutation_id, hlc, op, entity_id, payload, device_ms, state, attempts, last_error FROM outbox_v9;
+DROP TABLE outbox_v9;
+CREATE INDEX outbox_rejected ON outbox(seq) WHERE state = 'rejected';
+"#;
+
 /// Bring the database to `VERSION`. Runs inside one IMMEDIATE transaction so a crash during
 /// a migration leaves the old version intact.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -374,6 +422,7 @@ fn upgrade_from(conn: &Connection, v: i64) -> Result<()> {
         6 => conn.execute_batch(V6_TO_V7)?,
         7 => conn.execute_batch(V7_TO_V8)?,
         8 => conn.execute_batch(V8_TO_V9)?,
+        9 => conn.execute_batch(V9_TO_V10)?,
         other => return Err(CoreError::Corrupt(format!("no migration from schema version {other}"))),
     }
     Ok(())
@@ -411,6 +460,24 @@ pub(crate) fn describe(conn: &Connection) -> Vec<String> {
                 })
                 .unwrap();
             out.extend(rows.map(|r| r.unwrap()));
+            // How the table is keyed and which indexes SQLite made for its constraints.
+            let sql: String =
+                conn.query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [&name], |r| r.get(0)).unwrap();
+            out.push(format!("{name} without_rowid={}", sql.contains("WITHOUT ROWID")));
+            let mut idx = conn.prepare(&format!("PRAGMA index_list('{name}')")).unwrap();
+            let rows = idx
+                .query_map([], |r| {
+                    Ok(format!(
+                        "{name} index {}:unique={}:origin={}",
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?
+                    ))
+                })
+                .unwrap();
+            let mut indexes: Vec<String> = rows.map(|r| r.unwrap()).collect();
+            indexes.sort();
+            out.extend(indexes);
         } else {
             let sql: Option<String> =
                 conn.query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [&name], |r| r.get(0)).unwrap();
@@ -423,6 +490,46 @@ pub(crate) fn describe(conn: &Connection) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// v9 → v10 rebuilds three tables: every row comes along unchanged.
+    #[test]
+    fn the_v10_rebuild_keeps_every_row() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", false).unwrap(); // as the store opens it
+        create_v1(&conn).unwrap();
+        for v in 1..9 {
+            upgrade_from(&conn, v).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO checkpoint (id, patrol_id, at_ms, lat, lng, accuracy_m, inside_grid, place_name, answers, mock_location, trusted)
+                 VALUES ('c1', 'p1', 5, 31.2, 121.4, 8.0, 1, '北门', '[]', 0, 1);
+             INSERT INTO visit (id, worker_id, household_id, grid_id, visit_type, outcome, needs, note, satisfaction, case_id, occurred_ms, lat, lng)
+                 VALUES ('v1', 'w1', 'h1', 'g1', 'routine', 'met', '[]', '走访', 5, NULL, 7, NULL, NULL);
+             INSERT INTO outbox (seq, device_id, epoch, mutation_id, hlc, op, entity_id, payload, device_ms, state, attempts, last_error)
+                 VALUES (1, 'd', 1, 'm1', 'h', 'record_visit', 'v1', '{}', 7, 'rejected', 2, 'bad');",
+        )
+        .unwrap();
+        let rows = |c: &Connection| -> Vec<String> {
+            ["SELECT * FROM checkpoint", "SELECT * FROM visit", "SELECT * FROM outbox"]
+                .iter()
+                .map(|q| {
+                    c.query_row(q, [], |r| {
+                        Ok((0..r.as_ref().column_count())
+                            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                            .collect::<Vec<_>>()
+                            .join("|"))
+                    })
+                    .unwrap()
+                })
+                .collect()
+        };
+        let before = rows(&conn);
+        upgrade_from(&conn, 9).unwrap();
+        assert_eq!(rows(&conn), before);
+        let rejected: i64 =
+            conn.query_row("SELECT count(*) FROM outbox WHERE state = 'rejected'", [], |r| r.get(0)).unwrap();
+        assert_eq!(rejected, 1);
+    }
 
     #[test]
     fn upgraded_schema_equals_fresh_schema() {

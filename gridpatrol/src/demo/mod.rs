@@ -154,7 +154,7 @@ async fn day(keep: bool) -> DemoResult<bool> {
         let proxy = FaultProxy::start(hq.addr);
         let in_1970 = c == street::COMMUNITIES - 1 && !volunteer;
         let clock = in_1970.then(|| Arc::new(ManualClock::new(0))); // a phone in 1970
-        // Every phone's store encrypted under a key of its own, as the apps' key providers make.
+                                                                    // Every phone's store encrypted under a key of its own, as the apps' key providers make.
         let key = Some(gridpatrol_core::StoreKey::random());
         let opts = match &clock {
             Some(cl) => StoreOptions { clock: cl.clone(), key, ..StoreOptions::default() },
