@@ -226,7 +226,12 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, HqError> {
 async fn prepare(config: HqConfig) -> Result<(http::AppState, Option<String>, Option<String>), HqError> {
     admin::set_street_time_zone(config.time_zone);
     let url = config.database.clone();
-    let db = tokio::task::spawn_blocking(move || db::Db::open(&url))
+    let db = tokio::task::spawn_blocking(move || {
+        let db = db::Db::open(&url)?;
+        // A database from before the figures' rollups (or counted in another zone) gains them.
+        db.write(|tx| admin::rollups::ensure_built(tx)).map_err(|e| format!("building the figures' counts: {e}"))?;
+        Ok::<_, String>(db)
+    })
         .await
         .map_err(|e| HqError::Database(e.to_string()))?
         .map_err(HqError::Database)?;

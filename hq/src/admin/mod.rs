@@ -7,6 +7,7 @@ pub mod figures;
 pub mod meetings;
 pub mod org;
 pub mod records;
+pub mod rollups;
 pub mod tasks;
 pub mod teams;
 pub mod units;
