@@ -62,6 +62,16 @@ pub fn openapi_document() -> serde_json::Value {
     openapi::document()
 }
 
+/// The figures of `[from, to)` counted record by record, as HQ did before it kept running
+/// counts (`admin::rollups`), as the JSON `/v1/admin/figures` answers: tests check the served
+/// figures against it. Blocking; opens the database at `url` (already migrated by an HQ).
+#[doc(hidden)]
+pub fn figures_from_records(url: &DatabaseUrl, bearer: &str, from: &str, to: &str) -> Result<serde_json::Value, String> {
+    let db = db::Db::open(url)?;
+    let f = db.read(|tx| admin::figures::from_records(tx, bearer, from, to)).map_err(|e| e.to_string())?;
+    serde_json::to_value(f).map_err(|e| e.to_string())
+}
+
 /// Environment variable that sets the bootstrap street-admin token (tests, demo).
 pub const ADMIN_TOKEN_ENV: &str = "GRIDPATROL_ADMIN_TOKEN";
 /// Fixes the console password of the street admin (`admin`) on first start (tests, demos).

@@ -17,6 +17,7 @@ mod console;
 mod console_pages;
 mod enrol;
 mod export;
+mod figure_rollups;
 mod figures;
 mod import;
 mod meetings;
