@@ -72,6 +72,12 @@ pub fn figures_from_records(url: &DatabaseUrl, bearer: &str, from: &str, to: &st
     serde_json::to_value(f).map_err(|e| e.to_string())
 }
 
+/// Check a map tile URL template (`hq serve --map-tiles`): http(s) with `{z}`, `{x}`, `{y}`.
+/// Returns the origin the console will load tiles from.
+pub fn map_tile_origin(template: &str) -> Result<String, String> {
+    console::map::tile_origin(template)
+}
+
 /// Environment variable that sets the bootstrap street-admin token (tests, demo).
 pub const ADMIN_TOKEN_ENV: &str = "GRIDPATROL_ADMIN_TOKEN";
 /// Fixes the console password of the street admin (`admin`) on first start (tests, demos).
@@ -102,6 +108,10 @@ pub struct HqConfig {
     /// The street's time zone (IANA name): local days for periods, and the offset on every
     /// time HQ gives out. Default Asia/Shanghai.
     pub time_zone: chrono_tz::Tz,
+    /// A map tile server for the console's map, `https://…/{z}/{x}/{y}.png` (Web Mercator,
+    /// WGS-84). None (the default): no tiles and no request outside HQ — the grids' boundaries
+    /// are the map.
+    pub map_tiles: Option<String>,
 }
 
 impl HqConfig {
@@ -117,6 +127,7 @@ impl HqConfig {
             console_secure_cookies: false,
             console_login_limit: (10, 1.0 / 6.0),
             time_zone: chrono_tz::Asia::Shanghai,
+            map_tiles: None,
         }
     }
 }
@@ -140,6 +151,7 @@ impl std::fmt::Debug for HqConfig {
             .field("console_secure_cookies", &self.console_secure_cookies)
             .field("console_login_limit", &self.console_login_limit)
             .field("time_zone", &self.time_zone)
+            .field("map_tiles", &self.map_tiles)
             .finish()
     }
 }
