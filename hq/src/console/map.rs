@@ -407,8 +407,8 @@ pub async fn map(State(s): State<AppState>, user: User, Query(q): Query<MapQuery
             @if layers.flagged { " · " span #count-flagged { (shown(flagged.len(), flagged_count)) } " " (l.t("次异常打卡", "flagged check-ins")) }
         }
         @if reports_count > report_points.len() || cases_count > case_points.len() || flagged_count > flagged.len() {
-            p.hint { (l.t(&format!("每层最多显示最新的 {MAX_MARKERS} 个标记；缩短统计周期可看到全部。"),
-                          &format!("Each layer shows at most its newest {MAX_MARKERS} markers; a shorter period shows them all."))) }
+            p.hint { (l.t("每层最多显示最新的 ", "Each layer shows at most its newest ")) (MAX_MARKERS)
+                (l.t(" 个标记；缩短统计周期可看到全部。", " markers; a shorter period shows them all.")) }
         }
     };
     let mut resp = layout::page(&user, l.t("网格地图", "Map"), body).into_response();

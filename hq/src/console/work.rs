@@ -37,7 +37,12 @@ pub struct InboxQuery {
     overdue: Option<String>,
     /// Part of the responsible unit's name (责任清).
     unit: Option<String>,
+    /// Which page of `PAGE` cases (from 1).
+    page: Option<String>,
 }
+
+/// Cases on one page of the inbox: a street's year holds tens of thousands.
+const PAGE: usize = 100;
 
 /// Ids of the cases in scope whose responsible unit (责任清) contains `part`; the operator's
 /// scope from `auth`, as every API read takes it.
@@ -94,6 +99,26 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
         .filter(|c| !overdue_only || is_overdue(c))
         .filter(|c| of_unit.as_ref().is_none_or(|ids| ids.contains(&c.id)))
         .collect();
+    let pages = rows.len().div_ceil(PAGE).max(1);
+    let page = nonempty(&q.page).and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).clamp(1, pages);
+    let shown = &rows[(page - 1) * PAGE..(page * PAGE).min(rows.len())];
+    // The same filters, another page.
+    let page_link = |n: usize| {
+        let mut link = format!("/cases?page={n}");
+        for (k, v) in [
+            ("state", &q.state),
+            ("category", &q.category),
+            ("community", &q.community),
+            ("grid", &q.grid),
+            ("overdue", &q.overdue),
+            ("unit", &q.unit),
+        ] {
+            if let Some(v) = nonempty(v) {
+                link.push_str(&format!("&{k}={}", urlencode(v)));
+            }
+        }
+        link
+    };
     let sel = |v: &Option<String>, code: &str| nonempty(v) == Some(code);
     let body = html! {
         form.filters method="get" action="/cases" aria-label=(l.t("筛选", "Filters")) {
@@ -115,13 +140,20 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
         }
         p { (rows.len()) " " (l.t("件", "cases")) " · "
             a href="/export/cases.csv" { "CSV" } " · " a href="/export/cases.xlsx" { "XLSX" } }
+        @if pages > 1 {
+            nav.pager #cases-pages aria-label=(l.t("分页", "Pages")) {
+                @if page > 1 { a rel="prev" href=(page_link(page - 1)) { (l.t("← 上一页", "← Previous")) } " " }
+                (l.t("第 ", "page ")) (page) (l.t(" / ", " of ")) (pages) (l.t(" 页", ""))
+                @if page < pages { " " a rel="next" href=(page_link(page + 1)) { (l.t("下一页 →", "Next →")) } }
+            }
+        }
         table #cases {
             thead { tr {
                 th { (l.t("案件", "Case")) } th { (l.t("状态", "State")) } th { (l.t("类别", "Category")) }
                 th { (l.t("网格", "Grid")) } th { (l.t("期限", "Deadline")) } th { (l.t("上报时间", "Reported")) }
             } }
             tbody {
-                @for c in &rows {
+                @for c in shown {
                     tr {
                         td { a href={ "/cases/" (c.id) } { (c.id.get(..13).unwrap_or(&c.id)) "…" } }
                         td { (state_label(l, c.state)) }
