@@ -760,7 +760,7 @@ impl RecordCounts {
         let split = split(from, to);
         if let Some((first, end)) = &split.days {
             for r in tx.query(
-                "SELECT grid_id, worker_id, kind, category, SUM(n) FROM record_day WHERE day >= ? AND day < ?
+                "SELECT grid_id, worker_id, kind, category, CAST(SUM(n) AS BIGINT) FROM record_day WHERE day >= ? AND day < ?
                  GROUP BY grid_id, worker_id, kind, category",
                 p![first, end],
             )? {

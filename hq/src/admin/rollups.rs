@@ -12,7 +12,7 @@
 //! setting `figure_rollups`, and start-up rebuilds both tables from the records when it is
 //! missing (a database from before schema 11) or differs (the street's zone was changed).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use chrono::TimeZone;
 
@@ -45,7 +45,8 @@ pub fn add_records<'a>(
     kind: &'static str,
     rows: impl IntoIterator<Item = (&'a str, &'a str, i64, &'a str)>,
 ) -> Result<()> {
-    let mut counts: HashMap<(String, &str, &str, &str), i64> = HashMap::new();
+    // In key order, so that concurrent transactions (PostgreSQL) lock rows in one order.
+    let mut counts: BTreeMap<(String, &str, &str, &str), i64> = BTreeMap::new();
     for (grid, worker, ms, category) in rows {
         *counts.entry((day_of(ms), grid, worker, category)).or_default() += 1;
     }

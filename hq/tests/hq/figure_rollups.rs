@@ -6,7 +6,8 @@
 //! And a database from schema 10 gains the counts at start-up.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use gridpatrol_hq::db::{Db as Store, Tx};
+use gridpatrol_hq::db::Db as Store;
+use gridpatrol_protocol::case_flow::ClearItems;
 use gridpatrol_protocol::domain::*;
 use gridpatrol_protocol::records::Command;
 use gridpatrol_protocol::wire::OpStatus;
@@ -94,9 +95,9 @@ fn records(rng: &mut Rng, worker: &str, grid: &str, households: &[&str], n: usiz
         let when = Utc::now() - Duration::minutes(rng.below(70 * 24 * 60) as i64 + 1);
         match rng.below(10) {
             0..=4 => {
-                let Command::RecordVisit { mut visit } =
-                    visit(worker, rng.pick(households), grid, *rng.pick(&[VisitType::Routine, VisitType::MustVisit]))
-                else {
+                let household: &str = *rng.pick::<&str>(households);
+                let kind = *rng.pick(&[VisitType::Routine, VisitType::MustVisit]);
+                let Command::RecordVisit { mut visit } = visit(worker, household, grid, kind) else {
                     unreachable!()
                 };
                 visit.outcome = *rng.pick(&[VisitOutcome::Met, VisitOutcome::ByPhone, VisitOutcome::NotHome]);
@@ -190,7 +191,9 @@ async fn push_all(hq: &Hq, rng: &mut Rng, per_worker: usize) {
         match rng.below(3) {
             0 => {
                 let mut phone = hq.phone(worker).await;
-                let mut step = case_step(case, worker, CaseState::Reported, CaseState::Closed, all_clear(&photo), vec![]);
+                // The ledger reference (台账) is the offices' to write.
+                let clear = ClearItems { ledger_ref: None, ..all_clear(&photo) };
+                let mut step = case_step(case, worker, CaseState::Reported, CaseState::Closed, clear, vec![photo.clone()]);
                 if let Command::CaseStep { event } = &mut step {
                     event.n = 2;
                 }
@@ -207,13 +210,16 @@ async fn push_all(hq: &Hq, rng: &mut Rng, per_worker: usize) {
                 ] {
                     hq.admin(Method::POST, &path, body).await;
                 }
-                let mut phone = hq.phone(worker).await;
+                // A volunteer does not handle cases: their grid leader does.
+                let handler = if *worker == "w-002" { "w-003" } else { worker };
+                let mut phone = hq.phone(handler).await;
                 let mut step =
-                    case_step(case, worker, CaseState::Dispatched, CaseState::Handling, Default::default(), vec![]);
+                    case_step(case, handler, CaseState::Dispatched, CaseState::Handling, Default::default(), vec![]);
                 if let Command::CaseStep { event } = &mut step {
                     event.n = 5;
                 }
-                phone.push(&[step]).await;
+                let r = phone.push(&[step]).await;
+                assert_eq!(statuses(&r), vec![OpStatus::Applied], "{r:?}");
                 hq.admin(Method::POST, &path, json!({ "action": "verify", "photos": [photo] })).await;
                 let mut clear = all_clear(&photo);
                 clear.deadline = None;
@@ -260,7 +266,7 @@ async fn served_figures_equal_the_figures_counted_from_records(hq: &Hq) {
     let kept = tokio::task::spawn_blocking(move || {
         Store::open(&db).unwrap().read(|tx| {
             Ok::<_, gridpatrol_hq::db::DbError>((
-                tx.query_i64("SELECT COALESCE(SUM(n), 0) FROM record_day", &[])?,
+                tx.query_i64("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM record_day", &[])?,
                 tx.query_i64("SELECT COUNT(*) FROM patrol_figure", &[])?,
                 tx.query_i64("SELECT COUNT(*) FROM visit", &[])? + tx.query_i64("SELECT COUNT(*) FROM report", &[])?,
                 tx.query_i64("SELECT COUNT(*) FROM patrol", &[])?,
@@ -312,7 +318,7 @@ async fn a_schema_10_database_gains_the_counts_at_start_up(hq: &Hq) {
         Store::open(&db).unwrap().read(|tx| {
             Ok::<_, gridpatrol_hq::db::DbError>((
                 tx.query_i64("SELECT MAX(version) FROM schema_version", &[])?,
-                tx.query_i64("SELECT COALESCE(SUM(n), 0) FROM record_day", &[])?,
+                tx.query_i64("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM record_day", &[])?,
                 tx.query_i64("SELECT COUNT(*) FROM visit", &[])? + tx.query_i64("SELECT COUNT(*) FROM report", &[])?,
             ))
         })
