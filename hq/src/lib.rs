@@ -66,7 +66,12 @@ pub fn openapi_document() -> serde_json::Value {
 /// counts (`admin::rollups`), as the JSON `/v1/admin/figures` answers: tests check the served
 /// figures against it. Blocking; opens the database at `url` (already migrated by an HQ).
 #[doc(hidden)]
-pub fn figures_from_records(url: &DatabaseUrl, bearer: &str, from: &str, to: &str) -> Result<serde_json::Value, String> {
+pub fn figures_from_records(
+    url: &DatabaseUrl,
+    bearer: &str,
+    from: &str,
+    to: &str,
+) -> Result<serde_json::Value, String> {
     let db = db::Db::open(url)?;
     let f = db.read(|tx| admin::figures::from_records(tx, bearer, from, to)).map_err(|e| e.to_string())?;
     serde_json::to_value(f).map_err(|e| e.to_string())
@@ -254,9 +259,9 @@ async fn prepare(config: HqConfig) -> Result<(http::AppState, Option<String>, Op
         db.write(|tx| admin::rollups::ensure_built(tx)).map_err(|e| format!("building the figures' counts: {e}"))?;
         Ok::<_, String>(db)
     })
-        .await
-        .map_err(|e| HqError::Database(e.to_string()))?
-        .map_err(HqError::Database)?;
+    .await
+    .map_err(|e| HqError::Database(e.to_string()))?
+    .map_err(HqError::Database)?;
     let db = http::AsyncDb(Arc::new(db));
     let token = bootstrap::run(&db, &config).await?;
     let password = bootstrap::console_admin(&db, &config).await?;

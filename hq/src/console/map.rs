@@ -196,7 +196,10 @@ pub fn tile_origin(template: &str) -> Result<String, String> {
     }
     let host = rest.split('/').next().unwrap_or_default();
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
-    if host.is_empty() || !host.chars().all(ok) || template.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == ';') {
+    if host.is_empty()
+        || !host.chars().all(ok)
+        || template.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == ';')
+    {
         return Err("the tile URL's host is not valid".into());
     }
     Ok(format!("{scheme}{host}"))
@@ -228,7 +231,8 @@ fn tiles(template: &str, p: &Projection) -> Vec<(String, f64, f64, f64, f64)> {
             }
             let (x0, y0) = p.xy(lng_of(x), lat_of(y));
             let (x1, y1) = p.xy(lng_of(x + 1), lat_of(y + 1));
-            let url = template.replace("{z}", &z.to_string()).replace("{x}", &x.to_string()).replace("{y}", &y.to_string());
+            let url =
+                template.replace("{z}", &z.to_string()).replace("{x}", &x.to_string()).replace("{y}", &y.to_string());
             out.push((url, x0, y0, x1 - x0, y1 - y0));
         }
     }
@@ -314,13 +318,8 @@ pub async fn map(State(s): State<AppState>, user: User, Query(q): Query<MapQuery
         .collect();
     let all: Vec<[f64; 2]> = grids.iter().flat_map(|g| g.boundary.coordinates.iter().flatten().copied()).collect();
     let p = Projection::fit(&all);
-    let tile_images = s
-        .config
-        .map_tiles
-        .as_deref()
-        .filter(|t| tile_origin(t).is_ok())
-        .map(|t| tiles(t, &p))
-        .unwrap_or_default();
+    let tile_images =
+        s.config.map_tiles.as_deref().filter(|t| tile_origin(t).is_ok()).map(|t| tiles(t, &p)).unwrap_or_default();
     // "showing n of m" when a layer has more than it draws.
     let shown = |drawn: usize, all: usize| if drawn < all { format!("{drawn}/{all}") } else { all.to_string() };
     let body = html! {
@@ -414,7 +413,9 @@ pub async fn map(State(s): State<AppState>, user: User, Query(q): Query<MapQuery
     let mut resp = layout::page(&user, l.t("网格地图", "Map"), body).into_response();
     if let Some(origin) = s.config.map_tiles.as_deref().and_then(|t| tile_origin(t).ok()) {
         // The tile server is the one outside origin this page may load images from.
-        if let Ok(v) = axum::http::HeaderValue::from_str(&super::extract::csp(&format!("img-src 'self' data: {origin}"))) {
+        if let Ok(v) =
+            axum::http::HeaderValue::from_str(&super::extract::csp(&format!("img-src 'self' data: {origin}")))
+        {
             resp.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
         }
     }

@@ -446,7 +446,11 @@ async fn the_map_marks_reports_by_category_and_flagged_checkins_by_layer(hq: &Hq
     let map = admin.get("/map").await;
     assert_eq!(map.status, StatusCode::OK);
     let svg = map.text();
-    assert!(svg.contains(r#"id="layer-reports""#) && svg.contains(r#"id="layer-flagged""#) && svg.contains(r#"id="layer-cases""#));
+    assert!(
+        svg.contains(r#"id="layer-reports""#)
+            && svg.contains(r#"id="layer-flagged""#)
+            && svg.contains(r#"id="layer-cases""#)
+    );
     assert_eq!(svg.matches(r#"class="report""#).count(), 3, "three reports this month");
     assert!(svg.contains(r#"data-category="safety_hazard""#) && svg.contains(r#"data-category="emergency""#));
     assert!(svg.contains(&format!(r#"href="/cases/{hazard_case}""#)), "a report links to its case");
@@ -460,7 +464,9 @@ async fn the_map_marks_reports_by_category_and_flagged_checkins_by_layer(hq: &Hq
     let only = admin.get("/map?layers=1&reports=1").await.text();
     assert!(only.contains(r#"class="report""#));
     assert!(!only.contains(r#"class="case""#) && !only.contains(r#"class="flagged""#), "other layers off");
-    assert!(only.contains(r#"name="reports" value="1" checked"#) && !only.contains(r#"name="cases" value="1" checked"#));
+    assert!(
+        only.contains(r#"name="reports" value="1" checked"#) && !only.contains(r#"name="cases" value="1" checked"#)
+    );
     // None of the markers.
     let none = admin.get("/map?layers=1").await.text();
     assert!(!none.contains(r#"class="report""#) && !none.contains(r#"class="case""#));

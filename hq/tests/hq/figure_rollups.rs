@@ -97,9 +97,7 @@ fn records(rng: &mut Rng, worker: &str, grid: &str, households: &[&str], n: usiz
             0..=4 => {
                 let household: &str = *rng.pick::<&str>(households);
                 let kind = *rng.pick(&[VisitType::Routine, VisitType::MustVisit]);
-                let Command::RecordVisit { mut visit } = visit(worker, household, grid, kind) else {
-                    unreachable!()
-                };
+                let Command::RecordVisit { mut visit } = visit(worker, household, grid, kind) else { unreachable!() };
                 visit.outcome = *rng.pick(&[VisitOutcome::Met, VisitOutcome::ByPhone, VisitOutcome::NotHome]);
                 groups.push(vec![at(Command::RecordVisit { visit }, when)]);
             }
@@ -193,7 +191,8 @@ async fn push_all(hq: &Hq, rng: &mut Rng, per_worker: usize) {
                 let mut phone = hq.phone(worker).await;
                 // The ledger reference (台账) is the offices' to write.
                 let clear = ClearItems { ledger_ref: None, ..all_clear(&photo) };
-                let mut step = case_step(case, worker, CaseState::Reported, CaseState::Closed, clear, vec![photo.clone()]);
+                let mut step =
+                    case_step(case, worker, CaseState::Reported, CaseState::Closed, clear, vec![photo.clone()]);
                 if let Command::CaseStep { event } = &mut step {
                     event.n = 2;
                 }
