@@ -23,6 +23,7 @@ both!(
     a_street_imports_from_xlsx_whole_or_not_at_all,
     the_map_marks_reports_by_category_and_flagged_checkins_by_layer,
     map_tiles_only_when_configured,
+    the_case_inbox_shows_a_hundred_cases_a_page,
 );
 
 /// A `multipart/form-data` post of a CSRF token and a workbook file.
@@ -512,4 +513,25 @@ async fn map_tiles_only_when_configured(hq: &Hq) {
     assert!(gridpatrol_hq::map_tile_origin("ftp://x/{z}/{x}/{y}").is_err());
     assert!(gridpatrol_hq::map_tile_origin("https://x.test/tiles.png").is_err(), "needs {{z}}/{{x}}/{{y}}");
     assert!(gridpatrol_hq::map_tile_origin("https://x.test\"; script-src *; /{z}/{x}/{y}").is_err());
+}
+
+/// A year's cases do not make one endless page: 100 a page, newest first, the filters kept in
+/// the links between pages, and a page past the end shows the last.
+async fn the_case_inbox_shows_a_hundred_cases_a_page(hq: &Hq) {
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let reports: Vec<Command> =
+        (0..130).map(|_| report("w-001", "g-0101", ReportCategory::Dispute, None, vec![]).0).collect();
+    phone.push(&reports).await;
+    let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let rows = |html: &str| html.matches(r#"<td><a href="/cases/"#).count();
+    let first = admin.get("/cases?category=dispute").await.text();
+    assert_eq!(rows(&first), 100);
+    assert!(first.contains("130 件") && first.contains("第 1 / 2 页"), "the whole count and the page");
+    assert!(first.contains(r#"href="/cases?page=2&amp;category=dispute""#), "the next page keeps the filter");
+    let second = admin.get("/cases?page=2&category=dispute").await.text();
+    assert_eq!(rows(&second), 30);
+    assert!(second.contains(r#"rel="prev""#) && !second.contains(r#"rel="next""#));
+    assert_eq!(rows(&admin.get("/cases?page=99&category=dispute").await.text()), 30, "past the end: the last page");
+    assert_eq!(rows(&admin.get("/cases?category=emergency").await.text()), 0);
 }
