@@ -369,7 +369,8 @@ pub async fn map(State(s): State<AppState>, user: User, Query(q): Query<MapQuery
                         @let (x, y) = p.xy(r.lng, r.lat);
                         @let colour = r.category.map(category_colour).unwrap_or("#57606a");
                         a href={ "/cases/" (r.case_id) } {
-                            rect.report x=(format!("{:.1}", x - 5.0)) y=(format!("{:.1}", y - 5.0)) width="10" height="10"
+                            // Up and right of the point: an open case's circle at the same place stays visible.
+                            rect.report x=(format!("{:.1}", x + 2.0)) y=(format!("{:.1}", y - 12.0)) width="10" height="10"
                                 fill=(colour) stroke="#fff" stroke-width="1.5" data-category=(r.category.map(|c| c.code()).unwrap_or("")) {
                                 title { (l.t("上报", "Report")) ": " (r.category.map(|c| l.t(c.zh(), c.en())).unwrap_or("")) }
                             }
