@@ -14,10 +14,10 @@ use serde::Deserialize;
 
 use super::extract::{Lang, PageError, PageResult, Posted, User};
 use super::layout::{self, csrf};
-use crate::admin::cases::{self, ActionInput, CaseAction, CaseQuery};
+use crate::admin::cases::{self, ActionInput, CaseAction};
 use crate::admin::org;
 use crate::error::ApiError;
-use crate::http::{ApiPath, ApiQuery, AppState, JsonBody};
+use crate::http::{ApiPath, AppState, JsonBody};
 
 /// States after which a deadline no longer runs.
 pub(super) fn finished(s: CaseState) -> bool {
@@ -75,13 +75,10 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
         nonempty(&q.category).map(|v| ReportCategory::parse("category", v)).transpose().map_err(|e| err(e.into()))?;
     let grids = org::list_grids(State(s.clone()), user.bearer()).await.map_err(err)?.0;
     let communities = org::list_communities(State(s.clone()), user.bearer()).await.map_err(err)?.0;
-    let query =
-        CaseQuery { state: state.map(|s| s.code().to_string()), grid_id: nonempty(&q.grid).map(str::to_string) };
     let of_unit = match nonempty(&q.unit) {
         Some(u) => Some(cases_of_unit(&s, &user, u.to_string()).await.map_err(err)?),
         None => None,
     };
-    let list = cases::list_cases(State(s), user.bearer(), ApiQuery(query)).await.map_err(err)?.0;
     let grid_of: HashMap<&str, (&str, &str)> =
         grids.iter().map(|g| (g.id.as_str(), (g.name.as_str(), g.community_id.as_str()))).collect();
     let now = chrono::Utc::now();
@@ -90,18 +87,42 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
         !finished(c.state)
             && c.deadline.as_deref().and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok()).is_some_and(|d| d < now)
     };
-    let rows: Vec<_> = list
-        .iter()
-        .filter(|c| category.is_none_or(|cat| c.category == Some(cat)))
-        .filter(|c| {
-            nonempty(&q.community).is_none_or(|cid| grid_of.get(c.grid_id.as_str()).is_some_and(|g| g.1 == cid))
+    let filter = cases::CaseFilter {
+        state,
+        grid_id: nonempty(&q.grid).map(str::to_string),
+        category,
+        community_id: nonempty(&q.community).map(str::to_string),
+        overdue_at: overdue_only.then(|| now.timestamp_millis()),
+    };
+    let asked = nonempty(&q.page).and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
+    // One page from the database; with a responsible-unit filter (a text inside each case's
+    // clear items) every match, paged here.
+    let bearer = user.bearer();
+    let (shown, total, page) =
+        s.db.read(move |tx| {
+            let scope = crate::auth::operator(tx, bearer.as_deref())?.scope(tx)?;
+            match of_unit {
+                None => {
+                    let (mut shown, total) = cases::find_cases(tx, &scope, &filter, (asked - 1) * PAGE, Some(PAGE))?;
+                    let last = total.div_ceil(PAGE).max(1);
+                    if asked > last {
+                        // Past the end: the last page.
+                        shown = cases::find_cases(tx, &scope, &filter, (last - 1) * PAGE, Some(PAGE))?.0;
+                    }
+                    Ok::<_, ApiError>((shown, total, asked.min(last)))
+                }
+                Some(ids) => {
+                    let mut all = cases::find_cases(tx, &scope, &filter, 0, None)?.0;
+                    all.retain(|c| ids.contains(&c.id));
+                    let total = all.len();
+                    let page = asked.min(total.div_ceil(PAGE).max(1));
+                    Ok((all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect(), total, page))
+                }
+            }
         })
-        .filter(|c| !overdue_only || is_overdue(c))
-        .filter(|c| of_unit.as_ref().is_none_or(|ids| ids.contains(&c.id)))
-        .collect();
-    let pages = rows.len().div_ceil(PAGE).max(1);
-    let page = nonempty(&q.page).and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).clamp(1, pages);
-    let shown = &rows[(page - 1) * PAGE..(page * PAGE).min(rows.len())];
+        .await
+        .map_err(err)?;
+    let pages = total.div_ceil(PAGE).max(1);
     // The same filters, another page.
     let page_link = |n: usize| {
         let mut link = format!("/cases?page={n}");
@@ -138,7 +159,7 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
             label.check { input type="checkbox" name="overdue" value="1" checked[overdue_only]; (l.t("仅超期", "Overdue only")) }
             button type="submit" { (l.t("筛选", "Filter")) }
         }
-        p { (rows.len()) " " (l.t("件", "cases")) " · "
+        p { (total) " " (l.t("件", "cases")) " · "
             a href="/export/cases.csv" { "CSV" } " · " a href="/export/cases.xlsx" { "XLSX" } }
         @if pages > 1 {
             nav.pager #cases-pages aria-label=(l.t("分页", "Pages")) {
@@ -153,7 +174,7 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
                 th { (l.t("网格", "Grid")) } th { (l.t("期限", "Deadline")) } th { (l.t("上报时间", "Reported")) }
             } }
             tbody {
-                @for c in shown {
+                @for c in &shown {
                     tr {
                         td { a href={ "/cases/" (c.id) } { (c.id.get(..13).unwrap_or(&c.id)) "…" } }
                         td { (state_label(l, c.state)) }

@@ -95,7 +95,7 @@ fn records(rng: &mut Rng, worker: &str, grid: &str, households: &[&str], n: usiz
         let when = Utc::now() - Duration::minutes(rng.below(70 * 24 * 60) as i64 + 1);
         match rng.below(10) {
             0..=4 => {
-                let household: &str = *rng.pick::<&str>(households);
+                let household: &str = rng.pick::<&str>(households);
                 let kind = *rng.pick(&[VisitType::Routine, VisitType::MustVisit]);
                 let Command::RecordVisit { mut visit } = visit(worker, household, grid, kind) else { unreachable!() };
                 visit.outcome = *rng.pick(&[VisitOutcome::Met, VisitOutcome::ByPhone, VisitOutcome::NotHome]);
@@ -328,6 +328,6 @@ async fn a_schema_10_database_gains_the_counts_at_start_up(hq: &Hq) {
     assert_eq!(version, gridpatrol_hq::db::SCHEMA_VERSION);
     assert!(records > 50);
     assert_eq!(counted, records);
-    assert_same_figures(hq, &second.url(), &[hq.admin.clone()]).await;
+    assert_same_figures(hq, &second.url(), std::slice::from_ref(&hq.admin)).await;
     second.stop().await.unwrap();
 }
