@@ -520,9 +520,20 @@ async fn map_tiles_only_when_configured(hq: &Hq) {
 async fn the_case_inbox_shows_a_hundred_cases_a_page(hq: &Hq) {
     hq.seed().await;
     let mut phone = hq.phone("w-001").await;
-    let reports: Vec<Command> =
-        (0..130).map(|_| report("w-001", "g-0101", ReportCategory::Dispute, None, vec![]).0).collect();
-    phone.push(&reports).await;
+    let reports: Vec<(Command, String)> =
+        (0..130).map(|_| report("w-001", "g-0101", ReportCategory::Dispute, None, vec![])).collect();
+    phone.push(&reports.iter().map(|r| r.0.clone()).collect::<Vec<_>>()).await;
+    // One dispatched to 物业 with yesterday as its deadline: overdue.
+    let late = &reports[7].1;
+    let path = format!("/v1/admin/cases/{late}/actions");
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    for body in [
+        json!({ "action": "accept" }),
+        json!({ "action": "open" }),
+        json!({ "action": "dispatch", "deadline": yesterday, "responsible_unit": "物业 (property management)" }),
+    ] {
+        hq.admin(Method::POST, &path, body).await;
+    }
     let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
     let rows = |html: &str| html.matches(r#"<td><a href="/cases/"#).count();
     let first = admin.get("/cases?category=dispute").await.text();
@@ -534,4 +545,19 @@ async fn the_case_inbox_shows_a_hundred_cases_a_page(hq: &Hq) {
     assert!(second.contains(r#"rel="prev""#) && !second.contains(r#"rel="next""#));
     assert_eq!(rows(&admin.get("/cases?page=99&category=dispute").await.text()), 30, "past the end: the last page");
     assert_eq!(rows(&admin.get("/cases?category=emergency").await.text()), 0);
+    // The other filters, in the database now: overdue, state, community, grid, unit.
+    for (query, n) in [
+        ("overdue=1", 1),
+        ("state=dispatched", 1),
+        ("state=reported", 100),
+        ("community=c-01&overdue=1", 1),
+        ("community=c-02", 0),
+        ("grid=g-0102", 0),
+        ("unit=物业", 1),
+        ("unit=物业&overdue=1&page=3", 1),
+    ] {
+        let html = admin.get(&format!("/cases?{query}")).await.text();
+        assert_eq!(rows(&html), n, "{query}");
+    }
+    assert!(admin.get("/cases?overdue=1").await.text().contains(&format!("/cases/{late}")));
 }
