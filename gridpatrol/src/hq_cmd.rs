@@ -40,6 +40,10 @@ enum HqCommand {
         /// a proxy's `X-Forwarded-Proto: https` does the same per request).
         #[arg(long, env = "GRIDPATROL_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// A map tile server for the console's map, e.g. `https://tiles.example.gov.cn/{z}/{x}/{y}.png`
+        /// (Web Mercator, WGS-84 coordinates). Without it, no tiles and no outside request.
+        #[arg(long, value_name = "URL", env = "GRIDPATROL_MAP_TILES")]
+        map_tiles: Option<String>,
     },
     /// Copy the SQLite database to a new file, consistently, while HQ serves.
     Backup {
@@ -62,9 +66,9 @@ enum HqCommand {
 }
 
 pub fn run(args: HqArgs) -> i32 {
-    let (listen, database, device_rate, time_zone, log_format, secure_cookies) = match args.command {
-        HqCommand::Serve { listen, database, device_rate, time_zone, log_format, secure_cookies } => {
-            (listen, database, device_rate, time_zone, log_format, secure_cookies)
+    let (listen, database, device_rate, time_zone, log_format, secure_cookies, map_tiles) = match args.command {
+        HqCommand::Serve { listen, database, device_rate, time_zone, log_format, secure_cookies, map_tiles } => {
+            (listen, database, device_rate, time_zone, log_format, secure_cookies, map_tiles)
         }
         HqCommand::Backup { database, to } => {
             return report(gridpatrol_hq::backup::backup(&DatabaseUrl::parse(&database), &to), "backed up to", &to)
@@ -79,6 +83,13 @@ pub fn run(args: HqArgs) -> i32 {
     };
     let mut config = HqConfig::new(listen, DatabaseUrl::parse(&database));
     config.console_secure_cookies = secure_cookies;
+    if let Some(t) = map_tiles.filter(|t| !t.is_empty()) {
+        if let Err(e) = gridpatrol_hq::map_tile_origin(&t) {
+            eprintln!("error: --map-tiles: {e}");
+            return 2;
+        }
+        config.map_tiles = Some(t);
+    }
     config.rate_limit_per_device = ((device_rate * 6.0).ceil().max(1.0) as u32, device_rate);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -1,4 +1,5 @@
-//! `gridpatrol hq serve` refuses a time zone it does not know before touching any data.
+//! `gridpatrol hq serve` refuses a time zone it does not know, or a map tile URL it cannot use,
+//! before touching any data.
 
 use std::process::Command;
 
@@ -13,6 +14,22 @@ fn an_unknown_time_zone_is_refused_with_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Mars/Olympus_Mons") && err.contains("IANA"), "{err}");
+    assert!(!dir.path().join("hq").exists(), "nothing was created");
+}
+
+/// `--map-tiles` takes a tile URL template or nothing: a wrong one stops HQ before any data.
+#[test]
+fn a_map_tile_url_without_its_placeholders_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gridpatrol"))
+        .args(["hq", "serve", "--listen", "127.0.0.1:0", "--map-tiles", "https://tiles.example.test/map.png"])
+        .arg("--database")
+        .arg(dir.path().join("hq"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--map-tiles") && err.contains("{z}"), "{err}");
     assert!(!dir.path().join("hq").exists(), "nothing was created");
 }
 

@@ -452,6 +452,26 @@ async function main() {
   for (const [path, name] of [['/board', '19-tablet-board'], ['/cases', '20-tablet-cases'], ['/desk', '21-tablet-desk'], ['/map', '22-tablet-map']]) {
     await visit(path, name);
   }
+  // ---- console-speed: the map's marker layers (reports by category, flagged check-ins) ----
+  await visit('/map', '23-map-layers');
+  const reportMarks = await page.$$eval('#map rect.report', (els) => els.map((e) => e.getAttribute('data-category')));
+  check('the map marks the period\'s reports by category, each linked to its case',
+    reportMarks.length >= 1 && reportMarks.every((c) => c) && (await page.$$('#map a[href^="/cases/"] rect.report')).length === reportMarks.length,
+    JSON.stringify(reportMarks));
+  const legend = await page.textContent('#map-legend');
+  check('the map\'s legend names the report categories and flagged check-ins', ['安全隐患', '矛盾纠纷', '异常打卡'].every((w) => legend.includes(w)), legend);
+  await page.uncheck('#map-layers input[name=cases]');
+  await page.uncheck('#map-layers input[name=flagged]');
+  await Promise.all([page.waitForNavigation(), page.click('form.filters button[type=submit]')]);
+  check('the layer filter draws only the layers ticked',
+    (await page.$$('#map rect.report')).length === reportMarks.length && (await page.$$('#map circle.case')).length === 0
+      && (await page.$$('#layer-flagged')).length === 0 && (await page.isChecked('#map-layers input[name=reports]')),
+    page.url());
+  await shot('24-map-reports-only');
+  await axe('map-reports-only');
+  check('the map loads nothing from outside HQ without a tile server', (await page.$$('#map image')).length === 0);
+  // ---- end console-speed ----
+
   check('every page fits 1366x768 and a 768 px tablet without sideways scrolling', overflows.length === 0, '\n  ' + overflows.join('\n  '));
   check('axe-core finds no serious or critical violation', axeFindings.length === 0, '\n  ' + axeFindings.join('\n  '));
 }

@@ -62,6 +62,27 @@ pub fn openapi_document() -> serde_json::Value {
     openapi::document()
 }
 
+/// The figures of `[from, to)` counted record by record, as HQ did before it kept running
+/// counts (`admin::rollups`), as the JSON `/v1/admin/figures` answers: tests check the served
+/// figures against it. Blocking; opens the database at `url` (already migrated by an HQ).
+#[doc(hidden)]
+pub fn figures_from_records(
+    url: &DatabaseUrl,
+    bearer: &str,
+    from: &str,
+    to: &str,
+) -> Result<serde_json::Value, String> {
+    let db = db::Db::open(url)?;
+    let f = db.read(|tx| admin::figures::from_records(tx, bearer, from, to)).map_err(|e| e.to_string())?;
+    serde_json::to_value(f).map_err(|e| e.to_string())
+}
+
+/// Check a map tile URL template (`hq serve --map-tiles`): http(s) with `{z}`, `{x}`, `{y}`.
+/// Returns the origin the console will load tiles from.
+pub fn map_tile_origin(template: &str) -> Result<String, String> {
+    console::map::tile_origin(template)
+}
+
 /// Environment variable that sets the bootstrap street-admin token (tests, demo).
 pub const ADMIN_TOKEN_ENV: &str = "GRIDPATROL_ADMIN_TOKEN";
 /// Fixes the console password of the street admin (`admin`) on first start (tests, demos).
@@ -92,6 +113,10 @@ pub struct HqConfig {
     /// The street's time zone (IANA name): local days for periods, and the offset on every
     /// time HQ gives out. Default Asia/Shanghai.
     pub time_zone: chrono_tz::Tz,
+    /// A map tile server for the console's map, `https://…/{z}/{x}/{y}.png` (Web Mercator,
+    /// WGS-84). None (the default): no tiles and no request outside HQ — the grids' boundaries
+    /// are the map.
+    pub map_tiles: Option<String>,
 }
 
 impl HqConfig {
@@ -107,6 +132,7 @@ impl HqConfig {
             console_secure_cookies: false,
             console_login_limit: (10, 1.0 / 6.0),
             time_zone: chrono_tz::Asia::Shanghai,
+            map_tiles: None,
         }
     }
 }
@@ -130,6 +156,7 @@ impl std::fmt::Debug for HqConfig {
             .field("console_secure_cookies", &self.console_secure_cookies)
             .field("console_login_limit", &self.console_login_limit)
             .field("time_zone", &self.time_zone)
+            .field("map_tiles", &self.map_tiles)
             .finish()
     }
 }
@@ -226,10 +253,15 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, HqError> {
 async fn prepare(config: HqConfig) -> Result<(http::AppState, Option<String>, Option<String>), HqError> {
     admin::set_street_time_zone(config.time_zone);
     let url = config.database.clone();
-    let db = tokio::task::spawn_blocking(move || db::Db::open(&url))
-        .await
-        .map_err(|e| HqError::Database(e.to_string()))?
-        .map_err(HqError::Database)?;
+    let db = tokio::task::spawn_blocking(move || {
+        let db = db::Db::open(&url)?;
+        // A database from before the figures' rollups (or counted in another zone) gains them.
+        db.write(|tx| admin::rollups::ensure_built(tx)).map_err(|e| format!("building the figures' counts: {e}"))?;
+        Ok::<_, String>(db)
+    })
+    .await
+    .map_err(|e| HqError::Database(e.to_string()))?
+    .map_err(HqError::Database)?;
     let db = http::AsyncDb(Arc::new(db));
     let token = bootstrap::run(&db, &config).await?;
     let password = bootstrap::console_admin(&db, &config).await?;

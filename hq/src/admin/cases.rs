@@ -66,33 +66,85 @@ fn summary(r: &crate::db::Row) -> Result<CaseSummary> {
     })
 }
 
+/// Which cases a list shows; every filter optional.
+#[derive(Debug, Default, Clone)]
+pub struct CaseFilter {
+    pub state: Option<CaseState>,
+    pub grid_id: Option<String>,
+    pub category: Option<ReportCategory>,
+    pub community_id: Option<String>,
+    /// Only cases past their deadline at this time and not yet finished.
+    pub overdue_at: Option<i64>,
+}
+
+/// The cases in `scope` that pass `f`, newest first: `limit` of them from `offset` (all when
+/// `limit` is None), and how many pass. Filters, order and paging are the database's, so a
+/// page of a year's cases costs one page's rows.
+pub fn find_cases(
+    tx: &mut dyn crate::db::Tx,
+    scope: &auth::Scope,
+    f: &CaseFilter,
+    offset: usize,
+    limit: Option<usize>,
+) -> Result<(Vec<CaseSummary>, usize)> {
+    let mut cond: Vec<String> = Vec::new();
+    let mut params: Vec<crate::db::Value> = Vec::new();
+    if let Some(grids) = &scope.grids {
+        if grids.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let mut grids: Vec<&String> = grids.iter().collect();
+        grids.sort();
+        cond.push(format!("c.grid_id IN ({})", vec!["?"; grids.len()].join(", ")));
+        params.extend(grids.into_iter().map(crate::db::Value::from));
+    }
+    if let Some(st) = f.state {
+        cond.push("c.state = ?".into());
+        params.push(st.code().into());
+    }
+    if let Some(g) = &f.grid_id {
+        cond.push("c.grid_id = ?".into());
+        params.push(g.into());
+    }
+    if let Some(cat) = f.category {
+        cond.push("r.category = ?".into());
+        params.push(cat.code().into());
+    }
+    if let Some(cid) = &f.community_id {
+        cond.push("c.grid_id IN (SELECT id FROM grid WHERE community_id = ?)".into());
+        params.push(cid.into());
+    }
+    if let Some(at) = f.overdue_at {
+        cond.push(
+            "c.deadline_ms IS NOT NULL AND c.deadline_ms < ? AND c.state NOT IN ('closed', 'followed_up', 'archived', 'rejected')"
+                .into(),
+        );
+        params.push(at.into());
+    }
+    let filter = if cond.is_empty() { String::new() } else { format!(" WHERE {}", cond.join(" AND ")) };
+    let from = format!("FROM case_file c LEFT JOIN report r ON r.id = c.report_id{filter}");
+    let total = tx.query_i64(&format!("SELECT COUNT(*) {from}"), &params)?;
+    let page = match limit {
+        Some(n) => format!(" LIMIT {n} OFFSET {offset}"),
+        None => String::new(),
+    };
+    let rows = tx.query(&format!("SELECT {CASE_COLUMNS} {from} ORDER BY c.created_ms DESC, c.id{page}"), &params)?;
+    let cases = rows.iter().skip(if limit.is_none() { offset } else { 0 }).map(summary).collect::<Result<_>>()?;
+    Ok((cases, usize::try_from(total).unwrap_or(0)))
+}
+
 pub async fn list_cases(
     State(s): State<AppState>,
     bearer: Bearer,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> Result<Json<Vec<CaseSummary>>> {
-    if let Some(st) = &q.state {
-        CaseState::parse("state", st)?;
-    }
+    let state = q.state.as_deref().map(|st| CaseState::parse("state", st)).transpose()?;
+    let filter = CaseFilter { state, grid_id: q.grid_id, ..Default::default() };
     Ok(Json(
         s.db.read(move |tx| {
             let op = auth::operator(tx, bearer.as_deref())?;
             let scope = op.scope(tx)?;
-            let rows = tx.query(
-                &format!("SELECT {CASE_COLUMNS} FROM case_file c LEFT JOIN report r ON r.id = c.report_id ORDER BY c.created_ms DESC, c.id"),
-                p![],
-            )?;
-            let mut out = Vec::new();
-            for r in rows {
-                let c = summary(&r)?;
-                if scope.grid(&c.grid_id)
-                    && q.grid_id.as_ref().is_none_or(|g| *g == c.grid_id)
-                    && q.state.as_ref().is_none_or(|s| s == c.state.code())
-                {
-                    out.push(c);
-                }
-            }
-            Ok(out)
+            Ok::<_, ApiError>(find_cases(tx, &scope, &filter, 0, None)?.0)
         })
         .await?,
     ))

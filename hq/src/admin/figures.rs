@@ -10,7 +10,7 @@
 //! Times are HQ's view of when things happened: device capture times corrected by the
 //! device's recorded clock skew.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::extract::State;
 use axum::Json;
@@ -20,6 +20,7 @@ use gridpatrol_protocol::{rules, validate};
 use serde::{Deserialize, Serialize};
 
 use super::records::{patrol_parts, Templates};
+use super::rollups;
 use super::{audit, local_time, parse_time, Created};
 use crate::auth;
 use crate::error::{ApiError, Result};
@@ -385,6 +386,13 @@ pub async fn figures(
     Ok(Json(s.db.read(move |tx| compute(tx, bearer.as_deref(), from, to, now_ms())).await?))
 }
 
+/// The figures counted record by record (`compute_from_records`), for tests that check the
+/// rollups against them.
+pub fn from_records(tx: &mut dyn crate::db::Tx, bearer: &str, from: &str, to: &str) -> Result<Figures> {
+    let (from, to) = (parse_time("from", from)?, parse_time("to", to)?);
+    compute_from_records(tx, Some(bearer), from, to, now_ms())
+}
+
 /// The local days of `[from, to)` in the street's time zone.
 fn local_days(from: i64, to: i64) -> Vec<NaiveDate> {
     let tz = super::street_tz();
@@ -467,7 +475,7 @@ impl AreaFigures {
     }
 }
 
-/// One grid's counts for the period (a community's are its grids' added up).
+/// One grid's counts for the period (a community's are its grids' added up), record by record.
 fn grid_counts(tx: &mut dyn crate::db::Tx, cx: &mut Ctx, g: &str) -> Result<AreaFigures> {
     let tz = super::street_tz();
     let mut f = AreaFigures::empty();
@@ -561,7 +569,15 @@ fn grid_counts(tx: &mut dyn crate::db::Tx, cx: &mut Ctx, g: &str) -> Result<Area
     Ok(f)
 }
 
-fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64, now: i64) -> Result<Figures> {
+/// The figures as first written: every count taken from the records, grid by grid and worker
+/// by worker. Kept as the definition `compute` (over the rollups) is tested against.
+fn compute_from_records(
+    tx: &mut dyn crate::db::Tx,
+    bearer: Option<&str>,
+    from: i64,
+    to: i64,
+    now: i64,
+) -> Result<Figures> {
     let op = auth::operator(tx, bearer)?;
     let scope = op.scope(tx)?;
     let template = crate::reference::active_template(tx)?;
@@ -684,6 +700,316 @@ fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64,
         f.tasks_on_time = std::mem::take(&mut f.tasks_on_time).finish();
         workers.push(f);
     }
+    finish(communities, grids_out, workers, &scope, tx, from, to)
+}
+
+/// Where a period's counts come from: its whole street-local days from the rollups
+/// (`record_day`), its ragged ends (a period that does not start or end at a local midnight)
+/// from the records themselves.
+struct Split {
+    /// `[first, end)` as `YYYY-MM-DD`, when the period holds at least one whole day.
+    days: Option<(String, String)>,
+    raw: Vec<(i64, i64)>,
+}
+
+fn split(from: i64, to: i64) -> Split {
+    let tz = super::street_tz();
+    let date = |ms: i64| tz.timestamp_millis_opt(ms).single().map(|t| t.date_naive());
+    // The first instant of a local day (None in a time-zone gap: then everything is raw).
+    let start = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0).and_then(|m| tz.from_local_datetime(&m).earliest()).map(|t| t.timestamp_millis())
+    };
+    let whole = (|| {
+        let mut first = date(from)?;
+        if start(first)? != from {
+            first = first.succ_opt()?;
+        }
+        let end = date(to)?;
+        let (a, b) = (start(first)?, start(end)?);
+        (first < end && a >= from && b <= to).then_some((first, end, a, b))
+    })();
+    match whole {
+        Some((first, end, a, b)) => Split {
+            days: Some((first.format("%Y-%m-%d").to_string(), end.format("%Y-%m-%d").to_string())),
+            raw: [(from, a), (b, to)].into_iter().filter(|(x, y)| x < y).collect(),
+        },
+        None => Split { days: None, raw: vec![(from, to)] },
+    }
+}
+
+/// Visits and reports of a period: per grid by category, per worker.
+#[derive(Default)]
+struct RecordCounts {
+    grid_reports: HashMap<String, BTreeMap<String, i64>>,
+    worker_visits: HashMap<String, i64>,
+    worker_reports: HashMap<String, i64>,
+}
+
+impl RecordCounts {
+    fn add(&mut self, grid: String, worker: String, kind: &str, category: String, n: i64) {
+        if kind == rollups::VISIT {
+            *self.worker_visits.entry(worker).or_default() += n;
+        } else {
+            *self.worker_reports.entry(worker).or_default() += n;
+            *self.grid_reports.entry(grid).or_default().entry(category).or_default() += n;
+        }
+    }
+
+    fn load(tx: &mut dyn crate::db::Tx, from: i64, to: i64) -> Result<RecordCounts> {
+        let mut c = RecordCounts::default();
+        let split = split(from, to);
+        if let Some((first, end)) = &split.days {
+            for r in tx.query(
+                "SELECT grid_id, worker_id, kind, category, CAST(SUM(n) AS BIGINT) FROM record_day WHERE day >= ? AND day < ?
+                 GROUP BY grid_id, worker_id, kind, category",
+                p![first, end],
+            )? {
+                c.add(r.text(0)?, r.text(1)?, &r.text(2)?, r.text(3)?, r.i64(4)?);
+            }
+        }
+        for (a, b) in split.raw {
+            for r in tx.query(
+                "SELECT grid_id, worker_id, COUNT(*) FROM visit WHERE effective_ms >= ? AND effective_ms < ?
+                 GROUP BY grid_id, worker_id",
+                p![a, b],
+            )? {
+                c.add(r.text(0)?, r.text(1)?, rollups::VISIT, String::new(), r.i64(2)?);
+            }
+            for r in tx.query(
+                "SELECT grid_id, worker_id, category, COUNT(*) FROM report WHERE effective_ms >= ? AND effective_ms < ?
+                 GROUP BY grid_id, worker_id, category",
+                p![a, b],
+            )? {
+                c.add(r.text(0)?, r.text(1)?, rollups::REPORT, r.text(2)?, r.i64(3)?);
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// The figures of a period from the rollups (`admin::rollups`) and a few set-wise reads: the
+/// same numbers as `compute_from_records`, in a fixed number of queries however many grids,
+/// workers and records the street has.
+fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64, now: i64) -> Result<Figures> {
+    let op = auth::operator(tx, bearer)?;
+    let scope = op.scope(tx)?;
+    let tz = super::street_tz();
+    let template = crate::reference::active_template(tx)?;
+    let days = local_days(from, to);
+    let limits = timeliness(tx)?;
+    let must_visit_days = i64::from(template.visits.must_visit_interval_days);
+    let records = RecordCounts::load(tx, from, to)?;
+
+    let mut by_grid: HashMap<String, AreaFigures> = HashMap::new();
+    let mut workers_by_id: HashMap<String, WorkerFigures> = HashMap::new();
+    // Patrols: their verdicts as kept.
+    let mut covered: HashMap<String, (HashSet<NaiveDate>, HashSet<NaiveDate>)> = HashMap::new();
+    for r in tx.query(
+        "SELECT grid_id, worker_id, shift, effective_ms, finished, complete, trusted FROM patrol_figure
+         WHERE effective_ms >= ? AND effective_ms < ?",
+        p![from, to],
+    )? {
+        let (grid, worker) = (r.text(0)?, r.text(1)?);
+        let (finished, complete, trusted) = (r.bool(4)?, r.bool(5)?, r.i64(6)?);
+        by_grid.entry(grid.clone()).or_insert_with(AreaFigures::empty).patrol_completion.add(complete);
+        if finished && trusted > 0 {
+            let date = tz.timestamp_millis_opt(r.i64(3)?).single().map(|t| t.date_naive());
+            let (day, night) = covered.entry(grid).or_default();
+            match PatrolShift::from_code(&r.text(2)?) {
+                Some(PatrolShift::Night) => night.extend(date),
+                _ => day.extend(date),
+            }
+        }
+        let w = workers_by_id.entry(worker).or_default();
+        w.patrols += 1;
+        w.patrol_completion.add(complete);
+        w.trusted_checkins += trusted;
+    }
+    let mut must_visit: HashMap<String, (i64, i64)> = HashMap::new();
+    for r in tx.query("SELECT grid_id, COUNT(*) FROM household WHERE must_visit = 1 GROUP BY grid_id", p![])? {
+        must_visit.entry(r.text(0)?).or_default().1 = r.i64(1)?;
+    }
+    for r in tx.query(
+        "SELECT h.grid_id, COUNT(*) FROM household h WHERE h.must_visit = 1 AND EXISTS (
+             SELECT 1 FROM visit v WHERE v.household_id = h.id AND v.outcome IN ('met', 'by_phone')
+               AND v.effective_ms >= ? AND v.effective_ms < ?)
+         GROUP BY h.grid_id",
+        p![to - must_visit_days * 86_400_000, to],
+    )? {
+        must_visit.entry(r.text(0)?).or_default().0 = r.i64(1)?;
+    }
+    for r in tx.query(
+        "SELECT grid_id, deadline_ms, closed_ms, dispatched FROM case_file
+         WHERE closed_ms IS NOT NULL AND closed_ms >= ? AND closed_ms < ?",
+        p![from, to],
+    )? {
+        let f = by_grid.entry(r.text(0)?).or_insert_with(AreaFigures::empty);
+        let closed = r.i64(2)?;
+        if let Some(deadline) = r.opt_i64(1)? {
+            f.on_time_closure.add(closed <= deadline);
+        }
+        f.in_grid_resolution.add(!r.bool(3)?);
+    }
+    for r in tx.query(
+        "SELECT t.grid_id, t.dispatched_ms, t.deadline_ms, t.status, t.done_ms,
+                (SELECT MIN(e.effective_ms) FROM task_event e WHERE e.task_id = t.id AND e.action = 'acknowledge'),
+                (SELECT MIN(e.effective_ms) FROM task_event e WHERE e.task_id = t.id AND e.action = 'arrive')
+         FROM task t WHERE t.source = 'diversion_110' AND t.grid_id IS NOT NULL
+           AND t.dispatched_ms >= ? AND t.dispatched_ms < ?",
+        p![from, to],
+    )? {
+        let d = &mut by_grid.entry(r.text(0)?).or_insert_with(AreaFigures::empty).diversion_110;
+        d.count += 1;
+        let dispatched = r.i64(1)?;
+        let deadline = r.i64(2)?;
+        let status = TaskStatus::from_code(&r.text(3)?).ok_or_else(|| ApiError::internal("task status"))?;
+        let (done, acked, arrived) = (r.opt_i64(4)?, r.opt_i64(5)?, r.opt_i64(6)?);
+        let ack_limit = dispatched + i64::from(limits.acknowledge_within_minutes) * 60_000;
+        let arrive_limit = dispatched + i64::from(limits.arrive_within_minutes) * 60_000;
+        let withdrawn = matches!(status, TaskStatus::SentBack | TaskStatus::Cancelled);
+        match acked {
+            Some(at) => d.acknowledged_on_time.add(at <= ack_limit),
+            None if now > ack_limit && !withdrawn => d.acknowledged_on_time.add(false),
+            None => {}
+        }
+        match arrived {
+            Some(at) => d.arrived_on_time.add(at <= arrive_limit),
+            None if now > arrive_limit && !withdrawn && status != TaskStatus::Done => d.arrived_on_time.add(false),
+            None => {}
+        }
+        match (status, done) {
+            (TaskStatus::Done, Some(at)) => d.closed_on_time.add(at <= deadline),
+            _ if !withdrawn && now > deadline => d.closed_on_time.add(false),
+            _ => {}
+        }
+        d.sent_back += i64::from(status == TaskStatus::SentBack);
+    }
+    // One grid's figures, from the pieces above.
+    let mut grid_figures = |gid: &str| -> AreaFigures {
+        let mut f = by_grid.remove(gid).unwrap_or_else(AreaFigures::empty);
+        let (day, night) = covered.remove(gid).unwrap_or_default();
+        for d in &days {
+            f.grid_day_coverage.add(day.contains(d));
+            f.grid_night_coverage.add(night.contains(d));
+        }
+        let (met, of) = must_visit.get(gid).copied().unwrap_or_default();
+        f.must_visit_coverage.count += met;
+        f.must_visit_coverage.of += of;
+        for (k, v) in records.grid_reports.get(gid).into_iter().flatten() {
+            *f.reports_by_category.entry(k.clone()).or_default() += v;
+        }
+        f
+    };
+
+    let mut incidents_of: HashMap<String, (Incidents, Vec<String>)> = HashMap::new();
+    for r in tx.query(
+        "SELECT community_id, kind, occurred_ms, note FROM incident WHERE occurred_ms >= ? AND occurred_ms < ?
+         ORDER BY occurred_ms",
+        p![from, to],
+    )? {
+        let Some(kind) = IncidentKind::parse(&r.text(1)?) else { continue };
+        let (incidents, list) = incidents_of.entry(r.text(0)?).or_default();
+        match kind {
+            IncidentKind::Petition => incidents.petitions += 1,
+            IncidentKind::Accident => incidents.accidents += 1,
+            IncidentKind::CriminalCase => incidents.criminal_cases += 1,
+        }
+        let note = r.opt_text(3)?.map(|n| format!(": {n}")).unwrap_or_default();
+        list.push(format!("{} {}{note}", local_time(r.i64(2)?), kind.label()));
+    }
+    let mut lists: HashMap<String, Ratio> = HashMap::new();
+    for r in tx.query(
+        "SELECT m.community_id, t.status FROM list_item i JOIN meeting m ON m.id = i.meeting_id
+         JOIN task t ON t.id = i.task_id WHERE m.held_ms >= ? AND m.held_ms < ?",
+        p![from, to],
+    )? {
+        lists.entry(r.text(0)?).or_default().add(r.text(1)? == TaskStatus::Done.code());
+    }
+    let mut grids_of: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for g in tx.query("SELECT id, name, community_id FROM grid ORDER BY code", p![])? {
+        grids_of.entry(g.text(2)?).or_default().push((g.text(0)?, g.text(1)?));
+    }
+
+    let mut communities = Vec::new();
+    let mut grids_out = Vec::new();
+    for c in tx.query("SELECT id, name FROM community ORDER BY code", p![])? {
+        let (cid, cname) = (c.text(0)?, c.text(1)?);
+        if !scope.community(&cid) {
+            continue;
+        }
+        let mut sum = AreaFigures::empty();
+        for (gid, gname) in grids_of.remove(&cid).unwrap_or_default() {
+            if !scope.grid(&gid) {
+                continue;
+            }
+            let counts = grid_figures(&gid);
+            sum.plus(&counts);
+            grids_out.push(GridFigures {
+                grid_id: gid,
+                grid: gname,
+                community_id: cid.clone(),
+                figures: counts.finished(),
+            });
+        }
+        let (incidents, incident_list) = incidents_of.remove(&cid).unwrap_or_default();
+        communities.push(CommunityFigures {
+            community_id: cid.clone(),
+            community: cname,
+            figures: sum.finished(),
+            weekly_list_closure: lists.remove(&cid).unwrap_or_default().finish(),
+            incidents,
+            three_zero: incident_list.is_empty(),
+            incident_list,
+        });
+    }
+
+    let mut tasks: HashMap<String, Ratio> = HashMap::new();
+    for r in tx.query(
+        "SELECT assignee_id, status, done_ms, deadline_ms FROM task
+         WHERE assignee_id IS NOT NULL AND dispatched_ms >= ? AND dispatched_ms < ?",
+        p![from, to],
+    )? {
+        let (status, done, deadline) = (r.text(1)?, r.opt_i64(2)?, r.i64(3)?);
+        let t = tasks.entry(r.text(0)?).or_default();
+        match (status.as_str(), done) {
+            ("done", Some(at)) => t.add(at <= deadline),
+            ("done" | "cancelled" | "sent_back", _) => {}
+            _ if now > deadline => t.add(false),
+            _ => {}
+        }
+    }
+    let mut worker_grids: HashMap<String, Vec<String>> = HashMap::new();
+    for r in tx.query("SELECT worker_id, grid_id FROM worker_grid", p![])? {
+        worker_grids.entry(r.text(0)?).or_default().push(r.text(1)?);
+    }
+    let mut workers = Vec::new();
+    for w in tx.query("SELECT id, name FROM worker ORDER BY id", p![])? {
+        let (wid, wname) = (w.text(0)?, w.text(1)?);
+        if !scope.any_grid(worker_grids.get(&wid).into_iter().flatten()) {
+            continue;
+        }
+        let mut f = workers_by_id.remove(&wid).unwrap_or_default();
+        f.worker_id = wid.clone();
+        f.worker = wname;
+        f.visits = records.worker_visits.get(&wid).copied().unwrap_or(0);
+        f.reports = records.worker_reports.get(&wid).copied().unwrap_or(0);
+        f.tasks_on_time = tasks.remove(&wid).unwrap_or_default().finish();
+        f.patrol_completion = std::mem::take(&mut f.patrol_completion).finish();
+        workers.push(f);
+    }
+    finish(communities, grids_out, workers, &scope, tx, from, to)
+}
+
+/// The teams (their members' figures summed), 三零 over the communities, the definitions.
+fn finish(
+    communities: Vec<CommunityFigures>,
+    grids: Vec<GridFigures>,
+    workers: Vec<WorkerFigures>,
+    scope: &auth::Scope,
+    tx: &mut dyn crate::db::Tx,
+    from: i64,
+    to: i64,
+) -> Result<Figures> {
     let mut teams = Vec::new();
     for t in super::teams::teams(tx)? {
         if !scope.community(&t.community_id) {
@@ -715,7 +1041,7 @@ fn compute(tx: &mut dyn crate::db::Tx, bearer: Option<&str>, from: i64, to: i64,
         from: local_time(from),
         to: local_time(to),
         communities,
-        grids: grids_out,
+        grids,
         workers,
         teams,
         three_zero_communities: three_zero,

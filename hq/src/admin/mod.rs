@@ -8,6 +8,7 @@ pub mod meetings;
 pub mod org;
 pub mod org_rows;
 pub mod records;
+pub mod rollups;
 pub mod tasks;
 pub mod teams;
 pub mod units;

@@ -12,7 +12,7 @@ mod extract;
 mod import;
 mod layout;
 mod login;
-mod map;
+pub(crate) mod map;
 mod meetings;
 mod pages;
 mod people;

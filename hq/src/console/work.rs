@@ -14,10 +14,10 @@ use serde::Deserialize;
 
 use super::extract::{Lang, PageError, PageResult, Posted, User};
 use super::layout::{self, csrf};
-use crate::admin::cases::{self, ActionInput, CaseAction, CaseQuery};
+use crate::admin::cases::{self, ActionInput, CaseAction};
 use crate::admin::org;
 use crate::error::ApiError;
-use crate::http::{ApiPath, ApiQuery, AppState, JsonBody};
+use crate::http::{ApiPath, AppState, JsonBody};
 
 /// States after which a deadline no longer runs.
 pub(super) fn finished(s: CaseState) -> bool {
@@ -37,7 +37,12 @@ pub struct InboxQuery {
     overdue: Option<String>,
     /// Part of the responsible unit's name (责任清).
     unit: Option<String>,
+    /// Which page of `PAGE` cases (from 1).
+    page: Option<String>,
 }
+
+/// Cases on one page of the inbox: a street's year holds tens of thousands.
+const PAGE: usize = 100;
 
 /// Ids of the cases in scope whose responsible unit (责任清) contains `part`; the operator's
 /// scope from `auth`, as every API read takes it.
@@ -70,13 +75,10 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
         nonempty(&q.category).map(|v| ReportCategory::parse("category", v)).transpose().map_err(|e| err(e.into()))?;
     let grids = org::list_grids(State(s.clone()), user.bearer()).await.map_err(err)?.0;
     let communities = org::list_communities(State(s.clone()), user.bearer()).await.map_err(err)?.0;
-    let query =
-        CaseQuery { state: state.map(|s| s.code().to_string()), grid_id: nonempty(&q.grid).map(str::to_string) };
     let of_unit = match nonempty(&q.unit) {
         Some(u) => Some(cases_of_unit(&s, &user, u.to_string()).await.map_err(err)?),
         None => None,
     };
-    let list = cases::list_cases(State(s), user.bearer(), ApiQuery(query)).await.map_err(err)?.0;
     let grid_of: HashMap<&str, (&str, &str)> =
         grids.iter().map(|g| (g.id.as_str(), (g.name.as_str(), g.community_id.as_str()))).collect();
     let now = chrono::Utc::now();
@@ -85,15 +87,59 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
         !finished(c.state)
             && c.deadline.as_deref().and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok()).is_some_and(|d| d < now)
     };
-    let rows: Vec<_> = list
-        .iter()
-        .filter(|c| category.is_none_or(|cat| c.category == Some(cat)))
-        .filter(|c| {
-            nonempty(&q.community).is_none_or(|cid| grid_of.get(c.grid_id.as_str()).is_some_and(|g| g.1 == cid))
+    let filter = cases::CaseFilter {
+        state,
+        grid_id: nonempty(&q.grid).map(str::to_string),
+        category,
+        community_id: nonempty(&q.community).map(str::to_string),
+        overdue_at: overdue_only.then(|| now.timestamp_millis()),
+    };
+    let asked = nonempty(&q.page).and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
+    // One page from the database; with a responsible-unit filter (a text inside each case's
+    // clear items) every match, paged here.
+    let bearer = user.bearer();
+    let (shown, total, page) =
+        s.db.read(move |tx| {
+            let scope = crate::auth::operator(tx, bearer.as_deref())?.scope(tx)?;
+            match of_unit {
+                None => {
+                    let (mut shown, total) = cases::find_cases(tx, &scope, &filter, (asked - 1) * PAGE, Some(PAGE))?;
+                    let last = total.div_ceil(PAGE).max(1);
+                    if asked > last {
+                        // Past the end: the last page.
+                        shown = cases::find_cases(tx, &scope, &filter, (last - 1) * PAGE, Some(PAGE))?.0;
+                    }
+                    Ok::<_, ApiError>((shown, total, asked.min(last)))
+                }
+                Some(ids) => {
+                    let mut all = cases::find_cases(tx, &scope, &filter, 0, None)?.0;
+                    all.retain(|c| ids.contains(&c.id));
+                    let total = all.len();
+                    let page = asked.min(total.div_ceil(PAGE).max(1));
+                    Ok((all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect(), total, page))
+                }
+            }
         })
-        .filter(|c| !overdue_only || is_overdue(c))
-        .filter(|c| of_unit.as_ref().is_none_or(|ids| ids.contains(&c.id)))
-        .collect();
+        .await
+        .map_err(err)?;
+    let pages = total.div_ceil(PAGE).max(1);
+    // The same filters, another page.
+    let page_link = |n: usize| {
+        let mut link = format!("/cases?page={n}");
+        for (k, v) in [
+            ("state", &q.state),
+            ("category", &q.category),
+            ("community", &q.community),
+            ("grid", &q.grid),
+            ("overdue", &q.overdue),
+            ("unit", &q.unit),
+        ] {
+            if let Some(v) = nonempty(v) {
+                link.push_str(&format!("&{k}={}", urlencode(v)));
+            }
+        }
+        link
+    };
     let sel = |v: &Option<String>, code: &str| nonempty(v) == Some(code);
     let body = html! {
         form.filters method="get" action="/cases" aria-label=(l.t("筛选", "Filters")) {
@@ -113,15 +159,22 @@ pub async fn inbox(State(s): State<AppState>, user: User, Query(q): Query<InboxQ
             label.check { input type="checkbox" name="overdue" value="1" checked[overdue_only]; (l.t("仅超期", "Overdue only")) }
             button type="submit" { (l.t("筛选", "Filter")) }
         }
-        p { (rows.len()) " " (l.t("件", "cases")) " · "
+        p { (total) " " (l.t("件", "cases")) " · "
             a href="/export/cases.csv" { "CSV" } " · " a href="/export/cases.xlsx" { "XLSX" } }
+        @if pages > 1 {
+            nav.pager #cases-pages aria-label=(l.t("分页", "Pages")) {
+                @if page > 1 { a rel="prev" href=(page_link(page - 1)) { (l.t("← 上一页", "← Previous")) } " " }
+                (l.t("第 ", "page ")) (page) (l.t(" / ", " of ")) (pages) (l.t(" 页", ""))
+                @if page < pages { " " a rel="next" href=(page_link(page + 1)) { (l.t("下一页 →", "Next →")) } }
+            }
+        }
         table #cases {
             thead { tr {
                 th { (l.t("案件", "Case")) } th { (l.t("状态", "State")) } th { (l.t("类别", "Category")) }
                 th { (l.t("网格", "Grid")) } th { (l.t("期限", "Deadline")) } th { (l.t("上报时间", "Reported")) }
             } }
             tbody {
-                @for c in &rows {
+                @for c in &shown {
                     tr {
                         td { a href={ "/cases/" (c.id) } { (c.id.get(..13).unwrap_or(&c.id)) "…" } }
                         td { (state_label(l, c.state)) }

@@ -6,7 +6,7 @@ use super::{Backend, Tx};
 use super::{DbError, DbResult as Result};
 use crate::p;
 
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../../sql/sqlite/001_init.sql")),
@@ -20,6 +20,7 @@ const SQLITE: &[(i64, &str)] = &[
     (9, include_str!("../../sql/sqlite/009_rate_buckets.sql")),
     (10, include_str!("../../sql/sqlite/010_console.sql")),
     (11, include_str!("../../sql/sqlite/011_device_wipe.sql")),
+    (12, include_str!("../../sql/sqlite/012_figure_rollups.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../sql/postgres/001_init.sql")),
@@ -33,6 +34,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (9, include_str!("../../sql/postgres/009_rate_buckets.sql")),
     (10, include_str!("../../sql/postgres/010_console.sql")),
     (11, include_str!("../../sql/postgres/011_device_wipe.sql")),
+    (12, include_str!("../../sql/postgres/012_figure_rollups.sql")),
 ];
 
 /// Any fixed number: the advisory lock that serialises migrations across HQ instances.

@@ -207,7 +207,13 @@ fn start_patrol(tx: &mut dyn Tx, cx: &mut Ctx<'_>, p: &Patrol) -> Step {
             cx.effective(started)
         ],
     )?;
+    refresh_figure(tx, &p.id)?;
     Ok(Outcome::Applied)
+}
+
+/// The patrol's 三到 verdict for the figures, in this transaction (`admin::rollups`).
+fn refresh_figure(tx: &mut dyn Tx, patrol_id: &str) -> Result<(), ApiError> {
+    crate::admin::rollups::refresh_patrol(tx, &mut crate::admin::records::Templates::new(), patrol_id)
 }
 
 fn add_track_points(tx: &mut dyn Tx, cx: &mut Ctx<'_>, patrol_id: &str, first_n: u32, points: &[TrackPoint]) -> Step {
@@ -288,6 +294,7 @@ fn check_in(tx: &mut dyn Tx, cx: &mut Ctx<'_>, cp: &Checkpoint) -> Step {
             trusted
         ],
     )?;
+    refresh_figure(tx, &cp.patrol_id)?;
     Ok(Outcome::Applied)
 }
 
@@ -310,6 +317,7 @@ fn finish_patrol(
          WHERE id = ?",
         p![cx.effective(finished_ms), finished_ms, outcome.code(), note, cx.now, patrol_id],
     )?;
+    refresh_figure(tx, patrol_id)?;
     Ok(Outcome::Applied)
 }
 
@@ -361,6 +369,14 @@ fn file_report(tx: &mut dyn Tx, cx: &mut Ctx<'_>, r: &Report) -> Step {
             effective
         ],
     )?;
+    crate::admin::rollups::add_records(
+        tx,
+        crate::admin::rollups::REPORT,
+        [(r.grid_id.as_str(), r.worker_id.as_str(), effective, r.category.code())],
+    )?;
+    if let Some(patrol) = &r.patrol_id {
+        refresh_figure(tx, patrol)?;
+    }
     for h in &r.photos {
         tx.exec(
             "INSERT INTO report_photo (report_id, sha256) VALUES (?, ?) ON CONFLICT (report_id, sha256) DO NOTHING",

@@ -49,6 +49,7 @@ const VISIT_TYPE: usize = 4;
 const SATISFACTION: usize = 8;
 const CASE: usize = 9;
 const OCCURRED: usize = 12;
+const EFFECTIVE: usize = 15;
 const MUTATION: usize = 16;
 
 /// Why a visit is refused: a stable code and a reason for the worker.
@@ -328,6 +329,18 @@ impl<'a> VisitBatch<'a> {
                 &self.rows.rows[run.start * WIDTH..run.end * WIDTH],
                 "",
             )?;
+            // The figures' counts, in the same transaction as the visits.
+            let counted: Vec<(&str, &str, i64, &str)> = run
+                .clone()
+                .map(|row| {
+                    let at = match &self.rows.rows[row * WIDTH + EFFECTIVE] {
+                        Value::Int(ms) => *ms,
+                        _ => 0,
+                    };
+                    (self.rows.text(row, GRID), self.rows.text(row, WORKER), at, "")
+                })
+                .collect();
+            crate::admin::rollups::add_records(tx, crate::admin::rollups::VISIT, counted)?;
             // 反馈清 comes from the follow-up visit (诉求回访): its satisfaction becomes the case's.
             for row in run {
                 let cell = |col: usize| &self.rows.rows[row * WIDTH + col];

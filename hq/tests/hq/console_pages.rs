@@ -22,6 +22,9 @@ both!(
     the_map_meetings_and_templates,
     a_street_imports_from_xlsx_whole_or_not_at_all,
     a_template_is_edited_in_its_form_previewed_and_published,
+    the_map_marks_reports_by_category_and_flagged_checkins_by_layer,
+    map_tiles_only_when_configured,
+    the_case_inbox_shows_a_hundred_cases_a_page,
 );
 
 /// The fields of the template form as the page fills them, to post back changed.
@@ -512,4 +515,140 @@ async fn the_board_exports_and_english_switch(hq: &Hq) {
     assert_eq!((css.status, css.content_type.as_str()), (StatusCode::OK, "text/css; charset=utf-8"));
     let resp = reqwest::get(format!("{}/login", hq.url)).await.unwrap();
     assert!(resp.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+}
+
+/// The map's layers: reports of the period by category (linked to their case), flagged
+/// check-ins, open cases; the layer form turns each off; a community office sees its own only.
+async fn the_map_marks_reports_by_category_and_flagged_checkins_by_layer(hq: &Hq) {
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let (hazard, hazard_case) = report("w-001", "g-0101", ReportCategory::SafetyHazard, None, vec![]);
+    let (dispute, _) = report("w-001", "g-0101", ReportCategory::Dispute, None, vec![]);
+    let patrol = new_id();
+    let mut far = check_in(&patrol, GeoPoint { lat: 31.5, lng: 121.5 }, &[]);
+    if let Command::CheckIn { checkpoint } = &mut far {
+        checkpoint.accuracy_m = Some(5.0);
+    }
+    phone.push(&[hazard, dispute, start_patrol("w-001", "g-0101", &patrol), far]).await;
+    let mut w2 = hq.phone("w-201").await;
+    let (theirs, theirs_case) = report("w-201", "g-0201", ReportCategory::Emergency, None, vec![]);
+    w2.push(&[theirs]).await;
+
+    let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let map = admin.get("/map").await;
+    assert_eq!(map.status, StatusCode::OK);
+    let svg = map.text();
+    assert!(
+        svg.contains(r#"id="layer-reports""#)
+            && svg.contains(r#"id="layer-flagged""#)
+            && svg.contains(r#"id="layer-cases""#)
+    );
+    assert_eq!(svg.matches(r#"class="report""#).count(), 3, "three reports this month");
+    assert!(svg.contains(r#"data-category="safety_hazard""#) && svg.contains(r#"data-category="emergency""#));
+    assert!(svg.contains(&format!(r#"href="/cases/{hazard_case}""#)), "a report links to its case");
+    assert_eq!(svg.matches(r#"class="flagged""#).count(), 1, "the check-in outside the grid");
+    // The legend names every category (情况五报), in Chinese first.
+    for c in ReportCategory::ALL {
+        assert!(svg.contains(c.zh()), "legend: {}", c.zh());
+    }
+    assert!(svg.contains(r#"<span id="count-reports">3</span>"#), "the count shown");
+    // Only the reports layer.
+    let only = admin.get("/map?layers=1&reports=1").await.text();
+    assert!(only.contains(r#"class="report""#));
+    assert!(!only.contains(r#"class="case""#) && !only.contains(r#"class="flagged""#), "other layers off");
+    assert!(
+        only.contains(r#"name="reports" value="1" checked"#) && !only.contains(r#"name="cases" value="1" checked"#)
+    );
+    // None of the markers.
+    let none = admin.get("/map?layers=1").await.text();
+    assert!(!none.contains(r#"class="report""#) && !none.contains(r#"class="case""#));
+    // Another period: last year's has none of these reports.
+    let old = admin.get("/map?from=2020-01-01&to=2020-02-01").await.text();
+    assert_eq!(old.matches(r#"class="report""#).count(), 0);
+    // A bad date is the operator's mistake, not HQ's.
+    assert_eq!(admin.get("/map?from=yesterday").await.status, StatusCode::BAD_REQUEST);
+    // A community office: Donghu's reports, not Xihu's.
+    let password = create_user(&mut admin, "东湖社区", "donghumap", "community", "c-01").await;
+    let mut community = Browser::signed_in(&hq.url, "donghumap", &password).await;
+    let mine = community.get("/map").await.text();
+    assert_eq!(mine.matches(r#"class="report""#).count(), 2);
+    assert!(!mine.contains(&format!("/cases/{theirs_case}")), "Xihu's report is not on Donghu's map");
+}
+
+/// No tile server by default (no image from outside, CSP images from HQ only); with
+/// `map_tiles` the map lays its tiles beneath the grids and the CSP allows that origin alone.
+async fn map_tiles_only_when_configured(hq: &Hq) {
+    hq.seed().await;
+    let csp_and_body = |url: String, b: &Browser| {
+        let jar: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let req = b.client.get(format!("{url}/map")).header("cookie", jar.join("; "));
+        async move {
+            let r = req.send().await.unwrap();
+            let csp = r.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+            (csp, r.text().await.unwrap())
+        }
+    };
+    let admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let (csp, body) = csp_and_body(hq.url.clone(), &admin).await;
+    assert!(csp.contains("img-src 'self' data:;"), "{csp}");
+    assert!(!body.contains("<image"), "no tiles by default");
+    let mut c = config(hq.place.database());
+    c.map_tiles = Some("https://tiles.example.test/osm/{z}/{x}/{y}.png".into());
+    let tiled = gridpatrol_hq::start(c).await.unwrap();
+    let b = Browser::signed_in(&tiled.url(), "admin", ADMIN_PASSWORD).await;
+    let (csp, body) = csp_and_body(tiled.url(), &b).await;
+    assert!(csp.contains("img-src 'self' data: https://tiles.example.test;"), "{csp}");
+    assert!(csp.contains("script-src 'self'"), "the rest of the policy unchanged: {csp}");
+    assert!(body.contains(r#"<image href="https://tiles.example.test/osm/"#), "tiles drawn");
+    tiled.stop().await.unwrap();
+    assert!(gridpatrol_hq::map_tile_origin("ftp://x/{z}/{x}/{y}").is_err());
+    assert!(gridpatrol_hq::map_tile_origin("https://x.test/tiles.png").is_err(), "needs {{z}}/{{x}}/{{y}}");
+    assert!(gridpatrol_hq::map_tile_origin("https://x.test\"; script-src *; /{z}/{x}/{y}").is_err());
+}
+
+/// A year's cases do not make one endless page: 100 a page, newest first, the filters kept in
+/// the links between pages, and a page past the end shows the last.
+async fn the_case_inbox_shows_a_hundred_cases_a_page(hq: &Hq) {
+    hq.seed().await;
+    let mut phone = hq.phone("w-001").await;
+    let reports: Vec<(Command, String)> =
+        (0..130).map(|_| report("w-001", "g-0101", ReportCategory::Dispute, None, vec![])).collect();
+    phone.push(&reports.iter().map(|r| r.0.clone()).collect::<Vec<_>>()).await;
+    // One dispatched to 物业 with yesterday as its deadline: overdue.
+    let late = &reports[7].1;
+    let path = format!("/v1/admin/cases/{late}/actions");
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    for body in [
+        json!({ "action": "accept" }),
+        json!({ "action": "open" }),
+        json!({ "action": "dispatch", "deadline": yesterday, "responsible_unit": "物业 (property management)" }),
+    ] {
+        hq.admin(Method::POST, &path, body).await;
+    }
+    let mut admin = Browser::signed_in(&hq.url, "admin", ADMIN_PASSWORD).await;
+    let rows = |html: &str| html.matches(r#"<td><a href="/cases/"#).count();
+    let first = admin.get("/cases?category=dispute").await.text();
+    assert_eq!(rows(&first), 100);
+    assert!(first.contains("130 件") && first.contains("第 1 / 2 页"), "the whole count and the page");
+    assert!(first.contains(r#"href="/cases?page=2&amp;category=dispute""#), "the next page keeps the filter");
+    let second = admin.get("/cases?page=2&category=dispute").await.text();
+    assert_eq!(rows(&second), 30);
+    assert!(second.contains(r#"rel="prev""#) && !second.contains(r#"rel="next""#));
+    assert_eq!(rows(&admin.get("/cases?page=99&category=dispute").await.text()), 30, "past the end: the last page");
+    assert_eq!(rows(&admin.get("/cases?category=emergency").await.text()), 0);
+    // The other filters, in the database now: overdue, state, community, grid, unit.
+    for (query, n) in [
+        ("overdue=1", 1),
+        ("state=dispatched", 1),
+        ("state=reported", 100),
+        ("community=c-01&overdue=1", 1),
+        ("community=c-02", 0),
+        ("grid=g-0102", 0),
+        ("unit=物业", 1),
+        ("unit=物业&overdue=1&page=3", 1),
+    ] {
+        let html = admin.get(&format!("/cases?{query}")).await.text();
+        assert_eq!(rows(&html), n, "{query}");
+    }
+    assert!(admin.get("/cases?overdue=1").await.text().contains(&format!("/cases/{late}")));
 }

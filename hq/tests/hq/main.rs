@@ -19,6 +19,7 @@ mod console_pages;
 mod console_people;
 mod enrol;
 mod export;
+mod figure_rollups;
 mod figures;
 mod import;
 mod meetings;
