@@ -213,8 +213,8 @@ class GridPatrolBindingsTest {
     @Before fun enrol() = runBlocking<Unit> {
         dir = Files.createTempDirectory("gp-phone-").toFile()
         folder = File(dir, "store")
-        // The key file sits beside the store folder, never inside it (the platform's key store).
-        keys = FileKeyProvider(File(dir, "store.key"))
+        // The key file sits in a folder of its own, never in the store folder (the platform's key store).
+        keys = FileKeyProvider(File(dir, "keys").apply { mkdirs() }.resolve("store.key"))
         store = GridPatrolStore.enrol(folder.path, hq.url, hq.code(), DeviceSettings(syncMaxAttempts = 2u), keys)
     }
 

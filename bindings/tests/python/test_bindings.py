@@ -239,8 +239,9 @@ class Scheduler(SyncScheduler):
 class BindingsTest(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="gp-phone-")
-        # The key lives beside the store folder, never inside it (the platform's key store).
-        self.keys = FileKeyProvider(os.path.join(self.tmp.name, "store.key"))
+        # The key lives in a folder of its own, never in the store folder (the platform's key store).
+        os.mkdir(os.path.join(self.tmp.name, "keys"), 0o700)
+        self.keys = FileKeyProvider(os.path.join(self.tmp.name, "keys", "store.key"))
         self.folder = os.path.join(self.tmp.name, "store")
         self.store = await GridPatrolStore.enrol(
             self.folder, HQ.url, HQ.code(), DeviceSettings(sync_max_attempts=2), self.keys

@@ -283,8 +283,10 @@ final class GridPatrolTests: XCTestCase {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("gp-phone-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         folder = dir.appendingPathComponent("store")
-        // The key file sits beside the store folder, never inside it (the platform's key store).
-        keys = FileKeyProvider(dir.appendingPathComponent("store.key"))
+        // The key file sits in a folder of its own, never in the store folder (the platform's key store).
+        let keyFolder = dir.appendingPathComponent("keys")
+        try FileManager.default.createDirectory(at: keyFolder, withIntermediateDirectories: true)
+        keys = FileKeyProvider(keyFolder.appendingPathComponent("store.key"))
         store = try await GridPatrolStore.enrol(
             folder: folder.path, hqUrl: hq.url, code: try hq.code(),
             settings: DeviceSettings(syncMaxAttempts: 2), keys: keys)
