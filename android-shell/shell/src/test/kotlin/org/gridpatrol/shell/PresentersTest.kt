@@ -361,19 +361,16 @@ class PresentersTest {
     }
 
     @Test fun syncStatusRefusedRecordIsDiscardedOnlyAfterTheWorkerConfirms() = runBlocking<Unit> {
+        // A household of this test's own, so moving it leaves the other tests' data alone.
+        val householdId = "h-shell-" + java.util.UUID.randomUUID().toString().take(8)
+        hq.post("/v1/admin/households", """{"id":"$householdId","grid_id":"g-0101","label":"9栋1单元101","name":"测试户"}""")
         enrolled()
         val s = SyncStatusPresenter(phone.store, phone.coordinator, phone.runner, phone.router, phone.scope)
-        phone.store.recordVisit(org.gridpatrol.core.model.VisitInput(householdId = "h-0002", visitType = VisitType.ROUTINE, outcome = org.gridpatrol.protocol.VisitOutcome.MET))
-        // Tamper with the queued visit the way a buggy app could (another worker's name), as
-        // tests/tests/sync_e2e.rs does: HQ refuses that record alone.
-        val db = java.io.File(phone.dir, "store/gridpatrol.db").path
-        val tamper = ProcessBuilder(
-            "python3", "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); " +
-                "c.execute(\"UPDATE outbox SET payload=json_set(payload,'$.visit.worker_id','w-002') WHERE seq=(SELECT MAX(seq) FROM outbox)\"); c.commit()",
-            db,
-        ).inheritIO().start()
-        assertEquals(0, tamper.waitFor())
+        phone.store.recordVisit(org.gridpatrol.core.model.VisitInput(householdId = householdId, visitType = VisitType.ROUTINE, outcome = org.gridpatrol.protocol.VisitOutcome.MET))
+        // Before the visit reaches HQ, the street office moves the household to another worker's
+        // grid: HQ refuses that record alone. (The store is encrypted, so the record cannot be
+        // tampered with from outside as tests/tests/sync_e2e.rs does with a clear store.)
+        hq.put("/v1/admin/households/$householdId", """{"grid_id":"g-0102","label":"9栋1单元101","name":"测试户"}""")
         assertTrue(phone.runner.run(WorkRequest(WorkKind.SYNC, expedited = true, unmeteredOnly = false)).isSuccess)
         val refused = await(s.state, "one refused record") { it.status?.rejected?.size == 1 }.status!!.rejected.single()
         assertTrue(refused.reason, refused.reason.isNotEmpty())

@@ -85,6 +85,7 @@ class Hq {
     fun get(path: String): String = send("GET", path, null).decodeToString()
     fun bytes(path: String): ByteArray = send("GET", path, null)
     fun post(path: String, json: String): String = send("POST", path, json).decodeToString()
+    fun put(path: String, json: String): String = send("PUT", path, json).decodeToString()
 
     fun code(worker: String = "w-001"): String =
         Regex("\"code\":\"([^\"]+)\"").find(post("/v1/admin/workers/$worker/enrolment-codes", "{}"))!!.groupValues[1]
