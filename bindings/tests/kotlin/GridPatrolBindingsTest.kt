@@ -119,7 +119,8 @@ fun filesUnder(folder: File): Map<File, ByteArray> = folder.walkTopDown().filter
 /** A real `gridpatrol hq serve` on loopback with a temporary SQLite folder. */
 class Hq {
     private val bin = System.getenv("GRIDPATROL_BIN") ?: error("GRIDPATROL_BIN is not set")
-    private val dir: File = Files.createTempDirectory("gp-hq-").toFile()
+    /** HQ's SQLite folder (clear text: the residents' names are in its bytes). */
+    val dir: File = Files.createTempDirectory("gp-hq-").toFile()
     private val process: Process
     private val http: HttpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()
     val url: String
@@ -541,6 +542,12 @@ class GridPatrolBindingsTest {
             ),
         )
         store.sync(null)
+        // The byte search finds them where they are in clear — HQ's own SQLite folder — so the
+        // check below can fail.
+        val atHq = filesUnder(hq.dir).values
+        for (name in hq.residents().filter { !it.all(Char::isDigit) }) {
+            assertTrue("$name at HQ", atHq.any { it.holds(name.encodeToByteArray()) })
+        }
         // …yet no file under the store folder carries a name or a phone number in clear.
         val files = filesUnder(folder)
         val db = File(folder, "gridpatrol.db")

@@ -80,12 +80,17 @@ final class FileKeyProvider: KeyProvider, @unchecked Sendable {
     init(_ url: URL) { self.url = url }
 
     func storeKey() throws -> Data {
-        if let key = try? Data(contentsOf: url) { return key }
-        let key = randomKey()
-        guard FileManager.default.createFile(atPath: url.path, contents: key, attributes: [.posixPermissions: 0o600]) else {
-            throw KeyProviderError.Unavailable(reason: "cannot write the key file")
+        // Never made twice: an existing key file is read (or the provider fails), not replaced.
+        if !FileManager.default.fileExists(atPath: url.path) {
+            guard FileManager.default.createFile(atPath: url.path, contents: randomKey(), attributes: [.posixPermissions: 0o600]) else {
+                throw KeyProviderError.Unavailable(reason: "cannot write the key file")
+            }
         }
-        return try Data(contentsOf: url)
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw KeyProviderError.Unavailable(reason: "cannot read the key file")
+        }
     }
 }
 
@@ -119,7 +124,8 @@ final class Hq: @unchecked Sendable {
     /// HQ's test data: the sample configuration it imported.
     let sample: Data
     private let process = Process()
-    private let dir: URL
+    /// HQ's SQLite folder (clear text: the residents' names are in its bytes).
+    let dir: URL
     private let bin: String
 
     init() throws {
@@ -638,6 +644,12 @@ final class GridPatrolTests: XCTestCase {
             gridId: "g-0101", category: .safetyHazard, location: inside, description: "楼道堆物 (clutter)",
             source: .resident, photos: [try photo(4)]))
         _ = try await store.sync(progress: nil)
+        // The byte search finds them where they are in clear — HQ's own SQLite folder — so the
+        // check below can fail.
+        let atHq = try filesUnder(hq.dir).values
+        for name in residents where !name.allSatisfy(\.isNumber) {
+            XCTAssertTrue(atHq.contains { $0.range(of: Data(name.utf8)) != nil }, "\(name) at HQ")
+        }
         // …yet no file under the store folder carries a name or a phone number in clear.
         let files = try filesUnder(folder)
         let db = try XCTUnwrap(files[folder.appendingPathComponent("gridpatrol.db").path], "\(files.keys)")
