@@ -9,7 +9,10 @@ import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.nio.file.Files
+import java.nio.file.StandardOpenOption
+import java.nio.file.attribute.PosixFilePermissions
 import java.security.MessageDigest
+import java.security.SecureRandom
 import java.time.Duration
 import java.time.Instant
 import java.util.Collections
@@ -29,7 +32,9 @@ import org.gridpatrol.protocol.*
 import org.junit.After
 import org.junit.AfterClass
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNotEquals
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.BeforeClass
@@ -62,13 +67,65 @@ fun jpegSize(data: ByteArray): Pair<Int, Int> {
 fun sha256Hex(bytes: ByteArray): String =
     MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
 
+private val SQLITE_HEADER = "SQLite format 3\u0000".encodeToByteArray()
+
+/**
+ * The store key as a test (or a desktop JVM) keeps it: 32 bytes from [SecureRandom], written
+ * once to a file of its own outside the store folder (owner-only), read back at every later
+ * call. On Android the same bytes are wrapped by an Android Keystore key (bindings/README.md).
+ */
+class FileKeyProvider(val file: File) : KeyProvider {
+    override fun storeKey(): ByteArray {
+        if (!file.exists()) {
+            val key = randomBytes(32)
+            try {
+                Files.write(file.toPath(), key, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.SYNC)
+                Files.setPosixFilePermissions(file.toPath(), PosixFilePermissions.fromString("rw-------"))
+            } catch (e: java.nio.file.FileAlreadyExistsException) {
+                // Made meanwhile by another call: that one is the key.
+            } catch (e: java.io.IOException) {
+                throw KeyProviderException.Unavailable("cannot write the key file: ${e.javaClass.simpleName}")
+            }
+        }
+        return file.readBytes()
+    }
+}
+
+/** Always the given bytes: another installation's key, or one of the wrong size. */
+class FixedKey(private val key: ByteArray) : KeyProvider {
+    override fun storeKey(): ByteArray = key.copyOf()
+}
+
+/** A key store that cannot answer (a failing Keystore, a phone not yet unlocked). */
+object LockedKeys : KeyProvider {
+    override fun storeKey(): ByteArray = throw KeyProviderException.Unavailable("keystore locked (test)")
+}
+
+fun randomBytes(n: Int): ByteArray = ByteArray(n).also { SecureRandom().nextBytes(it) }
+
+/** Whether [needle] occurs in this array. */
+fun ByteArray.holds(needle: ByteArray): Boolean {
+    if (needle.isEmpty()) return true
+    outer@ for (i in 0..size - needle.size) {
+        for (j in needle.indices) if (this[i + j] != needle[j]) continue@outer
+        return true
+    }
+    return false
+}
+
+/** Every file under [folder] with its bytes. */
+fun filesUnder(folder: File): Map<File, ByteArray> = folder.walkTopDown().filter { it.isFile }.associateWith { it.readBytes() }
+
 /** A real `gridpatrol hq serve` on loopback with a temporary SQLite folder. */
 class Hq {
     private val bin = System.getenv("GRIDPATROL_BIN") ?: error("GRIDPATROL_BIN is not set")
-    private val dir: File = Files.createTempDirectory("gp-hq-").toFile()
+    /** HQ's SQLite folder (clear text: the residents' names are in its bytes). */
+    val dir: File = Files.createTempDirectory("gp-hq-").toFile()
     private val process: Process
     private val http: HttpClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()
     val url: String
+    /** HQ's test data: the sample configuration it imported. */
+    val sample: String
 
     init {
         val pb = ProcessBuilder(bin, "hq", "serve", "--listen", "127.0.0.1:0", "--database", dir.path)
@@ -83,9 +140,15 @@ class Hq {
         }
         url = found
         thread(isDaemon = true) { out.forEachLine { } } // never let HQ block on a full pipe
-        val sample = ProcessBuilder(bin, "device", "sample-config").start().inputStream.readBytes().decodeToString()
+        sample = ProcessBuilder(bin, "device", "sample-config").start().inputStream.readBytes().decodeToString()
         post("/v1/admin/import", sample)
     }
+
+    /** The residents' names and phone numbers in HQ's test data (households are flat objects). */
+    fun residents(): List<String> =
+        Regex("\\{[^{}]*\"id\"\\s*:\\s*\"h-[^{}]*\\}").findAll(sample).flatMap { h ->
+            listOf("name", "phone").mapNotNull { f -> Regex("\"$f\"\\s*:\\s*\"([^\"]+)\"").find(h.value)?.groupValues?.get(1) }
+        }.toList()
 
     fun stop() {
         process.destroy()
@@ -144,11 +207,16 @@ class GridPatrolBindingsTest {
     }
 
     private lateinit var dir: File
+    private lateinit var folder: File
+    private lateinit var keys: FileKeyProvider
     private lateinit var store: GridPatrolStore
 
     @Before fun enrol() = runBlocking<Unit> {
         dir = Files.createTempDirectory("gp-phone-").toFile()
-        store = GridPatrolStore.enrol(File(dir, "store").path, hq.url, hq.code(), DeviceSettings(syncMaxAttempts = 2u))
+        folder = File(dir, "store")
+        // The key file sits in a folder of its own, never in the store folder (the platform's key store).
+        keys = FileKeyProvider(File(dir, "keys").apply { mkdirs() }.resolve("store.key"))
+        store = GridPatrolStore.enrol(folder.path, hq.url, hq.code(), DeviceSettings(syncMaxAttempts = 2u), keys)
     }
 
     @After fun close() {
@@ -217,8 +285,14 @@ class GridPatrolBindingsTest {
         assertTrue(store.validateReport(input).isEmpty())
         val report = store.fileReport(input)
         // Stored downscaled (a camera-sized file to 1600 px), with a thumbnail for lists.
-        assertEquals(1600, jpegSize(File(store.attachmentFile(report.photos[0])).readBytes()).let { maxOf(it.first, it.second) })
-        assertEquals(320, jpegSize(File(store.attachmentThumbnail(report.photos[0])).readBytes()).let { maxOf(it.first, it.second) })
+        // Photos live inside the encrypted store: the calls return their bytes.
+        val stored = store.attachmentPhoto(report.photos[0])
+        assertEquals(report.photos[0], sha256Hex(stored))
+        assertEquals(1600 to 1200, jpegSize(stored))
+        assertEquals(320 to 240, jpegSize(store.attachmentThumbnail(report.photos[0])))
+        expect<GridPatrolException.NotFound> { store.attachmentOriginal(report.photos[0]) } // the template keeps none
+        assertEquals("attachment", expect<GridPatrolException.NotFound> { store.attachmentPhoto("0".repeat(64)) }.entity)
+        for ((file, bytes) in filesUnder(folder)) assertFalse(file.path, bytes.holds(stored.copyOfRange(0, 64)))
         assertEquals(listOf(report.caseId), store.caseInbox(CaseFilter(openOnly = true)).rows.map { it.caseId })
         val case = store.caseTimeline(report.caseId)
         assertEquals(report.photos, case.photos.map { it.sha256 })
@@ -352,14 +426,14 @@ class GridPatrolBindingsTest {
         assertEquals("case", expect<GridPatrolException.NotFound> { store.caseTimeline("no-such-case") }.entity)
 
         expect<GridPatrolException.EnrolmentCodeInvalid> {
-            GridPatrolStore.enrol(File(dir, "other").path, hq.url, "WRNG-CODE-0000", DeviceSettings())
+            GridPatrolStore.enrol(File(dir, "other").path, hq.url, "WRNG-CODE-0000", DeviceSettings(), keys)
         }
         val unreachable = expect<GridPatrolException.HqUnreachable> {
-            GridPatrolStore.enrol(File(dir, "other").path, "http://127.0.0.1:9", hq.code(), DeviceSettings())
+            GridPatrolStore.enrol(File(dir, "other").path, "http://127.0.0.1:9", hq.code(), DeviceSettings(), keys)
         }
         assertTrue(unreachable.reason.isNotEmpty())
         expect<GridPatrolException.NotInitialised> {
-            GridPatrolStore.open(File(dir, "nothing-here").path, DeviceSettings())
+            GridPatrolStore.open(File(dir, "nothing-here").path, DeviceSettings(), keys)
         }
 
         // Closing without the six clear items names what is missing.
@@ -443,7 +517,7 @@ class GridPatrolBindingsTest {
         store.addDataChangedListener(object : DataChangedListener {
             override fun onDataChanged(change: DataChange) { changes += change }
         })
-        GridPatrolStore.open(File(dir, "store").path, DeviceSettings()).use { again ->
+        GridPatrolStore.open(folder.path, DeviceSettings(), keys).use { again ->
             assertEquals(store.device(), again.device())
             var last = ""
             for (handle in listOf(again, store, again)) {
@@ -452,5 +526,62 @@ class GridPatrolBindingsTest {
             assertTrue(changes.any { it is DataChange.Recorded && it.id == last })
         }
         assertEquals(3uL, store.today().unsent.records)
+    }
+
+    @Test fun fTheStoreIsEncryptedAtRestWithTheProvidersKey() = runBlocking<Unit> {
+        // The phone holds HQ's residents (names and phones, for the worker's grid)…
+        val residents = hq.residents()
+        assertTrue(residents.toString(), residents.size >= 4 && residents.any { it.startsWith("138") })
+        val shown = store.gridScreen("g-0101", HouseholdQuery()).households
+        assertTrue(shown.map { it.name }.toString(), shown.any { it.name in residents })
+        store.recordVisit(VisitInput(householdId = shown.first().id, visitType = VisitType.ROUTINE, outcome = VisitOutcome.MET))
+        store.fileReport(
+            ReportInput(
+                gridId = "g-0101", category = ReportCategory.SAFETY_HAZARD, location = INSIDE,
+                description = "楼道堆物 (clutter)", source = ReportSource.RESIDENT, photos = listOf(photo(4)),
+            ),
+        )
+        store.sync(null)
+        // The byte search finds them where they are in clear — HQ's own SQLite folder — so the
+        // check below can fail.
+        val atHq = filesUnder(hq.dir).values
+        for (name in hq.residents().filter { !it.all(Char::isDigit) }) {
+            assertTrue("$name at HQ", atHq.any { it.holds(name.encodeToByteArray()) })
+        }
+        // …yet no file under the store folder carries a name or a phone number in clear.
+        val files = filesUnder(folder)
+        val db = File(folder, "gridpatrol.db")
+        assertTrue(files.keys.toString(), db in files)
+        assertFalse(files.getValue(db).copyOf(16).contentEquals(SQLITE_HEADER))
+        for ((file, bytes) in files) {
+            assertFalse(file.path, bytes.copyOf(minOf(16, bytes.size)).contentEquals(SQLITE_HEADER))
+            for (secret in residents) assertFalse("$secret in clear in $file", bytes.holds(secret.encodeToByteArray()))
+        }
+        // The key: made once by the provider, the same at every call, outside the store folder.
+        val key = keys.file.readBytes()
+        assertEquals(32, key.size)
+        assertArrayEquals(key, keys.storeKey())
+        assertFalse(keys.file.canonicalPath.startsWith(folder.canonicalPath + File.separator))
+        for ((file, bytes) in files) assertFalse(file.path, bytes.holds(key))
+
+        // Another key, while the store is open in this process and once it is closed: refused.
+        expect<GridPatrolException.StoreKeyWrong> { GridPatrolStore.open(folder.path, DeviceSettings(), FixedKey(randomBytes(32))) }
+        val device = store.device()
+        store.close()
+        expect<GridPatrolException.StoreKeyWrong> { GridPatrolStore.open(folder.path, DeviceSettings(), FixedKey(randomBytes(32))) }
+        // A provider that cannot answer, and a key of the wrong size: typed errors.
+        val locked = expect<GridPatrolException.KeyUnavailable> { GridPatrolStore.open(folder.path, DeviceSettings(), LockedKeys) }
+        assertTrue(locked.reason, locked.reason.contains("keystore locked"))
+        val short = expect<GridPatrolException.InvalidInput> { GridPatrolStore.open(folder.path, DeviceSettings(), FixedKey(randomBytes(16))) }
+        assertEquals("key", short.field)
+        expect<GridPatrolException.KeyUnavailable> {
+            GridPatrolStore.enrol(File(dir, "other").path, hq.url, hq.code(), DeviceSettings(), LockedKeys)
+        }
+        assertFalse(File(dir, "other/gridpatrol.db").exists())
+        // The right key from a fresh provider on the same key file opens it, data intact.
+        store = GridPatrolStore.open(folder.path, DeviceSettings(), FileKeyProvider(keys.file))
+        assertEquals(device, store.device())
+        assertEquals(0uL, store.today().unsent.records)
+        assertNotEquals(0, store.gridScreen("g-0101", HouseholdQuery()).households.size)
     }
 }

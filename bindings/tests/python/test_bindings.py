@@ -5,6 +5,7 @@ library; GRIDPATROL_BIN is the `gridpatrol` binary HQ runs from).
 """
 
 import asyncio
+import gc
 import hashlib
 import json
 import os
@@ -37,6 +38,8 @@ from gridpatrol_ffi import (
     DeviceSettings,
     GridPatrolError,
     GridPatrolStore,
+    KeyProvider,
+    KeyProviderError,
     SyncProgressListener,
     SyncReason,
     SyncScheduler,
@@ -71,6 +74,69 @@ def tiny_jpeg(variant: int) -> bytes:
         return f.read()
 
 
+SQLITE_HEADER = b"SQLite format 3\0"
+
+
+class FileKeyProvider(KeyProvider):
+    """The store key the way a desktop or test installation keeps it: 32 bytes from the OS's
+    secure random (``secrets``), written once to a file of its own — outside the store folder,
+    readable by this user only — and read back at every later call."""
+
+    def __init__(self, path):
+        self.path = path
+        self.calls = 0
+
+    def store_key(self):
+        self.calls += 1
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            with open(self.path, "rb") as f:
+                return f.read()
+        key = secrets.token_bytes(32)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        return key
+
+
+class FixedKey(KeyProvider):
+    """Always the same given bytes (another installation's key, or a key of the wrong size)."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def store_key(self):
+        return self.key
+
+
+class LockedKeys(KeyProvider):
+    """A platform key store that cannot answer (a locked Keychain, a failing Keystore)."""
+
+    def store_key(self):
+        raise KeyProviderError.Unavailable("keystore locked (test)")
+
+
+def files_under(folder):
+    """Every file under ``folder``, with its bytes."""
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                yield path, f.read()
+
+
+def residents_of_sample(sample):
+    """Names and phone numbers of the residents in HQ's test data (the sample configuration)."""
+    out = []
+    for h in sample["households"]:
+        out.append(h["name"])
+        if h.get("phone"):
+            out.append(h["phone"])
+    return out
+
+
 class Hq:
     """A real `gridpatrol hq serve` on loopback with a temporary SQLite folder."""
 
@@ -96,7 +162,8 @@ class Hq:
         sample = subprocess.run(
             [os.environ["GRIDPATROL_BIN"], "device", "sample-config"], check=True, capture_output=True, text=True
         ).stdout
-        self.post("/v1/admin/import", json.loads(sample))
+        self.sample = json.loads(sample)
+        self.post("/v1/admin/import", self.sample)
 
     def stop(self):
         self.proc.terminate()
@@ -172,8 +239,12 @@ class Scheduler(SyncScheduler):
 class BindingsTest(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="gp-phone-")
+        # The key lives in a folder of its own, never in the store folder (the platform's key store).
+        os.mkdir(os.path.join(self.tmp.name, "keys"), 0o700)
+        self.keys = FileKeyProvider(os.path.join(self.tmp.name, "keys", "store.key"))
+        self.folder = os.path.join(self.tmp.name, "store")
         self.store = await GridPatrolStore.enrol(
-            os.path.join(self.tmp.name, "store"), HQ.url, HQ.code(), DeviceSettings(sync_max_attempts=2)
+            self.folder, HQ.url, HQ.code(), DeviceSettings(sync_max_attempts=2), self.keys
         )
 
     async def asyncTearDown(self):
@@ -256,10 +327,8 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(s.validate_report(report_input), [])
         report = await s.file_report(report_input)
         # Stored downscaled (a 12 MP-style camera file to 1600 px), with a thumbnail for lists.
-        with open(s.attachment_file(report.photos[0]), "rb") as f:
-            self.assertEqual(max(jpeg_size(f.read())), 1600)
-        with open(s.attachment_thumbnail(report.photos[0]), "rb") as f:
-            self.assertEqual(max(jpeg_size(f.read())), 320)
+        self.assertEqual(max(jpeg_size(s.attachment_photo(report.photos[0]))), 1600)
+        self.assertEqual(max(jpeg_size(s.attachment_thumbnail(report.photos[0]))), 320)
         inbox = s.case_inbox(CaseFilter(open_only=True))
         self.assertEqual([r.case_id for r in inbox.rows], [report.case_id])
         case = s.case_timeline(report.case_id)
@@ -404,14 +473,16 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(missing.exception.entity, "case")
 
         with self.assertRaises(GridPatrolError.EnrolmentCodeInvalid):
-            await GridPatrolStore.enrol(os.path.join(self.tmp.name, "other"), HQ.url, "WRNG-CODE-0000", DeviceSettings())
+            await GridPatrolStore.enrol(
+                os.path.join(self.tmp.name, "other"), HQ.url, "WRNG-CODE-0000", DeviceSettings(), self.keys
+            )
         with self.assertRaises(GridPatrolError.HqUnreachable) as unreachable:
             await GridPatrolStore.enrol(
-                os.path.join(self.tmp.name, "other"), "http://127.0.0.1:9", HQ.code(), DeviceSettings()
+                os.path.join(self.tmp.name, "other"), "http://127.0.0.1:9", HQ.code(), DeviceSettings(), self.keys
             )
         self.assertTrue(unreachable.exception.reason)
         with self.assertRaises(GridPatrolError.NotInitialised):
-            GridPatrolStore.open(os.path.join(self.tmp.name, "nothing-here"), DeviceSettings())
+            GridPatrolStore.open(os.path.join(self.tmp.name, "nothing-here"), DeviceSettings(), self.keys)
 
         # Closing without the six clear items names what is missing.
         other = await s.file_report(
@@ -499,7 +570,7 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
     async def test_f_a_second_handle_shares_the_store_and_its_listeners(self):
         changes = Changes()
         self.store.add_data_changed_listener(changes)
-        again = GridPatrolStore.open(os.path.join(self.tmp.name, "store"), DeviceSettings())
+        again = GridPatrolStore.open(self.folder, DeviceSettings(), self.keys)
         self.assertEqual(again.device(), self.store.device())
         for handle in (again, self.store, again):
             v = await handle.record_visit(
@@ -526,16 +597,20 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
             )
         )
         sha = report.photos[0]
-        with open(s.attachment_file(sha), "rb") as f:
-            stored = f.read()
+        # Photos live inside the encrypted store: the calls return their bytes.
+        stored = s.attachment_photo(sha)
+        self.assertIsInstance(stored, bytes)
         self.assertEqual(hashlib.sha256(stored).hexdigest(), sha)
         self.assertEqual(jpeg_size(stored), (1600, 1200))
-        with open(s.attachment_thumbnail(sha), "rb") as f:
-            self.assertEqual(jpeg_size(f.read()), (320, 240))
+        self.assertEqual(jpeg_size(s.attachment_thumbnail(sha)), (320, 240))
         with self.assertRaises(GridPatrolError.NotFound):
             s.attachment_original(sha)
-        with self.assertRaises(GridPatrolError.NotFound):
-            s.attachment_file("0" * 64)
+        with self.assertRaises(GridPatrolError.NotFound) as missing:
+            s.attachment_photo("0" * 64)
+        self.assertEqual(missing.exception.entity, "attachment")
+        # No copy of the photo (or its thumbnail) sits in the store folder as a file.
+        for path, data in files_under(self.folder):
+            self.assertNotIn(stored[:64], data, path)
 
         heic = os.path.join(self.tmp.name, "IMG_0001.HEIC")
         with open(heic, "wb") as f:
@@ -579,6 +654,74 @@ class BindingsTest(unittest.IsolatedAsyncioTestCase):
         )
         self.assertEqual((r.photos_uploaded, r.photos_left, r.photo_bytes_left), (1, 0, 0))
         self.assertEqual(HQ.request("GET", f"/v1/admin/attachments/{sha}"), stored)
+
+    async def test_h_the_store_is_encrypted_at_rest_with_the_providers_key(self):
+        s = self.store
+        # The phone holds HQ's residents (names and phones, for the worker's grid)…
+        residents = residents_of_sample(HQ.sample)
+        self.assertGreaterEqual(len(residents), 4)
+        shown = s.grid_screen("g-0101", HouseholdQuery()).households
+        self.assertTrue(any(h.name in residents for h in shown), [h.name for h in shown])
+        await s.record_visit(VisitInput(household_id=shown[0].id, visit_type=VisitType.ROUTINE, outcome=VisitOutcome.MET))
+        await s.file_report(
+            ReportInput(
+                grid_id="g-0101",
+                category=ReportCategory.SAFETY_HAZARD,
+                location=INSIDE,
+                description="楼道堆物 (clutter)",
+                source=ReportSource.RESIDENT,
+                photos=[self.photo(4)],
+            )
+        )
+        await s.sync(None)
+        # The byte search finds them where they are in clear — HQ's own SQLite folder — so the
+        # check below can fail.
+        at_hq = b"".join(data for _, data in files_under(HQ.dir.name))
+        for name in (h["name"] for h in HQ.sample["households"]):
+            self.assertIn(name.encode("utf-8"), at_hq)
+        # …yet no file under the store folder carries a name or a phone number in clear.
+        with open(os.path.join(self.folder, "gridpatrol.db"), "rb") as f:
+            self.assertNotEqual(f.read(16), SQLITE_HEADER)
+        files = dict(files_under(self.folder))
+        self.assertIn(os.path.join(self.folder, "gridpatrol.db"), files)
+        for path, data in files.items():
+            self.assertFalse(data.startswith(SQLITE_HEADER), path)
+            for secret in residents:
+                self.assertNotIn(secret.encode("utf-8"), data, f"{secret!r} in clear in {path}")
+        # The key is the provider's: made once, the same at every call, outside the store folder.
+        with open(self.keys.path, "rb") as f:
+            key = f.read()
+        self.assertEqual(len(key), 32)
+        self.assertEqual(self.keys.store_key(), key)
+        self.assertFalse(os.path.abspath(self.keys.path).startswith(os.path.abspath(self.folder) + os.sep))
+        for path, data in files.items():
+            self.assertNotIn(key, data, path)
+            self.assertNotIn(key.hex().encode(), data, path)
+
+        # Another key, while this process has the store open and once it is closed: refused.
+        with self.assertRaises(GridPatrolError.StoreKeyWrong):
+            GridPatrolStore.open(self.folder, DeviceSettings(), FixedKey(secrets.token_bytes(32)))
+        device = s.device()
+        del s
+        self.store = None
+        gc.collect()
+        with self.assertRaises(GridPatrolError.StoreKeyWrong):
+            GridPatrolStore.open(self.folder, DeviceSettings(), FixedKey(secrets.token_bytes(32)))
+        # A provider that cannot answer, and a key of the wrong size: typed, nothing opened.
+        with self.assertRaises(GridPatrolError.KeyUnavailable) as locked:
+            GridPatrolStore.open(self.folder, DeviceSettings(), LockedKeys())
+        self.assertIn("keystore locked", locked.exception.reason)
+        with self.assertRaises(GridPatrolError.InvalidInput) as short:
+            GridPatrolStore.open(self.folder, DeviceSettings(), FixedKey(secrets.token_bytes(16)))
+        self.assertEqual(short.exception.field, "key")
+        with self.assertRaises(GridPatrolError.KeyUnavailable):
+            await GridPatrolStore.enrol(os.path.join(self.tmp.name, "other"), HQ.url, HQ.code(), DeviceSettings(), LockedKeys())
+        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "other", "gridpatrol.db")))
+        # The right key from a fresh provider on the same key file opens it again, data intact.
+        again = GridPatrolStore.open(self.folder, DeviceSettings(), FileKeyProvider(self.keys.path))
+        self.assertEqual(again.device(), device)
+        self.assertEqual(again.today().unsent.records, 0)
+        self.store = again
 
 
 def jpeg_size(data: bytes):

@@ -31,7 +31,7 @@ final class AppDelegate: NSObject, UIApplicationDelegate {
     func application(_ application: UIApplication, didFinishLaunchingWithOptions _: [UIApplication.LaunchOptionsKey: Any]? = nil) -> Bool {
         BackgroundTasksScheduler.register { kind, task in
             _Concurrency.Task { @MainActor in
-                guard let app = RootModel.shared?.app else { task.setTaskCompleted(success: false); return }
+                guard let app = RootModel.shared?.openIfEnrolled() else { task.setTaskCompleted(success: false); return }
                 let work = _Concurrency.Task { await app.sync.backgroundWindow(kind) }
                 task.expirationHandler = { work.cancel() }
                 task.setTaskCompleted(success: await work.value)
@@ -46,20 +46,34 @@ final class AppDelegate: NSObject, UIApplicationDelegate {
 final class RootModel: ObservableObject {
     static weak var shared: RootModel?
     @Published private(set) var app: AppModel?
+    /// Why the enrolled store did not open at launch (the Keychain), shown on the enrolment screen.
+    @Published private(set) var openError: String?
     let enrolment: EnrolmentViewModel
     let keys = KeychainStore()
+    let storeKeys = KeychainKeyProvider()
     let folder: String
 
     init() {
         let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         folder = support.appendingPathComponent("gridpatrol").path
-        enrolment = EnrolmentViewModel(folder: folder, keys: keys, hqUrl: "https://hq.example.gov.cn")
+        enrolment = EnrolmentViewModel(folder: folder, keys: keys, storeKeys: storeKeys, hqUrl: "https://hq.example.gov.cn")
         RootModel.shared = self
-        if let id = try? installationId(in: keys),
-           let store = try? GridPatrolStore.open(folder: folder, settings: DeviceSettings(installationId: id)) {
-            start(store)
-        }
+        openIfEnrolled()
         enrolment.onEnrolled = { [weak self] store in self?.start(store) }
+    }
+
+    /// Open the enrolled store with the Keychain's key (at launch, and again from a background
+    /// task if the Keychain was still locked at launch). Never deletes a store it cannot open.
+    @discardableResult
+    func openIfEnrolled() -> AppModel? {
+        if let app { return app }
+        do {
+            if let store = try openEnrolledStore(folder: folder, keys: keys, storeKeys: storeKeys) { start(store) }
+            openError = nil
+        } catch {
+            openError = describe(error)
+        }
+        return app
     }
 
     private func start(_ store: GridPatrolStore) {

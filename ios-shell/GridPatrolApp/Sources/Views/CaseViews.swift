@@ -36,7 +36,22 @@ struct CaseView: View {
     var body: some View {
         Form {
             if let c = model.screen {
-                Section(c.categoryLabel + " · " + c.stateLabel) { Text(c.description) }
+                Section(c.categoryLabel + " · " + c.stateLabel) {
+                    Text(c.description)
+                    // The report's photos from the bytes the encrypted store returns (no files).
+                    if !c.photos.isEmpty {
+                        ScrollView(.horizontal) {
+                            HStack {
+                                ForEach(c.photos, id: \.sha256) { photo in
+                                    if let data = model.thumbnails[photo.sha256], let image = UIImage(data: data) {
+                                        Image(uiImage: image).resizable().scaledToFill().frame(width: 96, height: 96).clipped()
+                                    }
+                                }
+                            }
+                        }
+                        .task(id: c.photos.map(\.sha256)) { await model.loadThumbnails() }
+                    }
+                }
                 Section("六清") {
                     ForEach(c.clear, id: \.label) { Label($0.label, systemImage: $0.done ? "checkmark.circle" : "circle") }
                     TextField("事实", text: $facts)

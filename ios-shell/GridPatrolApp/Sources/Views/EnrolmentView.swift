@@ -5,6 +5,8 @@ import SwiftUI
 /// `model.scanned`; VisionKit's DataScannerViewController on iOS 16+).
 struct EnrolmentView: View {
     @ObservedObject var model: EnrolmentViewModel
+    /// Why the enrolled store did not open at launch (the Keychain locked, the key lost).
+    var openError: String? = nil
     @State private var scanning = false
 
     var body: some View {
@@ -14,7 +16,7 @@ struct EnrolmentView: View {
             Button("扫码") { scanning = true }
             Button("激活") { _Concurrency.Task { await model.enrol(deviceId: UIDevice.current.identifierForVendor?.uuidString) } }
                 .disabled(model.phase == .enrolling)
-            if case let .failed(message) = model.phase { ErrorLine(text: message) }
+            if case let .failed(message) = model.phase { ErrorLine(text: message) } else { ErrorLine(text: openError) }
         }
         .sheet(isPresented: $scanning) { QrScanner { text in model.scanned(text); scanning = false } }
     }

@@ -11,7 +11,7 @@ struct RootView: View {
             if let app = root.app {
                 AppView(app: app, navigation: app.navigation)
             } else {
-                EnrolmentView(model: root.enrolment)
+                EnrolmentView(model: root.enrolment, openError: root.openError)
             }
         }
         .sheet(isPresented: .constant(permissions.flow.step != .done)) { PermissionsView(permissions: permissions) }

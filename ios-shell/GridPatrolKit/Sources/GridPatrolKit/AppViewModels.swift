@@ -15,6 +15,8 @@ public final class EnrolmentViewModel: ViewModel {
 
     let folder: String
     let keys: KeyStore
+    /// The store's encryption key (the Keychain on iOS).
+    let storeKeys: KeyProvider
     public var hqUrl: String { didSet { changed() } }
     public var code: String = "" { didSet { changed() } }
     public private(set) var phase: Phase = .entering { didSet { changed() } }
@@ -22,9 +24,10 @@ public final class EnrolmentViewModel: ViewModel {
     /// Called with the new store (the app builds its view models on it).
     public var onEnrolled: ((GridPatrolStore) -> Void)?
 
-    public init(folder: String, keys: KeyStore, hqUrl: String = "") {
+    public init(folder: String, keys: KeyStore, storeKeys: KeyProvider, hqUrl: String = "") {
         self.folder = folder
         self.keys = keys
+        self.storeKeys = storeKeys
         self.hqUrl = hqUrl
     }
 
@@ -48,7 +51,8 @@ public final class EnrolmentViewModel: ViewModel {
     }
 
     /// Trade the code for a device identity; the core checks the code and reports a wrong one
-    /// as `EnrolmentCodeInvalid`.
+    /// as `EnrolmentCodeInvalid`. The store is made encrypted with the key from `storeKeys`
+    /// (`KeyUnavailable` when the Keychain cannot give it: nothing is created).
     @discardableResult
     public func enrol(deviceId: String? = nil) async -> GridPatrolStore? {
         phase = .enrolling
@@ -56,7 +60,7 @@ public final class EnrolmentViewModel: ViewModel {
             let id = try installationId(in: keys)
             let s = try await GridPatrolStore.enrol(
                 folder: folder, hqUrl: hqUrl, code: code.trimmingCharacters(in: .whitespaces),
-                settings: DeviceSettings(deviceId: deviceId, installationId: id))
+                settings: DeviceSettings(deviceId: deviceId, installationId: id), keys: storeKeys)
             store = s
             phase = .enrolled(workerId: s.device().workerId)
             onEnrolled?(s)

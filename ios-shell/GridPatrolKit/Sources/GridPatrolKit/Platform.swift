@@ -102,6 +102,27 @@ public final class SystemClock: Clock {
     public func now() -> Date { Date() }
 }
 
+// The store's encryption key: the bindings' own protocol `KeyProvider` (`storeKey() throws -> Data`,
+// 32 random bytes made on the first call and the same at every call after; throws
+// `KeyProviderError.Unavailable` when the Keychain cannot answer). The app implements it with a
+// Keychain item (GridPatrolApp/Sources/Platform/KeychainKeyProvider.swift), the tests with
+// `FakeKeyProvider`. The Kit hands it to the core in two places only: `EnrolmentViewModel.enrol`
+// and `openEnrolledStore` (at launch and in a background task's fresh process).
+
+/// The store an earlier enrolment made in `folder`, opened with the key from `storeKeys`; nil
+/// when there is none yet (the app then shows enrolment). Other failures are the core's typed
+/// errors: `GridPatrolError.KeyUnavailable` (the Keychain could not give the key, e.g. before the
+/// first unlock: try again later, nothing changed), `.StoreKeyWrong` (the key does not open the
+/// store: never delete it on the spot, HQ has only what was synced).
+public func openEnrolledStore(folder: String, keys: KeyStore, storeKeys: KeyProvider) throws -> GridPatrolStore? {
+    let settings = DeviceSettings(installationId: try installationId(in: keys))
+    do {
+        return try GridPatrolStore.open(folder: folder, settings: settings, keys: storeKeys)
+    } catch GridPatrolError.NotInitialised {
+        return nil
+    }
+}
+
 /// The installation id the core wants on every open and enrol (bindings/README.md): made once at
 /// random and kept in the KeyStore.
 public func installationId(in keys: KeyStore) throws -> String {

@@ -135,6 +135,23 @@ public final class CaseViewModel: ScreenViewModel<CaseTimeline> {
     public let caseId: String
     /// What the next step carries (the clear items, a note, photos), typed by the worker.
     public var draft = ActionContext() { didSet { changed() } }
+    /// The JPEG thumbnails of the case's photos by SHA-256, as the encrypted store returns them
+    /// (there is no file to show; the app makes a `UIImage(data:)`). Filled by `loadThumbnails()`.
+    public private(set) var thumbnails: [String: Data] = [:] { didSet { changed() } }
+
+    /// Read the thumbnails of `screen.photos` not read yet, off the main actor (the store reads
+    /// its disk). A failure goes to `error`, as any core call's.
+    public func loadThumbnails() async {
+        let store = self.store
+        for photo in screen?.photos ?? [] where thumbnails[photo.sha256] == nil {
+            let sha = photo.sha256
+            do {
+                thumbnails[sha] = try await _Concurrency.Task.detached { try store.attachmentThumbnail(sha256: sha) }.value
+            } catch {
+                self.error = describe(error)
+            }
+        }
+    }
 
     public init(router: ActionRouter, caseId: String) {
         self.caseId = caseId

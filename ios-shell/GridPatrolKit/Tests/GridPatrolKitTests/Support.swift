@@ -143,6 +143,30 @@ final class FakeKeyStore: KeyStore {
     func remove(_ key: String) throws { items[key] = nil }
 }
 
+/// The store key as the Keychain-backed provider behaves: 32 bytes from the system's secure
+/// random generator, made on the first call and the same at every call after (kept in memory
+/// here, not in a Keychain). `locked` makes it throw as a Keychain before the first unlock does.
+final class FakeKeyProvider: KeyProvider, @unchecked Sendable {
+    private let lock = NSLock()
+    private var key: Data?
+    var locked = false
+    private(set) var calls = 0
+
+    init(_ key: Data? = nil) { self.key = key }
+
+    func storeKey() throws -> Data {
+        lock.lock()
+        defer { lock.unlock() }
+        calls += 1
+        if locked { throw KeyProviderError.Unavailable(reason: "keychain locked (test)") }
+        if let key = key { return key }
+        var rng = SystemRandomNumberGenerator()
+        let made = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &rng) })
+        key = made
+        return made
+    }
+}
+
 final class FakeNetworkMonitor: NetworkMonitor, @unchecked Sendable {
     private(set) var current: Connectivity
     private var handler: (@Sendable (Connectivity) -> Void)?
@@ -214,10 +238,12 @@ class LiveTestCase: XCTestCase {
     }
 
     var storeFolder: String { dir.appendingPathComponent("store").path }
+    /// This test's store key (the Keychain's, on a phone).
+    let storeKeys = FakeKeyProvider()
 
     func enrolledStore() async throws -> GridPatrolStore {
         let code = try await offMain { [hq] in try hq.code() }
         return try await GridPatrolStore.enrol(folder: storeFolder, hqUrl: hq.url, code: code,
-                                               settings: DeviceSettings(syncMaxAttempts: 2))
+                                               settings: DeviceSettings(syncMaxAttempts: 2), keys: storeKeys)
     }
 }

@@ -258,7 +258,7 @@ final class ViewModelTests: LiveTestCase {
     @MainActor
     func testEnrolmentByQrKeepsTheInstallationIdInTheKeyStore() async throws {
         let keys = FakeKeyStore()
-        let vm = EnrolmentViewModel(folder: storeFolder, keys: keys)
+        let vm = EnrolmentViewModel(folder: storeFolder, keys: keys, storeKeys: storeKeys)
         XCTAssertFalse(vm.scanned("hello world"))
         let code = try await offMain { [hq] in try hq.code() }
         XCTAssertTrue(vm.scanned("gridpatrol://enrol?hq=\(hq.url)&code=\(code)"))
@@ -273,11 +273,54 @@ final class ViewModelTests: LiveTestCase {
         XCTAssertEqual(keys.items.count, 1, "the installation id, made once")
 
         // A wrong code is the core's typed error, in words.
-        let again = EnrolmentViewModel(folder: dir.appendingPathComponent("other").path, keys: keys, hqUrl: hq.url)
+        let again = EnrolmentViewModel(folder: dir.appendingPathComponent("other").path, keys: keys, storeKeys: storeKeys, hqUrl: hq.url)
         XCTAssertTrue(again.scanned("WRNG-CODE-0000"))
         _ = await again.enrol()
         guard case let .failed(message) = again.phase else { return XCTFail("\(again.phase)") }
         XCTAssertTrue(message.contains("EnrolmentCodeInvalid"), message)
+    }
+
+    @MainActor
+    func testTheStoreIsEncryptedWithTheKeyProvidersKey() async throws {
+        let keys = FakeKeyStore()
+        // Enrolment with a Keychain that cannot answer: the core's typed error, nothing created.
+        storeKeys.locked = true
+        let vm = EnrolmentViewModel(folder: storeFolder, keys: keys, storeKeys: storeKeys, hqUrl: hq.url)
+        vm.code = try await offMain { [hq] in try hq.code() }
+        let none = await vm.enrol()
+        XCTAssertNil(none)
+        guard case let .failed(message) = vm.phase else { return XCTFail("\(vm.phase)") }
+        XCTAssertTrue(message.contains("KeyUnavailable"), message)
+        let db = dir.appendingPathComponent("store/gridpatrol.db")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: db.path))
+        XCTAssertNil(try openEnrolledStore(folder: dir.appendingPathComponent("nothing").path, keys: keys, storeKeys: FakeKeyProvider()),
+                     "no store yet: the app shows enrolment")
+
+        // Once it answers: enrolled, and the file is not clear-text SQLite.
+        storeKeys.locked = false
+        vm.code = try await offMain { [hq] in try hq.code() }
+        let enrolled = await vm.enrol()
+        let store = try XCTUnwrap(enrolled, "\(vm.phase)")
+        let header = try Data(contentsOf: db).prefix(16)
+        XCTAssertNotEqual(header, Data("SQLite format 3\u{0}".utf8))
+        XCTAssertEqual(try storeKeys.storeKey(), try storeKeys.storeKey(), "the same key at every call")
+        // A later launch opens it with the same key.
+        let reopened = try XCTUnwrap(try openEnrolledStore(folder: storeFolder, keys: keys, storeKeys: storeKeys))
+        XCTAssertEqual(reopened.device(), store.device())
+        // Another key (the Keychain item lost or replaced) or none: typed, never opened.
+        XCTAssertThrowsError(try openEnrolledStore(folder: storeFolder, keys: keys, storeKeys: FakeKeyProvider())) {
+            XCTAssertEqual($0 as? GridPatrolError, .StoreKeyWrong)
+        }
+        let locked = FakeKeyProvider()
+        locked.locked = true
+        XCTAssertThrowsError(try openEnrolledStore(folder: storeFolder, keys: keys, storeKeys: locked)) {
+            guard case .KeyUnavailable(let reason)? = $0 as? GridPatrolError else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("keychain locked"), reason)
+        }
+        XCTAssertThrowsError(try openEnrolledStore(folder: storeFolder, keys: keys, storeKeys: FakeKeyProvider(Data(count: 16)))) {
+            guard case .InvalidInput(let field, _)? = $0 as? GridPatrolError else { return XCTFail("\($0)") }
+            XCTAssertEqual(field, "key")
+        }
     }
 
     @MainActor
@@ -316,7 +359,7 @@ final class ViewModelTests: LiveTestCase {
         let code = try await offMain { try gone.code() }
         let lonely = try await GridPatrolStore.enrol(
             folder: dir.appendingPathComponent("second").path, hqUrl: gone.url, code: code,
-            settings: DeviceSettings(syncTimeoutMs: 2000, syncMaxAttempts: 1))
+            settings: DeviceSettings(syncTimeoutMs: 2000, syncMaxAttempts: 1), keys: FakeKeyProvider())
         try await offMain { gone.stop() }
         _ = try await lonely.recordVisit(input: VisitInput(householdId: "h-0001", visitType: .routine, outcome: .met))
         let scheduler = FakeBackgroundScheduler()

@@ -12,7 +12,7 @@ final class WorkerDayTests: LiveTestCase {
     func testAWorkersDayThroughTheViewModels() async throws {
         // Enrol by QR; the installation id goes to the Keychain.
         let keys = FakeKeyStore()
-        let enrolment = EnrolmentViewModel(folder: storeFolder, keys: keys)
+        let enrolment = EnrolmentViewModel(folder: storeFolder, keys: keys, storeKeys: storeKeys)
         let code = try await offMain { [hq] in try hq.code() }
         XCTAssertTrue(enrolment.scanned("gridpatrol://enrol?hq=\(hq.url)&code=\(code)"))
         let enrolled = await enrolment.enrol()
@@ -66,6 +66,13 @@ final class WorkerDayTests: LiveTestCase {
         let report = try XCTUnwrap(filed, reportForm.error ?? "\(reportForm.errors)")
         XCTAssertEqual(nav.top, .caseDetail(caseId: report.caseId))
         XCTAssertEqual(report.patrolId, patrolId)
+        // The case screen shows the photo from the bytes the encrypted store returns.
+        let caseScreen = app.caseDetail(report.caseId)
+        caseScreen.load()
+        await caseScreen.loadThumbnails()
+        let thumb = try XCTUnwrap(caseScreen.thumbnails[report.photos[0]], caseScreen.error ?? "no thumbnail")
+        XCTAssertEqual([UInt8](thumb.prefix(2)), [0xFF, 0xD8], "a JPEG")
+        XCTAssertEqual(thumb, try store.attachmentThumbnail(sha256: report.photos[0]))
         nav.popToHome()
 
         // Finish the patrol.

@@ -63,11 +63,69 @@ func sha256Hex(_ data: Data) -> String {
     return h.map { String(format: "%08x", $0) }.joined()
 }
 
+let sqliteHeader = Data("SQLite format 3\u{0}".utf8)
+
+/// 32 bytes from the system's secure random generator (`SystemRandomNumberGenerator`: the
+/// kernel's getrandom here, `SecRandomCopyBytes`' source on iOS).
+func randomKey(_ count: Int = 32) -> Data {
+    var rng = SystemRandomNumberGenerator()
+    return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &rng) })
+}
+
+/// The store key as a test keeps it: made on the first call, written to a file of its own
+/// outside the store folder (owner-only), read back at every later call. On iOS the same bytes
+/// live in a Keychain item instead (bindings/README.md).
+final class FileKeyProvider: KeyProvider, @unchecked Sendable {
+    let url: URL
+    init(_ url: URL) { self.url = url }
+
+    func storeKey() throws -> Data {
+        // Never made twice: an existing key file is read (or the provider fails), not replaced.
+        if !FileManager.default.fileExists(atPath: url.path) {
+            guard FileManager.default.createFile(atPath: url.path, contents: randomKey(), attributes: [.posixPermissions: 0o600]) else {
+                throw KeyProviderError.Unavailable(reason: "cannot write the key file")
+            }
+        }
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw KeyProviderError.Unavailable(reason: "cannot read the key file")
+        }
+    }
+}
+
+/// Always the given bytes: another installation's key, or one of the wrong size.
+final class FixedKey: KeyProvider, @unchecked Sendable {
+    let key: Data
+    init(_ key: Data) { self.key = key }
+    func storeKey() throws -> Data { key }
+}
+
+/// A key store that cannot answer (the Keychain before first unlock, say).
+final class LockedKeys: KeyProvider, @unchecked Sendable {
+    func storeKey() throws -> Data { throw KeyProviderError.Unavailable(reason: "keychain locked (test)") }
+}
+
+/// Every file under `folder`, with its bytes.
+func filesUnder(_ folder: URL) throws -> [String: Data] {
+    var out: [String: Data] = [:]
+    let items = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey])
+    while let url = items?.nextObject() as? URL {
+        if (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
+            out[url.path] = try Data(contentsOf: url)
+        }
+    }
+    return out
+}
+
 /// A real `gridpatrol hq serve` on loopback with a temporary SQLite folder.
 final class Hq: @unchecked Sendable {
     let url: String
+    /// HQ's test data: the sample configuration it imported.
+    let sample: Data
     private let process = Process()
-    private let dir: URL
+    /// HQ's SQLite folder (clear text: the residents' names are in its bytes).
+    let dir: URL
     private let bin: String
 
     init() throws {
@@ -107,7 +165,15 @@ final class Hq: @unchecked Sendable {
         try sample.run()
         let config = sampleOut.fileHandleForReading.readDataToEndOfFile()
         sample.waitUntilExit()
+        self.sample = config
         _ = try send("POST", "/v1/admin/import", config)
+    }
+
+    /// The residents' names and phone numbers in HQ's test data.
+    func residents() throws -> [String] {
+        let config = try JSONSerialization.jsonObject(with: sample) as! [String: Any]
+        let households = config["households"] as! [[String: Any]]
+        return households.flatMap { [$0["name"] as? String, $0["phone"] as? String].compactMap { $0 } }
     }
 
     func stop() {
@@ -205,6 +271,8 @@ final class GridPatrolTests: XCTestCase {
     nonisolated(unsafe) static var hq: Hq!
     var hq: Hq { Self.hq }
     var dir: URL!
+    var folder: URL!
+    var keys: FileKeyProvider!
     var store: GridPatrolStore!
 
     override class func setUp() {
@@ -220,9 +288,14 @@ final class GridPatrolTests: XCTestCase {
     override func setUp() async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("gp-phone-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        folder = dir.appendingPathComponent("store")
+        // The key file sits in a folder of its own, never in the store folder (the platform's key store).
+        let keyFolder = dir.appendingPathComponent("keys")
+        try FileManager.default.createDirectory(at: keyFolder, withIntermediateDirectories: true)
+        keys = FileKeyProvider(keyFolder.appendingPathComponent("store.key"))
         store = try await GridPatrolStore.enrol(
-            folder: dir.appendingPathComponent("store").path, hqUrl: hq.url, code: try hq.code(),
-            settings: DeviceSettings(syncMaxAttempts: 2))
+            folder: folder.path, hqUrl: hq.url, code: try hq.code(),
+            settings: DeviceSettings(syncMaxAttempts: 2), keys: keys)
     }
 
     override func tearDown() async throws {
@@ -304,10 +377,22 @@ final class GridPatrolTests: XCTestCase {
         XCTAssertEqual(try store.validateReport(input: input), [])
         let report = try await store.fileReport(input: input)
         // Stored downscaled (a camera-sized file to 1600 px), with a thumbnail for lists.
-        let stored = try Data(contentsOf: URL(fileURLWithPath: try store.attachmentFile(sha256: report.photos[0])))
-        XCTAssertEqual(jpegSize(stored).map { max($0.0, $0.1) }, 1600)
-        let thumb = try Data(contentsOf: URL(fileURLWithPath: try store.attachmentThumbnail(sha256: report.photos[0])))
-        XCTAssertEqual(jpegSize(thumb).map { max($0.0, $0.1) }, 320)
+        // Photos live inside the encrypted store: the calls return their bytes.
+        let stored = try store.attachmentPhoto(sha256: report.photos[0])
+        XCTAssertEqual(sha256Hex(stored), report.photos[0])
+        XCTAssertEqual(jpegSize(stored).map { [$0.0, $0.1] }, [1600, 1200])
+        let thumb = try store.attachmentThumbnail(sha256: report.photos[0])
+        XCTAssertEqual(jpegSize(thumb).map { [$0.0, $0.1] }, [320, 240])
+        XCTAssertThrowsError(try store.attachmentOriginal(sha256: report.photos[0])) { error in
+            guard case .NotFound? = error as? GridPatrolError else { return XCTFail("\(error)") } // the template keeps none
+        }
+        XCTAssertThrowsError(try store.attachmentPhoto(sha256: String(repeating: "0", count: 64))) { error in
+            guard case .NotFound(let entity, _)? = error as? GridPatrolError else { return XCTFail("\(error)") }
+            XCTAssertEqual(entity, "attachment")
+        }
+        for (path, bytes) in try filesUnder(folder) {
+            XCTAssertNil(bytes.range(of: stored.prefix(64)), path)
+        }
         XCTAssertEqual(try store.caseInbox(filter: CaseFilter(openOnly: true)).rows.map { $0.caseId }, [report.caseId])
         let page = try store.caseTimeline(caseId: report.caseId)
         XCTAssertEqual(page.photos.map { $0.sha256 }, report.photos)
@@ -446,19 +531,19 @@ final class GridPatrolTests: XCTestCase {
         do {
             _ = try await GridPatrolStore.enrol(
                 folder: dir.appendingPathComponent("other").path, hqUrl: hq.url, code: "WRNG-CODE-0000",
-                settings: DeviceSettings())
+                settings: DeviceSettings(), keys: keys)
             XCTFail("a wrong code was accepted")
         } catch GridPatrolError.EnrolmentCodeInvalid {}
         do {
             _ = try await GridPatrolStore.enrol(
                 folder: dir.appendingPathComponent("other").path, hqUrl: "http://127.0.0.1:9", code: try hq.code(),
-                settings: DeviceSettings())
+                settings: DeviceSettings(), keys: keys)
             XCTFail("enrolled without HQ")
         } catch GridPatrolError.HqUnreachable(let reason) {
             XCTAssertFalse(reason.isEmpty)
         }
         XCTAssertThrowsError(try GridPatrolStore.open(
-            folder: dir.appendingPathComponent("nothing-here").path, settings: DeviceSettings())) { error in
+            folder: dir.appendingPathComponent("nothing-here").path, settings: DeviceSettings(), keys: keys)) { error in
             XCTAssertEqual(error as? GridPatrolError, .NotInitialised)
         }
 
@@ -537,7 +622,7 @@ final class GridPatrolTests: XCTestCase {
         let changes = Changes()
         _ = store.addDataChangedListener(listener: changes)
         var again: GridPatrolStore? = try GridPatrolStore.open(
-            folder: dir.appendingPathComponent("store").path, settings: DeviceSettings())
+            folder: folder.path, settings: DeviceSettings(), keys: keys)
         XCTAssertEqual(again?.device(), store.device())
         var last = ""
         for handle in [again!, store!, again!] {
@@ -546,5 +631,71 @@ final class GridPatrolTests: XCTestCase {
         XCTAssertTrue(changes.seen.all.contains(.recorded(kind: .visit, id: last)))
         again = nil // deinit
         XCTAssertEqual(try store.today().unsent.records, 3)
+    }
+
+    func testGTheStoreIsEncryptedAtRestWithTheProvidersKey() async throws {
+        // The phone holds HQ's residents (names and phones, for the worker's grid)…
+        let residents = try hq.residents()
+        XCTAssertGreaterThanOrEqual(residents.count, 4)
+        let shown = try store.gridScreen(gridId: "g-0101", query: HouseholdQuery()).households
+        XCTAssertTrue(shown.contains { residents.contains($0.name) }, "\(shown.map { $0.name })")
+        _ = try await store.recordVisit(input: VisitInput(householdId: shown[0].id, visitType: .routine, outcome: .met))
+        _ = try await store.fileReport(input: ReportInput(
+            gridId: "g-0101", category: .safetyHazard, location: inside, description: "楼道堆物 (clutter)",
+            source: .resident, photos: [try photo(4)]))
+        _ = try await store.sync(progress: nil)
+        // The byte search finds them where they are in clear — HQ's own SQLite folder — so the
+        // check below can fail.
+        let atHq = try filesUnder(hq.dir).values
+        for name in residents where !name.allSatisfy(\.isNumber) {
+            XCTAssertTrue(atHq.contains { $0.range(of: Data(name.utf8)) != nil }, "\(name) at HQ")
+        }
+        // …yet no file under the store folder carries a name or a phone number in clear.
+        let files = try filesUnder(folder)
+        let db = try XCTUnwrap(files[folder.appendingPathComponent("gridpatrol.db").path], "\(files.keys)")
+        XCTAssertNotEqual(db.prefix(16), sqliteHeader)
+        for (path, bytes) in files {
+            XCTAssertNotEqual(bytes.prefix(16), sqliteHeader, path)
+            for secret in residents {
+                XCTAssertNil(bytes.range(of: Data(secret.utf8)), "\(secret) in clear in \(path)")
+            }
+        }
+        // The key: made once by the provider, the same at every call, outside the store folder.
+        let key = try Data(contentsOf: keys.url)
+        XCTAssertEqual(key.count, 32)
+        XCTAssertEqual(try keys.storeKey(), key)
+        XCTAssertFalse(keys.url.standardizedFileURL.path.hasPrefix(folder.standardizedFileURL.path + "/"))
+        for (path, bytes) in files { XCTAssertNil(bytes.range(of: key), path) }
+
+        // Another key, while the store is open in this process and once it is released: refused.
+        let folderPath = folder.path
+        XCTAssertThrowsError(try GridPatrolStore.open(folder: folderPath, settings: DeviceSettings(), keys: FixedKey(randomKey()))) {
+            XCTAssertEqual($0 as? GridPatrolError, .StoreKeyWrong)
+        }
+        let device = store.device()
+        store = nil // deinit releases the Rust object
+        XCTAssertThrowsError(try GridPatrolStore.open(folder: folderPath, settings: DeviceSettings(), keys: FixedKey(randomKey()))) {
+            XCTAssertEqual($0 as? GridPatrolError, .StoreKeyWrong)
+        }
+        // A provider that cannot answer, and a key of the wrong size: typed errors.
+        XCTAssertThrowsError(try GridPatrolStore.open(folder: folderPath, settings: DeviceSettings(), keys: LockedKeys())) {
+            guard case .KeyUnavailable(let reason)? = $0 as? GridPatrolError else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("keychain locked"), reason)
+        }
+        XCTAssertThrowsError(try GridPatrolStore.open(folder: folderPath, settings: DeviceSettings(), keys: FixedKey(randomKey(16)))) {
+            guard case .InvalidInput(let field, _)? = $0 as? GridPatrolError else { return XCTFail("\($0)") }
+            XCTAssertEqual(field, "key")
+        }
+        do {
+            _ = try await GridPatrolStore.enrol(
+                folder: dir.appendingPathComponent("other").path, hqUrl: hq.url, code: try hq.code(),
+                settings: DeviceSettings(), keys: LockedKeys())
+            XCTFail("enrolled without a key")
+        } catch GridPatrolError.KeyUnavailable {}
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("other/gridpatrol.db").path))
+        // The right key from a fresh provider on the same key file opens it, data intact.
+        store = try GridPatrolStore.open(folder: folderPath, settings: DeviceSettings(), keys: FileKeyProvider(keys.url))
+        XCTAssertEqual(store.device(), device)
+        XCTAssertEqual(try store.today().unsent.records, 0)
     }
 }

@@ -33,7 +33,7 @@ private fun Screen(app: GridPatrolApp, route: Route) {
     val g = app.graph
     if (g == null || route == Route.Enrolment) {
         val p = presenter(route) { scope -> EnrolmentPresenter(app.opener, app.navigator, app::onStore, scope) }
-        return EnrolmentScreen(p)
+        return EnrolmentScreen(p, app.openError)
     }
     val nav = app.navigator
     when (route) {

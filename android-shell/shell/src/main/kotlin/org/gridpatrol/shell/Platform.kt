@@ -23,6 +23,12 @@ interface LocationSource {
     suspend fun currentFix(): Fix?
 }
 
+// The store's encryption key is the bindings' own interface, `org.gridpatrol.core.KeyProvider`
+// (`storeKey(): ByteArray`: 32 random bytes made on the first call and the same ever after;
+// throws `KeyProviderException.Unavailable` when the key store cannot answer). The app implements
+// it with the Android Keystore (app/…/platform/KeystoreKeyProvider.kt), the tests with
+// FakeKeyProvider; the shell passes it to the core through [StoreOpener] only.
+
 /** Secrets that must not leave the device (Android Keystore-wrapped storage). */
 interface KeyStore {
     fun get(name: String): String?

@@ -25,7 +25,12 @@ data class ShellError(
 ) {
     enum class Kind {
         INVALID_INPUT, NOT_FOUND, NOT_ALLOWED, ILLEGAL_STEP, CLEAR_ITEMS_MISSING, OFFLINE,
-        CODE_INVALID, DEVICE_REVOKED, RATE_LIMITED, HQ_REFUSED, NO_LOCATION, PERMISSION_NEEDED, OTHER,
+        CODE_INVALID, DEVICE_REVOKED, RATE_LIMITED, HQ_REFUSED, NO_LOCATION, PERMISSION_NEEDED,
+        /** The platform's key store could not give the store key (locked, failing): try again. */
+        KEY_UNAVAILABLE,
+        /** The key does not open the store (the key store lost or replaced it). */
+        STORE_KEY_WRONG,
+        OTHER,
     }
 
     companion object {
@@ -42,6 +47,9 @@ data class ShellError(
             is GridPatrolException.DeviceRevoked -> ShellError(Kind.DEVICE_REVOKED)
             is GridPatrolException.RateLimited -> ShellError(Kind.RATE_LIMITED, null, e.retryAfterS.toString())
             is GridPatrolException.HqRefused -> ShellError(Kind.HQ_REFUSED, e.code, e.detail)
+            is GridPatrolException.KeyUnavailable -> ShellError(Kind.KEY_UNAVAILABLE, null, e.reason)
+            is GridPatrolException.StoreKeyWrong -> ShellError(Kind.STORE_KEY_WRONG)
+            is GridPatrolException.StoreKeyMissing -> ShellError(Kind.STORE_KEY_WRONG)
             else -> ShellError(Kind.OTHER, null, e.javaClass.simpleName)
         }
     }

@@ -4,6 +4,7 @@ package org.gridpatrol.shell
 
 import java.time.Instant
 import kotlinx.coroutines.runBlocking
+import org.gridpatrol.core.GridPatrolException
 import org.gridpatrol.core.model.Action
 import org.gridpatrol.core.model.CaseFilter
 import org.gridpatrol.protocol.Answer
@@ -213,6 +214,50 @@ class PresentersTest {
         assertEquals(1, report.photos.size)
         assertEquals(Route.Case(report.caseId), phone.navigator.top)
         assertEquals(1u, phone.store.syncStatus().photosQueued)
+        // The case screen shows the photo from the bytes the encrypted store returns.
+        val c = CasePresenter(phone.store, report.caseId, phone.router, phone.scope)
+        val sha = report.photos.single()
+        val thumb = await(c.state, "thumbnail") { sha in it.thumbnails }.thumbnails.getValue(sha)
+        assertEquals(listOf(0xFF, 0xD8), thumb.take(2).map { it.toInt() and 0xff }) // a JPEG
+        assertTrue(thumb.contentEquals(phone.store.attachmentThumbnail(sha)))
+        assertNull(c.state.value.error)
+    }
+
+    @Test fun theStoreIsEncryptedWithThePlatformsKey() = runBlocking<Unit> {
+        // Enrolment through the presenter, with a key store that cannot answer: a typed error,
+        // nothing created; once it answers, the store is made and encrypted with its key.
+        phone.keys.locked = true
+        val p = EnrolmentPresenter(phone.opener, phone.navigator, { phone.wire(it) }, phone.scope, defaultHqUrl = hq.url)
+        p.onEvent(EnrolmentEvent.SetCode(hq.code())).join()
+        p.onEvent(EnrolmentEvent.Submit).join()
+        assertEquals(ShellError.Kind.KEY_UNAVAILABLE, p.state.value.error?.kind)
+        assertTrue(p.state.value.error!!.detail!!.contains("keystore locked"))
+        assertFalse(p.state.value.enrolled)
+        assertFalse(java.io.File(phone.folder, "gridpatrol.db").exists())
+        phone.keys.locked = false
+        p.onEvent(EnrolmentEvent.SetCode(hq.code())).join()
+        p.onEvent(EnrolmentEvent.Submit).join()
+        assertTrue(p.state.value.enrolled)
+        val header = java.io.File(phone.folder, "gridpatrol.db").inputStream().use { it.readNBytes(16) }
+        assertFalse(header.contentEquals("SQLite format 3\u0000".encodeToByteArray()))
+        // The same key at every call; a later launch opens the store with it.
+        assertTrue(phone.keys.storeKey().contentEquals(phone.keys.storeKey()))
+        phone.opener.openExisting()!!.use { assertEquals(phone.store.device(), it.device()) }
+        // Another key (the Keystore lost or replaced it) or none at all: typed, never opened.
+        val otherKey = StoreOpener(phone.folder, phone.keyStore, FakeKeyProvider(), deviceId = null)
+        val wrong = try { otherKey.openExisting(); null } catch (e: GridPatrolException) { e }
+        assertTrue("$wrong", wrong is GridPatrolException.StoreKeyWrong)
+        assertEquals(ShellError.Kind.STORE_KEY_WRONG, ShellError.of(wrong!!).kind)
+        val lockedKeys = FakeKeyProvider().apply { locked = true }
+        val unavailable = try {
+            StoreOpener(phone.folder, phone.keyStore, lockedKeys, deviceId = null).openExisting(); null
+        } catch (e: GridPatrolException) { e }
+        assertTrue("$unavailable", unavailable is GridPatrolException.KeyUnavailable)
+        // A key of the wrong size is the core's InvalidInput on field "key".
+        val short = try {
+            StoreOpener(phone.folder, phone.keyStore, FakeKeyProvider(ByteArray(16)), deviceId = null).openExisting(); null
+        } catch (e: GridPatrolException) { e }
+        assertEquals(ShellError(ShellError.Kind.INVALID_INPUT, "key", (short as GridPatrolException.InvalidInput).reason), ShellError.of(short))
     }
 
     @Test fun caseInboxAndCaseSteps() = runBlocking<Unit> {
@@ -316,19 +361,16 @@ class PresentersTest {
     }
 
     @Test fun syncStatusRefusedRecordIsDiscardedOnlyAfterTheWorkerConfirms() = runBlocking<Unit> {
+        // A household of this test's own, so moving it leaves the other tests' data alone.
+        val householdId = "h-shell-" + java.util.UUID.randomUUID().toString().take(8)
+        hq.post("/v1/admin/households", """{"id":"$householdId","grid_id":"g-0101","label":"9栋1单元101","name":"测试户"}""")
         enrolled()
         val s = SyncStatusPresenter(phone.store, phone.coordinator, phone.runner, phone.router, phone.scope)
-        phone.store.recordVisit(org.gridpatrol.core.model.VisitInput(householdId = "h-0002", visitType = VisitType.ROUTINE, outcome = org.gridpatrol.protocol.VisitOutcome.MET))
-        // Tamper with the queued visit the way a buggy app could (another worker's name), as
-        // tests/tests/sync_e2e.rs does: HQ refuses that record alone.
-        val db = java.io.File(phone.dir, "store/gridpatrol.db").path
-        val tamper = ProcessBuilder(
-            "python3", "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); " +
-                "c.execute(\"UPDATE outbox SET payload=json_set(payload,'$.visit.worker_id','w-002') WHERE seq=(SELECT MAX(seq) FROM outbox)\"); c.commit()",
-            db,
-        ).inheritIO().start()
-        assertEquals(0, tamper.waitFor())
+        phone.store.recordVisit(org.gridpatrol.core.model.VisitInput(householdId = householdId, visitType = VisitType.ROUTINE, outcome = org.gridpatrol.protocol.VisitOutcome.MET))
+        // Before the visit reaches HQ, the street office moves the household to another worker's
+        // grid: HQ refuses that record alone. (The store is encrypted, so the record cannot be
+        // tampered with from outside as tests/tests/sync_e2e.rs does with a clear store.)
+        hq.put("/v1/admin/households/$householdId", """{"grid_id":"g-0102","label":"9栋1单元101","name":"测试户"}""")
         assertTrue(phone.runner.run(WorkRequest(WorkKind.SYNC, expedited = true, unmeteredOnly = false)).isSuccess)
         val refused = await(s.state, "one refused record") { it.status?.rejected?.size == 1 }.status!!.rejected.single()
         assertTrue(refused.reason, refused.reason.isNotEmpty())

@@ -8,11 +8,13 @@ import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.nio.file.Files
+import java.security.SecureRandom
 import java.time.Duration
 import java.time.Instant
 import java.util.Collections
 import java.util.UUID
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.concurrent.thread
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -27,6 +29,8 @@ import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.withTimeout
 import org.gridpatrol.core.DeviceSettings
 import org.gridpatrol.core.GridPatrolStore
+import org.gridpatrol.core.KeyProvider
+import org.gridpatrol.core.KeyProviderException
 import org.gridpatrol.protocol.GeoPoint
 
 val INSIDE = GeoPoint(lat = 31.232, lng = 121.473) // inside grid g-0101 of the sample config
@@ -81,6 +85,7 @@ class Hq {
     fun get(path: String): String = send("GET", path, null).decodeToString()
     fun bytes(path: String): ByteArray = send("GET", path, null)
     fun post(path: String, json: String): String = send("POST", path, json).decodeToString()
+    fun put(path: String, json: String): String = send("PUT", path, json).decodeToString()
 
     fun code(worker: String = "w-001"): String =
         Regex("\"code\":\"([^\"]+)\"").find(post("/v1/admin/workers/$worker/enrolment-codes", "{}"))!!.groupValues[1]
@@ -114,6 +119,25 @@ class FakeKeyStore : KeyStore {
     override fun remove(name: String) { values.remove(name) }
 }
 
+/**
+ * The store key as the Keystore-backed provider behaves: 32 bytes from [SecureRandom] made on the
+ * first call and the same at every call after (kept in memory here, not in a Keystore). [locked]
+ * makes it throw as a Keystore that cannot answer does.
+ */
+class FakeKeyProvider(private var key: ByteArray? = null) : KeyProvider {
+    @Volatile var locked = false
+    val calls = AtomicInteger()
+
+    override fun storeKey(): ByteArray {
+        calls.incrementAndGet()
+        if (locked) throw KeyProviderException.Unavailable("keystore locked (test)")
+        synchronized(this) {
+            val k = key ?: ByteArray(32).also { SecureRandom().nextBytes(it) }.also { key = it }
+            return k.copyOf()
+        }
+    }
+}
+
 class FakeNetworkMonitor(initial: DeviceConditions = DeviceConditions(Network.UNMETERED)) : NetworkMonitor {
     private val flow = MutableStateFlow(initial)
     override val conditions: StateFlow<DeviceConditions> = flow
@@ -143,6 +167,7 @@ class FakeClock(var at: Instant = Instant.parse("2026-11-30T12:00:00Z")) : Clock
 class Phone(val hq: Hq) : AutoCloseable {
     val dir: File = Files.createTempDirectory("gp-shell-phone-").toFile()
     val keyStore = FakeKeyStore()
+    val keys = FakeKeyProvider()
     val network = FakeNetworkMonitor()
     val scheduler = FakeWorkScheduler()
     val location = FakeLocationSource()
@@ -152,7 +177,8 @@ class Phone(val hq: Hq) : AutoCloseable {
     val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default + CoroutineExceptionHandler { _, e -> escaped += e })
     val navigator = Navigator(Route.Enrolment)
     val permissions = PermissionsPresenter()
-    val opener = StoreOpener(File(dir, "store"), keyStore, deviceId = null) { it.copy(syncMaxAttempts = 2u) }
+    val folder = File(dir, "store")
+    val opener = StoreOpener(folder, keyStore, keys, deviceId = null) { it.copy(syncMaxAttempts = 2u) }
     lateinit var store: GridPatrolStore
     lateinit var runner: SyncRunner
     lateinit var coordinator: SyncCoordinator

@@ -101,6 +101,8 @@ fun ErrorLine(error: ShellError?) {
         ShellError.Kind.NO_LOCATION -> stringResource(R.string.error_no_location)
         ShellError.Kind.PERMISSION_NEEDED -> stringResource(R.string.error_permission)
         ShellError.Kind.CLEAR_ITEMS_MISSING -> stringResource(R.string.error_clear_items, e.detail.orEmpty())
+        ShellError.Kind.KEY_UNAVAILABLE -> stringResource(R.string.error_key_unavailable)
+        ShellError.Kind.STORE_KEY_WRONG -> stringResource(R.string.error_store_key_wrong)
         else -> stringResource(R.string.error_other, e.detail.orEmpty())
     }
     Text(text, color = MaterialTheme.colorScheme.error)

@@ -22,6 +22,7 @@ import androidx.activity.compose.rememberLauncherForActivityResult
 import org.gridpatrol.app.R
 import org.gridpatrol.protocol.Lang
 import org.gridpatrol.shell.Route
+import org.gridpatrol.shell.ShellError
 import org.gridpatrol.shell.presenters.*
 
 @Composable
@@ -118,14 +119,15 @@ fun GridScreen(p: GridPresenter) {
 }
 
 @Composable
-fun EnrolmentScreen(p: EnrolmentPresenter) {
+fun EnrolmentScreen(p: EnrolmentPresenter, openError: ShellError? = null) {
     val s by p.state.collectAsStateWithLifecycle()
     val scan = rememberLauncherForActivityResult(ScanContract()) { r -> r.contents?.let { p.onEvent(EnrolmentEvent.Scanned(it)) } }
     Page(stringResource(R.string.enrol_title)) {
         Text(stringResource(R.string.enrol_hint))
         OutlinedTextField(s.hqUrl, { p.onEvent(EnrolmentEvent.SetHqUrl(it)) }, label = { Text(stringResource(R.string.hq_url)) })
         OutlinedTextField(s.code, { p.onEvent(EnrolmentEvent.SetCode(it)) }, label = { Text(stringResource(R.string.enrol_code)) })
-        ErrorLine(s.error)
+        // Why the enrolled store did not open at launch (the key store), until the worker acts.
+        ErrorLine(s.error ?: openError)
         Row {
             Button(onClick = { p.onEvent(EnrolmentEvent.Submit) }, enabled = !s.busy) { Text(stringResource(R.string.enrol)) }
             TextButton(onClick = { scan.launch(ScanOptions().setBeepEnabled(false)) }) { Text(stringResource(R.string.scan_qr)) }

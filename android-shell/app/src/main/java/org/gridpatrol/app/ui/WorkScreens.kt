@@ -1,8 +1,12 @@
 // 案件 Case inbox and case, 任务 task inbox and task, 同步 sync status.
 package org.gridpatrol.app.ui
 
+import android.graphics.BitmapFactory
+import androidx.compose.foundation.Image
 import androidx.compose.foundation.clickable
+import androidx.compose.foundation.layout.size
 import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.LazyRow
 import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.ListItem
 import androidx.compose.material3.OutlinedTextField
@@ -10,7 +14,13 @@ import androidx.compose.material3.Switch
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
+import androidx.compose.runtime.produceState
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.graphics.ImageBitmap
+import androidx.compose.ui.graphics.asImageBitmap
+import androidx.compose.ui.unit.dp
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
 import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import org.gridpatrol.app.R
@@ -36,12 +46,25 @@ fun CaseInboxScreen(p: CaseInboxPresenter) {
     }
 }
 
+/** A JPEG from the store's bytes, decoded off the main thread (`BitmapFactory.decodeByteArray`). */
+@Composable
+fun PhotoThumbnail(jpeg: ByteArray, modifier: Modifier = Modifier) {
+    val bitmap by produceState<ImageBitmap?>(initialValue = null, jpeg) {
+        value = withContext(Dispatchers.Default) { BitmapFactory.decodeByteArray(jpeg, 0, jpeg.size)?.asImageBitmap() }
+    }
+    bitmap?.let { Image(it, contentDescription = null, modifier = modifier.size(96.dp)) }
+}
+
 @Composable
 fun CaseScreen(p: CasePresenter) {
     val s by p.state.collectAsStateWithLifecycle()
     val case = s.case ?: return Page(stringResource(R.string.cases)) { Text(stringResource(R.string.loading)) }
     Page("${case.categoryLabel} · ${case.stateLabel}") {
         Text(case.description)
+        // The report's photos, from the thumbnails' bytes (the store is encrypted: no files).
+        LazyRow {
+            items(case.photos, key = { it.sha256 }) { photo -> s.thumbnails[photo.sha256]?.let { PhotoThumbnail(it) } }
+        }
         case.clear.forEach { Text("${if (it.done) "✓" else "○"} ${it.label}") }
         OutlinedTextField(s.clear.facts.orEmpty(), { p.onEvent(CaseScreenEvent.SetFacts(it)) }, label = { Text(stringResource(R.string.clear_facts)) })
         OutlinedTextField(s.clear.responsibleUnit.orEmpty(), { p.onEvent(CaseScreenEvent.SetResponsibleUnit(it)) }, label = { Text(stringResource(R.string.clear_unit)) })

@@ -2,9 +2,14 @@ package org.gridpatrol.shell.presenters
 
 import java.time.Instant
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.distinctUntilChanged
 import kotlinx.coroutines.flow.flatMapLatest
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 import org.gridpatrol.core.GridPatrolStore
 import org.gridpatrol.core.caseFlow
 import org.gridpatrol.core.caseInboxFlow
@@ -72,6 +77,11 @@ data class CaseScreenState(
     val clear: ClearItems = ClearItems(),
     val note: String? = null,
     val photos: List<String> = emptyList(),
+    /**
+     * The JPEG thumbnails of the case's photos by SHA-256, as the core returns them from the
+     * encrypted store (no file path exists; the app decodes them: BitmapFactory.decodeByteArray).
+     */
+    val thumbnails: Map<String, ByteArray> = emptyMap(),
     val lastStep: CaseEvent? = null,
     val confirming: Confirming? = null,
     val busy: Boolean = false,
@@ -100,6 +110,20 @@ class CasePresenter(
 ) : Presenter<CaseScreenState, CaseScreenEvent>(CaseScreenState(caseId), scope) {
     init {
         follow(store.caseFlow(caseId), { s, e -> s.copy(error = e) }) { s, c -> s.copy(case = c) }
+        scope.launch {
+            state.map { s -> s.case?.photos.orEmpty().map { it.sha256 } }.distinctUntilChanged().collect { loadThumbnails(it) }
+        }
+    }
+
+    /** Read the thumbnails not loaded yet, off the caller's thread (the store reads its disk). */
+    private suspend fun loadThumbnails(shas: List<String>) {
+        for (sha in shas) {
+            if (sha in state.value.thumbnails) continue
+            val bytes = attempt({ e -> set { it.copy(error = e) } }) {
+                withContext(Dispatchers.IO) { store.attachmentThumbnail(sha) }
+            } ?: continue
+            set { it.copy(thumbnails = it.thumbnails + (sha to bytes)) }
+        }
     }
 
     override suspend fun handle(event: CaseScreenEvent) {
