@@ -58,7 +58,7 @@ async fn teams_and_buildings_are_kept_and_figures_group_by_team(hq: &Hq) {
         .await;
     assert!(statuses(&r).iter().all(|s| *s == OpStatus::Applied), "{r:?}");
     let from = (now() - chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
-    let to = (now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    let to = (now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string();
     let f = hq.admin(Method::GET, &format!("/v1/admin/figures?from={from}&to={to}"), Value::Null).await;
     let t = f["teams"].as_array().unwrap().iter().find(|t| t["team_id"] == "team-donghu").unwrap();
     assert_eq!((t["members"].as_i64(), t["visits"].as_i64(), t["reports"].as_i64()), (Some(2), Some(1), Some(1)));
