@@ -120,6 +120,9 @@ pub(crate) fn file_kind(path: &Path) -> Result<FileKind> {
 /// an encrypted page fails when the key is wrong. `StoreKeyWrong` then.
 pub(crate) fn apply(conn: &Connection, key: Option<&StoreKey>) -> Result<()> {
     if let Some(key) = key {
+        // SQLCipher logs a failed page check to stderr, which on a phone lands in the system
+        // log at every wrong-key attempt; the typed error below says it instead.
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
         conn.execute_batch(&key.keying_sql())?;
     }
     match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
