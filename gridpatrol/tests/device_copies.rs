@@ -3,53 +3,18 @@
 //! which enrols with a new code for the same worker. Both go on recording and syncing: HQ holds
 //! every visit once, S1's token keeps working, neither phone has anything unsent.
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 
-use gridpatrol_hq::{DatabaseUrl, HqConfig};
+use common::{enrolment_code, ok_json as device, street_hq, ADMIN};
 use serde_json::Value;
-
-const ADMIN: &str = "cli-copies-admin-token-0123456789abcdef01234";
-
-fn device(store: &Path, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridpatrol"))
-        .arg("device")
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .arg("--json")
-        .env_remove("GRIDPATROL_INSTALLATION_ID")
-        .output()
-        .expect("run gridpatrol");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-async fn admin(client: &reqwest::Client, url: &str, path: &str, body: Value) -> Value {
-    let resp = client.post(format!("{url}{path}")).bearer_auth(ADMIN).json(&body).send().await.unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copied_store_folder_enrolled_again_loses_nothing() {
     let data = tempfile::tempdir().unwrap();
-    let mut c = HqConfig::new("127.0.0.1:0".parse().unwrap(), DatabaseUrl::Sqlite(data.path().to_path_buf()));
-    c.bootstrap_admin_token = Some(ADMIN.into());
-    let hq = gridpatrol_hq::start(c).await.unwrap();
-    let url = hq.url();
-    let client = reqwest::Client::new();
-    let sample = serde_json::to_value(gridpatrol_core::GridConfig::sample()).unwrap();
-    admin(&client, &url, "/v1/admin/import", sample).await;
-    let code = || async {
-        let v = admin(&client, &url, "/v1/admin/workers/w-001/enrolment-codes", serde_json::json!({})).await;
-        v["code"].as_str().unwrap().to_string()
-    };
+    let (hq, url, client) = street_hq(data.path()).await;
+    let code = || enrolment_code(&client, &url, "w-001");
     let phones = tempfile::tempdir().unwrap();
     let (s1, s2) = (phones.path().join("s1"), phones.path().join("s2"));
     let visit = ["visit", "--household", "h-0001", "--type", "routine", "--outcome", "met"];

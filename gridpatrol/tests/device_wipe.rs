@@ -2,51 +2,16 @@
 //! the next `device sync` erases the store and says so plainly (Chinese first), as does every
 //! command after it, with exit code 2.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-use gridpatrol_hq::{DatabaseUrl, HqConfig};
+use common::{admin, device, enrolment_code, ok_json, street_hq};
 use serde_json::Value;
-
-const ADMIN: &str = "cli-wipe-admin-token-0123456789abcdef0123456";
-
-fn device(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gridpatrol"))
-        .arg("device")
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env_remove("GRIDPATROL_INSTALLATION_ID")
-        .output()
-        .expect("run gridpatrol")
-}
-
-fn ok_json(store: &Path, args: &[&str]) -> Value {
-    let mut with_json = args.to_vec();
-    with_json.push("--json");
-    let out = device(store, &with_json);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-async fn admin(client: &reqwest::Client, url: &str, path: &str, body: Value) -> Value {
-    let resp = client.post(format!("{url}{path}")).bearer_auth(ADMIN).json(&body).send().await.unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wiped_phone_says_so_plainly_on_every_command() {
     let data = tempfile::tempdir().unwrap();
-    let mut c = HqConfig::new("127.0.0.1:0".parse().unwrap(), DatabaseUrl::Sqlite(data.path().to_path_buf()));
-    c.bootstrap_admin_token = Some(ADMIN.into());
-    let hq = gridpatrol_hq::start(c).await.unwrap();
-    let url = hq.url();
-    let client = reqwest::Client::new();
-    let sample = serde_json::to_value(gridpatrol_core::GridConfig::sample()).unwrap();
-    admin(&client, &url, "/v1/admin/import", sample).await;
-    let code = admin(&client, &url, "/v1/admin/workers/w-001/enrolment-codes", serde_json::json!({})).await;
-    let code = code["code"].as_str().unwrap().to_string();
+    let (hq, url, client) = street_hq(data.path()).await;
+    let code = enrolment_code(&client, &url, "w-001").await;
     let phones = tempfile::tempdir().unwrap();
     let store = phones.path().join("phone");
 
